@@ -1,0 +1,85 @@
+/*
+ * rapporteur CLI: entry point and command table (git's git.c). main() handles only
+ * --help, --version and `help <command>`, then hands argv to the command, whose own
+ * file parses its options (cli/cmd_<name>.c).
+ */
+#include "cli_util.h"
+#include "cmds.h"
+#include "common/banned.h" /* last: it redefines banned libc names */
+
+#include <rapporteur/rapporteur.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static const rp_cli_cmd cmds[] = {
+    {"estimate", cmd_estimate, "estimate the hidden total by multiple systems estimation"},
+};
+
+static const size_t n_cmds = sizeof(cmds) / sizeof(cmds[0]);
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rapporteur [--help | --version] <command> [<args>]\n"
+               "       rapporteur help <command>\n\n"
+               "Statistics for national rapporteurs on trafficking in human beings.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < n_cmds; i++)
+        fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "\nRun 'rapporteur <command> --help' for a command's options.\n"
+               "Exit status: 0 ok, 1 runtime error, 2 usage, 4 I/O, 65 bad input data.\n");
+}
+
+static const rp_cli_cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < n_cmds; i++) {
+        if (strcmp(cmds[i].name, name) == 0)
+            return &cmds[i];
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    rp_init();
+    if (argc < 2) {
+        usage(stderr);
+        return RP_EXIT_USAGE;
+    }
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0) {
+        usage(stdout);
+        return RP_EXIT_OK;
+    }
+    if (strcmp(first, "--version") == 0) {
+        printf("rapporteur %s\n", RP_VERSION_STRING);
+        return RP_EXIT_OK;
+    }
+    if (strcmp(first, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return RP_EXIT_OK;
+        }
+        const rp_cli_cmd *c = find_cmd(argv[2]);
+        if (c == NULL) {
+            fprintf(stderr, "rapporteur: '%s' is not a rapporteur command\n", argv[2]);
+            usage(stderr);
+            return RP_EXIT_USAGE;
+        }
+        char help_opt[] = "--help";
+        char *hargv[] = {argv[2], help_opt, NULL};
+        return c->fn(2, hargv);
+    }
+    if (first[0] == '-') {
+        fprintf(stderr, "rapporteur: unknown option '%s'\n", first);
+        usage(stderr);
+        return RP_EXIT_USAGE;
+    }
+    const rp_cli_cmd *c = find_cmd(first);
+    if (c == NULL) {
+        fprintf(stderr, "rapporteur: '%s' is not a rapporteur command\n", first);
+        usage(stderr);
+        return RP_EXIT_USAGE;
+    }
+    return c->fn(argc - 1, argv + 1);
+}

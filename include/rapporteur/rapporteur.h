@@ -1,0 +1,11 @@
+/*
+ * rapporteur: umbrella header. Includes every public header of librapporteur.
+ */
+#ifndef RAPPORTEUR_H
+#define RAPPORTEUR_H
+
+#include <rapporteur/common.h>
+#include <rapporteur/error.h>
+#include <rapporteur/mse.h>
+
+#endif

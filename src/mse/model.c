@@ -1,0 +1,381 @@
+/*
+ * Hierarchical log-linear models: closure, canonical order, the formula parser and
+ * printer, and the catalogue of all hierarchical models that the BIC/AIC searches walk.
+ */
+#include "common/common_int.h"
+#include "mse/mse_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int term_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+    int ox = rp_mse__popcount(x);
+    int oy = rp_mse__popcount(y);
+    if (ox != oy)
+        return ox < oy ? -1 : 1;
+    /*
+     * Within one order, terms sort by their lists in column order, so that "LA:NG" (lists
+     * 0,1) comes before "LA:PF" (0,2): compare the bit-reversed masks.
+     */
+    for (uint32_t bit = 1; bit != 0 && bit <= (x | y); bit <<= 1) {
+        if ((x & bit) != (y & bit))
+            return (x & bit) ? -1 : 1;
+    }
+    return 0;
+}
+
+static bool has_term(const rp_mse_model *m, uint32_t t)
+{
+    for (size_t i = 0; i < m->n_terms; i++) {
+        if (m->terms[i] == t)
+            return true;
+    }
+    return false;
+}
+
+int rp_mse_model_close(rp_mse_model *model, rp_error *err)
+{
+    /*
+     * Add every subset of size >= 2 of every term. Terms added are appended and visited
+     * in turn, so the loop reaches a fixed point.
+     */
+    for (size_t i = 0; i < model->n_terms; i++) {
+        uint32_t t = model->terms[i];
+        for (uint32_t bit = 1; bit != 0 && bit <= t; bit <<= 1) {
+            if (!(t & bit))
+                continue;
+            uint32_t sub = t & ~bit;
+            if (rp_mse__popcount(sub) < 2 || has_term(model, sub))
+                continue;
+            if (model->n_terms >= RP_MSE_MAX_TERMS)
+                return rp_error_set(err, RP_EINVAL, "model needs more than %d interaction terms",
+                                    RP_MSE_MAX_TERMS);
+            model->terms[model->n_terms++] = sub;
+        }
+    }
+    qsort(model->terms, model->n_terms, sizeof(model->terms[0]), term_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < model->n_terms; i++) {
+        if (w == 0 || model->terms[w - 1] != model->terms[i])
+            model->terms[w++] = model->terms[i];
+    }
+    model->n_terms = w;
+    return RP_OK;
+}
+
+const char *rp_mse_term_format(uint32_t term, const rp_capture_table *tab, char *buf, size_t size)
+{
+    size_t used = 0;
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < tab->n_lists; i++) {
+        if (!(term & (1u << i)))
+            continue;
+        int n = snprintf(buf + used, size - used, "%s%s", used ? ":" : "", tab->list_names[i]);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+static bool is_maximal(const rp_mse_model *m, uint32_t t)
+{
+    for (size_t i = 0; i < m->n_terms; i++) {
+        uint32_t u = m->terms[i];
+        if (u != t && (u & t) == t)
+            return false;
+    }
+    return true;
+}
+
+const char *rp_mse_model_format(const rp_mse_model *model,
+                                const rp_capture_table *tab,
+                                rp_mse_model_style style,
+                                char *buf,
+                                size_t size)
+{
+    rp_x_buf b = RP_X_BUF_INIT;
+    if (size == 0)
+        return buf;
+    if (style == RP_MSE_STYLE_BRACKETS) {
+        rp_x_buf_puts(&b, "[");
+        /* as MultipleSystemsEstimation prints them: highest order first ("[123,14,34]") */
+        bool first = true;
+        for (size_t i = model->n_terms; i-- > 0;) {
+            /* walk each order block forwards, blocks from the highest order down */
+            size_t end = i + 1;
+            int ord = rp_mse__popcount(model->terms[i]);
+            while (i > 0 && rp_mse__popcount(model->terms[i - 1]) == ord)
+                i--;
+            for (size_t k = i; k < end; k++) {
+                uint32_t t = model->terms[k];
+                if (!is_maximal(model, t))
+                    continue;
+                if (!first)
+                    rp_x_buf_puts(&b, ",");
+                first = false;
+                for (size_t l = 0; l < tab->n_lists; l++) {
+                    if (t & (1u << l))
+                        rp_x_buf_printf(&b, "%zu", l + 1);
+                }
+            }
+        }
+        rp_x_buf_puts(&b, "]");
+    } else if (model->n_terms == 0) {
+        rp_x_buf_puts(&b, "main effects");
+    } else {
+        char term[RP_MSE_MAX_LISTS * RP_MSE_NAME_MAX];
+        for (size_t i = 0; i < model->n_terms; i++) {
+            rp_x_buf_printf(&b, "%s%s", i ? ", " : "",
+                            rp_mse_term_format(model->terms[i], tab, term, sizeof(term)));
+        }
+    }
+    const char *s = rp_x_buf_cstr(&b);
+    snprintf(buf, size, "%s", s ? s : "");
+    rp_x_buf_release(&b);
+    return buf;
+}
+
+/* ==== formula parser ==== */
+
+static bool is_name_char(int c)
+{
+    return isalnum(c) || c == '_' || c == '.' || c == '-' || (c & 0x80);
+}
+
+static int
+parse_brackets(rp_mse_model *out, const rp_capture_table *tab, const char *spec, rp_error *err)
+{
+    const char *p = spec + 1;
+    uint32_t term = 0;
+    for (;; p++) {
+        int c = (unsigned char)*p;
+        if (c >= '1' && c <= '9') {
+            size_t k = (size_t)(c - '1');
+            if (k >= tab->n_lists)
+                return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(p - spec) + 1,
+                                       "model: list number %c but there are only %zu lists", c,
+                                       tab->n_lists);
+            term |= 1u << k;
+        } else if (c == ',' || c == ']') {
+            int ord = rp_mse__popcount(term);
+            if (ord >= 2) {
+                if (out->n_terms >= RP_MSE_MAX_TERMS)
+                    return rp_error_set(err, RP_EINVAL, "model has too many terms");
+                out->terms[out->n_terms++] = term;
+            } else if (!(ord == 1 || (ord == 0 && c == ']' && p == spec + 1))) {
+                return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
+                                       "model: empty term");
+            }
+            term = 0;
+            if (c == ']') {
+                p++;
+                break;
+            }
+        } else if (c == ' ') {
+            continue;
+        } else {
+            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
+                                   "model: expected a list number 1-9, ',' or ']'");
+        }
+    }
+    while (*p == ' ')
+        p++;
+    if (*p != '\0')
+        return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
+                               "model: unexpected text after ']'");
+    return RP_OK;
+}
+
+int rp_mse_model_parse(rp_mse_model *out,
+                       const rp_capture_table *tab,
+                       const char *spec,
+                       rp_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *p = spec;
+    while (*p == ' ')
+        p++;
+    int rc = RP_OK;
+    if (*p == '[') {
+        rc = parse_brackets(out, tab, p, err);
+        if (rc != RP_OK)
+            return rc;
+    } else if (strcmp(p, "main") != 0 && *p != '\0') {
+        /* Grammar: term {sep term}; sep = '+' | ','; term = name {op name}; op = '*' | ':' */
+        uint32_t term = 0;
+        bool want_name = true;
+        for (;;) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (want_name) {
+                const char *s = p;
+                while (*p && is_name_char((unsigned char)*p))
+                    p++;
+                if (p == s)
+                    return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(s - spec) + 1,
+                                           "model: expected a list name");
+                char name[RP_MSE_NAME_MAX];
+                size_t len = (size_t)(p - s);
+                if (len >= sizeof(name))
+                    return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(s - spec) + 1,
+                                           "model: list name too long");
+                memcpy(name, s, len);
+                name[len] = '\0';
+                int k = rp_capture_table_find_list(tab, name);
+                if (k < 0)
+                    return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(s - spec) + 1,
+                                           "model: unknown list '%s'", name);
+                term |= 1u << k;
+                want_name = false;
+                continue;
+            }
+            if (*p == '*' || *p == ':') {
+                p++;
+                want_name = true;
+                continue;
+            }
+            if (*p == '+' || *p == ',' || *p == '\0') {
+                int ord = rp_mse__popcount(term);
+                if (ord < 2)
+                    return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(p - spec) + 1,
+                                           "model: a term needs two or more lists");
+                if (out->n_terms >= RP_MSE_MAX_TERMS)
+                    return rp_error_set(err, RP_EINVAL, "model has too many terms");
+                out->terms[out->n_terms++] = term;
+                term = 0;
+                if (*p == '\0')
+                    break;
+                p++;
+                want_name = true;
+                continue;
+            }
+            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
+                                   "model: expected '*', ':', '+' or ','");
+        }
+    }
+    uint32_t all = (uint32_t)((1u << tab->n_lists) - 1u);
+    for (size_t i = 0; i < out->n_terms; i++) {
+        if (out->terms[i] == all)
+            return rp_error_set(err, RP_EINVAL,
+                                "model: the %zu-way term of all lists is not identifiable",
+                                tab->n_lists);
+    }
+    return rp_mse_model_close(out, err);
+}
+
+/* ==== catalogue ==== */
+
+int rp_mse__default_max_order(size_t n_lists)
+{
+    /*
+     * As MultipleSystemsEstimation 1.2.0: all hierarchical models up to three-way terms
+     * for 3-5 lists (never the K-way term, which is not identifiable), two-way models for
+     * 6 lists; beyond that the catalogue is too large and searches go stepwise.
+     */
+    if (n_lists <= 3)
+        return 2;
+    if (n_lists <= 5)
+        return 3;
+    return 2;
+}
+
+static int list_push(rp_mse_model_list *l, const rp_mse_model *m, rp_error *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        rp_mse_model *v = rp_reallocarray(l->v, cap, sizeof(*v));
+        if (!v)
+            return rp_error_set(err, RP_ENOMEM, "out of memory for the model catalogue");
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *m;
+    return RP_OK;
+}
+
+void rp_mse__model_list_release(rp_mse_model_list *l)
+{
+    if (!l)
+        return;
+    rp_free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+/*
+ * Enumerate models order by order: given the terms of order < r, the candidate terms of
+ * order r are those all of whose (r-1)-subsets are present (for r = 2: every pair); every
+ * subset of the candidates gives a distinct hierarchical model, which is extended at
+ * order r + 1. Each hierarchical model is produced exactly once.
+ */
+static int enumerate(rp_mse_model_list *out,
+                     rp_mse_model *m,
+                     size_t n_lists,
+                     int order,
+                     int max_order,
+                     rp_error *err)
+{
+    uint32_t cand[RP_MSE_MAX_TERMS];
+    size_t nc = 0;
+    uint32_t all = (uint32_t)((1u << n_lists) - 1u);
+    if (order <= max_order && order < (int)n_lists) {
+        for (uint32_t t = 1; t < all; t++) {
+            if (rp_mse__popcount(t) != order)
+                continue;
+            bool ok = true;
+            if (order > 2) {
+                for (uint32_t bit = 1; bit <= t && ok; bit <<= 1) {
+                    if ((t & bit) && !has_term(m, t & ~bit))
+                        ok = false;
+                }
+            }
+            if (ok) {
+                if (nc >= 24)
+                    return rp_error_set(err, RP_EINVAL,
+                                        "model catalogue too large: use stepwise selection");
+                cand[nc++] = t;
+            }
+        }
+    }
+    if (nc == 0)
+        return list_push(out, m, err);
+    size_t base = m->n_terms;
+    for (uint32_t subset = 0; subset < (1u << nc); subset++) {
+        m->n_terms = base;
+        for (size_t i = 0; i < nc; i++) {
+            if (subset & (1u << i))
+                m->terms[m->n_terms++] = cand[i];
+        }
+        int rc = subset == 0 ? list_push(out, m, err)
+                             : enumerate(out, m, n_lists, order + 1, max_order, err);
+        if (rc != RP_OK) {
+            m->n_terms = base;
+            return rc;
+        }
+    }
+    m->n_terms = base;
+    return RP_OK;
+}
+
+int rp_mse__catalogue(rp_mse_model_list *out, size_t n_lists, int max_order, rp_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    rp_mse_model m;
+    memset(&m, 0, sizeof(m));
+    int rc = enumerate(out, &m, n_lists, 2, max_order, err);
+    if (rc != RP_OK) {
+        rp_mse__model_list_release(out);
+        return rc;
+    }
+    for (size_t i = 0; i < out->n; i++)
+        qsort(out->v[i].terms, out->v[i].n_terms, sizeof(uint32_t), term_cmp);
+    return RP_OK;
+}
