@@ -110,6 +110,29 @@ static int existence(rp_mse_existence *e,
 }
 
 /*
+ * The main-effects model every forward search starts from. SparseMSE fits it without a
+ * check; we check it, because with no overlap between lists its MLE does not exist and
+ * IRLS "converges" to a dark figure of 10^13 (a model that fails is refused, never
+ * reported).
+ */
+static int start_main_effects(rp_mse_fit *f, selector *s, const rp_capture_table *tab,
+                              record *rec, rp_error *err)
+{
+    rp_mse_model m;
+    memset(&m, 0, sizeof(m));
+    rp_mse_existence e = RP_MSE_EXISTS;
+    int rc = rp_mse__check_fit(&e, f, tab, &m, &s->opts->fit, s->ws, err);
+    if (rc != RP_OK)
+        return rc;
+    if (e != RP_MSE_EXISTS) {
+        record_excluded(rec, &m, e);
+        return rp_error_set(err, RP_EDOM, "the main-effects model is refused: %s",
+                            rp_mse_existence_str(e));
+    }
+    return RP_OK;
+}
+
+/*
  * SparseMSE's stepwisefit: from main effects, add the two-list effect whose observed
  * overlap N*_ij is least compatible with the current fit, by the one-sided Poisson p-value
  * min(P(X <= N*), P(X >= N*)), X ~ Poisson(sum of fitted cells containing i and j), while
@@ -124,7 +147,7 @@ select_stepwise(pick *out, selector *s, const rp_capture_table *tab, record *rec
     rp_mse_model m;
     memset(&m, 0, sizeof(m));
     rp_mse_fit f;
-    int rc = fit_checked(&f, s, tab, &m, err);
+    int rc = start_main_effects(&f, s, tab, rec, err);
     if (rc != RP_OK)
         return rc;
     for (;;) {
@@ -245,6 +268,8 @@ static int select_search(pick *out,
     }
     bool have = false;
     double best_c = INFINITY;
+    s->ws->use_mustart = true;
+    s->ws->have_mustart = false;
     for (size_t k = 0; k < n; k++) {
         size_t idx = use_subset ? s->subset[k] : k;
         const rp_mse_model *m = &s->cat.v[idx];
@@ -295,6 +320,7 @@ static int select_search(pick *out,
             goto out;
         }
     }
+    s->ws->use_mustart = false;
     if (!have) {
         rc = rp_error_set(err, RP_EDOM, "no model in the catalogue passes the existence check");
         goto out;
@@ -326,6 +352,7 @@ static int select_search(pick *out,
         }
     }
 out:
+    s->ws->use_mustart = false;
     rp_free(cv);
     rp_free(nv);
     rp_free(vv);
@@ -344,7 +371,7 @@ select_greedy(pick *out, selector *s, const rp_capture_table *tab, record *rec, 
     rp_mse_model m;
     memset(&m, 0, sizeof(m));
     rp_mse_fit f;
-    int rc = fit_checked(&f, s, tab, &m, err);
+    int rc = start_main_effects(&f, s, tab, rec, err);
     if (rc != RP_OK)
         return rc;
     for (;;) {

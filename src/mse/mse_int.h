@@ -44,7 +44,8 @@
  * The reduced design of one model on one table. Parameter j has mask pmask[j] (0 for
  * the intercept, one bit for a main effect, a term otherwise); cell c (pattern cells[c])
  * has a 1 in column j iff pmask[j] is a subset of cells[c]. For every cell, the indices
- * of its non-zero columns are stored contiguously: cols[cstart[c] .. cstart[c+1]).
+ * of its non-zero columns are stored contiguously: cols[cstart[c] .. cstart[c+1]), built
+ * only when the LP needs them; fits use subset/superset sums over patterns instead.
  */
 typedef struct rp_mse_design {
     size_t n_cells;
@@ -56,6 +57,7 @@ typedef struct rp_mse_design {
     uint32_t *cells;      /* n_cells patterns */
     size_t *cstart;       /* n_cells + 1 */
     uint16_t *cols;       /* column indices, cstart[n_cells] of them */
+    bool have_cols;       /* cstart/cols describe the current design (built lazily) */
 } rp_mse_design;
 
 /*
@@ -84,6 +86,11 @@ struct rp_mse_workspace {
     double *xtwx;              /* RP_MSE_MAX_PARAMS^2 */
     double *rhs;
     bool certified; /* the last converged IRLS fit certified that the MLE exists */
+    bool use_mustart;  /* start IRLS from the last fit's values (searches) */
+    bool have_mustart;
+    double *mustart;   /* n_all fitted values by pattern, from the last fit */
+    double *full_a, *full_b; /* n_all scratch for the subset/superset transforms */
+    size_t *perm;            /* RP_MSE_MAX_PARAMS, the rank test's pivots */
     glp_prob *lp;
     int *lp_ia, *lp_ja;
     double *lp_ar;
