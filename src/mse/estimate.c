@@ -427,6 +427,10 @@ select_greedy(pick *out, selector *s, const rp_capture_table *tab, record *rec, 
             break;
         m = best_m;
         f = best_f;
+        /* progress: terms added so far, of at most all pairs */
+        if (s->opts->progress && rec &&
+            s->opts->progress(m.n_terms, K * (K - 1) / 2, s->opts->payload) != 0)
+            return rp_error_set(err, RP_ECANCELED, "cancelled");
     }
     out->model = m;
     out->fit = f;

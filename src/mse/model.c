@@ -121,9 +121,13 @@ const char *rp_mse_model_format(const rp_mse_model *model,
                 if (!first)
                     rp_x_buf_puts(&b, ",");
                 first = false;
+                bool dotted = tab->n_lists >= 10;
+                bool first_list = true;
                 for (size_t l = 0; l < tab->n_lists; l++) {
-                    if (t & (1u << l))
-                        rp_x_buf_printf(&b, "%zu", l + 1);
+                    if (!(t & (1u << l)))
+                        continue;
+                    rp_x_buf_printf(&b, "%s%zu", dotted && !first_list ? "." : "", l + 1);
+                    first_list = false;
                 }
             }
         }
@@ -150,41 +154,71 @@ static bool is_name_char(int c)
     return isalnum(c) || c == '_' || c == '.' || c == '-' || (c & 0x80);
 }
 
+/*
+ * Bracket notation of MultipleSystemsEstimation: "[123,14,34]", one digit per list. With
+ * ten or more lists a term writes its list numbers separated by dots: "[1.10,2.3]".
+ */
 static int
 parse_brackets(rp_mse_model *out, const rp_capture_table *tab, const char *spec, rp_error *err)
 {
     const char *p = spec + 1;
-    uint32_t term = 0;
-    for (;; p++) {
-        int c = (unsigned char)*p;
-        if (c >= '1' && c <= '9') {
-            size_t k = (size_t)(c - '1');
-            if (k >= tab->n_lists)
-                return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(p - spec) + 1,
-                                       "model: list number %c but there are only %zu lists", c,
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && *p != ']' && *p != ' ')
+            p++;
+        size_t len = (size_t)(p - start);
+        bool dotted = memchr(start, '.', len) != NULL;
+        uint32_t term = 0;
+        for (const char *q = start; q < p;) {
+            long col = (long)(q - spec) + 1;
+            size_t k = 0;
+            if (dotted) {
+                if (!isdigit((unsigned char)*q))
+                    return rp_error_set_at(err, RP_EPARSE, "", 1, col,
+                                           "model: expected a list number");
+                while (q < p && isdigit((unsigned char)*q) && k <= RP_MSE_MAX_LISTS) {
+                    k = 10 * k + (size_t)(*q - '0');
+                    q++;
+                }
+                if (q < p && *q != '.')
+                    return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(q - spec) + 1,
+                                           "model: expected '.' between list numbers");
+                if (q < p)
+                    q++;
+            } else {
+                if (*q < '1' || *q > '9')
+                    return rp_error_set_at(err, RP_EPARSE, "", 1, col,
+                                           "model: expected a list number 1-9, ',' or ']'");
+                k = (size_t)(*q - '0');
+                q++;
+            }
+            if (k < 1 || k > tab->n_lists)
+                return rp_error_set_at(err, RP_EINVAL, "", 1, col,
+                                       "model: list number %zu but there are %zu lists", k,
                                        tab->n_lists);
-            term |= 1u << k;
-        } else if (c == ',' || c == ']') {
-            int ord = rp_mse__popcount(term);
-            if (ord >= 2) {
-                if (out->n_terms >= RP_MSE_MAX_TERMS)
-                    return rp_error_set(err, RP_EINVAL, "model has too many terms");
-                out->terms[out->n_terms++] = term;
-            } else if (!(ord == 1 || (ord == 0 && c == ']' && p == spec + 1))) {
-                return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
-                                       "model: empty term");
-            }
-            term = 0;
-            if (c == ']') {
-                p++;
-                break;
-            }
-        } else if (c == ' ') {
-            continue;
-        } else {
-            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
-                                   "model: expected a list number 1-9, ',' or ']'");
+            term |= 1u << (k - 1);
         }
+        while (*p == ' ')
+            p++;
+        if (*p != ',' && *p != ']')
+            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
+                                   "model: expected ',' or ']'");
+        int ord = rp_mse__popcount(term);
+        if (ord >= 2) {
+            if (out->n_terms >= RP_MSE_MAX_TERMS)
+                return rp_error_set(err, RP_EINVAL, "model has too many terms");
+            out->terms[out->n_terms++] = term;
+        } else if (ord == 0 && !(*p == ']' && out->n_terms == 0 && start == spec + 1)) {
+            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
+                                   "model: empty term");
+        }
+        if (*p == ']') {
+            p++;
+            break;
+        }
+        p++;
     }
     while (*p == ' ')
         p++;
