@@ -351,14 +351,16 @@ typedef struct rp_mse_opts {
     size_t n_runners_up;   /* runner-up models reported */
     size_t max_excluded;   /* excluded models listed (all are counted) */
     rp_mse_fit_opts fit;
-    rp_progress_fn progress;
+    rp_progress_fn progress; /* called from the calling thread only */
     void *payload;
+    size_t n_threads; /* bootstrap worker threads; 0 = one per online CPU. Results do not
+                         depend on it: replicate b draws from its own stream (seed, b). */
 } rp_mse_opts;
 
 #define RP_MSE_OPTS_VERSION 1
 #define RP_MSE_OPTS_INIT                                                                           \
     {RP_MSE_OPTS_VERSION, RP_MSE_METHOD_STEPWISE, RP_MSE_CRITERION_BIC, 0, 0.02, 0.95, NULL,       \
-     true, 0, 1234, 0, 5, 20, RP_MSE_FIT_OPTS_INIT, NULL, NULL}
+     true, 0, 1234, 0, 5, 20, RP_MSE_FIT_OPTS_INIT, NULL, NULL, 0}
 
 /** A model that was considered: fitted, or excluded with its reason. */
 typedef struct rp_mse_candidate {

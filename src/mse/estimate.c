@@ -479,6 +479,36 @@ select_fixed(pick *out, selector *s, const rp_capture_table *tab, record *rec, r
     return RP_OK;
 }
 
+int rp_mse__selector_clone(void **out, const void *selp, size_t n_lists, rp_error *err)
+{
+    const selector *src = selp;
+    *out = NULL;
+    selector *s = rp_calloc(1, sizeof(*s));
+    if (!s)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    *s = *src;
+    s->ws = NULL;
+    s->scratch = rp_calloc((size_t)1 << n_lists, sizeof(double));
+    int rc = s->scratch ? rp_mse_workspace_new(&s->ws, n_lists, err)
+                        : rp_error_set(err, RP_ENOMEM, "out of memory");
+    if (rc != RP_OK) {
+        rp_mse__selector_free(s);
+        return rc;
+    }
+    *out = s;
+    return RP_OK;
+}
+
+void rp_mse__selector_free(void *clone)
+{
+    selector *s = clone;
+    if (!s)
+        return;
+    rp_mse_workspace_free(s->ws);
+    rp_free(s->scratch);
+    rp_free(s);
+}
+
 static bool uses_catalogue(const selector *s, size_t n_lists)
 {
     rp_mse_method m = s->opts->method;

@@ -166,6 +166,13 @@ int rp_mse__default_max_order(size_t n_lists);
  */
 int rp_mse__select(double *estimate, void *selp, const rp_capture_table *tab, rp_error *err);
 
+/*
+ * A copy of selector @p selp for another thread: shares the options and the catalogue
+ * (read-only), owns a new workspace and scratch. Free with rp_mse__selector_free().
+ */
+int rp_mse__selector_clone(void **out, const void *selp, size_t n_lists, rp_error *err);
+void rp_mse__selector_free(void *clone);
+
 /* The BCa bootstrap of res->estimate (bootstrap.c); fills res->bca_*, boot_median, notes. */
 int rp_mse__bootstrap(rp_mse_result *res, void *selp, const rp_capture_table *tab,
                       rp_error *err);
