@@ -27,6 +27,7 @@ enum {
     OPT_LEVEL,
     OPT_BOOTSTRAP,
     OPT_SEED,
+    OPT_THREADS,
     OPT_NTOP,
     OPT_NO_PROFILE,
     OPT_OUT
@@ -45,6 +46,7 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"level", required_argument, NULL, OPT_LEVEL},
                                          {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
                                          {"seed", required_argument, NULL, OPT_SEED},
+                                         {"threads", required_argument, NULL, OPT_THREADS},
                                          {"ntop", required_argument, NULL, OPT_NTOP},
                                          {"no-profile", no_argument, NULL, OPT_NO_PROFILE},
                                          {"out", required_argument, NULL, OPT_OUT},
@@ -76,6 +78,8 @@ static void usage(FILE *f)
                "  --bootstrap N        BCa bootstrap with N replicates (default 0: none)\n"
                "  --seed N             bootstrap seed (default 1234)\n"
                "  --ntop N             best models kept in each bootstrap search (0 = default)\n"
+               "  --threads N          bootstrap threads (default 0: one per CPU; results do\n"
+               "                       not depend on it)\n"
                "Output:\n"
                "  --json               print JSON on stdout instead of the table\n"
                "  --out FILE           also write the JSON to FILE (atomically)\n"
@@ -198,6 +202,10 @@ static int apply_interval_opt(est_args *a, int opt, const char *v)
     case OPT_SEED:
         if (!rp_cli_parse_u64(&a->opts.seed, v))
             return rp_cli_usage_error(CMD_NAME, "--seed: expected a non-negative integer");
+        return -1;
+    case OPT_THREADS:
+        if (!rp_cli_parse_size(&a->opts.n_threads, v))
+            return rp_cli_usage_error(CMD_NAME, "--threads: expected a non-negative integer");
         return -1;
     case OPT_NTOP:
         if (!rp_cli_parse_size(&a->opts.ntop, v))

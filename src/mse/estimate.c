@@ -76,6 +76,8 @@ typedef struct selector {
     rp_mse_model_list cat; /* catalogue for searches (empty for stepwise/fixed) */
     size_t *subset;        /* catalogue indices searched in replicates (ntop best) */
     size_t n_subset;
+    double *sub_mustart;   /* n_subset x 2^K: each subset model's fit on the original data,
+                              the IRLS start in replicates (shared read-only by clones) */
     double *scratch; /* 2^K fitted values for stepwise */
 } selector;
 
@@ -278,6 +280,11 @@ static int select_search(pick *out,
         rp_mse_existence e = RP_MSE_EXISTS;
         rp_mse_fit f;
         rp_error ferr = RP_ERROR_INIT;
+        if (use_subset && s->sub_mustart) {
+            size_t n_all = (size_t)1 << tab->n_lists;
+            memcpy(s->ws->mustart, s->sub_mustart + k * n_all, n_all * sizeof(double));
+            s->ws->have_mustart = true;
+        }
         rc = rp_mse__check_fit(&e, &f, tab, m, &s->opts->fit, s->ws, &ferr);
         if (rc == RP_ENOCONV || rc == RP_EDOM) {
             /* the MLE exists but IRLS failed: reported as excluded, never used */
@@ -507,6 +514,36 @@ void rp_mse__selector_free(void *clone)
     rp_mse_workspace_free(s->ws);
     rp_free(s->scratch);
     rp_free(s);
+}
+
+/*
+ * Fitted values of each model of the bootstrap subset on the original data: replicates
+ * start IRLS there, a few iterations from their own fit. A model that does not exist on
+ * the original data (never in the subset) or fails keeps zeros (R's start is used).
+ */
+static int subset_starts(selector *s, const rp_capture_table *tab, rp_error *err)
+{
+    size_t n_all = (size_t)1 << tab->n_lists;
+    s->sub_mustart = rp_calloc(s->n_subset ? s->n_subset * n_all : 1, sizeof(double));
+    if (!s->sub_mustart)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    s->ws->use_mustart = false;
+    for (size_t k = 0; k < s->n_subset; k++) {
+        rp_mse_fit f;
+        rp_error ferr = RP_ERROR_INIT;
+        int rc = rp_mse_fit_model(&f, tab, &s->cat.v[s->subset[k]], &s->opts->fit, s->ws, &ferr);
+        if (rc == RP_ENOMEM) {
+            if (err)
+                *err = ferr;
+            return rc;
+        }
+        if (rc != RP_OK)
+            continue;
+        double *dst = s->sub_mustart + k * n_all;
+        for (size_t c = 0; c < s->ws->d.n_cells; c++)
+            dst[s->ws->d.cells[c]] = s->ws->mu[c];
+    }
+    return RP_OK;
 }
 
 static bool uses_catalogue(const selector *s, size_t n_lists)
@@ -908,6 +945,9 @@ int rp_mse_estimate(rp_mse_result **out,
                 memcpy(s.subset, rec.top.idx, m * sizeof(size_t));
             }
             s.n_subset = m;
+            rc = subset_starts(&s, tab, err);
+            if (rc != RP_OK)
+                goto out;
         }
         rc = rp_mse__bootstrap(res, &s, tab, err);
         if (rc != RP_OK)
@@ -922,6 +962,7 @@ out:
     rp_free(rec.top.v);
     rp_free(rec.top.idx);
     rp_free(s.subset);
+    rp_free(s.sub_mustart);
     rp_free(s.scratch);
     rp_mse__model_list_release(&s.cat);
     rp_mse_workspace_free(s.ws);

@@ -33,6 +33,8 @@ int rp_mse_workspace_new(rp_mse_workspace **out, size_t n_lists, rp_error *err)
     ws->mu = rp_calloc(ws->n_all, sizeof(double));
     ws->eta = rp_calloc(ws->n_all, sizeof(double));
     ws->z = rp_calloc(ws->n_all, sizeof(double));
+    ws->ylogy = rp_calloc(ws->n_all, sizeof(double));
+    ws->w_last = rp_calloc(ws->n_all, sizeof(double));
     ws->mustart = rp_calloc(ws->n_all, sizeof(double));
     ws->full_a = rp_calloc(ws->n_all, sizeof(double));
     ws->perm = rp_calloc(RP_MSE_MAX_PARAMS, sizeof(size_t));
@@ -72,6 +74,8 @@ void rp_mse_workspace_free(rp_mse_workspace *ws)
     rp_free(ws->mu);
     rp_free(ws->eta);
     rp_free(ws->z);
+    rp_free(ws->ylogy);
+    rp_free(ws->w_last);
     rp_free(ws->mustart);
     rp_free(ws->full_a);
     rp_free(ws->perm);
@@ -142,7 +146,7 @@ int rp_mse__design_build(rp_mse_workspace *ws,
         if (drop)
             continue;
         d->cells[nc] = w;
-        ws->y[nc] = tab->counts[w];
+        rp_mse__set_count(ws, nc, tab->counts[w]);
         nc++;
     }
     d->n_cells = nc;
@@ -283,15 +287,21 @@ static void linear_predictor(rp_mse_workspace *ws)
         ws->mu[c] = exp(ws->eta[c]);
 }
 
+/* 2 sum y log(y/mu) - (y - mu), with log mu = eta and y log y precomputed per cell. */
 static double deviance_of(const rp_mse_workspace *ws)
 {
     double dev = 0.0;
     for (size_t c = 0; c < ws->d.n_cells; c++) {
         double y = ws->y[c];
-        double mu = ws->mu[c];
-        dev += (y > 0.0 ? y * log(y / mu) : 0.0) - (y - mu);
+        dev += ws->ylogy[c] - y * ws->eta[c] - y + ws->mu[c];
     }
     return 2.0 * dev;
+}
+
+void rp_mse__set_count(rp_mse_workspace *ws, size_t c, double y)
+{
+    ws->y[c] = y;
+    ws->ylogy[c] = y > 0.0 ? y * log(y) : 0.0;
 }
 
 /*
@@ -305,6 +315,11 @@ static double deviance_of(const rp_mse_workspace *ws)
  */
 static bool certify(rp_mse_workspace *ws, const gsl_matrix *llt, gsl_vector *rhs)
 {
+    /*
+     * The factor at hand is of A'W A with W = ws->w_last, the weights of the last IRLS
+     * step (as R's glm uses the last step's QR); then x = mu + W A v has A'x = A'y, and
+     * x > 0 iff 1 + (w_last / mu) (A v) > 0 in every cell.
+     */
     const rp_mse_design *d = &ws->d;
     double total = 0.0;
     double mu_min = INFINITY;
@@ -321,7 +336,7 @@ static bool certify(rp_mse_workspace *ws, const gsl_matrix *llt, gsl_vector *rhs
         return false;
     x_times(ws, ws->rhs, ws->z);
     for (size_t c = 0; c < d->n_cells; c++) {
-        if (!(fabs(ws->z[c]) < RP_MSE_CERT_MAX_CORR))
+        if (!(fabs(ws->w_last[c] / ws->mu[c] * ws->z[c]) < RP_MSE_CERT_MAX_CORR))
             return false;
     }
     return true;
@@ -368,6 +383,7 @@ int rp_mse__irls(rp_mse_workspace *ws,
         for (size_t c = 0; c < d->n_cells; c++)
             ws->z[c] = ws->eta[c] + (ws->y[c] - ws->mu[c]) / ws->mu[c];
         normal_equations(ws, false);
+        memcpy(ws->w_last, ws->mu, d->n_cells * sizeof(double));
         memcpy(ws->beta_old, ws->beta, p * sizeof(double));
         /*
          * GSL's non-recursive Cholesky: for the p <= 30 systems of these models it is
@@ -402,13 +418,11 @@ int rp_mse__irls(rp_mse_workspace *ws,
         return rp_error_set(err, RP_ENOCONV, "IRLS did not converge in %d iterations",
                             opts->max_iter);
     if (se0) {
-        /* Var(beta) = (X'WX)^-1 at the fit; its [0,0] element via one Cholesky solve. */
-        for (size_t c = 0; c < d->n_cells; c++)
-            ws->z[c] = 0.0;
-        normal_equations(ws, false);
-        int grc = gsl_linalg_cholesky_decomp(&A.matrix);
-        if (grc != GSL_SUCCESS)
-            return rp_error_set(err, RP_EDOM, "IRLS: information matrix is singular");
+        /*
+         * Var(beta) = (X'WX)^-1 with the weights of the last step, whose Cholesky factor
+         * is still in ws->xtwx (R's summary.glm does the same with glm's last QR); its
+         * [0,0] element by one solve.
+         */
         memset(ws->rhs, 0, p * sizeof(double));
         ws->rhs[0] = 1.0;
         gsl_linalg_cholesky_svx(&A.matrix, &b.vector);
@@ -783,8 +797,6 @@ int rp_mse__check_fit(rp_mse_existence *verdict,
         return frc;
     }
     /* no certificate from the fit: the LP decides (the design is still in ws) */
-    for (size_t c = 0; c < ws->d.n_cells; c++)
-        ws->y[c] = tab->counts[ws->d.cells[c]];
     rc = rp_mse__existence_of_design(verdict, ws, err);
     if (rc != RP_OK)
         return rc;

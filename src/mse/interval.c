@@ -49,7 +49,7 @@ static double profile_loglik(double n0, void *vp)
         return NAN;
     if (n0 < 0.0)
         n0 = 0.0;
-    ws->y[0] = n0; /* cell 0 (pattern 0) is the first cell of a design built with_zero */
+    rp_mse__set_count(ws, 0, n0); /* pattern 0 is the first cell of a with_zero design */
     double dev = 0.0;
     int it = 0;
     int rc = rp_mse__irls(ws, p->fopts, p->warm, &dev, NULL, &it, p->err);

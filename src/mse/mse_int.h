@@ -82,6 +82,8 @@ struct rp_mse_workspace {
     rp_mse_design d;
     size_t cols_cap;
     double *y, *mu, *eta, *z;  /* per cell of the design, n_all each */
+    double *ylogy;             /* y log y per cell (0 for y = 0) */
+    double *w_last;            /* the weights (mu) of the last IRLS step */
     double *beta, *beta_old;   /* RP_MSE_MAX_PARAMS */
     double *xtwx;              /* RP_MSE_MAX_PARAMS^2 */
     double *rhs;
@@ -119,6 +121,9 @@ int rp_mse__irls(rp_mse_workspace *ws,
                  double *se0,
                  int *iterations,
                  rp_error *err);
+
+/* Set the count of cell c of the design (keeps y log y in step). */
+void rp_mse__set_count(rp_mse_workspace *ws, size_t c, double y);
 
 /* Fit the design in ws->d (counts ws->y) and summarise it as an rp_mse_fit. */
 int rp_mse__fit_design(rp_mse_fit *out,
