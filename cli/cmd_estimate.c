@@ -431,6 +431,16 @@ static json_t *result_json(const rp_mse_result *res,
         json_array_append_new(runners, r);
     }
     put(o, "runners_up", runners);
+    if (res->has_alternative) {
+        json_t *alt = json_object();
+        put(alt, "method", json_string(rp_mse_method_str(res->alternative_method)));
+        put(alt, "model", model_terms_json(&res->alternative.model, tab));
+        put(alt, "model_brackets", model_brackets_json(&res->alternative.model, tab));
+        put(alt, "estimate", rp_cli_json_number(res->alternative.fit.estimate));
+        put(alt, "bic", rp_cli_json_number(res->alternative.fit.bic));
+        put(alt, "aic", rp_cli_json_number(res->alternative.fit.aic));
+        put(o, "alternative", alt);
+    }
 
     json_t *excl = json_array();
     for (size_t i = 0; excl != NULL && i < res->n_excluded; i++) {
@@ -515,9 +525,19 @@ static void print_result(const rp_mse_result *res,
     printf("Models             %zu considered, %zu refused by the existence check\n", res->n_models,
            res->n_excluded_total);
 
+    if (res->has_alternative) {
+        const rp_mse_candidate *k = &res->alternative;
+        printf("Under %-12s %s  (%+.1f%%)  %s\n",
+               res->alternative_method == RP_MSE_METHOD_BIC ? "BIC search" : "stepwise",
+               fmt_num(a, sizeof(a), k->fit.estimate, 1),
+               100.0 * (k->fit.estimate / res->estimate - 1.0),
+               rp_mse_model_format(&k->model, tab, RP_MSE_STYLE_NAMES, text, sizeof(text)));
+    }
     if (detailed && res->n_ranked > 1) {
-        printf("\nRunner-up models %11s %11s %7s %9s %9s   model\n", "estimate", "change", "ratio",
-               "AIC", "BIC");
+        /* for stepwise the ranked models are the path: the models of the earlier steps */
+        printf("\n%-16s %11s %11s %7s %9s %9s   model\n",
+               res->method == RP_MSE_METHOD_STEPWISE ? "Earlier steps" : "Runner-up models",
+               "estimate", "change", "ratio", "AIC", "BIC");
         for (size_t i = 1; i < res->n_ranked; i++) {
             const rp_mse_candidate *k = &res->ranked[i];
             double delta = k->fit.estimate - res->estimate;

@@ -51,6 +51,7 @@ static void topk_insert(topk *t, const rp_mse_candidate *c, size_t idx)
 
 /* What a full (non-bootstrap) selection records into the result. */
 typedef struct record {
+    size_t n_tried; /* models checked by stepwise, greedy or fixed selection */
     rp_mse_result *res;
     size_t max_excluded;
     topk top;
@@ -123,6 +124,8 @@ static int start_main_effects(rp_mse_fit *f, selector *s, const rp_capture_table
     rp_mse_model m;
     memset(&m, 0, sizeof(m));
     rp_mse_existence e = RP_MSE_EXISTS;
+    if (rec)
+        rec->n_tried++;
     int rc = rp_mse__check_fit(&e, f, tab, &m, &s->opts->fit, s->ws, err);
     if (rc != RP_OK)
         return rc;
@@ -213,6 +216,8 @@ select_stepwise(pick *out, selector *s, const rp_capture_table *tab, record *rec
                 return rc;
             rp_mse_existence e = RP_MSE_EXISTS;
             rp_mse_fit nf;
+            if (rec)
+                rec->n_tried++;
             rc = rp_mse__check_fit(&e, &nf, tab, &next, &s->opts->fit, s->ws, err);
             if (rc != RP_OK)
                 return rc;
@@ -406,6 +411,8 @@ select_greedy(pick *out, selector *s, const rp_capture_table *tab, record *rec, 
                         return rc;
                     rp_mse_fit nf;
                     rp_error ferr = RP_ERROR_INIT;
+                    if (rec)
+                        rec->n_tried++;
                     if (fit_checked(&nf, s, tab, &next, &ferr) != RP_OK)
                         continue;
                     double c = criterion_of(&nf, crit);
@@ -846,7 +853,7 @@ int rp_mse_estimate(rp_mse_result **out,
     }
     if (rc != RP_OK)
         goto out;
-    res->n_models = catalogue ? s.cat.n : rec.top.n + res->n_excluded_total;
+    res->n_models = catalogue ? s.cat.n : (o.method == RP_MSE_METHOD_FIXED ? 1 : rec.n_tried);
     res->model = p.model;
     res->fit = p.fit;
     res->estimate = p.estimate;
