@@ -188,8 +188,9 @@ RP_API int rp_mse_model_close(rp_mse_model *model, rp_error *err);
  *
  * Accepted forms: R style "LA*NG + PF*NCA" or "LA:NG, PF:NCA" (a term "A*B*C" or "A:B:C"
  * is the three-way term), the bracket notation of MultipleSystemsEstimation "[12,25]"
- * (list numbers 1-9 in column order), and "main" or "" for main effects only. The result
- * is closed with rp_mse_model_close().
+ * (list numbers 1-9 in column order; with ten or more lists the numbers of a term are
+ * separated by dots, "[1.10,2.3]"), and "main", "main effects" or "" for main effects
+ * only. The result is closed with rp_mse_model_close().
  *
  * @return RP_OK; RP_EPARSE (syntax, with err->column); RP_EINVAL (unknown list, a term of
  *         one list, the K-way term, too many terms).

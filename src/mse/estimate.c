@@ -713,8 +713,8 @@ static int check_opts(const rp_mse_opts *o, const rp_capture_table *tab, rp_erro
     if (o->method == RP_MSE_METHOD_FIXED && !o->model)
         return rp_error_set(err, RP_EINVAL, "method 'fixed' needs a model");
     if (o->max_order < 0 || o->max_order >= (int)tab->n_lists + (tab->n_lists == 2))
-        return rp_error_set(err, RP_EINVAL, "highest order %d: expected 2 to %zu", o->max_order,
-                            tab->n_lists - 1);
+        return rp_error_set(err, RP_EINVAL, "highest order %d: expected 1 to %zu (0: default)",
+                            o->max_order, tab->n_lists - 1);
     if (tab->n_lists < 2 || tab->n_lists > RP_MSE_MAX_LISTS)
         return rp_error_set(err, RP_EINVAL, "%zu lists: expected 2 to %d", tab->n_lists,
                             RP_MSE_MAX_LISTS);

@@ -742,6 +742,11 @@ int rp_mse_check_existence(rp_mse_existence *out,
     }
     uint64_t mkey = 0, skey = 0;
     bool hit = false;
+    if (tab->n_lists != ws->n_lists) {
+        rc = rp_error_set(err, RP_EINVAL, "workspace is for %zu lists, table has %zu",
+                          ws->n_lists, tab->n_lists);
+        goto out;
+    }
     rp_mse_exist_entry *slot = cache_slot(ws, tab, model, &mkey, &skey, &hit);
     if (hit) {
         *out = (rp_mse_existence)(slot->verdict - 1);
@@ -767,6 +772,9 @@ int rp_mse__check_fit(rp_mse_existence *verdict,
 {
     uint64_t mkey = 0, skey = 0;
     bool hit = false;
+    if (tab->n_lists != ws->n_lists)
+        return rp_error_set(err, RP_EINVAL, "workspace is for %zu lists, table has %zu",
+                            ws->n_lists, tab->n_lists);
     rp_mse_exist_entry *slot = cache_slot(ws, tab, model, &mkey, &skey, &hit);
     if (hit && slot->verdict - 1 != RP_MSE_EXISTS) {
         *verdict = (rp_mse_existence)(slot->verdict - 1);

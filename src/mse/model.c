@@ -242,7 +242,7 @@ int rp_mse_model_parse(rp_mse_model *out,
         rc = parse_brackets(out, tab, p, err);
         if (rc != RP_OK)
             return rc;
-    } else if (strcmp(p, "main") != 0 && *p != '\0') {
+    } else if (strcmp(p, "main") != 0 && strcmp(p, "main effects") != 0 && *p != '\0') {
         /* Grammar: term {sep term}; sep = '+' | ','; term = name {op name}; op = '*' | ':' */
         uint32_t term = 0;
         bool want_name = true;

@@ -179,7 +179,8 @@ run 0 "Korea table" -- estimate "$FIXTURES/Korea.csv"
 expect_grep "table shows the estimate" "$TMP/out" '^Estimate +268\.[0-9]'
 expect_grep "table shows the model" "$TMP/out" '^Model +b:c'
 expect_grep "table shows the interval" "$TMP/out" '^95% interval'
-expect_grep "table shows runner-up models" "$TMP/out" '^Runner-up models'
+expect_grep "table shows the stepwise path" "$TMP/out" '^Earlier steps'
+expect_grep "table shows the BIC alternative" "$TMP/out" '^Under BIC search +157.2 '
 if [ -s "$TMP/err" ]; then
     not_ok "no progress output when stderr is not a terminal" "$(head -c 300 "$TMP/err")"
 else
