@@ -323,6 +323,11 @@ int rp_mse__default_max_order(size_t n_lists)
 
 static int list_push(rp_mse_model_list *l, const rp_mse_model *m, rp_error *err)
 {
+    if (l->n >= RP_MSE_MAX_CATALOGUE)
+        return rp_error_set(err, RP_EINVAL,
+                            "more than %d models to search: use stepwise selection or a lower "
+                            "highest order",
+                            RP_MSE_MAX_CATALOGUE);
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
         rp_mse_model *v = rp_reallocarray(l->v, cap, sizeof(*v));

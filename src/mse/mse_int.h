@@ -152,6 +152,12 @@ int rp_mse__existence_of_design(rp_mse_existence *out, rp_mse_workspace *ws, rp_
 /* Sum of tab cells containing every list of @p term (the term's margin). */
 double rp_mse__margin(const rp_capture_table *tab, uint32_t term);
 
+/*
+ * Most models a catalogue may hold: twice the 32,768 two-way models of 6 lists, about
+ * 68 MB. Six lists with three-way terms would need hundreds of millions.
+ */
+#define RP_MSE_MAX_CATALOGUE 65536
+
 /* A growable list of models (the catalogue of a search). */
 typedef struct rp_mse_model_list {
     rp_mse_model *v;
