@@ -6,6 +6,8 @@
 
 #include <rapporteur/common.h>
 #include <rapporteur/error.h>
+#include <rapporteur/data.h>
 #include <rapporteur/mse.h>
+#include <rapporteur/store.h>
 
 #endif

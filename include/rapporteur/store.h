@@ -1,0 +1,168 @@
+/*
+ * rapporteur: the embedded store (one SQLite file): submissions with provenance, case
+ * records in the standard, quarantined rows with every reason, exports, counts, and
+ * capture histories for estimation.
+ */
+#ifndef RAPPORTEUR_STORE_H
+#define RAPPORTEUR_STORE_H
+
+#include <rapporteur/common.h>
+#include <rapporteur/data.h>
+#include <rapporteur/error.h>
+#include <rapporteur/mse.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** File used when no --store is given (in the current directory). */
+#define RP_STORE_DEFAULT_PATH "rapporteur.db"
+
+/** An open store (opaque). One per thread. */
+typedef struct rp_store rp_store;
+
+/** Flags for rp_store_open(). */
+#define RP_STORE_CREATE   0x1u /* create the file if absent (rapporteur init) */
+#define RP_STORE_READONLY 0x2u
+
+/**
+ * Open (and with RP_STORE_CREATE create) a store, in WAL mode, applying any pending
+ * schema migrations in one transaction.
+ * @return RP_OK; RP_ENOTFOUND (no such store and no CREATE); RP_ESQL (not a rapporteur
+ *         store, newer schema than this program, SQLite error: err->sys_code); RP_ENOMEM.
+ */
+RP_API int rp_store_open(rp_store **out, const char *path, unsigned flags, rp_error *err);
+
+/** Close. NULL-safe. */
+RP_API void rp_store_close(rp_store *st);
+
+/** Schema version of the open store. */
+RP_API int rp_store_schema_version(const rp_store *st);
+
+/** Options for rp_store_import(). Initialise with RP_IMPORT_OPTS_INIT. */
+typedef struct rp_import_opts {
+    unsigned version;
+    const char *agency;      /* submitting agency (provenance); NULL = "" */
+    const char *list;        /* list code for every row, overriding the mapping; NULL = none */
+    rp_reader_opts reader;
+    bool allow_reimport;     /* import a file whose SHA-256 is already in the store */
+    rp_progress_fn progress; /* rows so far (of an estimate); may be NULL */
+    void *payload;
+} rp_import_opts;
+
+#define RP_IMPORT_OPTS_VERSION 1
+#define RP_IMPORT_OPTS_INIT                                                                        \
+    {RP_IMPORT_OPTS_VERSION, NULL, NULL, RP_READER_OPTS_INIT, false, NULL, NULL}
+
+/** What an import did. read == stored + quarantined always. */
+typedef struct rp_import_report {
+    long long submission_id;
+    long long read, stored, quarantined;
+    char sha256[65];   /* of the input file, hex */
+    bool duplicate;    /* the file was imported before (and was not imported again) */
+    long long duplicate_of; /* that submission's id */
+} rp_import_report;
+
+/**
+ * Import one file through @p mapping as one transaction (BEGIN IMMEDIATE ... COMMIT):
+ * every row is stored or quarantined with every reason; on any failure nothing is kept.
+ * A file already imported (same SHA-256) is refused unless opts->allow_reimport, with
+ * report->duplicate set and RP_OK returned. Case ids repeated within a list are
+ * quarantined (rule "duplicate").
+ * @return RP_OK; RP_EIO; RP_EPARSE (the file is unusable: nothing stored); RP_EDATA
+ *         (mapping does not fit the header); RP_ESQL; RP_ECANCELED; RP_ENOMEM.
+ */
+RP_API int rp_store_import(rp_import_report *report,
+                           rp_store *st,
+                           const char *path,
+                           const rp_mapping *mapping,
+                           const rp_import_opts *opts,
+                           rp_error *err);
+
+/** One submission (row of the submissions table). */
+typedef struct rp_submission {
+    long long id;
+    char agency[RP_DATA_ID_MAX];
+    char list[RP_DATA_ID_MAX]; /* "" when rows carry their own lists */
+    char file_name[256];       /* base name only */
+    char sha256[65];
+    char mapping[RP_DATA_ID_MAX];
+    char imported_at[32];      /* ISO 8601 UTC */
+    long long read, stored, quarantined;
+} rp_submission;
+
+/** Call @p fn for every submission, oldest first; a nonzero return stops (RP_ECANCELED). */
+RP_API int rp_store_submissions(rp_store *st,
+                                int (*fn)(const rp_submission *s, void *payload),
+                                void *payload,
+                                rp_error *err);
+
+/** Call @p fn for each list with its number of stored records, by list code. */
+RP_API int rp_store_lists(rp_store *st,
+                          int (*fn)(const char *list, long long records, void *payload),
+                          void *payload,
+                          rp_error *err);
+
+/** One quarantined row: where it came from and one of its reasons. */
+typedef struct rp_quarantine_entry {
+    long long submission_id;
+    char file_name[256];
+    rp_issue issue;
+} rp_quarantine_entry;
+
+/** Call @p fn for every reason of every quarantined row (of one submission, or all if 0). */
+RP_API int rp_store_quarantine(rp_store *st,
+                               long long submission_id,
+                               int (*fn)(const rp_quarantine_entry *q, void *payload),
+                               void *payload,
+                               rp_error *err);
+
+/** Export formats. */
+typedef enum rp_export_format { RP_EXPORT_CSV = 0, RP_EXPORT_JSON } rp_export_format;
+
+/**
+ * Write every stored record (of one list, or all when @p list is NULL) in the standard:
+ * CSV with the standard's field names as header (multi-valued fields joined with ';',
+ * cells starting with = + - @ prefixed with ' against formula injection), or JSON (an
+ * array of objects). @return RP_OK; RP_EIO; RP_ESQL.
+ */
+RP_API int rp_store_export(rp_store *st,
+                           FILE *out,
+                           rp_export_format format,
+                           const char *list,
+                           rp_error *err);
+
+/**
+ * Count stored records by the values of one field (codes of multi-valued fields are
+ * counted once each; "" stands for missing). @p fn gets value and count, by value.
+ */
+RP_API int rp_store_stats(rp_store *st,
+                          rp_field field,
+                          int (*fn)(const char *value, long long count, void *payload),
+                          void *payload,
+                          rp_error *err);
+
+/**
+ * Capture histories from the store: one person per distinct person_id (records without a
+ * person_id are left out, with their number in *unlinked), on the lists that recorded
+ * them; strata by standard fields (@p by: "registration_year", "sex", ...; a person's
+ * stratum value is taken from their earliest-registered record). Lists in code order.
+ * @return RP_OK; RP_EDATA (fewer than 2 or more than 15 lists; no linked records);
+ *         RP_EINVAL (unknown field); RP_ESQL; RP_ENOMEM.
+ */
+RP_API int rp_store_capture_set(rp_capture_set **out,
+                                long long *unlinked,
+                                rp_store *st,
+                                const char *const *by,
+                                size_t n_by,
+                                rp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
