@@ -115,7 +115,7 @@ typedef struct rp_data__stat rp_data__stat;
 
 /**
  * Read the SPSS (@p format RP_INPUT_SAV) or Stata (RP_INPUT_DTA) file @p path whole.
- * @return RP_OK; RP_EIO; RP_EPARSE (not a valid file); RP_EDATA (larger than
+ * @return RP_OK; RP_EIO (cannot open); RP_EPARSE (not a valid file, or more than
  *         RP_DATA_STAT_MAX_BYTES in memory); RP_ENOMEM.
  */
 int rp_data__stat_open(rp_data__stat **out,
