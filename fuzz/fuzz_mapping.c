@@ -1,0 +1,103 @@
+/*
+ * libFuzzer target for mapping files (src/data/mapping.c): rp_mapping_parse() on the
+ * input; a mapping that loads is bound to a fixed header (the union of the columns the
+ * seed mappings name) and applied to a few fixed rows, one of them ragged. Checks the
+ * documented contract: statuses, positions of syntax errors, issues that name a rule.
+ */
+#include <rapporteur/common.h>
+#include <rapporteur/data.h>
+#include <rapporteur/error.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define N_COLS 16
+
+static const char *const header[N_COLS] = {"ref",
+                                           "date",
+                                           "status",
+                                           "sex",
+                                           "age",
+                                           "nat",
+                                           "country",
+                                           "forms",
+                                           "debt",
+                                           "threat",
+                                           "gender",
+                                           "ageBroad",
+                                           "yearOfRegistration",
+                                           "Datasource",
+                                           "citizenship",
+                                           "isForcedLabour"};
+
+static const char *const rows[][N_COLS] = {
+    {"A1", "03/02/2016", "P", "F", "17", "NA", "NA", "sex; labour", "yes", "no", "Female", "18--20",
+     "2016", "Hotline", "PH", "1"},
+    {"", "Mar 2015", "Unknown", " m ", "-99", "UKR", "Missing", "Unknown;;x", "", "maybe", "",
+     "48+", "0", "Case Management", "Missing", "0"},
+    {"\xc3\xa9\xff", "31/02/2016", "-99", "x", "abc", "ZZ", "?", ";", "1", "0", "Unknown",
+     "Unknown", "99999999999999999999", "", "na", ""},
+};
+
+static void fail(const char *what, const rp_error *err)
+{
+    fprintf(stderr, "fuzz_mapping: %s: %s\n", what, err ? err->msg : "");
+    abort();
+}
+
+static void apply_rows(rp_mapping *m)
+{
+    rp_error err = RP_ERROR_INIT;
+    rp_issue_list issues = RP_ISSUE_LIST_INIT;
+    for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+        for (size_t n = N_COLS - 1; n <= N_COLS; n++) {
+            rp_case_record rec;
+            size_t before = issues.n;
+            int rc = rp_mapping_apply(&rec, &issues, m, rows[r], n, (long)r + 2, &err);
+            if (rc != RP_OK && rc != RP_EDATA)
+                fail("undocumented status from rp_mapping_apply", &err);
+            if ((rc == RP_EDATA) != (issues.n > before))
+                fail("RP_EDATA if and only if issues were added", NULL);
+            if (n != N_COLS &&
+                (issues.n != before + 1 || strcmp(issues.v[before].rule, "ragged") != 0))
+                fail("a ragged row gives one 'ragged' issue", NULL);
+            for (size_t i = before; i < issues.n; i++) {
+                const rp_issue *is = &issues.v[i];
+                if (is->rule[0] == '\0' || is->line != (long)r + 2 || is->column < 0 ||
+                    is->column > N_COLS)
+                    fail("issue without rule, or with a bad position", NULL);
+            }
+        }
+        rp_issue_list_clear(&issues);
+    }
+    rp_issue_list_release(&issues);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    rp_init(); /* once per process; cheap afterwards */
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    int rc = rp_mapping_parse(&m, (const char *)data, size, "fuzz.json", &err);
+    if (rc != RP_OK) {
+        if (m != NULL || err.msg[0] == '\0')
+            fail("failure must leave no mapping and say why", &err);
+        if (rc != RP_EPARSE && rc != RP_EDATA && rc != RP_ENOMEM)
+            fail("undocumented status from rp_mapping_parse", &err);
+        return 0;
+    }
+    if (!rp_mapping_name(m) || !rp_mapping_name(m)[0])
+        fail("a loaded mapping has a name", NULL);
+    rc = rp_mapping_bind(m, header, N_COLS, &err);
+    if (rc == RP_OK)
+        apply_rows(m);
+    else if (rc != RP_EDATA)
+        fail("undocumented status from rp_mapping_bind", &err);
+    rp_mapping_free(m);
+    return 0;
+}

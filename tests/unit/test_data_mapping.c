@@ -1,0 +1,1046 @@
+/*
+ * Unit tests of mapping files (src/data/mapping.c): the hand fixture of
+ * tests/fixtures/mappings/ row by row, every rule a value can break, every load and bind
+ * error with its JSON path, the Namibia "NA" trap, an allocation-failure sweep, and the
+ * whole CTDC global dataset mapped with data/mappings/ctdc.json, its counts checked
+ * against a second, independent reading of the raw columns.
+ */
+#include "rp_test.h"
+
+#include <rapporteur/common.h>
+#include <rapporteur/data.h>
+#include <rapporteur/error.h>
+
+#include <csv.h>
+
+/* ==== helpers ==== */
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Path of fixture tests/fixtures/mappings/<name>; a static buffer, valid until the next call. */
+static const char *fixture(const char *name)
+{
+    static char path[1024];
+    char rel[256];
+    snprintf(rel, sizeof(rel), "mappings/%s", name);
+    return rp_test_fixture(path, sizeof(path), rel);
+}
+
+/* Path of <source tree>/<rel>: $RP_SRC under CTest, else two levels above the fixtures. */
+static const char *source_file(const char *rel)
+{
+    static char path[1024];
+    const char *src = getenv("RP_SRC");
+    char fx[512];
+    int n = 0;
+    if (src && *src) {
+        n = snprintf(path, sizeof(path), "%s/%s", src, rel);
+    } else {
+        rp_test_fixture(fx, sizeof(fx), "..");
+        n = snprintf(path, sizeof(path), "%s/../%s", fx, rel);
+    }
+    if (n < 0 || (size_t)n >= sizeof(path))
+        fail_msg("path too long for '%s'", rel);
+    return path;
+}
+
+static rp_mapping *parse_ok(const char *json)
+{
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_parse(&m, json, strlen(json), "t.json", &err), &err);
+    assert_non_null(m);
+    return m;
+}
+
+static void bind_ok(rp_mapping *m, const char *const *cols, size_t n)
+{
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_bind(m, cols, n, &err), &err);
+}
+
+/* The issue of @p l with rule @p rule at input column @p column; fails when absent. */
+static const rp_issue *find_issue(const rp_issue_list *l, const char *rule, long column)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i].rule, rule) == 0 && l->v[i].column == column)
+            return &l->v[i];
+    }
+    for (size_t i = 0; i < l->n; i++)
+        print_error("  issue %zu: column %ld '%s' rule %s value '%s': %s\n", i, l->v[i].column,
+                    l->v[i].column_name, l->v[i].rule, l->v[i].value, l->v[i].message);
+    fail_msg("no issue with rule '%s' at column %ld", rule, column);
+    static rp_issue none; /* not reached: fail_msg() ends the test */
+    return &none;
+}
+
+/*
+ * A small CSV reader on libcsv, independent of rapporteur's readers: calls @p fn for
+ * every row (the header is row 0) with NUL-terminated fields.
+ */
+typedef void (*row_fn)(char **fields, size_t n, long row, void *payload);
+
+typedef struct csv_state {
+    char **fields;
+    size_t n, cap;
+    long row;
+    row_fn fn;
+    void *payload;
+} csv_state;
+
+static void csv_field(void *s, size_t len, void *data)
+{
+    csv_state *cs = data;
+    if (cs->n == cs->cap) {
+        cs->cap = cs->cap ? 2 * cs->cap : 64;
+        cs->fields = realloc(cs->fields, cs->cap * sizeof(*cs->fields));
+        assert_non_null(cs->fields);
+    }
+    char *f = malloc(len + 1);
+    assert_non_null(f);
+    memcpy(f, s ? s : "", len);
+    f[len] = '\0';
+    cs->fields[cs->n++] = f;
+}
+
+static void csv_row(int c, void *data)
+{
+    (void)c;
+    csv_state *cs = data;
+    cs->fn(cs->fields, cs->n, cs->row++, cs->payload);
+    for (size_t i = 0; i < cs->n; i++)
+        free(cs->fields[i]);
+    cs->n = 0;
+}
+
+static void csv_each_row(const char *path, row_fn fn, void *payload)
+{
+    size_t len = 0;
+    char *data = rp_test_slurp(path, &len);
+    struct csv_parser p;
+    assert_int_equal(csv_init(&p, 0), 0);
+    csv_state cs = {NULL, 0, 0, 0, fn, payload};
+    assert_int_equal(csv_parse(&p, data, len, csv_field, csv_row, &cs), len);
+    csv_fini(&p, csv_field, csv_row, &cs);
+    csv_free(&p);
+    free(cs.fields);
+    free(data);
+}
+
+/* ==== the hand fixture, row by row ==== */
+
+typedef struct fixture_rows {
+    rp_mapping *m;
+    rp_case_record rec[8];
+    rp_issue_list issues[8];
+    int rc[8];
+    long n_rows;
+} fixture_rows;
+
+static void fixture_row(char **fields, size_t n, long row, void *payload)
+{
+    fixture_rows *fr = payload;
+    rp_error err = RP_ERROR_INIT;
+    if (row == 0) {
+        bind_ok(fr->m, (const char *const *)fields, n);
+        return;
+    }
+    assert_true(row < 8);
+    fr->rc[row] = rp_mapping_apply(&fr->rec[row], &fr->issues[row], fr->m,
+                                   (const char *const *)fields, n, row + 1, &err);
+    fr->n_rows = row;
+}
+
+static void mapping_apply__agency_fixture_row_by_row(void **state)
+{
+    (void)state;
+    fixture_rows fr;
+    memset(&fr, 0, sizeof(fr));
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_load(&fr.m, fixture("agency.json"), &err), &err);
+    assert_string_equal(rp_mapping_name(fr.m), "police-x");
+    csv_each_row(fixture("agency.csv"), fixture_row, &fr);
+    assert_int_equal(fr.n_rows, 6);
+
+    /* line 2: day-first date, recodes, Namibia "NA" kept, "NA" missing where listed */
+    const rp_case_record *r = &fr.rec[1];
+    assert_rp_ok(fr.rc[1], NULL);
+    assert_int_equal(fr.issues[1].n, 0);
+    assert_string_equal(r->list, "POLICE");
+    assert_string_equal(r->case_id, "A1");
+    assert_string_equal(r->registration_date, "2016-02-03");
+    assert_int_equal(r->registration_year, 2016); /* derived from the date */
+    assert_int_equal(r->id_status, RP_ID_STATUS_PRESUMED);
+    assert_int_equal(r->sex, RP_SEX_FEMALE); /* "F" matched "f" case-insensitively */
+    assert_int_equal(r->age, 17);
+    assert_int_equal(r->age_band, RP_AGE_BAND_9_17); /* derived from the age */
+    assert_int_equal(r->citizenship_state, RP_STATE_KNOWN);
+    assert_string_equal(r->citizenship, "NA"); /* global "NA" never hides Namibia */
+    assert_int_equal(r->country_of_exploitation_state, RP_STATE_MISSING); /* field lists NA */
+    assert_int_equal(r->exploitation, RP_EXPL_SEXUAL | RP_EXPL_FORCED_LABOUR);
+    assert_int_equal(r->exploitation_state, RP_STATE_KNOWN);
+    assert_int_equal(r->means_of_control, RP_CONTROL_DEBT_BONDAGE);
+    assert_int_equal(r->means_of_control_state, RP_STATE_KNOWN);
+
+    /* line 3: "%b %Y" partial date, alpha-3 citizenship, empty flags are missing */
+    r = &fr.rec[2];
+    assert_rp_ok(fr.rc[2], NULL);
+    assert_string_equal(r->registration_date, "2015-03");
+    assert_int_equal(r->registration_year, 2015);
+    assert_int_equal(r->id_status, RP_ID_STATUS_IDENTIFIED);
+    assert_int_equal(r->sex, RP_SEX_MALE);
+    assert_int_equal(r->age_band, RP_AGE_BAND_30_38);
+    assert_string_equal(r->citizenship, "UA");
+    assert_string_equal(r->country_of_exploitation, "NL");
+    assert_int_equal(r->exploitation, RP_EXPL_FORCED_CRIMINALITY);
+    assert_int_equal(r->means_of_control, 0);
+    assert_int_equal(r->means_of_control_state, RP_STATE_MISSING);
+
+    /* line 4: unknown and missing codes; a flag recorded as "no" makes the group known */
+    r = &fr.rec[3];
+    assert_rp_ok(fr.rc[3], NULL);
+    assert_string_equal(r->registration_date, "");
+    assert_int_equal(r->registration_year, 0);
+    assert_int_equal(r->sex, RP_SEX_UNKNOWN);
+    assert_int_equal(r->age, -1); /* "-99" */
+    assert_int_equal(r->age_band, RP_AGE_BAND_MISSING);
+    assert_int_equal(r->citizenship_state, RP_STATE_UNKNOWN); /* "?" */
+    assert_string_equal(r->citizenship, "");
+    assert_int_equal(r->country_of_exploitation_state, RP_STATE_UNKNOWN);
+    assert_int_equal(r->exploitation_state, RP_STATE_MISSING);
+    assert_int_equal(r->means_of_control, 0);
+    assert_int_equal(r->means_of_control_state, RP_STATE_KNOWN);
+
+    /* line 5: one issue per bad value, each at its column */
+    const rp_issue_list *is = &fr.issues[4];
+    assert_int_equal(fr.rc[4], RP_EDATA);
+    assert_int_equal(is->n, 7);
+    const rp_issue *x = find_issue(is, "date", 2);
+    assert_int_equal(x->line, 5);
+    assert_string_equal(x->column_name, "date");
+    assert_string_equal(x->value, "31/02/2016");
+    assert_non_null(strstr(x->message, "%d/%m/%Y or %b %Y"));
+    assert_string_equal(find_issue(is, "code", 3)->value, "X");
+    assert_string_equal(find_issue(is, "code", 4)->value, "x");
+    assert_string_equal(find_issue(is, "range", 5)->value, "abc");
+    assert_string_equal(find_issue(is, "country", 6)->value, "ZZ");
+    x = find_issue(is, "code", 8);
+    assert_string_equal(x->value, "bogus"); /* the bad part of "sex;bogus" */
+    assert_string_equal(x->column_name, "forms");
+    x = find_issue(is, "code", 9);
+    assert_string_equal(x->value, "maybe");
+    assert_string_equal(x->column_name, "debt");
+    assert_non_null(strstr(x->message, "yes (set), no (not set)"));
+    /* the values that were fine are still in the record */
+    assert_int_equal(fr.rec[4].exploitation, RP_EXPL_SEXUAL);
+    assert_int_equal(fr.rec[4].means_of_control, RP_CONTROL_THREATS);
+
+    /* line 6: age out of the standard's range, found by validation, located at "age" */
+    is = &fr.issues[5];
+    assert_int_equal(fr.rc[5], RP_EDATA);
+    assert_int_equal(is->n, 1);
+    x = find_issue(is, "range", 5);
+    assert_string_equal(x->column_name, "age");
+    assert_string_equal(x->value, "200");
+    assert_int_equal(fr.rec[5].exploitation_state, RP_STATE_UNKNOWN);
+
+    /* line 7: too few fields: one "ragged" issue and nothing else */
+    is = &fr.issues[6];
+    assert_int_equal(fr.rc[6], RP_EDATA);
+    assert_int_equal(is->n, 1);
+    assert_string_equal(is->v[0].rule, "ragged");
+    assert_int_equal(is->v[0].column, 0);
+    assert_int_equal(is->v[0].line, 7);
+    assert_non_null(strstr(is->v[0].message, "expected 10 fields"));
+    assert_string_equal(fr.rec[6].list, "");
+
+    for (size_t i = 0; i < 8; i++)
+        rp_issue_list_release(&fr.issues[i]);
+    rp_mapping_free(fr.m);
+}
+
+/* ==== rules on single values ==== */
+
+static void mapping_apply__namibia_is_missing_only_when_listed_on_the_field(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"nat", "coe", "forms"};
+    rp_mapping *m = parse_ok("{\"name\": \"na\", \"missing\": [\"NA\"], \"list\": {\"value\": "
+                             "\"L\"}, \"fields\": {\"citizenship\": {\"column\": \"nat\"},"
+                             "\"country_of_exploitation\": {\"column\": \"coe\", \"missing\": "
+                             "[\"NA\"]}, \"exploitation\": {\"column\": \"forms\"}}}");
+    bind_ok(m, cols, 3);
+    static const char *const row[] = {"NA", " NA ", "NA"};
+    rp_case_record rec;
+    rp_issue_list issues = RP_ISSUE_LIST_INIT;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_apply(&rec, &issues, m, row, 3, 2, &err), &err);
+    assert_string_equal(rec.citizenship, "NA");
+    assert_int_equal(rec.citizenship_state, RP_STATE_KNOWN);
+    assert_int_equal(rec.country_of_exploitation_state, RP_STATE_MISSING);
+    /* for a field that is not a country, the global "NA" is a missing code */
+    assert_int_equal(rec.exploitation_state, RP_STATE_MISSING);
+    rp_issue_list_release(&issues);
+    rp_mapping_free(m);
+}
+
+static void mapping_apply__recode_keys_are_case_sensitive_by_default(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"s1", "s2"};
+    rp_mapping *m = parse_ok("{\"name\": \"cs\", \"list\": {\"value\": \"L\"}, \"fields\": {"
+                             "\"sex\": {\"column\": \"s1\", \"recode\": {\" F \": \"female\"}},"
+                             "\"id_status\": {\"column\": \"s2\", \"recode\": {\"P\": "
+                             "\"presumed\"}, \"case_insensitive\": "
+                             "true}}}");
+    bind_ok(m, cols, 2);
+    rp_case_record rec;
+    rp_issue_list issues = RP_ISSUE_LIST_INIT;
+    rp_error err = RP_ERROR_INIT;
+    static const char *const ok[] = {"\tF\r", "p"};
+    assert_rp_ok(rp_mapping_apply(&rec, &issues, m, ok, 2, 2, &err), &err);
+    assert_int_equal(rec.sex, RP_SEX_FEMALE); /* key and value both trimmed */
+    assert_int_equal(rec.id_status, RP_ID_STATUS_PRESUMED);
+    static const char *const bad[] = {"f", "P"};
+    assert_int_equal(rp_mapping_apply(&rec, &issues, m, bad, 2, 3, &err), RP_EDATA);
+    assert_int_equal(issues.n, 1);
+    assert_string_equal(issues.v[0].rule, "code");
+    assert_string_equal(issues.v[0].column_name, "s1");
+    assert_int_equal(issues.v[0].column, 1);
+    assert_int_equal(issues.v[0].line, 3);
+    /* standard codes are read whatever their case */
+    static const char *const std[] = {"MALE", "Identified"};
+    rp_issue_list_clear(&issues);
+    assert_rp_ok(rp_mapping_apply(&rec, &issues, m, std, 2, 4, &err), &err);
+    assert_int_equal(rec.sex, RP_SEX_MALE);
+    assert_int_equal(rec.id_status, RP_ID_STATUS_IDENTIFIED);
+    rp_issue_list_release(&issues);
+    rp_mapping_free(m);
+}
+
+static void mapping_apply__ages_bands_and_years(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"age", "band", "year", "date"};
+    rp_mapping *m = parse_ok(
+        "{\"name\": \"a\", \"list\": {\"value\": \"L\"}, \"unknown\": [\"u\"], \"fields\": {"
+        "\"age\": {\"column\": \"age\"}, \"age_band\": {\"column\": \"band\", \"recode\": "
+        "{\"adult-young\": \"18-20\"}}, \"registration_year\": {\"column\": \"year\"},"
+        "\"registration_date\": {\"column\": \"date\"}}}");
+    bind_ok(m, cols, 4);
+
+    static const struct {
+        const char *row[4];
+        int rc;
+        int age;
+        rp_age_band band;
+        int year;
+        const char *date;
+        const char *rule; /* first issue, or NULL */
+        long column;
+    } cases[] = {
+        {{"34.0", "", "2016", "2016-05-01"},
+         RP_OK,
+         34,
+         RP_AGE_BAND_30_38,
+         2016,
+         "2016-05-01",
+         NULL,
+         0},
+        {{"", "adult-young", "", "2017-12"},
+         RP_OK,
+         -1,
+         RP_AGE_BAND_18_20,
+         2017,
+         "2017-12",
+         NULL,
+         0},
+        {{"u", "", "", ""}, RP_OK, -1, RP_AGE_BAND_UNKNOWN, 0, "", NULL, 0},
+        {{"0", "", "", ""}, RP_OK, 0, RP_AGE_BAND_0_8, 0, "", NULL, 0},
+        {{"19", "48+", "", ""}, RP_EDATA, 19, RP_AGE_BAND_48_PLUS, 0, "", "consistency", 2},
+        {{"-3", "", "", ""}, RP_EDATA, -1, RP_AGE_BAND_MISSING, 0, "", "range", 1},
+        {{"34.5", "", "", ""}, RP_EDATA, -1, RP_AGE_BAND_MISSING, 0, "", "range", 1},
+        {{"", "", "2016", "2015-01-01"},
+         RP_EDATA,
+         -1,
+         RP_AGE_BAND_MISSING,
+         2016,
+         "2015-01-01",
+         "consistency",
+         4},
+        {{"", "", "1899", ""}, RP_EDATA, -1, RP_AGE_BAND_MISSING, 1899, "", "range", 3},
+        {{"", "", "0", ""}, RP_EDATA, -1, RP_AGE_BAND_MISSING, 0, "", "range", 3},
+        {{"", "", "", "2016-02-30"}, RP_EDATA, -1, RP_AGE_BAND_MISSING, 0, "", "date", 4},
+        {{"", "", "", "2016-2-3"}, RP_OK, -1, RP_AGE_BAND_MISSING, 2016, "2016-02-03", NULL, 0},
+        {{"", "", "", "2016-02-03x"}, RP_EDATA, -1, RP_AGE_BAND_MISSING, 0, "", "date", 4},
+        {{"", "", "", "2015-02-29"}, RP_EDATA, -1, RP_AGE_BAND_MISSING, 0, "", "date", 4},
+        {{"", "", "", "2016-02-29"}, RP_OK, -1, RP_AGE_BAND_MISSING, 2016, "2016-02-29", NULL, 0},
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        rp_case_record rec;
+        rp_issue_list issues = RP_ISSUE_LIST_INIT;
+        rp_error err = RP_ERROR_INIT;
+        int rc = rp_mapping_apply(&rec, &issues, m, cases[i].row, 4, 9, &err);
+        if (rc != cases[i].rc || rec.age != cases[i].age || rec.age_band != cases[i].band ||
+            rec.registration_year != cases[i].year ||
+            strcmp(rec.registration_date, cases[i].date) != 0)
+            fail_msg("case %zu: rc %d age %d band %d year %d date '%s'", i, rc, rec.age,
+                     (int)rec.age_band, rec.registration_year, rec.registration_date);
+        if (cases[i].rule)
+            find_issue(&issues, cases[i].rule, cases[i].column);
+        rp_issue_list_release(&issues);
+    }
+    rp_mapping_free(m);
+}
+
+static void mapping_apply__flag_groups_follow_the_denominator_rule(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"fl", "sx", "ot", "rel"};
+    rp_mapping *m = parse_ok(
+        "{\"name\": \"f\", \"list\": {\"value\": \"L\"}, \"missing\": [\"-99\"], \"unknown\": "
+        "[\"Unknown\"], \"fields\": {\"exploitation\": {\"flags\": {\"fl\": \"forced_labour\", "
+        "\"sx\": \"sexual\", \"ot\": [\"other\", \"forced_begging\"]}},"
+        "\"recruiter_relation\": {\"column\": \"rel\", \"split\": \"; \", \"recode\": "
+        "{\"Family/Relative\": \"family\", \"Intimate Partner\": \"intimate_partner\"}}}}");
+    bind_ok(m, cols, 4);
+
+    static const struct {
+        const char *row[4];
+        uint32_t bits;
+        rp_state st;
+        uint32_t rel;
+        rp_state rel_st;
+    } cases[] = {
+        {{"", "", "", ""}, 0, RP_STATE_MISSING, 0, RP_STATE_MISSING},
+        {{"0", "", "", "Family/Relative; Intimate Partner"},
+         0,
+         RP_STATE_KNOWN,
+         RP_RECRUITER_FAMILY | RP_RECRUITER_INTIMATE_PARTNER,
+         RP_STATE_KNOWN},
+        {{"1", "1", "0", "Friend"},
+         RP_EXPL_FORCED_LABOUR | RP_EXPL_SEXUAL,
+         RP_STATE_KNOWN,
+         RP_RECRUITER_FRIEND,
+         RP_STATE_KNOWN},
+        {{"-99", "Unknown", "", "-99"}, 0, RP_STATE_UNKNOWN, 0, RP_STATE_MISSING},
+        {{"Unknown", "1", " 1 ", "Family/Relative; Unknown"},
+         RP_EXPL_SEXUAL | RP_EXPL_OTHER | RP_EXPL_FORCED_BEGGING,
+         RP_STATE_KNOWN,
+         RP_RECRUITER_FAMILY | RP_RECRUITER_UNKNOWN,
+         RP_STATE_KNOWN},
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        rp_case_record rec;
+        rp_issue_list issues = RP_ISSUE_LIST_INIT;
+        rp_error err = RP_ERROR_INIT;
+        assert_rp_ok(rp_mapping_apply(&rec, &issues, m, cases[i].row, 4, 2, &err), &err);
+        if (rec.exploitation != cases[i].bits || rec.exploitation_state != cases[i].st ||
+            rec.recruiter_relation != cases[i].rel ||
+            rec.recruiter_relation_state != cases[i].rel_st)
+            fail_msg("case %zu: exploitation 0x%x state %d, recruiter 0x%x state %d", i,
+                     (unsigned)rec.exploitation, (int)rec.exploitation_state,
+                     (unsigned)rec.recruiter_relation, (int)rec.recruiter_relation_state);
+        rp_issue_list_release(&issues);
+    }
+    rp_mapping_free(m);
+}
+
+static void mapping_apply__issue_values_are_truncated_and_identifiers_hidden(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"sex", "ref", "list"};
+    rp_mapping *m = parse_ok("{\"name\": \"t\", \"list\": {\"column\": \"list\"}, \"fields\": {"
+                             "\"sex\": {\"column\": \"sex\"}, \"case_id\": {\"column\": "
+                             "\"ref\"}}}");
+    bind_ok(m, cols, 3);
+    /* 78 ASCII bytes then "é" (2 bytes): cutting at 79 would split the character */
+    char sex[200];
+    memset(sex, 'a', 78);
+    snprintf(sex + 78, sizeof(sex) - 78, "\xc3\xa9 and more text after the cut");
+    char ref[100];
+    memset(ref, 'r', 70);
+    ref[70] = '\0';
+    const char *row[] = {sex, ref, "L"};
+    rp_case_record rec;
+    rp_issue_list issues = RP_ISSUE_LIST_INIT;
+    rp_error err = RP_ERROR_INIT;
+    assert_int_equal(rp_mapping_apply(&rec, &issues, m, row, 3, 4, &err), RP_EDATA);
+    assert_int_equal(issues.n, 2);
+    const rp_issue *x = find_issue(&issues, "code", 1);
+    assert_int_equal(strlen(x->value), 78);
+    assert_memory_equal(x->value, sex, 78);
+    x = find_issue(&issues, "range", 2);
+    assert_string_equal(x->value, ""); /* an identifier never goes into an issue */
+    assert_string_equal(x->column_name, "ref");
+    /* the list is required: an empty one is reported at its column */
+    const char *row2[] = {"female", "ok", ""};
+    rp_issue_list_clear(&issues);
+    assert_int_equal(rp_mapping_apply(&rec, &issues, m, row2, 3, 5, &err), RP_EDATA);
+    x = find_issue(&issues, "required", 3);
+    assert_string_equal(x->column_name, "list");
+    assert_string_equal(rec.case_id, "ok");
+    rp_issue_list_release(&issues);
+    rp_mapping_free(m);
+}
+
+/* ==== load errors ==== */
+
+static void mapping_parse__rejects_bad_mappings_with_their_path(void **state)
+{
+    (void)state;
+#define HEAD "{\"name\": \"x\", \"list\": {\"value\": \"L\"}, "
+
+    static const struct {
+        const char *json;
+        int rc;
+        const char *msg; /* expected in err.msg */
+    } cases[] = {
+        {"{\"name\": \"x\",\n  oops\n}", RP_EPARSE, "invalid JSON"},
+        {"{\"name\": \"a\", \"name\": \"b\"}", RP_EPARSE, "duplicate"},
+        {"{} x", RP_EPARSE, "invalid JSON"},
+        {"", RP_EPARSE, "invalid JSON"},
+        {"[]", RP_EDATA, "(top level): expected an object"},
+        {"{\"list\": {\"value\": \"L\"}, \"fields\": {}}", RP_EDATA, "name: expected"},
+        {HEAD "\"fileds\": {}}", RP_EDATA, "fileds: unknown key"},
+        {HEAD "\"version\": 2, \"fields\": {}}", RP_EDATA, "version: expected 1"},
+        {"{\"name\": \"x\", \"fields\": {}}", RP_EDATA, "list: required"},
+        {HEAD "\"fields\": []}", RP_EDATA, "fields: expected an object"},
+        {HEAD "\"missing\": \"-99\", \"fields\": {}}", RP_EDATA,
+         "missing: expected an array of strings"},
+        {HEAD "\"unknown\": [1], \"fields\": {}}", RP_EDATA, "unknown: element 0 is not a string"},
+        {HEAD "\"fields\": {\"gender\": {\"column\": \"g\"}}}", RP_EDATA,
+         "fields.gender: unknown field"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"g\", \"recode\": {\"Female\": \"femme\"}}}}",
+         RP_EDATA, "fields.sex.recode.Female: 'femme' is not a code of 'sex'"},
+        {HEAD "\"fields\": {\"sex\": {\"colum\": \"g\"}}}", RP_EDATA,
+         "fields.sex.colum: unknown key"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"g\", \"value\": \"male\"}}}", RP_EDATA,
+         "fields.sex: needs exactly one of"},
+        {HEAD "\"fields\": {\"sex\": {}}}", RP_EDATA, "fields.sex: needs exactly one of"},
+        {HEAD "\"fields\": {\"sex\": \"gender\"}}", RP_EDATA, "fields.sex: expected an object"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"\"}}}", RP_EDATA,
+         "fields.sex.column: expected a column name"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"g\", \"case_insensitive\": \"yes\"}}}",
+         RP_EDATA, "must be true or false"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"g\", \"case_insensitive\": true, \"recode\": "
+              "{\"F\": \"female\", \"f\": \"female\"}}}}",
+         RP_EDATA, "fields.sex.recode.f: 'f' is recoded twice"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"g\", \"recode\": {\" \": \"female\"}}}}",
+         RP_EDATA, "cannot be recoded"},
+        {HEAD "\"fields\": {\"sex\": {\"value\": \"femme\"}}}", RP_EDATA,
+         "fields.sex.value: 'femme' is not a code of 'sex'"},
+        {HEAD "\"fields\": {\"sex\": {\"value\": 1}}}", RP_EDATA,
+         "fields.sex.value: expected a string"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"g\", \"split\": \";\"}}}", RP_EDATA,
+         "fields.sex.split: only a column of a multi-valued field"},
+        {HEAD "\"fields\": {\"exploitation\": {\"column\": \"g\", \"split\": \"\"}}}", RP_EDATA,
+         "fields.exploitation.split: expected a non-empty separator"},
+        {HEAD "\"fields\": {\"sex\": {\"flags\": {\"g\": \"male\"}}}}", RP_EDATA,
+         "fields.sex.flags: only multi-valued fields"},
+        {HEAD "\"fields\": {\"exploitation\": {\"flags\": {}}}}", RP_EDATA,
+         "fields.exploitation.flags: expected an object"},
+        {HEAD "\"fields\": {\"exploitation\": {\"flags\": {\"a\": \"unknown\"}}}}", RP_EDATA,
+         "'unknown' is not a code of 'exploitation'"},
+        {HEAD "\"fields\": {\"exploitation\": {\"flags\": {\"a\": [\"sexual\", \"sexy\"]}}}}",
+         RP_EDATA, "fields.exploitation.flags.a: 'sexy' is not a code of 'exploitation'"},
+        {HEAD "\"fields\": {\"exploitation\": {\"flags\": {\"a\": 1}}}}", RP_EDATA,
+         "fields.exploitation.flags.a: expected a code or an array of codes"},
+        {HEAD "\"fields\": {\"exploitation\": {\"column\": \"a\", \"true\": [\"y\"]}}}", RP_EDATA,
+         "\"true\" and \"false\" go with \"flags\""},
+        {HEAD "\"fields\": {\"exploitation\": {\"flags\": {\"a\": \"other\"}, \"true\": []}}}",
+         RP_EDATA, "fields.exploitation.true: expected at least one value"},
+        {HEAD "\"fields\": {\"registration_date\": {\"column\": \"d\", \"format\": \"%d/%m/%y\"}}}",
+         RP_EDATA, "fields.registration_date.format: '%y' in '%d/%m/%y' is not supported"},
+        {HEAD "\"fields\": {\"registration_date\": {\"column\": \"d\", \"format\": \"%Y\"}}}",
+         RP_EDATA, "needs %Y once, one month"},
+        {HEAD "\"fields\": {\"registration_date\": {\"column\": \"d\", \"format\": \"%Y-%m-%\"}}}",
+         RP_EDATA, "ends with a lone '%'"},
+        {HEAD "\"fields\": {\"registration_date\": {\"column\": \"d\", \"format\": []}}}", RP_EDATA,
+         "expected at least one format"},
+        {HEAD "\"fields\": {\"sex\": {\"column\": \"d\", \"format\": \"%Y-%m\"}}}", RP_EDATA,
+         "fields.sex.format: only date fields take a format"},
+        {HEAD "\"fields\": {\"age\": {\"column\": \"a\", \"recode\": {\"x\": \"3\"}}}}", RP_EDATA,
+         "fields.age.recode: 'age' takes no recode"},
+        {HEAD "\"fields\": {\"sex\": {\"value\": \"male\", \"recode\": {\"x\": \"male\"}}}}",
+         RP_EDATA, "\"recode\" needs a \"column\""},
+        {HEAD
+         "\"fields\": {\"citizenship\": {\"column\": \"c\", \"recode\": {\"X\": \"Narnia\"}}}}",
+         RP_EDATA, "fields.citizenship.recode.X: 'Narnia' is not an ISO 3166-1 country code"},
+        {HEAD "\"fields\": {\"list\": {\"value\": \"M\"}}}", RP_EDATA,
+         "fields.list: field is given twice"},
+        {HEAD "\"fields\": {\"case_id\": {\"column\": \"c\", \"recode\": {\"x\": "
+              "\"0123456789012345678901234567890123456789012345678901234567890123456789\"}}}}",
+         RP_EDATA, "fields.case_id.recode.x: '0123"},
+        {"{\"name\": \"x\", \"list\": {\"value\": \"M\", \"split\": \",\"}, \"fields\": {}}",
+         RP_EDATA, "list.split: only a column"},
+    };
+
+#undef HEAD
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        rp_mapping *m = (rp_mapping *)&m; /* must be reset to NULL */
+        rp_error err = RP_ERROR_INIT;
+        int rc = rp_mapping_parse(&m, cases[i].json, strlen(cases[i].json), "bad.json", &err);
+        if (rc != cases[i].rc || m != NULL || strstr(err.msg, cases[i].msg) == NULL ||
+            strcmp(err.path, "bad.json") != 0)
+            fail_msg("case %zu: rc %d, path '%s', message '%s'; expected %d and '%s'", i, rc,
+                     err.path, err.msg, cases[i].rc, cases[i].msg);
+    }
+}
+
+static void mapping_parse__syntax_errors_have_line_and_column(void **state)
+{
+    (void)state;
+    const char *json = "{\n  \"name\": \"x\",\n  oops\n}";
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_status(rp_mapping_parse(&m, json, strlen(json), "m.json", &err), RP_EPARSE, &err);
+    assert_null(m);
+    assert_string_equal(err.path, "m.json");
+    assert_int_equal(err.line, 3);
+    assert_true(err.column >= 3 && err.column <= 6);
+    char buf[600];
+    assert_non_null(strstr(rp_error_format(&err, buf, sizeof(buf)), "m.json:3:"));
+    /* a duplicate key is a syntax error too, with its line */
+    json = "{\"name\": \"x\",\n \"list\": {\"value\": \"L\"},\n \"list\": {\"value\": \"M\"}, "
+           "\"fields\": {}}";
+    assert_rp_status(rp_mapping_parse(&m, json, strlen(json), "m.json", &err), RP_EPARSE, &err);
+    assert_int_equal(err.line, 3);
+    /* bad arguments */
+    assert_rp_status(rp_mapping_parse(NULL, json, 1, "m.json", &err), RP_EINVAL, &err);
+    assert_rp_status(rp_mapping_parse(&m, NULL, 1, "m.json", &err), RP_EINVAL, &err);
+    /* the error path is "mapping" when no name is given */
+    assert_rp_status(rp_mapping_parse(&m, "[]", 2, NULL, &err), RP_EDATA, &err);
+    assert_string_equal(err.path, "mapping");
+}
+
+static void mapping_load__reads_files_and_reports_io_errors(void **state)
+{
+    (void)state;
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_status(rp_mapping_load(&m, fixture("no-such-file.json"), &err), RP_EIO, &err);
+    assert_null(m);
+    assert_rp_status(rp_mapping_load(&m, NULL, &err), RP_EINVAL, &err);
+    assert_rp_ok(rp_mapping_load(&m, fixture("minimal.json"), &err), &err);
+    assert_string_equal(rp_mapping_name(m), "minimal");
+    rp_mapping_free(m);
+    assert_rp_ok(rp_mapping_load(&m, source_file("data/mappings/ctdc.json"), &err), &err);
+    assert_string_equal(rp_mapping_name(m), "ctdc");
+    rp_mapping_free(m);
+    rp_mapping_free(NULL);
+    assert_null(rp_mapping_name(NULL));
+}
+
+/* ==== bind errors ==== */
+
+static void mapping_bind__names_the_missing_column(void **state)
+{
+    (void)state;
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_load(&m, fixture("agency.json"), &err), &err);
+    rp_case_record rec;
+    rp_issue_list issues = RP_ISSUE_LIST_INIT;
+    static const char *const row[] = {"x"};
+    /* apply before bind */
+    assert_rp_status(rp_mapping_apply(&rec, &issues, m, row, 1, 2, &err), RP_EINVAL, &err);
+    static const char *const cols[] = {"ref", "date",  "status", "sex",   "age",
+                                       "nat", "forms", "debt",   "threat"};
+    assert_rp_status(rp_mapping_bind(m, cols, ARRAY_LEN(cols), &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "column 'country' (field 'country_of_exploitation') is not in "
+                                    "the input header"));
+    assert_non_null(strstr(err.msg, "police-x"));
+    static const char *const flagless[] = {"ref", "date",  "status", "sex",     "age",
+                                           "nat", "forms", "debt",   "country", "THREAT"};
+    assert_rp_status(rp_mapping_bind(m, flagless, ARRAY_LEN(flagless), &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "column 'threat' (field 'means_of_control')"));
+    static const char *const twice[] = {"ref", "date",  "status", "sex",     "age",   "nat",
+                                        "nat", "forms", "debt",   "country", "threat"};
+    assert_rp_status(rp_mapping_bind(m, twice, ARRAY_LEN(twice), &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "column 'nat' (field 'citizenship') appears twice"));
+    assert_non_null(strstr(err.msg, "columns 6 and 7"));
+    /* a failed bind leaves the mapping unbound */
+    assert_rp_status(rp_mapping_apply(&rec, &issues, m, row, 1, 2, &err), RP_EINVAL, &err);
+    /* order does not matter, names are trimmed, extra columns are ignored */
+    static const char *const good[] = {"extra", " threat", "debt",   "forms", "country", "nat",
+                                       "age",   "sex",     "status", "date",  "ref "};
+    assert_rp_ok(rp_mapping_bind(m, good, ARRAY_LEN(good), &err), &err);
+    static const char *const vals[] = {"?",  "yes", "",  "labour",   "FR", "FRA",
+                                       "40", "M",   "I", "5/6/2017", "Z9"};
+    assert_rp_ok(rp_mapping_apply(&rec, &issues, m, vals, ARRAY_LEN(vals), 2, &err), &err);
+    assert_string_equal(rec.case_id, "Z9");
+    assert_string_equal(rec.citizenship, "FR");
+    assert_string_equal(rec.registration_date, "2017-06-05");
+    assert_int_equal(rec.means_of_control, RP_CONTROL_THREATS);
+    rp_issue_list_release(&issues);
+    rp_mapping_free(m);
+}
+
+/* ==== allocation failures ==== */
+
+typedef struct sweep_state {
+    const char *json;
+    size_t len;
+    rp_mapping *m;
+} sweep_state;
+
+static int sweep_run(void *payload)
+{
+    sweep_state *s = payload;
+    return rp_mapping_parse(&s->m, s->json, s->len, "sweep.json", NULL);
+}
+
+static void sweep_undo(void *payload)
+{
+    sweep_state *s = payload;
+    rp_mapping_free(s->m);
+    s->m = NULL;
+}
+
+static void mapping_parse__alloc_failure_sweep(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"agency.json", "minimal.json"};
+    for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+        sweep_state s = {NULL, 0, NULL};
+        char *json = rp_test_slurp(fixture(files[i]), &s.len);
+        s.json = json;
+        unsigned long n = rp_test_alloc_sweep(sweep_run, sweep_undo, &s, 100000);
+        assert_true(n > 0);
+        free(json);
+    }
+    sweep_state s = {NULL, 0, NULL};
+    char *json = rp_test_slurp(source_file("data/mappings/ctdc.json"), &s.len);
+    s.json = json;
+    assert_true(rp_test_alloc_sweep(sweep_run, sweep_undo, &s, 100000) > 100);
+    free(json);
+}
+
+static void mapping_apply__alloc_failure_sweep(void **state)
+{
+    (void)state;
+    /* an issue list that must grow: rp_mapping_apply() reports RP_ENOMEM, nothing leaks */
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_load(&m, fixture("agency.json"), &err), &err);
+    static const char *const cols[] = {"ref", "date",    "status", "sex",  "age",
+                                       "nat", "country", "forms",  "debt", "threat"};
+    bind_ok(m, cols, ARRAY_LEN(cols));
+    static const char *const row[] = {"A4", "31/02/2016", "X",         "x",     "abc",
+                                      "ZZ", "DE",         "sex;bogus", "maybe", "yes"};
+    long baseline = rp_alloc_live();
+    for (unsigned long n = 1;; n++) {
+        rp_case_record rec;
+        rp_issue_list issues = RP_ISSUE_LIST_INIT;
+        rp_alloc_fail_after(n);
+        int rc = rp_mapping_apply(&rec, &issues, m, row, ARRAY_LEN(row), 5, &err);
+        rp_alloc_fail_after(0);
+        rp_issue_list_release(&issues);
+        assert_int_equal(rp_alloc_live(), baseline);
+        if (rc == RP_EDATA)
+            break;
+        assert_rp_status(rc, RP_ENOMEM, &err);
+        assert_true(n < 100);
+    }
+    rp_mapping_free(m);
+}
+
+/* ==== the CTDC global dataset ==== */
+
+/*
+ * Two readings of every row of data/ctdc: "raw" counts straight from the CSV columns by
+ * name (what an analyst would compute with a spreadsheet), and "mapped" counts from the
+ * records rp_mapping_apply() makes with data/mappings/ctdc.json. They must agree.
+ */
+enum { YEAR_MIN = 2002, YEAR_MAX = 2017, N_YEARS = YEAR_MAX - YEAR_MIN + 1 };
+
+#define N_SOME_COUNTRIES 6
+static const char *const some_countries[N_SOME_COUNTRIES] = {"PH", "MD", "UA", "US", "KH", "BD"};
+
+typedef struct ctdc_counts {
+    long rows;
+    long year[N_YEARS];
+    long year_other;
+    long female, male, sex_unknown;
+    long cm, hotline;
+    long band_9_17, band_48_plus, band_unknown, band_missing;
+    long minor_at_exploit;
+    long forced_labour, sexual, other_expl, forced_marriage, expl_known;
+    long prostitution, domestic_work;
+    long citizenship[N_SOME_COUNTRIES];
+    long cit_unknown, cit_missing;
+    long coe_us, coe_missing, coe_unknown;
+    long control_known, threats;
+    long rel_family, rel_unknown;
+    long inconsistent_sector; /* a labour sector without the forced-labour flag */
+} ctdc_counts;
+
+typedef struct ctdc_pass {
+    rp_mapping *m;
+    char **header;
+    size_t n_header;
+    ctdc_counts raw, mapped;
+    long quarantined; /* rows with issues */
+    long issues;
+} ctdc_pass;
+
+/* Raw value of column @p name in @p fields (the header is kept from row 0). */
+static const char *col(const ctdc_pass *cp, char **fields, const char *name)
+{
+    for (size_t i = 0; i < cp->n_header; i++) {
+        if (strcmp(cp->header[i], name) == 0)
+            return fields[i];
+    }
+    fail_msg("CTDC column '%s' not found", name);
+    return "";
+}
+
+static bool is1(const ctdc_pass *cp, char **fields, const char *name)
+{
+    return strcmp(col(cp, fields, name), "1") == 0;
+}
+
+static void count_raw(const ctdc_pass *cp, char **f, ctdc_counts *c)
+{
+    c->rows++;
+    long y = strtol(col(cp, f, "yearOfRegistration"), NULL, 10);
+    if (y >= YEAR_MIN && y <= YEAR_MAX)
+        c->year[y - YEAR_MIN]++;
+    else
+        c->year_other++;
+    const char *g = col(cp, f, "gender");
+    c->female += strcmp(g, "Female") == 0;
+    c->male += strcmp(g, "Male") == 0;
+    c->sex_unknown += strcmp(g, "Unknown") == 0;
+    c->cm += strcmp(col(cp, f, "Datasource"), "Case Management") == 0;
+    c->hotline += strcmp(col(cp, f, "Datasource"), "Hotline") == 0;
+    const char *band = col(cp, f, "ageBroad");
+    c->band_9_17 += strcmp(band, "9--17") == 0;
+    c->band_48_plus += strcmp(band, "48+") == 0;
+    c->band_unknown += strcmp(band, "Unknown") == 0;
+    c->band_missing += band[0] == '\0';
+    c->minor_at_exploit += strcmp(col(cp, f, "majorityStatusAtExploit"), "Minor") == 0;
+    bool both = is1(cp, f, "isSexAndLabour");
+    bool labour = is1(cp, f, "isForcedLabour") || both;
+    c->forced_labour += labour;
+    c->sexual += is1(cp, f, "isSexualExploit") || both;
+    c->other_expl += is1(cp, f, "isOtherExploit");
+    c->forced_marriage += is1(cp, f, "isForcedMarriage");
+    static const char *const expl[] = {"isForcedLabour", "isSexualExploit",  "isOtherExploit",
+                                       "isSexAndLabour", "isForcedMarriage", "isForcedMilitary",
+                                       "isOrganRemoval"};
+    bool any = false;
+    for (size_t i = 0; i < ARRAY_LEN(expl); i++)
+        any = any || col(cp, f, expl[i])[0] != '\0';
+    c->expl_known += any;
+    c->prostitution += is1(cp, f, "typeOfSexProstitution");
+    c->domestic_work += is1(cp, f, "typeOfLabourDomesticWork");
+    const char *cit = col(cp, f, "citizenship");
+    for (size_t i = 0; i < ARRAY_LEN(some_countries); i++)
+        c->citizenship[i] += strcmp(cit, some_countries[i]) == 0;
+    c->cit_unknown += strcmp(cit, "Unknown") == 0;
+    c->cit_missing += strcmp(cit, "Missing") == 0 || cit[0] == '\0';
+    const char *coe = col(cp, f, "CountryOfExploitation");
+    c->coe_us += strcmp(coe, "US") == 0;
+    c->coe_missing += strcmp(coe, "Missing") == 0 || coe[0] == '\0';
+    c->coe_unknown += strcmp(coe, "Unknown") == 0;
+    bool control = false;
+    for (size_t i = 0; i < cp->n_header; i++) {
+        if (strncmp(cp->header[i], "meansOfControl", 14) == 0 && f[i][0] != '\0')
+            control = true;
+    }
+    c->control_known += control;
+    c->threats += is1(cp, f, "meansOfControlThreats");
+    c->rel_family += is1(cp, f, "recruiterRelationFamily");
+    c->rel_unknown += is1(cp, f, "recruiterRelationUnknown");
+    bool sector = false;
+    for (size_t i = 0; i < cp->n_header; i++) {
+        if (strncmp(cp->header[i], "typeOfLabour", 12) == 0 && strcmp(f[i], "1") == 0)
+            sector = true;
+    }
+    c->inconsistent_sector += sector && !labour;
+}
+
+static void count_mapped(const rp_case_record *r, ctdc_counts *c)
+{
+    c->rows++;
+    if (r->registration_year >= YEAR_MIN && r->registration_year <= YEAR_MAX)
+        c->year[r->registration_year - YEAR_MIN]++;
+    else
+        c->year_other++;
+    c->female += r->sex == RP_SEX_FEMALE;
+    c->male += r->sex == RP_SEX_MALE;
+    c->sex_unknown += r->sex == RP_SEX_UNKNOWN;
+    c->cm += strcmp(r->list, "CTDC-CM") == 0;
+    c->hotline += strcmp(r->list, "CTDC-HL") == 0;
+    c->band_9_17 += r->age_band == RP_AGE_BAND_9_17;
+    c->band_48_plus += r->age_band == RP_AGE_BAND_48_PLUS;
+    c->band_unknown += r->age_band == RP_AGE_BAND_UNKNOWN;
+    c->band_missing += r->age_band == RP_AGE_BAND_MISSING;
+    c->minor_at_exploit += r->majority_at_exploitation == RP_MAJORITY_MINOR;
+    bool labour = (r->exploitation & RP_EXPL_FORCED_LABOUR) != 0;
+    c->forced_labour += labour;
+    c->sexual += (r->exploitation & RP_EXPL_SEXUAL) != 0;
+    c->other_expl += (r->exploitation & RP_EXPL_OTHER) != 0;
+    c->forced_marriage += (r->exploitation & RP_EXPL_FORCED_MARRIAGE) != 0;
+    c->expl_known += r->exploitation_state == RP_STATE_KNOWN;
+    c->prostitution += (r->sexual_types & RP_SEXTYPE_PROSTITUTION) != 0;
+    c->domestic_work += (r->labour_sectors & RP_SECTOR_DOMESTIC_WORK) != 0;
+    for (size_t i = 0; i < ARRAY_LEN(some_countries); i++)
+        c->citizenship[i] += r->citizenship_state == RP_STATE_KNOWN &&
+                             strcmp(r->citizenship, some_countries[i]) == 0;
+    c->cit_unknown += r->citizenship_state == RP_STATE_UNKNOWN;
+    c->cit_missing += r->citizenship_state == RP_STATE_MISSING;
+    c->coe_us += r->country_of_exploitation_state == RP_STATE_KNOWN &&
+                 strcmp(r->country_of_exploitation, "US") == 0;
+    c->coe_missing += r->country_of_exploitation_state == RP_STATE_MISSING;
+    c->coe_unknown += r->country_of_exploitation_state == RP_STATE_UNKNOWN;
+    c->control_known += r->means_of_control_state == RP_STATE_KNOWN;
+    c->threats += (r->means_of_control & RP_CONTROL_THREATS) != 0;
+    c->rel_family += (r->recruiter_relation & RP_RECRUITER_FAMILY) != 0;
+    c->rel_unknown += (r->recruiter_relation & RP_RECRUITER_UNKNOWN) != 0;
+    c->inconsistent_sector += r->labour_sectors != 0 && !labour;
+}
+
+static void ctdc_row(char **fields, size_t n, long row, void *payload)
+{
+    ctdc_pass *cp = payload;
+    if (row == 0) {
+        cp->header = calloc(n, sizeof(*cp->header));
+        assert_non_null(cp->header);
+        for (size_t i = 0; i < n; i++) {
+            cp->header[i] = strdup(fields[i]);
+            assert_non_null(cp->header[i]);
+        }
+        cp->n_header = n;
+        bind_ok(cp->m, (const char *const *)fields, n);
+        return;
+    }
+    assert_int_equal(n, cp->n_header);
+    count_raw(cp, fields, &cp->raw);
+
+    rp_case_record rec;
+    rp_issue_list issues = RP_ISSUE_LIST_INIT;
+    rp_error err = RP_ERROR_INIT;
+    int rc = rp_mapping_apply(&rec, &issues, cp->m, (const char *const *)fields, n, row + 1, &err);
+    if (rc != RP_OK && rc != RP_EDATA)
+        fail_msg("row %ld: %s", row, err.msg);
+    count_mapped(&rec, &cp->mapped);
+    cp->quarantined += rc == RP_EDATA;
+    for (size_t i = 0; i < issues.n; i++) {
+        if (cp->issues++ < 5)
+            print_error("row %ld: column %ld '%s' rule %s value '%s': %s\n", row,
+                        issues.v[i].column, issues.v[i].column_name, issues.v[i].rule,
+                        issues.v[i].value, issues.v[i].message);
+    }
+    rp_issue_list_release(&issues);
+}
+
+static void mapping_apply__ctdc_counts_match_the_raw_columns(void **state)
+{
+    (void)state;
+    ctdc_pass cp;
+    memset(&cp, 0, sizeof(cp));
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_load(&cp.m, source_file("data/mappings/ctdc.json"), &err), &err);
+    csv_each_row(source_file("data/ctdc/ctdc_global_dataset_2018_kanon.csv"), ctdc_row, &cp);
+
+    const ctdc_counts *a = &cp.raw;
+    const ctdc_counts *b = &cp.mapped;
+    /* the file: 47,102 records, 2002-2017 (data/ctdc/README.md) */
+    assert_int_equal(a->rows, 47102);
+    assert_int_equal(b->rows, a->rows);
+    for (int y = 0; y < N_YEARS; y++) {
+        if (a->year[y] != b->year[y])
+            fail_msg("year %d: raw %ld, mapped %ld", YEAR_MIN + y, a->year[y], b->year[y]);
+        assert_true(a->year[y] > 0);
+    }
+    assert_int_equal(a->year_other, 0);
+    assert_int_equal(b->year_other, 0);
+    assert_int_equal(b->female, a->female);
+    assert_int_equal(b->male, a->male);
+    assert_int_equal(b->sex_unknown, a->sex_unknown);
+    assert_int_equal(a->female + a->male + a->sex_unknown, a->rows);
+    assert_int_equal(b->cm, a->cm);
+    assert_int_equal(b->hotline, a->hotline);
+    assert_int_equal(a->cm + a->hotline, a->rows);
+    assert_int_equal(b->band_9_17, a->band_9_17);
+    assert_int_equal(b->band_48_plus, a->band_48_plus);
+    assert_int_equal(b->band_unknown, a->band_unknown);
+    assert_int_equal(b->band_missing, a->band_missing);
+    assert_int_equal(b->minor_at_exploit, a->minor_at_exploit);
+    assert_int_equal(b->forced_labour, a->forced_labour);
+    assert_int_equal(b->sexual, a->sexual);
+    assert_int_equal(b->other_expl, a->other_expl);
+    assert_int_equal(b->forced_marriage, a->forced_marriage);
+    assert_int_equal(b->expl_known, a->expl_known);
+    assert_true(a->expl_known < a->rows); /* the denominator rule matters here */
+    assert_int_equal(b->prostitution, a->prostitution);
+    assert_int_equal(b->domestic_work, a->domestic_work);
+    for (size_t i = 0; i < ARRAY_LEN(some_countries); i++) {
+        if (a->citizenship[i] != b->citizenship[i] || a->citizenship[i] == 0)
+            fail_msg("citizenship %s: raw %ld, mapped %ld", some_countries[i], a->citizenship[i],
+                     b->citizenship[i]);
+    }
+    assert_int_equal(b->cit_unknown, a->cit_unknown);
+    assert_int_equal(b->cit_missing, a->cit_missing);
+    assert_int_equal(b->coe_us, a->coe_us);
+    assert_int_equal(b->coe_missing, a->coe_missing);
+    assert_int_equal(b->coe_unknown, a->coe_unknown);
+    assert_int_equal(b->control_known, a->control_known);
+    assert_int_equal(b->threats, a->threats);
+    assert_int_equal(b->rel_family, a->rel_family);
+    assert_int_equal(b->rel_unknown, a->rel_unknown);
+
+    /*
+     * Every CTDC row is a valid record, including the rows that give a labour sector
+     * without the forced-labour flag (the standard does not tie the two together:
+     * docs/data-standard.md, labour_sectors); they keep both as recorded.
+     */
+    assert_true(a->inconsistent_sector > 0);
+    assert_int_equal(b->inconsistent_sector, a->inconsistent_sector);
+    assert_int_equal(cp.quarantined, 0);
+    assert_int_equal(cp.issues, 0);
+
+    for (size_t i = 0; i < cp.n_header; i++)
+        free(cp.header[i]);
+    free(cp.header);
+    rp_mapping_free(cp.m);
+}
+
+/* ==== group ==== */
+
+/*
+ * Jansson keeps its own malloc, in the library as here: Jansson 2.14 does not report a
+ * failed allocation reliably (json_loadb() then says "invalid syntax" or nothing), so
+ * the sweep covers rapporteur's own allocations.
+ */
+static int setup(void **state)
+{
+    (void)state;
+    rp_init();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(mapping_apply__agency_fixture_row_by_row),
+        cmocka_unit_test(mapping_apply__namibia_is_missing_only_when_listed_on_the_field),
+        cmocka_unit_test(mapping_apply__recode_keys_are_case_sensitive_by_default),
+        cmocka_unit_test(mapping_apply__ages_bands_and_years),
+        cmocka_unit_test(mapping_apply__flag_groups_follow_the_denominator_rule),
+        cmocka_unit_test(mapping_apply__issue_values_are_truncated_and_identifiers_hidden),
+        cmocka_unit_test(mapping_parse__rejects_bad_mappings_with_their_path),
+        cmocka_unit_test(mapping_parse__syntax_errors_have_line_and_column),
+        cmocka_unit_test(mapping_load__reads_files_and_reports_io_errors),
+        cmocka_unit_test(mapping_bind__names_the_missing_column),
+        cmocka_unit_test(mapping_parse__alloc_failure_sweep),
+        cmocka_unit_test(mapping_apply__alloc_failure_sweep),
+        cmocka_unit_test(mapping_apply__ctdc_counts_match_the_raw_columns),
+    };
+    return cmocka_run_group_tests_name("data_mapping", tests, setup, NULL);
+}
