@@ -154,20 +154,20 @@ typedef struct rp_case_record {
     char registration_date[11];     /* "YYYY-MM-DD" or "YYYY-MM" or "" */
     rp_id_status id_status;
     rp_sex sex;
-    int age;                        /* years at registration, -1 when missing */
-    rp_age_band age_band;           /* derived from age when age is known */
+    int age;              /* years at registration, -1 when missing */
+    rp_age_band age_band; /* derived from age when age is known */
     rp_majority majority_at_exploitation;
-    char citizenship[3];            /* ISO 3166-1 alpha-2 ("NA" is Namibia) when KNOWN */
+    char citizenship[3]; /* ISO 3166-1 alpha-2 ("NA" is Namibia) when KNOWN */
     rp_state citizenship_state;
     char country_of_exploitation[3];
     rp_state country_of_exploitation_state;
-    uint32_t exploitation;          /* RP_EXPL_* */
-    rp_state exploitation_state;    /* KNOWN when any form was recorded (CTDC denominator) */
-    uint32_t sexual_types;          /* RP_SEXTYPE_* */
-    uint32_t labour_sectors;        /* RP_SECTOR_* */
-    uint32_t means_of_control;      /* RP_CONTROL_* */
+    uint32_t exploitation;       /* RP_EXPL_* */
+    rp_state exploitation_state; /* KNOWN when any form was recorded (CTDC denominator) */
+    uint32_t sexual_types;       /* RP_SEXTYPE_* */
+    uint32_t labour_sectors;     /* RP_SECTOR_* */
+    uint32_t means_of_control;   /* RP_CONTROL_* */
     rp_state means_of_control_state;
-    uint32_t recruiter_relation;    /* RP_RECRUITER_* */
+    uint32_t recruiter_relation; /* RP_RECRUITER_* */
     rp_state recruiter_relation_state;
 } rp_case_record;
 
@@ -209,12 +209,12 @@ typedef enum rp_field_type {
 /** Description of one field of the standard (static data; never freed). */
 typedef struct rp_field_info {
     rp_field field;
-    const char *name;          /* standard name, e.g. "citizenship" */
     rp_field_type type;
-    const char *const *codes;  /* CODE/CODES: NULL-terminated code list, in enum/bit order */
-    const char *htcds;         /* HTCDS v2.0 field it maps to, e.g. "prs_Citizenship" */
-    const char *ctdc;          /* CTDC dictionary column(s), e.g. "citizenship" */
-    const char *description;   /* one sentence */
+    const char *name;         /* standard name, e.g. "citizenship" */
+    const char *const *codes; /* CODE/CODES: NULL-terminated code list, in enum/bit order */
+    const char *htcds;        /* HTCDS v2.0 field it maps to, e.g. "prs_Citizenship" */
+    const char *ctdc;         /* CTDC dictionary column(s), e.g. "citizenship" */
+    const char *description;  /* one sentence */
 } rp_field_info;
 
 /** The description of @p f, or NULL if out of range. */
@@ -251,13 +251,13 @@ RP_API int rp_country_normalise(char out[3], const char *code);
  * @return true when the record may be stored.
  */
 typedef struct rp_issue {
-    long line;                /* input line (CSV) or row number (SPSS/Stata), 1-based */
-    long column;              /* 1-based input column, 0 if the rule is about the record */
-    char column_name[64];     /* input column name, "" if none */
-    char value[80];           /* the offending value, truncated; never an identifier */
-    char rule[32];            /* "required", "code", "range", "date", "country",
-                                 "duplicate", "ragged", "encoding", "consistency" */
-    char message[200];        /* what was expected */
+    long line;            /* input line (CSV) or row number (SPSS/Stata), 1-based */
+    long column;          /* 1-based input column, 0 if the rule is about the record */
+    char column_name[64]; /* input column name, "" if none */
+    char value[80];       /* the offending value, truncated; never an identifier */
+    char rule[32];        /* "required", "code", "range", "date", "country",
+                             "duplicate", "ragged", "encoding", "consistency" */
+    char message[200];    /* what was expected */
 } rp_issue;
 
 /** A growable list of issues (caller-owned; release with rp_issue_list_release). */
@@ -266,7 +266,9 @@ typedef struct rp_issue_list {
     size_t n, cap;
 } rp_issue_list;
 
+/* clang-format off */
 #define RP_ISSUE_LIST_INIT {NULL, 0, 0}
+/* clang-format on */
 
 /** Append an issue. @return RP_OK or RP_ENOMEM. */
 RP_API int rp_issue_list_push(rp_issue_list *l, const rp_issue *issue);
@@ -279,10 +281,8 @@ RP_API void rp_issue_list_release(rp_issue_list *l);
  * Validate @p rec (see the rules in docs/data-standard.md); issues get @p line.
  * @return RP_OK when valid, RP_EDATA when at least one issue was added, RP_ENOMEM.
  */
-RP_API int rp_case_record_validate(const rp_case_record *rec,
-                                   long line,
-                                   rp_issue_list *issues,
-                                   rp_error *err);
+RP_API int
+rp_case_record_validate(const rp_case_record *rec, long line, rp_issue_list *issues, rp_error *err);
 
 /* ==== readers ==== */
 
@@ -290,23 +290,25 @@ RP_API int rp_case_record_validate(const rp_case_record *rec,
 typedef enum rp_input_format {
     RP_INPUT_AUTO = 0, /* by magic bytes, then extension: .sav, .zsav, .dta, else CSV */
     RP_INPUT_CSV,
-    RP_INPUT_SAV,      /* SPSS system file (ReadStat) */
-    RP_INPUT_DTA       /* Stata file (ReadStat) */
+    RP_INPUT_SAV, /* SPSS system file (ReadStat) */
+    RP_INPUT_DTA  /* Stata file (ReadStat) */
 } rp_input_format;
 
 /** Options for rp_reader_open(). Initialise with RP_READER_OPTS_INIT. */
 typedef struct rp_reader_opts {
     unsigned version;
     rp_input_format format;
-    char delimiter;        /* CSV: 0 = detect among , ; TAB | */
-    const char *encoding;  /* CSV: NULL = UTF-8 (BOM allowed); else an iconv name such as
-                              "WINDOWS-1251", converted to UTF-8 */
-    bool value_labels;     /* SPSS/Stata: give value labels instead of codes */
-    size_t max_field;      /* longest field in bytes; longer is an error (RP_EPARSE) */
+    char delimiter;       /* CSV: 0 = detect among , ; TAB | */
+    const char *encoding; /* CSV: NULL = UTF-8 (BOM allowed); else an iconv name such as
+                             "WINDOWS-1251", converted to UTF-8 */
+    bool value_labels;    /* SPSS/Stata: give value labels instead of codes */
+    size_t max_field;     /* longest field in bytes; longer is an error (RP_EPARSE) */
 } rp_reader_opts;
 
 #define RP_READER_OPTS_VERSION 1
+/* clang-format off */
 #define RP_READER_OPTS_INIT {RP_READER_OPTS_VERSION, RP_INPUT_AUTO, 0, NULL, true, 1u << 20}
+/* clang-format on */
 
 /** A row reader over one input file (opaque). */
 typedef struct rp_reader rp_reader;
@@ -316,10 +318,8 @@ typedef struct rp_reader rp_reader;
  * @return RP_OK; RP_EIO (cannot open/read); RP_EPARSE (binary, bad encoding, no header,
  *         unusable file) with err->path/line/column; RP_EINVAL; RP_ENOMEM.
  */
-RP_API int rp_reader_open(rp_reader **out,
-                          const char *path,
-                          const rp_reader_opts *opts,
-                          rp_error *err);
+RP_API int
+rp_reader_open(rp_reader **out, const char *path, const rp_reader_opts *opts, rp_error *err);
 
 /** The column names (borrowed, valid until rp_reader_free). */
 RP_API size_t rp_reader_columns(const rp_reader *r, const char *const **names);
@@ -332,11 +332,8 @@ RP_API size_t rp_reader_columns(const rp_reader *r, const char *const **names);
  *         quote, invalid encoding in the file, field over max_field: the file is
  *         unusable; err has the position).
  */
-RP_API int rp_reader_next(rp_reader *r,
-                          const char *const **fields,
-                          size_t *n_fields,
-                          long *line,
-                          rp_error *err);
+RP_API int rp_reader_next(
+    rp_reader *r, const char *const **fields, size_t *n_fields, long *line, rp_error *err);
 
 /** Fraction of the input consumed, in [0, 1] (for progress bars). */
 RP_API double rp_reader_progress(const rp_reader *r);
@@ -361,11 +358,8 @@ typedef struct rp_mapping rp_mapping;
 RP_API int rp_mapping_load(rp_mapping **out, const char *path, rp_error *err);
 
 /** As rp_mapping_load() from memory; @p name labels errors. */
-RP_API int rp_mapping_parse(rp_mapping **out,
-                            const char *json,
-                            size_t len,
-                            const char *name,
-                            rp_error *err);
+RP_API int
+rp_mapping_parse(rp_mapping **out, const char *json, size_t len, const char *name, rp_error *err);
 
 /** The mapping's "name". */
 RP_API const char *rp_mapping_name(const rp_mapping *m);
@@ -375,10 +369,8 @@ RP_API const char *rp_mapping_name(const rp_mapping *m);
  * rp_mapping_apply(). @return RP_OK; RP_EDATA (a required column is absent: err->msg
  * names it).
  */
-RP_API int rp_mapping_bind(rp_mapping *m,
-                           const char *const *columns,
-                           size_t n_columns,
-                           rp_error *err);
+RP_API int
+rp_mapping_bind(rp_mapping *m, const char *const *columns, size_t n_columns, rp_error *err);
 
 /**
  * Map one input row into @p rec (initialised by the call) and validate it. Every problem

@@ -32,15 +32,17 @@ typedef enum rp_status {
 /** Error details. Caller-owned; a fixed buffer so that OOM can still be reported. */
 typedef struct rp_error {
     rp_status code;
-    int sys_code;       /* errno, SQLite extended rc, GSL or GLPK code; 0 if none */
-    const char *func;   /* __func__ of the setter */
-    char path[256];     /* input file, "" if n/a */
-    long line, column;  /* 1-based input position, 0 if n/a */
-    char msg[512];      /* lower-case, no final period, never personal data */
+    int sys_code;      /* errno, SQLite extended rc, GSL or GLPK code; 0 if none */
+    const char *func;  /* __func__ of the setter */
+    char path[256];    /* input file, "" if n/a */
+    long line, column; /* 1-based input position, 0 if n/a */
+    char msg[512];     /* lower-case, no final period, never personal data */
 } rp_error;
 
 /** Static initialiser for a cleared rp_error. */
+/* clang-format off */
 #define RP_ERROR_INIT {RP_OK, 0, NULL, "", 0, 0, ""}
+/* clang-format on */
 
 /**
  * Record an error. Safe with @p err == NULL.
@@ -60,7 +62,7 @@ RP_API int rp_error_set_at_(rp_error *err,
                             ...) __attribute__((format(printf, 7, 8)));
 
 #define rp_error_set(err, code, ...) rp_error_set_((err), (code), __func__, __VA_ARGS__)
-#define rp_error_set_at(err, code, path, line, col, ...)                                           \
+#define rp_error_set_at(err, code, path, line, col, ...) \
     rp_error_set_at_((err), (code), __func__, (path), (line), (col), __VA_ARGS__)
 
 /** Reset @p err to the cleared state. NULL-safe. */

@@ -35,9 +35,9 @@ extern "C" {
  * they are doubles because bootstrap replicates and merged tables reuse the type.
  */
 typedef struct rp_capture_table {
-    size_t n_lists;                                  /* K, 2..RP_MSE_MAX_LISTS */
+    size_t n_lists;                                     /* K, 2..RP_MSE_MAX_LISTS */
     char list_names[RP_MSE_MAX_LISTS][RP_MSE_NAME_MAX]; /* column labels, NUL-terminated */
-    double *counts;                                  /* 2^K cells, owned */
+    double *counts;                                     /* 2^K cells, owned */
 } rp_capture_table;
 
 /**
@@ -119,8 +119,11 @@ typedef struct rp_capture_read_opts {
 } rp_capture_read_opts;
 
 #define RP_CAPTURE_READ_OPTS_VERSION 1
-#define RP_CAPTURE_READ_OPTS_INIT                                                                  \
+/* clang-format off */
+#define RP_CAPTURE_READ_OPTS_INIT \
     {RP_CAPTURE_READ_OPTS_VERSION, RP_CAPTURE_FORM_AUTO, NULL, 0, NULL, 0, NULL, 0}
+
+/* clang-format on */
 
 /**
  * Capture histories read from one file: the pooled table and, with strata, one table per
@@ -195,10 +198,8 @@ RP_API int rp_mse_model_close(rp_mse_model *model, rp_error *err);
  * @return RP_OK; RP_EPARSE (syntax, with err->column); RP_EINVAL (unknown list, a term of
  *         one list, the K-way term, too many terms).
  */
-RP_API int rp_mse_model_parse(rp_mse_model *out,
-                              const rp_capture_table *tab,
-                              const char *spec,
-                              rp_error *err);
+RP_API int
+rp_mse_model_parse(rp_mse_model *out, const rp_capture_table *tab, const char *spec, rp_error *err);
 
 /** Formatting styles for rp_mse_model_format(). */
 typedef enum rp_mse_model_style {
@@ -214,18 +215,16 @@ RP_API const char *rp_mse_model_format(const rp_mse_model *model,
                                        size_t size);
 
 /** Write one term as "LA:NG" into @p buf. @return @p buf. */
-RP_API const char *rp_mse_term_format(uint32_t term,
-                                      const rp_capture_table *tab,
-                                      char *buf,
-                                      size_t size);
+RP_API const char *
+rp_mse_term_format(uint32_t term, const rp_capture_table *tab, char *buf, size_t size);
 
 /* ==== fitting ==== */
 
 /** Outcome of the existence and identifiability check. */
 typedef enum rp_mse_existence {
-    RP_MSE_EXISTS = 0,           /* the (extended) MLE exists and the dark figure is identified */
-    RP_MSE_NO_MLE = 1,           /* LP optimum s* <= 0: the MLE does not exist */
-    RP_MSE_NOT_IDENTIFIABLE = 2  /* design of the reduced table is rank deficient */
+    RP_MSE_EXISTS = 0,          /* the (extended) MLE exists and the dark figure is identified */
+    RP_MSE_NO_MLE = 1,          /* LP optimum s* <= 0: the MLE does not exist */
+    RP_MSE_NOT_IDENTIFIABLE = 2 /* design of the reduced table is rank deficient */
 } rp_mse_existence;
 
 /** Human-readable reason for an rp_mse_existence value. */
@@ -262,7 +261,7 @@ typedef struct rp_mse_fit {
     size_t df;          /* n_cells - n_params */
     size_t n_infinite;  /* terms whose margin is 0: parameter at minus infinity */
     uint32_t infinite[RP_MSE_MAX_INFINITE]; /* the first of them */
-    int iterations;     /* IRLS iterations used */
+    int iterations;                         /* IRLS iterations used */
 } rp_mse_fit;
 
 /**
@@ -292,7 +291,9 @@ typedef struct rp_mse_fit_opts {
     int max_iter; /* IRLS iteration cap */
 } rp_mse_fit_opts;
 
+/* clang-format off */
 #define RP_MSE_FIT_OPTS_INIT {1, 1e-10, 100}
+/* clang-format on */
 
 /**
  * Fit @p model to @p tab by iteratively reweighted least squares (Cholesky of X'WX,
@@ -341,16 +342,16 @@ typedef struct rp_mse_opts {
     unsigned version;
     rp_mse_method method;
     rp_mse_criterion criterion; /* weights for RP_MSE_METHOD_AVERAGE */
-    int max_order;         /* highest interaction order searched; 0 = catalogue default */
-    double pthresh;        /* stepwise threshold on the one-sided Poisson p-value */
-    double ci_level;       /* confidence level in (0,1) */
-    const rp_mse_model *model; /* for RP_MSE_METHOD_FIXED (borrowed) */
-    bool profile;          /* also compute the profile-likelihood interval */
-    size_t n_boot;         /* BCa bootstrap replicates; 0 = none */
-    uint64_t seed;         /* bootstrap seed */
-    size_t ntop;           /* searches: best models kept for the bootstrap; 0 = default */
-    size_t n_runners_up;   /* runner-up models reported */
-    size_t max_excluded;   /* excluded models listed (all are counted) */
+    int max_order;              /* highest interaction order searched; 0 = catalogue default */
+    double pthresh;             /* stepwise threshold on the one-sided Poisson p-value */
+    double ci_level;            /* confidence level in (0,1) */
+    const rp_mse_model *model;  /* for RP_MSE_METHOD_FIXED (borrowed) */
+    bool profile;               /* also compute the profile-likelihood interval */
+    size_t n_boot;              /* BCa bootstrap replicates; 0 = none */
+    uint64_t seed;              /* bootstrap seed */
+    size_t ntop;                /* searches: best models kept for the bootstrap; 0 = default */
+    size_t n_runners_up;        /* runner-up models reported */
+    size_t max_excluded;        /* excluded models listed (all are counted) */
     rp_mse_fit_opts fit;
     rp_progress_fn progress; /* called from the calling thread only */
     void *payload;
@@ -359,9 +360,12 @@ typedef struct rp_mse_opts {
 } rp_mse_opts;
 
 #define RP_MSE_OPTS_VERSION 1
-#define RP_MSE_OPTS_INIT                                                                           \
-    {RP_MSE_OPTS_VERSION, RP_MSE_METHOD_STEPWISE, RP_MSE_CRITERION_BIC, 0, 0.02, 0.95, NULL,       \
+/* clang-format off */
+#define RP_MSE_OPTS_INIT                                                                     \
+    {RP_MSE_OPTS_VERSION, RP_MSE_METHOD_STEPWISE, RP_MSE_CRITERION_BIC, 0, 0.02, 0.95, NULL, \
      true, 0, 1234, 0, 5, 20, RP_MSE_FIT_OPTS_INIT, NULL, NULL, 0}
+
+/* clang-format on */
 
 /** A model that was considered: fitted, or excluded with its reason. */
 typedef struct rp_mse_candidate {
@@ -375,9 +379,9 @@ typedef struct rp_mse_candidate {
 /** The outcome of an estimation on one capture table. */
 typedef struct rp_mse_result {
     rp_mse_method method;
-    rp_mse_model model;  /* the chosen model (for averaging: the best-weighted one) */
-    rp_mse_fit fit;      /* its fit */
-    double estimate;     /* N: fit.estimate, or the weighted average */
+    rp_mse_model model; /* the chosen model (for averaging: the best-weighted one) */
+    rp_mse_fit fit;     /* its fit */
+    double estimate;    /* N: fit.estimate, or the weighted average */
     double ci_level;
     double ci_lower, ci_upper;           /* model-conditional normal interval on log dark */
     double profile_lower, profile_upper; /* profile likelihood (Cormack 1992); NaN if off */
@@ -429,12 +433,8 @@ RP_API void rp_mse_result_free(rp_mse_result *res);
  * N = (n1 + 1)(n2 + 1)/(m + 1) - 1 (Chapman 1951; Seber 1982 eq. 3.7).
  * @return RP_OK; RP_EINVAL (negative counts, m > min(n1, n2)).
  */
-RP_API int rp_mse_chapman(double *n_out,
-                          double *se_out,
-                          double n1,
-                          double n2,
-                          double m,
-                          rp_error *err);
+RP_API int
+rp_mse_chapman(double *n_out, double *se_out, double n1, double n2, double m, rp_error *err);
 
 /**
  * Chao's (1987) lower bound for K lists, as Rcapture computes it:

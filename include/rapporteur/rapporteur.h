@@ -5,8 +5,8 @@
 #define RAPPORTEUR_H
 
 #include <rapporteur/common.h>
-#include <rapporteur/error.h>
 #include <rapporteur/data.h>
+#include <rapporteur/error.h>
 #include <rapporteur/mse.h>
 #include <rapporteur/store.h>
 

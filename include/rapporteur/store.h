@@ -46,8 +46,8 @@ RP_API int rp_store_schema_version(const rp_store *st);
 /** Options for rp_store_import(). Initialise with RP_IMPORT_OPTS_INIT. */
 typedef struct rp_import_opts {
     unsigned version;
-    const char *agency;      /* submitting agency (provenance); NULL = "" */
-    const char *list;        /* list code for every row, overriding the mapping; NULL = none */
+    const char *agency; /* submitting agency (provenance); NULL = "" */
+    const char *list;   /* list code for every row, overriding the mapping; NULL = none */
     rp_reader_opts reader;
     bool allow_reimport;     /* import a file whose SHA-256 is already in the store */
     rp_progress_fn progress; /* rows so far (of an estimate); may be NULL */
@@ -55,15 +55,18 @@ typedef struct rp_import_opts {
 } rp_import_opts;
 
 #define RP_IMPORT_OPTS_VERSION 1
-#define RP_IMPORT_OPTS_INIT                                                                        \
+/* clang-format off */
+#define RP_IMPORT_OPTS_INIT \
     {RP_IMPORT_OPTS_VERSION, NULL, NULL, RP_READER_OPTS_INIT, false, NULL, NULL}
+
+/* clang-format on */
 
 /** What an import did. read == stored + quarantined always. */
 typedef struct rp_import_report {
     long long submission_id;
     long long read, stored, quarantined;
-    char sha256[65];   /* of the input file, hex */
-    bool duplicate;    /* the file was imported before (and was not imported again) */
+    char sha256[65];        /* of the input file, hex */
+    bool duplicate;         /* the file was imported before (and was not imported again) */
     long long duplicate_of; /* that submission's id */
 } rp_import_report;
 
@@ -91,7 +94,7 @@ typedef struct rp_submission {
     char file_name[256];       /* base name only */
     char sha256[65];
     char mapping[RP_DATA_ID_MAX];
-    char imported_at[32];      /* ISO 8601 UTC */
+    char imported_at[32]; /* ISO 8601 UTC */
     long long read, stored, quarantined;
 } rp_submission;
 
@@ -130,11 +133,8 @@ typedef enum rp_export_format { RP_EXPORT_CSV = 0, RP_EXPORT_JSON } rp_export_fo
  * cells starting with = + - @ prefixed with ' against formula injection), or JSON (an
  * array of objects). @return RP_OK; RP_EIO; RP_ESQL.
  */
-RP_API int rp_store_export(rp_store *st,
-                           FILE *out,
-                           rp_export_format format,
-                           const char *list,
-                           rp_error *err);
+RP_API int
+rp_store_export(rp_store *st, FILE *out, rp_export_format format, const char *list, rp_error *err);
 
 /**
  * Count stored records by the values of one field (codes of multi-valued fields are

@@ -6,6 +6,7 @@
  * replicate b draws from its own generator seeded from (seed, b), so the result does not
  * depend on the number of threads.
  */
+#include "common/common_int.h"
 #include "mse/mse_int.h"
 
 #include <glpk.h>
@@ -18,8 +19,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "common/common_int.h"
 
 /* Largest number of worker threads (more gain nothing on the tables MSE sees). */
 #define RP_MSE_BOOT_MAX_THREADS 64
@@ -67,17 +66,23 @@ typedef struct boot_shared {
     atomic_int stop; /* set on failure or cancellation */
 } boot_shared;
 
+/* One thread's state (small members last, to keep padding down). */
 typedef struct boot_worker {
     boot_shared *sh;
     void *sel; /* own selector (clone); NULL for the calling thread's original */
-    int rc;
     rp_error err;
     pthread_t thread;
+    int rc;
     bool started;
 } boot_worker;
 
-static int run_unit(boot_worker *w, void *sel, rp_capture_table *rep, unsigned int *draw,
-                    const double *prob, gsl_rng *rng, size_t u)
+static int run_unit(boot_worker *w,
+                    void *sel,
+                    rp_capture_table *rep,
+                    unsigned int *draw,
+                    const double *prob,
+                    gsl_rng *rng,
+                    size_t u)
 {
     boot_shared *sh = w->sh;
     size_t n_all = (size_t)1 << sh->tab->n_lists;

@@ -71,15 +71,38 @@ static int record_excluded(record *rec, const rp_mse_model *m, rp_mse_existence 
     return RP_OK;
 }
 
+/* Offer a fitted model to the ranking kept in @p rec (no-op without a record). */
+static void record_candidate(
+    record *rec, const rp_mse_model *m, const rp_mse_fit *f, double criterion, size_t idx)
+{
+    if (!rec)
+        return;
+    rp_mse_candidate c;
+    memset(&c, 0, sizeof(c));
+    c.model = *m;
+    c.fit = *f;
+    c.criterion = criterion;
+    topk_insert(&rec->top, &c, idx);
+}
+
+/* Whether @p m already holds the interaction @p term. */
+static bool has_term(const rp_mse_model *m, uint32_t term)
+{
+    bool present = false;
+    for (size_t t = 0; t < m->n_terms && !present; t++)
+        present = m->terms[t] == term;
+    return present;
+}
+
 typedef struct selector {
     const rp_mse_opts *opts;
     rp_mse_workspace *ws;
     rp_mse_model_list cat; /* catalogue for searches (empty for stepwise/fixed) */
     size_t *subset;        /* catalogue indices searched in replicates (ntop best) */
     size_t n_subset;
-    double *sub_mustart;   /* n_subset x 2^K: each subset model's fit on the original data,
-                              the IRLS start in replicates (shared read-only by clones) */
-    double *scratch; /* 2^K fitted values for stepwise */
+    double *sub_mustart; /* n_subset x 2^K: each subset model's fit on the original data,
+                            the IRLS start in replicates (shared read-only by clones) */
+    double *scratch;     /* 2^K fitted values for stepwise */
 } selector;
 
 static double criterion_of(const rp_mse_fit *f, rp_mse_criterion c)
@@ -118,8 +141,8 @@ static int existence(rp_mse_existence *e,
  * IRLS "converges" to a dark figure of 10^13 (a model that fails is refused, never
  * reported).
  */
-static int start_main_effects(rp_mse_fit *f, selector *s, const rp_capture_table *tab,
-                              record *rec, rp_error *err)
+static int start_main_effects(
+    rp_mse_fit *f, selector *s, const rp_capture_table *tab, record *rec, rp_error *err)
 {
     rp_mse_model m;
     memset(&m, 0, sizeof(m));
@@ -137,6 +160,114 @@ static int start_main_effects(rp_mse_fit *f, selector *s, const rp_capture_table
     return RP_OK;
 }
 
+/* Number of two-list effects among RP_MSE_MAX_LISTS lists: stepwise candidates at most. */
+#define RP_MSE_MAX_PAIRS (RP_MSE_MAX_LISTS * (RP_MSE_MAX_LISTS - 1) / 2)
+
+/*
+ * Put the current stepwise model in front of the ranking: the stepwise path, latest
+ * first, is what `ranked` shows for this method.
+ */
+static void record_path(record *rec, const rp_mse_model *m, const rp_mse_fit *f)
+{
+    if (!rec)
+        return;
+    rp_mse_candidate c;
+    memset(&c, 0, sizeof(c));
+    c.model = *m;
+    c.fit = *f;
+    c.criterion = (double)m->n_terms;
+    size_t last = rec->top.n < rec->top.cap ? rec->top.n : rec->top.cap - 1;
+    for (size_t i = last; i > 0; i--)
+        rec->top.v[i] = rec->top.v[i - 1];
+    rec->top.v[0] = c;
+    if (rec->top.n < rec->top.cap)
+        rec->top.n++;
+}
+
+/*
+ * The two-list effects not in @p m, in pair order, each with the one-sided Poisson p-value
+ * of its observed overlap under the current fit (the workspace's last fit, of @p m).
+ * Returns their number.
+ */
+static size_t stepwise_candidates(
+    uint32_t *cand, double *pval, selector *s, const rp_capture_table *tab, const rp_mse_model *m)
+{
+    size_t K = tab->n_lists;
+    size_t n_all = (size_t)1 << K;
+    /* fitted values of every observable cell; removed cells are 0 */
+    memset(s->scratch, 0, n_all * sizeof(double));
+    for (size_t c = 0; c < s->ws->d.n_cells; c++)
+        s->scratch[s->ws->d.cells[c]] = s->ws->mu[c];
+    size_t nc = 0;
+    for (size_t i = 0; i + 1 < K; i++) {
+        for (size_t j = i + 1; j < K; j++) {
+            uint32_t pair = (1u << i) | (1u << j);
+            if (has_term(m, pair))
+                continue;
+            double nstar = floor(rp_mse__margin(tab, pair) + 0.5);
+            double lambda = 0.0;
+            for (size_t w = pair; w < n_all; w = (w + 1) | pair)
+                lambda += s->scratch[w];
+            double lo = gsl_cdf_poisson_P((unsigned int)nstar, lambda);
+            double hi = nstar >= 1.0 ? gsl_cdf_poisson_Q((unsigned int)nstar - 1u, lambda) : 1.0;
+            cand[nc] = pair;
+            pval[nc] = fmin(lo, hi);
+            nc++;
+        }
+    }
+    return nc;
+}
+
+/*
+ * One stepwise step: try the candidates below pthresh in increasing p-value (stable: ties
+ * keep pair order) and take the first whose MLE exists, updating @p m and @p f. *added is
+ * false when none is left.
+ */
+static int stepwise_add(bool *added,
+                        rp_mse_model *m,
+                        rp_mse_fit *f,
+                        selector *s,
+                        const rp_capture_table *tab,
+                        record *rec,
+                        rp_error *err)
+{
+    uint32_t cand[RP_MSE_MAX_PAIRS];
+    double pval[RP_MSE_MAX_PAIRS];
+    bool used[RP_MSE_MAX_PAIRS] = {false};
+    size_t nc = stepwise_candidates(cand, pval, s, tab, m);
+    *added = false;
+    for (;;) {
+        size_t best = nc;
+        for (size_t k = 0; k < nc; k++) {
+            if (!used[k] && pval[k] < s->opts->pthresh && (best == nc || pval[k] < pval[best]))
+                best = k;
+        }
+        if (best == nc)
+            return RP_OK;
+        used[best] = true;
+        rp_mse_model next = *m;
+        next.terms[next.n_terms++] = cand[best];
+        int rc = rp_mse_model_close(&next, err);
+        if (rc != RP_OK)
+            return rc;
+        rp_mse_existence e = RP_MSE_EXISTS;
+        rp_mse_fit nf;
+        if (rec)
+            rec->n_tried++;
+        rc = rp_mse__check_fit(&e, &nf, tab, &next, &s->opts->fit, s->ws, err);
+        if (rc != RP_OK)
+            return rc;
+        if (e != RP_MSE_EXISTS) {
+            record_excluded(rec, &next, e);
+            continue;
+        }
+        *m = next;
+        *f = nf;
+        *added = true;
+        return RP_OK;
+    }
+}
+
 /*
  * SparseMSE's stepwisefit: from main effects, add the two-list effect whose observed
  * overlap N*_ij is least compatible with the current fit, by the one-sided Poisson p-value
@@ -147,91 +278,18 @@ static int start_main_effects(rp_mse_fit *f, selector *s, const rp_capture_table
 static int
 select_stepwise(pick *out, selector *s, const rp_capture_table *tab, record *rec, rp_error *err)
 {
-    size_t K = tab->n_lists;
-    size_t n_all = (size_t)1 << K;
     rp_mse_model m;
     memset(&m, 0, sizeof(m));
     rp_mse_fit f;
     int rc = start_main_effects(&f, s, tab, rec, err);
     if (rc != RP_OK)
         return rc;
-    for (;;) {
-        if (rec) {
-            /* the stepwise path, latest first, is what `ranked` shows for this method */
-            rp_mse_candidate c;
-            memset(&c, 0, sizeof(c));
-            c.model = m;
-            c.fit = f;
-            c.criterion = (double)m.n_terms;
-            size_t last = rec->top.n < rec->top.cap ? rec->top.n : rec->top.cap - 1;
-            for (size_t i = last; i > 0; i--)
-                rec->top.v[i] = rec->top.v[i - 1];
-            rec->top.v[0] = c;
-            if (rec->top.n < rec->top.cap)
-                rec->top.n++;
-        }
-        /* fitted values of every observable cell; removed cells are 0 */
-        memset(s->scratch, 0, n_all * sizeof(double));
-        for (size_t c = 0; c < s->ws->d.n_cells; c++)
-            s->scratch[s->ws->d.cells[c]] = s->ws->mu[c];
-        uint32_t cand[RP_MSE_MAX_LISTS * (RP_MSE_MAX_LISTS - 1) / 2];
-        double pval[RP_MSE_MAX_LISTS * (RP_MSE_MAX_LISTS - 1) / 2];
-        size_t nc = 0;
-        for (size_t i = 0; i + 1 < K; i++) {
-            for (size_t j = i + 1; j < K; j++) {
-                uint32_t pair = (1u << i) | (1u << j);
-                bool present = false;
-                for (size_t t = 0; t < m.n_terms && !present; t++)
-                    present = m.terms[t] == pair;
-                if (present)
-                    continue;
-                double nstar = floor(rp_mse__margin(tab, pair) + 0.5);
-                double lambda = 0.0;
-                for (size_t w = pair; w < n_all; w = (w + 1) | pair)
-                    lambda += s->scratch[w];
-                double lo = gsl_cdf_poisson_P((unsigned int)nstar, lambda);
-                double hi =
-                    nstar >= 1.0 ? gsl_cdf_poisson_Q((unsigned int)nstar - 1u, lambda) : 1.0;
-                cand[nc] = pair;
-                pval[nc] = fmin(lo, hi);
-                nc++;
-            }
-        }
-        /* try candidates in increasing p-value (stable: ties keep pair order) */
-        bool added = false;
-        bool used[RP_MSE_MAX_LISTS * (RP_MSE_MAX_LISTS - 1) / 2] = {false};
-        for (;;) {
-            size_t best = nc;
-            for (size_t k = 0; k < nc; k++) {
-                if (!used[k] && pval[k] < s->opts->pthresh && (best == nc || pval[k] < pval[best]))
-                    best = k;
-            }
-            if (best == nc)
-                break;
-            used[best] = true;
-            rp_mse_model next = m;
-            next.terms[next.n_terms++] = cand[best];
-            rc = rp_mse_model_close(&next, err);
-            if (rc != RP_OK)
-                return rc;
-            rp_mse_existence e = RP_MSE_EXISTS;
-            rp_mse_fit nf;
-            if (rec)
-                rec->n_tried++;
-            rc = rp_mse__check_fit(&e, &nf, tab, &next, &s->opts->fit, s->ws, err);
-            if (rc != RP_OK)
-                return rc;
-            if (e != RP_MSE_EXISTS) {
-                record_excluded(rec, &next, e);
-                continue;
-            }
-            m = next;
-            f = nf;
-            added = true;
-            break;
-        }
-        if (!added)
-            break;
+    bool added = true;
+    while (added) {
+        record_path(rec, &m, &f);
+        rc = stepwise_add(&added, &m, &f, s, tab, rec, err);
+        if (rc != RP_OK)
+            return rc;
     }
     out->model = m;
     out->fit = f;
@@ -245,6 +303,84 @@ static double var_of_fit(const rp_mse_fit *f)
 {
     double s = f->dark * f->log_dark_se;
     return s * s;
+}
+
+/*
+ * Check and fit one model of a search, starting IRLS at @p mustart (2^K fitted values)
+ * when given. *ok is false when the model is excluded: its MLE does not exist, or it exists
+ * but IRLS failed (reported as excluded, never used); either way it is recorded in @p rec.
+ */
+static int search_fit(bool *ok,
+                      rp_mse_fit *f,
+                      selector *s,
+                      const rp_capture_table *tab,
+                      const rp_mse_model *m,
+                      const double *mustart,
+                      record *rec,
+                      rp_error *err)
+{
+    rp_mse_existence e = RP_MSE_EXISTS;
+    rp_error ferr = RP_ERROR_INIT;
+    *ok = false;
+    if (mustart) {
+        size_t n_all = (size_t)1 << tab->n_lists;
+        memcpy(s->ws->mustart, mustart, n_all * sizeof(double));
+        s->ws->have_mustart = true;
+    }
+    int rc = rp_mse__check_fit(&e, f, tab, m, &s->opts->fit, s->ws, &ferr);
+    if (rc == RP_ENOCONV || rc == RP_EDOM) {
+        record_excluded(rec, m, RP_MSE_NO_MLE);
+        return RP_OK;
+    }
+    if (rc != RP_OK) {
+        if (err)
+            *err = ferr;
+        return rc;
+    }
+    if (e != RP_MSE_EXISTS) {
+        record_excluded(rec, m, e);
+        return RP_OK;
+    }
+    *ok = true;
+    return RP_OK;
+}
+
+/*
+ * Model averaging over the n searched models: criterion cv (NaN for excluded models),
+ * estimate nv and variance vv of each. Weights exp(-delta/2), with delta from the best
+ * criterion best_c; Buckland, Burnham & Augustin's (1997) unconditional variance. Also
+ * sets the weights of the ranked models in @p rec.
+ */
+static void average_models(pick *out,
+                           record *rec,
+                           const double *cv,
+                           const double *nv,
+                           const double *vv,
+                           size_t n,
+                           double best_c)
+{
+    double sw = 0.0, swn = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        if (isnan(cv[k]))
+            continue;
+        double w = exp(-0.5 * (cv[k] - best_c));
+        sw += w;
+        swn += w * nv[k];
+    }
+    double nbar = swn / sw;
+    double se = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        if (isnan(cv[k]))
+            continue;
+        double w = exp(-0.5 * (cv[k] - best_c)) / sw;
+        se += w * sqrt(vv[k] + (nv[k] - nbar) * (nv[k] - nbar));
+    }
+    out->estimate = nbar;
+    out->var = se * se;
+    if (rec) {
+        for (size_t i = 0; i < rec->top.n; i++)
+            rec->top.v[i].weight = exp(-0.5 * (rec->top.v[i].criterion - best_c)) / sw;
+    }
 }
 
 /*
@@ -262,6 +398,7 @@ static int select_search(pick *out,
     rp_mse_criterion crit = criterion_for(s->opts);
     bool average = s->opts->method == RP_MSE_METHOD_AVERAGE;
     size_t n = use_subset ? s->n_subset : s->cat.n;
+    size_t n_all = (size_t)1 << tab->n_lists;
     double *cv = NULL, *nv = NULL, *vv = NULL;
     int rc = RP_OK;
     if (average) {
@@ -282,39 +419,16 @@ static int select_search(pick *out,
         const rp_mse_model *m = &s->cat.v[idx];
         if (average)
             cv[k] = NAN;
-        rp_mse_existence e = RP_MSE_EXISTS;
+        const double *mustart = use_subset && s->sub_mustart ? s->sub_mustart + k * n_all : NULL;
         rp_mse_fit f;
-        rp_error ferr = RP_ERROR_INIT;
-        if (use_subset && s->sub_mustart) {
-            size_t n_all = (size_t)1 << tab->n_lists;
-            memcpy(s->ws->mustart, s->sub_mustart + k * n_all, n_all * sizeof(double));
-            s->ws->have_mustart = true;
-        }
-        rc = rp_mse__check_fit(&e, &f, tab, m, &s->opts->fit, s->ws, &ferr);
-        if (rc == RP_ENOCONV || rc == RP_EDOM) {
-            /* the MLE exists but IRLS failed: reported as excluded, never used */
-            record_excluded(rec, m, RP_MSE_NO_MLE);
-            rc = RP_OK;
-            continue;
-        }
-        if (rc != RP_OK) {
-            if (err)
-                *err = ferr;
+        bool ok = false;
+        rc = search_fit(&ok, &f, s, tab, m, mustart, rec, err);
+        if (rc != RP_OK)
             goto out;
-        }
-        if (e != RP_MSE_EXISTS) {
-            record_excluded(rec, m, e);
+        if (!ok)
             continue;
-        }
         double c = criterion_of(&f, crit);
-        if (rec) {
-            rp_mse_candidate cand;
-            memset(&cand, 0, sizeof(cand));
-            cand.model = *m;
-            cand.fit = f;
-            cand.criterion = c;
-            topk_insert(&rec->top, &cand, idx);
-        }
+        record_candidate(rec, m, &f, c, idx);
         if (average) {
             cv[k] = c;
             nv[k] = f.estimate;
@@ -339,36 +453,104 @@ static int select_search(pick *out,
     }
     out->estimate = out->fit.estimate;
     out->var = var_of_fit(&out->fit);
-    if (average) {
-        double sw = 0.0, swn = 0.0;
-        for (size_t k = 0; k < n; k++) {
-            if (isnan(cv[k]))
-                continue;
-            double w = exp(-0.5 * (cv[k] - best_c));
-            sw += w;
-            swn += w * nv[k];
-        }
-        double nbar = swn / sw;
-        double se = 0.0;
-        for (size_t k = 0; k < n; k++) {
-            if (isnan(cv[k]))
-                continue;
-            double w = exp(-0.5 * (cv[k] - best_c)) / sw;
-            se += w * sqrt(vv[k] + (nv[k] - nbar) * (nv[k] - nbar));
-        }
-        out->estimate = nbar;
-        out->var = se * se;
-        if (rec) {
-            for (size_t i = 0; i < rec->top.n; i++)
-                rec->top.v[i].weight = exp(-0.5 * (rec->top.v[i].criterion - best_c)) / sw;
-        }
-    }
+    if (average)
+        average_models(out, rec, cv, nv, vv, n, best_c);
 out:
     s->ws->use_mustart = false;
     rp_free(cv);
     rp_free(nv);
     rp_free(vv);
     return rc;
+}
+
+/*
+ * The two-list effect not in @p m (nor refused before, per @p tried, indexed in pair order)
+ * whose addition lowers the criterion most below that of @p f, the fit of @p m. Only
+ * models that IRLS fits are compared; the winner's existence is not checked here. *found
+ * is false when no addition lowers the criterion.
+ */
+static int greedy_best_pair(bool *found,
+                            size_t *best_k,
+                            rp_mse_model *best_m,
+                            rp_mse_fit *best_f,
+                            selector *s,
+                            const rp_capture_table *tab,
+                            record *rec,
+                            const rp_mse_model *m,
+                            const rp_mse_fit *f,
+                            const bool *tried,
+                            rp_error *err)
+{
+    rp_mse_criterion crit = criterion_for(s->opts);
+    size_t K = tab->n_lists;
+    double best_c = criterion_of(f, crit);
+    size_t k = 0;
+    *found = false;
+    for (size_t i = 0; i + 1 < K; i++) {
+        for (size_t j = i + 1; j < K; j++, k++) {
+            uint32_t pair = (1u << i) | (1u << j);
+            if (has_term(m, pair) || tried[k])
+                continue;
+            rp_mse_model next = *m;
+            next.terms[next.n_terms++] = pair;
+            int rc = rp_mse_model_close(&next, err);
+            if (rc != RP_OK)
+                return rc;
+            rp_mse_fit nf;
+            rp_error ferr = RP_ERROR_INIT;
+            if (rec)
+                rec->n_tried++;
+            if (fit_checked(&nf, s, tab, &next, &ferr) != RP_OK)
+                continue;
+            double c = criterion_of(&nf, crit);
+            if (c < best_c) {
+                best_c = c;
+                *best_m = next;
+                *best_f = nf;
+                *best_k = k;
+                *found = true;
+            }
+        }
+    }
+    return RP_OK;
+}
+
+/*
+ * One greedy step: add to @p m the best two-list effect whose MLE exists (refused ones are
+ * recorded and the next best is sought), updating @p f. *added is false when no admissible
+ * addition lowers the criterion.
+ */
+static int greedy_step(bool *added,
+                       rp_mse_model *m,
+                       rp_mse_fit *f,
+                       selector *s,
+                       const rp_capture_table *tab,
+                       record *rec,
+                       rp_error *err)
+{
+    bool tried[RP_MSE_MAX_LISTS * RP_MSE_MAX_LISTS] = {false};
+    *added = false;
+    for (;;) {
+        bool found = false;
+        size_t best_k = 0;
+        rp_mse_model best_m;
+        rp_mse_fit best_f;
+        int rc = greedy_best_pair(&found, &best_k, &best_m, &best_f, s, tab, rec, m, f, tried, err);
+        if (rc != RP_OK || !found)
+            return rc;
+        rp_mse_existence e = RP_MSE_EXISTS;
+        rc = existence(&e, s, tab, &best_m, err);
+        if (rc != RP_OK)
+            return rc;
+        if (e == RP_MSE_EXISTS) {
+            *m = best_m;
+            *f = best_f;
+            *added = true;
+            return RP_OK;
+        }
+        record_excluded(rec, &best_m, e);
+        tried[best_k] = true;
+    }
 }
 
 /*
@@ -387,60 +569,12 @@ select_greedy(pick *out, selector *s, const rp_capture_table *tab, record *rec, 
     if (rc != RP_OK)
         return rc;
     for (;;) {
-        double best_c = criterion_of(&f, crit);
-        rp_mse_model best_m;
-        rp_mse_fit best_f;
-        bool found = false;
-        bool tried[RP_MSE_MAX_LISTS * RP_MSE_MAX_LISTS] = {false};
-        for (;;) {
-            found = false;
-            size_t best_k = 0;
-            size_t k = 0;
-            for (size_t i = 0; i + 1 < K; i++) {
-                for (size_t j = i + 1; j < K; j++, k++) {
-                    uint32_t pair = (1u << i) | (1u << j);
-                    bool present = false;
-                    for (size_t t = 0; t < m.n_terms && !present; t++)
-                        present = m.terms[t] == pair;
-                    if (present || tried[k])
-                        continue;
-                    rp_mse_model next = m;
-                    next.terms[next.n_terms++] = pair;
-                    rc = rp_mse_model_close(&next, err);
-                    if (rc != RP_OK)
-                        return rc;
-                    rp_mse_fit nf;
-                    rp_error ferr = RP_ERROR_INIT;
-                    if (rec)
-                        rec->n_tried++;
-                    if (fit_checked(&nf, s, tab, &next, &ferr) != RP_OK)
-                        continue;
-                    double c = criterion_of(&nf, crit);
-                    if (c < best_c) {
-                        best_c = c;
-                        best_m = next;
-                        best_f = nf;
-                        best_k = k;
-                        found = true;
-                    }
-                }
-            }
-            if (!found)
-                break;
-            rp_mse_existence e = RP_MSE_EXISTS;
-            rc = existence(&e, s, tab, &best_m, err);
-            if (rc != RP_OK)
-                return rc;
-            if (e == RP_MSE_EXISTS)
-                break;
-            record_excluded(rec, &best_m, e);
-            tried[best_k] = true;
-            best_c = criterion_of(&f, crit);
-        }
-        if (!found)
+        bool added = false;
+        rc = greedy_step(&added, &m, &f, s, tab, rec, err);
+        if (rc != RP_OK)
+            return rc;
+        if (!added)
             break;
-        m = best_m;
-        f = best_f;
         /* progress: terms added so far, of at most all pairs */
         if (s->opts->progress && rec &&
             s->opts->progress(m.n_terms, K * (K - 1) / 2, s->opts->payload) != 0)
@@ -450,17 +584,11 @@ select_greedy(pick *out, selector *s, const rp_capture_table *tab, record *rec, 
     out->fit = f;
     out->estimate = f.estimate;
     out->var = var_of_fit(&f);
-    if (rec) {
-        rp_mse_candidate c;
-        memset(&c, 0, sizeof(c));
-        c.model = m;
-        c.fit = f;
-        c.criterion = criterion_of(&f, crit);
-        topk_insert(&rec->top, &c, 0);
-    }
+    record_candidate(rec, &m, &f, criterion_of(&f, crit), 0);
     return RP_OK;
 }
 
+/* A fixed model: refused when its MLE does not exist, else fitted. */
 static int
 select_fixed(pick *out, selector *s, const rp_capture_table *tab, record *rec, rp_error *err)
 {
@@ -482,14 +610,8 @@ select_fixed(pick *out, selector *s, const rp_capture_table *tab, record *rec, r
     out->model = *s->opts->model;
     out->estimate = out->fit.estimate;
     out->var = var_of_fit(&out->fit);
-    if (rec) {
-        rp_mse_candidate c;
-        memset(&c, 0, sizeof(c));
-        c.model = out->model;
-        c.fit = out->fit;
-        c.criterion = criterion_of(&out->fit, criterion_for(s->opts));
-        topk_insert(&rec->top, &c, 0);
-    }
+    record_candidate(rec, &out->model, &out->fit, criterion_of(&out->fit, criterion_for(s->opts)),
+                     0);
     return RP_OK;
 }
 
@@ -565,6 +687,7 @@ int rp_mse__select(double *estimate, void *selp, const rp_capture_table *tab, rp
 {
     selector *s = selp;
     pick p;
+    memset(&p, 0, sizeof(p));
     int rc = RP_OK;
     switch (s->opts->method) {
     case RP_MSE_METHOD_STEPWISE:
@@ -752,7 +875,8 @@ static int run_alternative(rp_mse_result *res,
             *err = aerr;
         return rc;
     }
-    if (rc == RP_OK) {
+    /* any other failure only means no alternative: rp_mse_estimate then leaves ar NULL */
+    if (ar) {
         res->has_alternative = true;
         res->alternative_method = alt.method;
         memset(&res->alternative, 0, sizeof(res->alternative));
@@ -762,6 +886,254 @@ static int run_alternative(rp_mse_result *res,
     }
     rp_mse_result_free(ar);
     return RP_OK;
+}
+
+/*
+ * A new result for options @p o, intervals not yet computed at NaN; NULL when out of
+ * memory. res->excluded may be NULL (out of memory too): the caller checks.
+ */
+static rp_mse_result *result_new(const rp_mse_opts *o)
+{
+    rp_mse_result *res = rp_calloc(1, sizeof(*res));
+    if (!res)
+        return NULL;
+    res->method = o->method;
+    res->ci_level = o->ci_level;
+    res->profile_lower = res->profile_upper = NAN;
+    res->bca_lower = res->bca_upper = res->boot_median = NAN;
+    res->chapman = res->chapman_se = NAN;
+    res->excluded = rp_calloc(o->max_excluded ? o->max_excluded : 1, sizeof(rp_mse_candidate));
+    return res;
+}
+
+/* Whether the method searches (catalogue or greedy), as opposed to stepwise or fixed. */
+static bool is_search(rp_mse_method m)
+{
+    return m != RP_MSE_METHOD_STEPWISE && m != RP_MSE_METHOD_FIXED;
+}
+
+/*
+ * Size the ranking kept in @p rec: the chosen model and the runners-up, and for searches
+ * the ntop best for the bootstrap (at least 64 when all models are kept).
+ */
+static void record_init(record *rec, rp_mse_result *res, const rp_mse_opts *o)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->res = res;
+    rec->max_excluded = o->max_excluded;
+    size_t keep = o->n_runners_up + 1;
+    bool searching = is_search(o->method);
+    if (searching && o->ntop != (size_t)-1 && o->ntop > keep)
+        keep = o->ntop;
+    if (searching && o->ntop == (size_t)-1)
+        keep = keep > 64 ? keep : 64;
+    rec->top.cap = keep;
+    rec->top.v = rp_calloc(keep, sizeof(rp_mse_candidate));
+    rec->top.idx = rp_calloc(keep, sizeof(size_t));
+}
+
+/* Run the selection method of the options on the original table, recording into @p rec. */
+static int select_model(
+    pick *p, selector *s, const rp_capture_table *tab, record *rec, bool catalogue, rp_error *err)
+{
+    int rc = RP_OK;
+    switch (s->opts->method) {
+    case RP_MSE_METHOD_STEPWISE:
+        rc = select_stepwise(p, s, tab, rec, err);
+        break;
+    case RP_MSE_METHOD_FIXED:
+        rc = select_fixed(p, s, tab, rec, err);
+        break;
+    default:
+        if (catalogue) {
+            rc = select_search(p, s, tab, rec, false, err);
+        } else {
+            rc = select_greedy(p, s, tab, rec, err);
+            if (rc == RP_OK)
+                rc = rp_mse__note(rec->res, err,
+                                  "%zu lists: too many for the full catalogue; greedy forward "
+                                  "search on two-list effects by %s",
+                                  tab->n_lists,
+                                  criterion_for(s->opts) == RP_MSE_CRITERION_AIC ? "AIC" : "BIC");
+        }
+        break;
+    }
+    return rc;
+}
+
+/* ranked: the chosen model first, then runners-up (for stepwise: the path back). */
+static int set_ranked(rp_mse_result *res, const record *rec, size_t n_runners_up, rp_error *err)
+{
+    size_t nr = rec->top.n < n_runners_up + 1 ? rec->top.n : n_runners_up + 1;
+    res->ranked = rp_calloc(nr ? nr : 1, sizeof(rp_mse_candidate));
+    if (!res->ranked)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    memcpy(res->ranked, rec->top.v, nr * sizeof(rp_mse_candidate));
+    res->n_ranked = nr;
+    return RP_OK;
+}
+
+/* Model-conditional interval: n + exp(log dark +- z se), as SparseMSE. */
+static void
+set_wald_interval(rp_mse_result *res, const pick *p, double observed, const rp_mse_opts *o)
+{
+    double z = gsl_cdf_ugaussian_Pinv(0.5 + 0.5 * o->ci_level);
+    if (o->method == RP_MSE_METHOD_AVERAGE) {
+        double dark = p->estimate - observed;
+        double sl = dark > 0.0 ? sqrt(log1p(p->var / (dark * dark))) : 0.0;
+        res->ci_lower = observed + dark * exp(-z * sl);
+        res->ci_upper = observed + dark * exp(z * sl);
+    } else {
+        double lb = log(p->fit.dark);
+        res->ci_lower = observed + exp(lb - z * p->fit.log_dark_se);
+        res->ci_upper = observed + exp(lb + z * p->fit.log_dark_se);
+    }
+}
+
+/*
+ * Profile-likelihood interval of the chosen model. Only running out of memory fails; any
+ * other failure, and an unbounded interval, become notes.
+ */
+static int set_profile_interval(rp_mse_result *res,
+                                const rp_capture_table *tab,
+                                const pick *p,
+                                const rp_mse_opts *o,
+                                rp_mse_workspace *ws,
+                                rp_error *err)
+{
+    double nmax = NAN;
+    rp_error perr = RP_ERROR_INIT;
+    int prc = rp_mse__profile_interval(&res->profile_lower, &res->profile_upper, &nmax, tab,
+                                       &p->model, o->ci_level, &o->fit, ws, &perr);
+    if (prc == RP_ENOMEM) {
+        if (err)
+            *err = perr;
+        return prc;
+    }
+    if (prc != RP_OK) {
+        res->profile_lower = res->profile_upper = NAN;
+        return rp_mse__note(res, err, "profile-likelihood interval not available: %s", perr.msg);
+    }
+    if (isinf(res->profile_upper))
+        return rp_mse__note(res, err,
+                            "the profile likelihood does not fall below its cut-off: no finite "
+                            "upper bound");
+    return RP_OK;
+}
+
+/*
+ * Model-free companions (Chapman for two lists, Chao's lower bound) and notes on the
+ * chosen fit: saturated, or sparse.
+ */
+static int set_checks(
+    rp_mse_result *res, const rp_capture_table *tab, const pick *p, double observed, rp_error *err)
+{
+    int rc = RP_OK;
+    if (tab->n_lists == 2) {
+        double n1 = tab->counts[1] + tab->counts[3];
+        double n2 = tab->counts[2] + tab->counts[3];
+        rc = rp_mse_chapman(&res->chapman, &res->chapman_se, n1, n2, tab->counts[3], err);
+        if (rc != RP_OK)
+            return rc;
+    }
+    res->chao_lower_bound = rp_mse_chao_lower_bound(tab);
+    if (p->fit.df == 0) {
+        rc = rp_mse__note(res, err,
+                          "the chosen model is saturated (0 residual degrees of freedom): its fit "
+                          "cannot be checked against the data");
+        if (rc != RP_OK)
+            return rc;
+    }
+    if (observed < 5.0 * (double)p->fit.n_params) {
+        rc = rp_mse__note(res, err,
+                          "sparse: %.0f people for %zu parameters; the estimate rests on few cases",
+                          observed, p->fit.n_params);
+    }
+    return rc;
+}
+
+/*
+ * The catalogue models that bootstrap replicates search: the ntop best on the original
+ * data (all models when ntop is unlimited), with their fits there as IRLS starts.
+ */
+static int bootstrap_subset(selector *s,
+                            const record *rec,
+                            const rp_mse_opts *o,
+                            const rp_capture_table *tab,
+                            rp_error *err)
+{
+    size_t m = rec->top.n;
+    if (o->ntop != (size_t)-1 && o->ntop < m)
+        m = o->ntop;
+    if (o->ntop == (size_t)-1) {
+        /* all admissible models: rank them all */
+        m = s->cat.n;
+        s->subset = rp_calloc(m, sizeof(size_t));
+        if (!s->subset)
+            return rp_error_set(err, RP_ENOMEM, "out of memory");
+        for (size_t i = 0; i < m; i++)
+            s->subset[i] = i;
+    } else {
+        s->subset = rp_calloc(m ? m : 1, sizeof(size_t));
+        if (!s->subset)
+            return rp_error_set(err, RP_ENOMEM, "out of memory");
+        memcpy(s->subset, rec->top.idx, m * sizeof(size_t));
+    }
+    s->n_subset = m;
+    return subset_starts(s, tab, err);
+}
+
+/* Release what a selector owns (not its options). */
+static void selector_release(selector *s)
+{
+    rp_free(s->subset);
+    rp_free(s->sub_mustart);
+    rp_free(s->scratch);
+    rp_mse__model_list_release(&s->cat);
+    rp_mse_workspace_free(s->ws);
+}
+
+/* Everything after the selection: ranking, intervals, checks, bootstrap, alternative. */
+static int fill_result(rp_mse_result *res,
+                       selector *s,
+                       const record *rec,
+                       const pick *p,
+                       const rp_capture_table *tab,
+                       bool catalogue,
+                       rp_error *err)
+{
+    const rp_mse_opts *o = s->opts;
+    double observed = rp_capture_table_observed(tab);
+    res->n_models = catalogue ? s->cat.n : (o->method == RP_MSE_METHOD_FIXED ? 1 : rec->n_tried);
+    res->model = p->model;
+    res->fit = p->fit;
+    res->estimate = p->estimate;
+    int rc = set_ranked(res, rec, o->n_runners_up, err);
+    if (rc != RP_OK)
+        return rc;
+    set_wald_interval(res, p, observed, o);
+    if (o->profile && o->method != RP_MSE_METHOD_AVERAGE) {
+        rc = set_profile_interval(res, tab, p, o, s->ws, err);
+        if (rc != RP_OK)
+            return rc;
+    }
+    rc = set_checks(res, tab, p, observed, err);
+    if (rc != RP_OK)
+        return rc;
+    if (o->n_boot > 0) {
+        if (is_search(o->method) && catalogue) {
+            /* replicates search only the ntop best models on the original data */
+            rc = bootstrap_subset(s, rec, o, tab, err);
+            if (rc != RP_OK)
+                return rc;
+        }
+        rc = rp_mse__bootstrap(res, s, tab, err);
+        if (rc != RP_OK)
+            return rc;
+    }
+    if (o->n_runners_up > 0)
+        rc = run_alternative(res, tab, o, err);
+    return rc;
 }
 
 int rp_mse_estimate(rp_mse_result **out,
@@ -789,29 +1161,12 @@ int rp_mse_estimate(rp_mse_result **out,
     memset(&s, 0, sizeof(s));
     s.opts = &o;
     record rec;
-    memset(&rec, 0, sizeof(rec));
     pick p;
     memset(&p, 0, sizeof(p));
-    rp_mse_result *res = rp_calloc(1, sizeof(*res));
+    rp_mse_result *res = result_new(&o);
     if (!res)
         return rp_error_set(err, RP_ENOMEM, "out of memory");
-    res->method = o.method;
-    res->ci_level = o.ci_level;
-    res->profile_lower = res->profile_upper = NAN;
-    res->bca_lower = res->bca_upper = res->boot_median = NAN;
-    res->chapman = res->chapman_se = NAN;
-    rec.res = res;
-    rec.max_excluded = o.max_excluded;
-    res->excluded = rp_calloc(o.max_excluded ? o.max_excluded : 1, sizeof(rp_mse_candidate));
-    size_t keep = o.n_runners_up + 1;
-    bool searching = o.method != RP_MSE_METHOD_STEPWISE && o.method != RP_MSE_METHOD_FIXED;
-    if (searching && o.ntop != (size_t)-1 && o.ntop > keep)
-        keep = o.ntop;
-    if (searching && o.ntop == (size_t)-1)
-        keep = keep > 64 ? keep : 64;
-    rec.top.cap = keep;
-    rec.top.v = rp_calloc(keep, sizeof(rp_mse_candidate));
-    rec.top.idx = rp_calloc(keep, sizeof(size_t));
+    record_init(&rec, res, &o);
     s.scratch = rp_calloc((size_t)1 << tab->n_lists, sizeof(double));
     if (!res->excluded || !rec.top.v || !rec.top.idx || !s.scratch) {
         rc = rp_error_set(err, RP_ENOMEM, "out of memory");
@@ -830,149 +1185,14 @@ int rp_mse_estimate(rp_mse_result **out,
         if (rc != RP_OK)
             goto out;
     }
-    switch (o.method) {
-    case RP_MSE_METHOD_STEPWISE:
-        rc = select_stepwise(&p, &s, tab, &rec, err);
-        break;
-    case RP_MSE_METHOD_FIXED:
-        rc = select_fixed(&p, &s, tab, &rec, err);
-        break;
-    default:
-        if (catalogue) {
-            rc = select_search(&p, &s, tab, &rec, false, err);
-        } else {
-            rc = select_greedy(&p, &s, tab, &rec, err);
-            if (rc == RP_OK)
-                rc = rp_mse__note(res, err,
-                                  "%zu lists: too many for the full catalogue; greedy forward "
-                                  "search on two-list effects by %s",
-                                  tab->n_lists,
-                                  criterion_for(&o) == RP_MSE_CRITERION_AIC ? "AIC" : "BIC");
-        }
-        break;
-    }
+    rc = select_model(&p, &s, tab, &rec, catalogue, err);
     if (rc != RP_OK)
         goto out;
-    res->n_models = catalogue ? s.cat.n : (o.method == RP_MSE_METHOD_FIXED ? 1 : rec.n_tried);
-    res->model = p.model;
-    res->fit = p.fit;
-    res->estimate = p.estimate;
-
-    /* ranked: the chosen model first, then runners-up (for stepwise: the path back) */
-    size_t nr = rec.top.n < o.n_runners_up + 1 ? rec.top.n : o.n_runners_up + 1;
-    res->ranked = rp_calloc(nr ? nr : 1, sizeof(rp_mse_candidate));
-    if (!res->ranked) {
-        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-        goto out;
-    }
-    memcpy(res->ranked, rec.top.v, nr * sizeof(rp_mse_candidate));
-    res->n_ranked = nr;
-
-    /* model-conditional interval: n + exp(log dark +- z se), as SparseMSE */
-    double z = gsl_cdf_ugaussian_Pinv(0.5 + 0.5 * o.ci_level);
-    if (o.method == RP_MSE_METHOD_AVERAGE) {
-        double dark = p.estimate - observed;
-        double sl = dark > 0.0 ? sqrt(log1p(p.var / (dark * dark))) : 0.0;
-        res->ci_lower = observed + dark * exp(-z * sl);
-        res->ci_upper = observed + dark * exp(z * sl);
-    } else {
-        double lb = log(p.fit.dark);
-        res->ci_lower = observed + exp(lb - z * p.fit.log_dark_se);
-        res->ci_upper = observed + exp(lb + z * p.fit.log_dark_se);
-    }
-    if (o.profile && o.method != RP_MSE_METHOD_AVERAGE) {
-        double nmax = NAN;
-        rp_error perr = RP_ERROR_INIT;
-        int prc = rp_mse__profile_interval(&res->profile_lower, &res->profile_upper, &nmax, tab,
-                                           &p.model, o.ci_level, &o.fit, s.ws, &perr);
-        if (prc == RP_ENOMEM) {
-            rc = prc;
-            if (err)
-                *err = perr;
-            goto out;
-        }
-        if (prc != RP_OK) {
-            res->profile_lower = res->profile_upper = NAN;
-            rc = rp_mse__note(res, err, "profile-likelihood interval not available: %s", perr.msg);
-            if (rc != RP_OK)
-                goto out;
-        } else if (isinf(res->profile_upper)) {
-            rc = rp_mse__note(res, err,
-                              "the profile likelihood does not fall below its cut-off: no finite "
-                              "upper bound");
-            if (rc != RP_OK)
-                goto out;
-        }
-    }
-    if (tab->n_lists == 2) {
-        double n1 = tab->counts[1] + tab->counts[3];
-        double n2 = tab->counts[2] + tab->counts[3];
-        rc = rp_mse_chapman(&res->chapman, &res->chapman_se, n1, n2, tab->counts[3], err);
-        if (rc != RP_OK)
-            goto out;
-    }
-    res->chao_lower_bound = rp_mse_chao_lower_bound(tab);
-    if (p.fit.df == 0) {
-        rc = rp_mse__note(res, err,
-                          "the chosen model is saturated (0 residual degrees of freedom): its fit "
-                          "cannot be checked against the data");
-        if (rc != RP_OK)
-            goto out;
-    }
-    if (observed < 5.0 * (double)p.fit.n_params) {
-        rc = rp_mse__note(res, err,
-                          "sparse: %.0f people for %zu parameters; the estimate rests on few cases",
-                          observed, p.fit.n_params);
-        if (rc != RP_OK)
-            goto out;
-    }
-
-    if (o.n_boot > 0) {
-        if (searching && catalogue) {
-            /* replicates search only the ntop best models on the original data */
-            size_t m = rec.top.n;
-            if (o.ntop != (size_t)-1 && o.ntop < m)
-                m = o.ntop;
-            if (o.ntop == (size_t)-1) {
-                /* all admissible models: rank them all */
-                m = s.cat.n;
-                s.subset = rp_calloc(m, sizeof(size_t));
-                if (!s.subset) {
-                    rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-                    goto out;
-                }
-                for (size_t i = 0; i < m; i++)
-                    s.subset[i] = i;
-            } else {
-                s.subset = rp_calloc(m ? m : 1, sizeof(size_t));
-                if (!s.subset) {
-                    rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-                    goto out;
-                }
-                memcpy(s.subset, rec.top.idx, m * sizeof(size_t));
-            }
-            s.n_subset = m;
-            rc = subset_starts(&s, tab, err);
-            if (rc != RP_OK)
-                goto out;
-        }
-        rc = rp_mse__bootstrap(res, &s, tab, err);
-        if (rc != RP_OK)
-            goto out;
-    }
-    if (o.n_runners_up > 0) {
-        rc = run_alternative(res, tab, &o, err);
-        if (rc != RP_OK)
-            goto out;
-    }
+    rc = fill_result(res, &s, &rec, &p, tab, catalogue, err);
 out:
     rp_free(rec.top.v);
     rp_free(rec.top.idx);
-    rp_free(s.subset);
-    rp_free(s.sub_mustart);
-    rp_free(s.scratch);
-    rp_mse__model_list_release(&s.cat);
-    rp_mse_workspace_free(s.ws);
+    selector_release(&s);
     if (rc != RP_OK) {
         rp_mse_result_free(res);
         return rc;

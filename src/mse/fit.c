@@ -732,19 +732,21 @@ int rp_mse_check_existence(rp_mse_existence *out,
                            rp_mse_workspace *ws,
                            rp_error *err)
 {
-    rp_mse_workspace *own = NULL;
     int rc = RP_OK;
     if (!ws) {
+        /* No workspace given: run on a temporary one (the cache starts empty). */
+        rp_mse_workspace *own = NULL;
         rc = rp_mse_workspace_new(&own, tab->n_lists, err);
-        if (rc != RP_OK)
-            return rc;
-        ws = own;
+        if (rc == RP_OK)
+            rc = rp_mse_check_existence(out, tab, model, own, err);
+        rp_mse_workspace_free(own);
+        return rc;
     }
     uint64_t mkey = 0, skey = 0;
     bool hit = false;
     if (tab->n_lists != ws->n_lists) {
-        rc = rp_error_set(err, RP_EINVAL, "workspace is for %zu lists, table has %zu",
-                          ws->n_lists, tab->n_lists);
+        rc = rp_error_set(err, RP_EINVAL, "workspace is for %zu lists, table has %zu", ws->n_lists,
+                          tab->n_lists);
         goto out;
     }
     rp_mse_exist_entry *slot = cache_slot(ws, tab, model, &mkey, &skey, &hit);
@@ -758,7 +760,6 @@ int rp_mse_check_existence(rp_mse_existence *out,
     if (rc == RP_OK)
         cache_store(slot, mkey, skey, *out);
 out:
-    rp_mse_workspace_free(own);
     return rc;
 }
 

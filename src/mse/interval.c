@@ -148,8 +148,8 @@ int rp_mse__profile_interval(double *lower,
     double fb = neg_profile(b, &p);
     if (p.status != RP_OK)
         return p.status;
-    double n0max = m;
-    double lmax = -fm;
+    double n0max = 0.0; /* the maximiser and the maximum, set on every branch below */
+    double lmax = 0.0;
     if (fm < fa && fm < fb) {
         gsl_function F = {neg_profile, &p};
         gsl_min_fminimizer *mn = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);

@@ -95,6 +95,60 @@ static bool is_maximal(const rp_mse_model *m, uint32_t t)
     return true;
 }
 
+/* One term in bracket notation: its list numbers, dotted with ten or more lists. */
+static void format_bracket_term(rp_x_buf *b, uint32_t t, size_t n_lists)
+{
+    bool dotted = n_lists >= 10;
+    bool first_list = true;
+    for (size_t l = 0; l < n_lists; l++) {
+        if (!(t & (1u << l)))
+            continue;
+        rp_x_buf_printf(b, "%s%zu", dotted && !first_list ? "." : "", l + 1);
+        first_list = false;
+    }
+}
+
+/*
+ * The maximal terms in bracket notation, as MultipleSystemsEstimation prints them: highest
+ * order first ("[123,14,34]"), each order block in canonical order.
+ */
+static void format_brackets(rp_x_buf *b, const rp_mse_model *model, size_t n_lists)
+{
+    rp_x_buf_puts(b, "[");
+    bool first = true;
+    for (size_t i = model->n_terms; i-- > 0;) {
+        /* walk each order block forwards, blocks from the highest order down */
+        size_t end = i + 1;
+        int ord = rp_mse__popcount(model->terms[i]);
+        while (i > 0 && rp_mse__popcount(model->terms[i - 1]) == ord)
+            i--;
+        for (size_t k = i; k < end; k++) {
+            uint32_t t = model->terms[k];
+            if (!is_maximal(model, t))
+                continue;
+            if (!first)
+                rp_x_buf_puts(b, ",");
+            first = false;
+            format_bracket_term(b, t, n_lists);
+        }
+    }
+    rp_x_buf_puts(b, "]");
+}
+
+/* Every term by list names ("LA:NG, PF:NCA"), or "main effects" when there is none. */
+static void format_names(rp_x_buf *b, const rp_mse_model *model, const rp_capture_table *tab)
+{
+    if (model->n_terms == 0) {
+        rp_x_buf_puts(b, "main effects");
+        return;
+    }
+    char term[RP_MSE_MAX_LISTS * RP_MSE_NAME_MAX];
+    for (size_t i = 0; i < model->n_terms; i++) {
+        rp_x_buf_printf(b, "%s%s", i ? ", " : "",
+                        rp_mse_term_format(model->terms[i], tab, term, sizeof(term)));
+    }
+}
+
 const char *rp_mse_model_format(const rp_mse_model *model,
                                 const rp_capture_table *tab,
                                 rp_mse_model_style style,
@@ -104,43 +158,10 @@ const char *rp_mse_model_format(const rp_mse_model *model,
     rp_x_buf b = RP_X_BUF_INIT;
     if (size == 0)
         return buf;
-    if (style == RP_MSE_STYLE_BRACKETS) {
-        rp_x_buf_puts(&b, "[");
-        /* as MultipleSystemsEstimation prints them: highest order first ("[123,14,34]") */
-        bool first = true;
-        for (size_t i = model->n_terms; i-- > 0;) {
-            /* walk each order block forwards, blocks from the highest order down */
-            size_t end = i + 1;
-            int ord = rp_mse__popcount(model->terms[i]);
-            while (i > 0 && rp_mse__popcount(model->terms[i - 1]) == ord)
-                i--;
-            for (size_t k = i; k < end; k++) {
-                uint32_t t = model->terms[k];
-                if (!is_maximal(model, t))
-                    continue;
-                if (!first)
-                    rp_x_buf_puts(&b, ",");
-                first = false;
-                bool dotted = tab->n_lists >= 10;
-                bool first_list = true;
-                for (size_t l = 0; l < tab->n_lists; l++) {
-                    if (!(t & (1u << l)))
-                        continue;
-                    rp_x_buf_printf(&b, "%s%zu", dotted && !first_list ? "." : "", l + 1);
-                    first_list = false;
-                }
-            }
-        }
-        rp_x_buf_puts(&b, "]");
-    } else if (model->n_terms == 0) {
-        rp_x_buf_puts(&b, "main effects");
-    } else {
-        char term[RP_MSE_MAX_LISTS * RP_MSE_NAME_MAX];
-        for (size_t i = 0; i < model->n_terms; i++) {
-            rp_x_buf_printf(&b, "%s%s", i ? ", " : "",
-                            rp_mse_term_format(model->terms[i], tab, term, sizeof(term)));
-        }
-    }
+    if (style == RP_MSE_STYLE_BRACKETS)
+        format_brackets(&b, model, tab->n_lists);
+    else
+        format_names(&b, model, tab);
     const char *s = rp_x_buf_cstr(&b);
     snprintf(buf, size, "%s", s ? s : "");
     rp_x_buf_release(&b);
@@ -152,6 +173,85 @@ const char *rp_mse_model_format(const rp_mse_model *model,
 static bool is_name_char(int c)
 {
     return isalnum(c) || c == '_' || c == '.' || c == '-' || (c & 0x80);
+}
+
+/*
+ * One list number of a bracket term at *qp, before @p end: a digit 1-9, or with dotted
+ * terms a run of digits and the '.' that follows it. Advances *qp; columns count from
+ * @p spec.
+ */
+static int parse_list_number(
+    size_t *k, const char **qp, const char *end, bool dotted, const char *spec, rp_error *err)
+{
+    const char *q = *qp;
+    long col = (long)(q - spec) + 1;
+    size_t v = 0;
+    if (dotted) {
+        if (!isdigit((unsigned char)*q))
+            return rp_error_set_at(err, RP_EPARSE, "", 1, col, "model: expected a list number");
+        while (q < end && isdigit((unsigned char)*q) && v <= RP_MSE_MAX_LISTS) {
+            v = 10 * v + (size_t)(*q - '0');
+            q++;
+        }
+        if (q < end && *q != '.')
+            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(q - spec) + 1,
+                                   "model: expected '.' between list numbers");
+        if (q < end)
+            q++;
+    } else {
+        if (*q < '1' || *q > '9')
+            return rp_error_set_at(err, RP_EPARSE, "", 1, col,
+                                   "model: expected a list number 1-9, ',' or ']'");
+        v = (size_t)(*q - '0');
+        q++;
+    }
+    *k = v;
+    *qp = q;
+    return RP_OK;
+}
+
+/* The lists of the bracket term [start, end) as a bit mask (0 for an empty term). */
+static int parse_bracket_term(uint32_t *term,
+                              const char *start,
+                              const char *end,
+                              const char *spec,
+                              const rp_capture_table *tab,
+                              rp_error *err)
+{
+    bool dotted = memchr(start, '.', (size_t)(end - start)) != NULL;
+    uint32_t t = 0;
+    for (const char *q = start; q < end;) {
+        long col = (long)(q - spec) + 1;
+        size_t k = 0;
+        int rc = parse_list_number(&k, &q, end, dotted, spec, err);
+        if (rc != RP_OK)
+            return rc;
+        if (k < 1 || k > tab->n_lists)
+            return rp_error_set_at(err, RP_EINVAL, "", 1, col,
+                                   "model: list number %zu but there are %zu lists", k,
+                                   tab->n_lists);
+        t |= 1u << (k - 1);
+    }
+    *term = t;
+    return RP_OK;
+}
+
+/*
+ * Add a parsed bracket term: interactions join the model, single lists (main effects) are
+ * implied anyway, and an empty term is an error unless @p empty_ok (the whole "[]").
+ */
+static int
+add_bracket_term(rp_mse_model *out, uint32_t term, bool empty_ok, long col, rp_error *err)
+{
+    int ord = rp_mse__popcount(term);
+    if (ord >= 2) {
+        if (out->n_terms >= RP_MSE_MAX_TERMS)
+            return rp_error_set(err, RP_EINVAL, "model has too many terms");
+        out->terms[out->n_terms++] = term;
+    } else if (ord == 0 && !empty_ok) {
+        return rp_error_set_at(err, RP_EPARSE, "", 1, col, "model: empty term");
+    }
+    return RP_OK;
 }
 
 /*
@@ -168,52 +268,19 @@ parse_brackets(rp_mse_model *out, const rp_capture_table *tab, const char *spec,
         const char *start = p;
         while (*p && *p != ',' && *p != ']' && *p != ' ')
             p++;
-        size_t len = (size_t)(p - start);
-        bool dotted = memchr(start, '.', len) != NULL;
         uint32_t term = 0;
-        for (const char *q = start; q < p;) {
-            long col = (long)(q - spec) + 1;
-            size_t k = 0;
-            if (dotted) {
-                if (!isdigit((unsigned char)*q))
-                    return rp_error_set_at(err, RP_EPARSE, "", 1, col,
-                                           "model: expected a list number");
-                while (q < p && isdigit((unsigned char)*q) && k <= RP_MSE_MAX_LISTS) {
-                    k = 10 * k + (size_t)(*q - '0');
-                    q++;
-                }
-                if (q < p && *q != '.')
-                    return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(q - spec) + 1,
-                                           "model: expected '.' between list numbers");
-                if (q < p)
-                    q++;
-            } else {
-                if (*q < '1' || *q > '9')
-                    return rp_error_set_at(err, RP_EPARSE, "", 1, col,
-                                           "model: expected a list number 1-9, ',' or ']'");
-                k = (size_t)(*q - '0');
-                q++;
-            }
-            if (k < 1 || k > tab->n_lists)
-                return rp_error_set_at(err, RP_EINVAL, "", 1, col,
-                                       "model: list number %zu but there are %zu lists", k,
-                                       tab->n_lists);
-            term |= 1u << (k - 1);
-        }
+        int rc = parse_bracket_term(&term, start, p, spec, tab, err);
+        if (rc != RP_OK)
+            return rc;
         while (*p == ' ')
             p++;
         if (*p != ',' && *p != ']')
             return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
                                    "model: expected ',' or ']'");
-        int ord = rp_mse__popcount(term);
-        if (ord >= 2) {
-            if (out->n_terms >= RP_MSE_MAX_TERMS)
-                return rp_error_set(err, RP_EINVAL, "model has too many terms");
-            out->terms[out->n_terms++] = term;
-        } else if (ord == 0 && !(*p == ']' && out->n_terms == 0 && start == spec + 1)) {
-            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
-                                   "model: empty term");
-        }
+        bool empty_ok = *p == ']' && out->n_terms == 0 && start == spec + 1;
+        rc = add_bracket_term(out, term, empty_ok, (long)(p - spec) + 1, err);
+        if (rc != RP_OK)
+            return rc;
         if (*p == ']') {
             p++;
             break;
@@ -228,6 +295,81 @@ parse_brackets(rp_mse_model *out, const rp_capture_table *tab, const char *spec,
     return RP_OK;
 }
 
+/* A list name of a formula at *pp: its list joins *term. Advances *pp past the name. */
+static int parse_list_name(
+    uint32_t *term, const char **pp, const char *spec, const rp_capture_table *tab, rp_error *err)
+{
+    const char *s = *pp;
+    const char *p = s;
+    while (*p && is_name_char((unsigned char)*p))
+        p++;
+    if (p == s)
+        return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(s - spec) + 1,
+                               "model: expected a list name");
+    char name[RP_MSE_NAME_MAX];
+    size_t len = (size_t)(p - s);
+    if (len >= sizeof(name))
+        return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(s - spec) + 1,
+                               "model: list name too long");
+    memcpy(name, s, len);
+    name[len] = '\0';
+    int k = rp_capture_table_find_list(tab, name);
+    if (k < 0)
+        return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(s - spec) + 1,
+                               "model: unknown list '%s'", name);
+    *term |= 1u << k;
+    *pp = p;
+    return RP_OK;
+}
+
+/* A formula term ends at @p p (a separator or the end): it needs two or more lists. */
+static int
+push_formula_term(rp_mse_model *out, uint32_t term, const char *p, const char *spec, rp_error *err)
+{
+    if (rp_mse__popcount(term) < 2)
+        return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(p - spec) + 1,
+                               "model: a term needs two or more lists");
+    if (out->n_terms >= RP_MSE_MAX_TERMS)
+        return rp_error_set(err, RP_EINVAL, "model has too many terms");
+    out->terms[out->n_terms++] = term;
+    return RP_OK;
+}
+
+/*
+ * Formula notation from @p p on: "LA*NG + PF:NCA". Grammar: term {sep term};
+ * sep = '+' | ','; term = name {op name}; op = '*' | ':'. Columns count from @p spec.
+ */
+static int parse_formula(
+    rp_mse_model *out, const rp_capture_table *tab, const char *p, const char *spec, rp_error *err)
+{
+    uint32_t term = 0;
+    bool want_name = true;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        int rc = RP_OK;
+        if (want_name) {
+            rc = parse_list_name(&term, &p, spec, tab, err);
+            if (rc != RP_OK)
+                return rc;
+            want_name = false;
+        } else if (*p == '*' || *p == ':') {
+            p++;
+            want_name = true;
+        } else if (*p == '+' || *p == ',' || *p == '\0') {
+            rc = push_formula_term(out, term, p, spec, err);
+            if (rc != RP_OK || *p == '\0')
+                return rc;
+            term = 0;
+            p++;
+            want_name = true;
+        } else {
+            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
+                                   "model: expected '*', ':', '+' or ','");
+        }
+    }
+}
+
 int rp_mse_model_parse(rp_mse_model *out,
                        const rp_capture_table *tab,
                        const char *spec,
@@ -238,63 +380,12 @@ int rp_mse_model_parse(rp_mse_model *out,
     while (*p == ' ')
         p++;
     int rc = RP_OK;
-    if (*p == '[') {
-        rc = parse_brackets(out, tab, p, err);
-        if (rc != RP_OK)
-            return rc;
-    } else if (strcmp(p, "main") != 0 && strcmp(p, "main effects") != 0 && *p != '\0') {
-        /* Grammar: term {sep term}; sep = '+' | ','; term = name {op name}; op = '*' | ':' */
-        uint32_t term = 0;
-        bool want_name = true;
-        for (;;) {
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (want_name) {
-                const char *s = p;
-                while (*p && is_name_char((unsigned char)*p))
-                    p++;
-                if (p == s)
-                    return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(s - spec) + 1,
-                                           "model: expected a list name");
-                char name[RP_MSE_NAME_MAX];
-                size_t len = (size_t)(p - s);
-                if (len >= sizeof(name))
-                    return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(s - spec) + 1,
-                                           "model: list name too long");
-                memcpy(name, s, len);
-                name[len] = '\0';
-                int k = rp_capture_table_find_list(tab, name);
-                if (k < 0)
-                    return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(s - spec) + 1,
-                                           "model: unknown list '%s'", name);
-                term |= 1u << k;
-                want_name = false;
-                continue;
-            }
-            if (*p == '*' || *p == ':') {
-                p++;
-                want_name = true;
-                continue;
-            }
-            if (*p == '+' || *p == ',' || *p == '\0') {
-                int ord = rp_mse__popcount(term);
-                if (ord < 2)
-                    return rp_error_set_at(err, RP_EINVAL, "", 1, (long)(p - spec) + 1,
-                                           "model: a term needs two or more lists");
-                if (out->n_terms >= RP_MSE_MAX_TERMS)
-                    return rp_error_set(err, RP_EINVAL, "model has too many terms");
-                out->terms[out->n_terms++] = term;
-                term = 0;
-                if (*p == '\0')
-                    break;
-                p++;
-                want_name = true;
-                continue;
-            }
-            return rp_error_set_at(err, RP_EPARSE, "", 1, (long)(p - spec) + 1,
-                                   "model: expected '*', ':', '+' or ','");
-        }
-    }
+    if (*p == '[')
+        rc = parse_brackets(out, tab, p, err); /* columns count from the '[' */
+    else if (strcmp(p, "main") != 0 && strcmp(p, "main effects") != 0 && *p != '\0')
+        rc = parse_formula(out, tab, p, spec, err);
+    if (rc != RP_OK)
+        return rc;
     uint32_t all = (uint32_t)((1u << tab->n_lists) - 1u);
     for (size_t i = 0; i < out->n_terms; i++) {
         if (out->terms[i] == all)

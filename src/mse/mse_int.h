@@ -49,15 +49,15 @@
  */
 typedef struct rp_mse_design {
     size_t n_cells;
-    size_t n_params;      /* active parameters (finite) */
-    size_t n_params_all;  /* including terms at minus infinity (for AIC/BIC) */
+    size_t n_params;     /* active parameters (finite) */
+    size_t n_params_all; /* including terms at minus infinity (for AIC/BIC) */
     size_t n_infinite;
     uint32_t infinite[RP_MSE_MAX_TERMS];
     uint32_t pmask[RP_MSE_MAX_PARAMS];
-    uint32_t *cells;      /* n_cells patterns */
-    size_t *cstart;       /* n_cells + 1 */
-    uint16_t *cols;       /* column indices, cstart[n_cells] of them */
-    bool have_cols;       /* cstart/cols describe the current design (built lazily) */
+    uint32_t *cells; /* n_cells patterns */
+    size_t *cstart;  /* n_cells + 1 */
+    uint16_t *cols;  /* column indices, cstart[n_cells] of them */
+    bool have_cols;  /* cstart/cols describe the current design (built lazily) */
 } rp_mse_design;
 
 /*
@@ -78,19 +78,19 @@ typedef struct rp_mse_exist_entry {
 struct rp_mse_workspace {
     rp_mse_exist_entry *cache; /* RP_MSE_EXIST_CACHE entries, NULL when K > 6 */
     size_t n_lists;
-    size_t n_all;         /* 2^K */
+    size_t n_all; /* 2^K */
     rp_mse_design d;
     size_t cols_cap;
-    double *y, *mu, *eta, *z;  /* per cell of the design, n_all each */
-    double *ylogy;             /* y log y per cell (0 for y = 0) */
-    double *w_last;            /* the weights (mu) of the last IRLS step */
-    double *beta, *beta_old;   /* RP_MSE_MAX_PARAMS */
-    double *xtwx;              /* RP_MSE_MAX_PARAMS^2 */
+    double *y, *mu, *eta, *z; /* per cell of the design, n_all each */
+    double *ylogy;            /* y log y per cell (0 for y = 0) */
+    double *w_last;           /* the weights (mu) of the last IRLS step */
+    double *beta, *beta_old;  /* RP_MSE_MAX_PARAMS */
+    double *xtwx;             /* RP_MSE_MAX_PARAMS^2 */
     double *rhs;
-    bool certified; /* the last converged IRLS fit certified that the MLE exists */
-    bool use_mustart;  /* start IRLS from the last fit's values (searches) */
+    bool certified;   /* the last converged IRLS fit certified that the MLE exists */
+    bool use_mustart; /* start IRLS from the last fit's values (searches) */
     bool have_mustart;
-    double *mustart;   /* n_all fitted values by pattern, from the last fit */
+    double *mustart;         /* n_all fitted values by pattern, from the last fit */
     double *full_a, *full_b; /* n_all scratch for the subset/superset transforms */
     size_t *perm;            /* RP_MSE_MAX_PARAMS, the rank test's pivots */
     glp_prob *lp;
@@ -185,8 +185,7 @@ int rp_mse__selector_clone(void **out, const void *selp, size_t n_lists, rp_erro
 void rp_mse__selector_free(void *clone);
 
 /* The BCa bootstrap of res->estimate (bootstrap.c); fills res->bca_*, boot_median, notes. */
-int rp_mse__bootstrap(rp_mse_result *res, void *selp, const rp_capture_table *tab,
-                      rp_error *err);
+int rp_mse__bootstrap(rp_mse_result *res, void *selp, const rp_capture_table *tab, rp_error *err);
 
 /* Profile-likelihood interval for N under @p model (interval.c); *n_max is its maximiser. */
 int rp_mse__profile_interval(double *lower,
