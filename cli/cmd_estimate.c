@@ -9,6 +9,7 @@
 #include "common/banned.h" /* last: it redefines banned libc names */
 
 #include <rapporteur/rapporteur.h>
+#include <rapporteur/store.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -30,7 +31,8 @@ enum {
     OPT_THREADS,
     OPT_NTOP,
     OPT_NO_PROFILE,
-    OPT_OUT
+    OPT_OUT,
+    OPT_STORE
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -50,11 +52,13 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"ntop", required_argument, NULL, OPT_NTOP},
                                          {"no-profile", no_argument, NULL, OPT_NO_PROFILE},
                                          {"out", required_argument, NULL, OPT_OUT},
+                                         {"store", required_argument, NULL, OPT_STORE},
                                          {NULL, 0, NULL, 0}};
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rapporteur estimate FILE [options]\n"
+               "       rapporteur estimate --store DB [--by FIELD] [options]\n"
                "\n"
                "Estimate the total number of people, seen and unseen, from capture histories\n"
                "(multiple systems estimation). FILE is a CSV with one 0/1 column per list and\n"
@@ -65,6 +69,11 @@ static void usage(FILE *f)
                "  --merge A+B          merge lists into one (repeatable; before --lists)\n"
                "  --by COL             estimate per stratum of column COL too (repeatable)\n"
                "  --form F             auto (default), aggregated or person\n"
+               "  --store DB           capture histories from a store (rapporteur init) instead\n"
+               "                       of FILE: one person per person id, on the lists that\n"
+               "                       recorded them; --by takes standard fields such as\n"
+               "                       registration_year or sex; records without a person id\n"
+               "                       are left out (their number is a note)\n"
                "Model:\n"
                "  --method M           stepwise (default), bic, aic, average or fixed\n"
                "  --criterion C        bic (default) or aic: weights for --method average\n"
@@ -101,6 +110,7 @@ typedef struct est_args {
     bool method_set;
     const char *model_spec;
     const char *out_path;
+    const char *store_path; /* --store: read the store instead of FILE */
 } est_args;
 
 static void args_release(est_args *a)
@@ -140,6 +150,9 @@ static int apply_io_opt(est_args *a, int opt, const char *v)
         return -1;
     case OPT_OUT:
         a->out_path = v;
+        return -1;
+    case OPT_STORE:
+        a->store_path = v;
         return -1;
     default:
         return NOT_MINE;
@@ -222,12 +235,20 @@ static int apply_interval_opt(est_args *a, int opt, const char *v)
 /* Checks that need every option: the input file, --model against --method, --out. */
 static int check_args(est_args *a, int argc, char **argv)
 {
-    if (optind >= argc)
+    if (a->store_path != NULL) {
+        if (optind < argc)
+            return rp_cli_usage_error(CMD_NAME, "give either FILE or --store, not both");
+        if (a->lists.n > 0 || a->merges.n > 0 || a->form != RP_CAPTURE_FORM_AUTO)
+            return rp_cli_usage_error(CMD_NAME,
+                                      "--lists, --merge and --form do not apply to --store");
+        a->path = a->store_path;
+    } else if (optind >= argc)
         return rp_cli_usage_error(CMD_NAME, "no input FILE given");
-    if (optind + 1 < argc)
+    else if (optind + 1 < argc)
         return rp_cli_usage_error(CMD_NAME, "one input FILE expected, got '%s' too",
                                   argv[optind + 1]);
-    a->path = argv[optind];
+    else
+        a->path = argv[optind];
     if (a->model_spec != NULL) {
         if (a->method_set && a->opts.method != RP_MSE_METHOD_FIXED)
             return rp_cli_usage_error(CMD_NAME, "--model conflicts with --method %s",
@@ -579,6 +600,7 @@ typedef struct est_run {
     char **stratum_errors;  /* n_strata entries; message where it failed */
     double sum_estimate, sum_lower, sum_upper;
     bool sum_ok;
+    long long unlinked; /* --store: records left out for want of a person id */
 } est_run;
 
 static void run_release(est_run *r)
@@ -616,7 +638,12 @@ static json_t *run_json(const est_run *r, const est_args *a)
     json_t *notes = json_object_get(root, "notes");
     for (size_t i = set->n_notes; notes != NULL && i > 0; i--)
         json_array_insert_new(notes, 0, json_string(set->notes[i - 1]));
-    put(root, "file", json_string(a->path));
+    if (a->store_path != NULL) {
+        put(root, "store", json_string(a->path));
+        put(root, "unlinked_records", json_integer((json_int_t)r->unlinked));
+    } else {
+        put(root, "file", json_string(a->path));
+    }
     put(root, "form", json_string(form_str(set->form)));
     put(root, "n_rows", json_integer((json_int_t)set->n_rows));
     put(root, "rapporteur_version", json_string(RP_VERSION_STRING));
@@ -654,7 +681,8 @@ static void run_print(const est_run *r, const est_args *a)
 {
     const rp_capture_set *set = r->set;
     char x[64], y[64], z[64];
-    printf("File               %s (%s, %zu rows)\n", a->path, form_str(set->form), set->n_rows);
+    printf("%-18s %s (%s, %zu rows)\n", a->store_path != NULL ? "Store" : "File", a->path,
+           form_str(set->form), set->n_rows);
     if (set->n_strata > 0)
         printf("\n== All strata pooled ==\n");
     print_result(r->total, set->total, &a->opts, true);
@@ -709,6 +737,50 @@ static void run_print(const est_run *r, const est_args *a)
            fmt_num(w, sizeof(w), r->total->ci_upper, 1));
 }
 
+/*
+ * Capture histories from the store at a->store_path (rp_store_capture_set), with a note
+ * saying how many records were left out for want of a person id, unless the store's
+ * notes say it already. The note joins the set's own (rp_malloc'ed, freed by
+ * rp_capture_set_free()).
+ */
+static int read_store(est_run *r, const est_args *a, rp_error *err)
+{
+    rp_store *st = NULL;
+    int rc = rp_store_open(&st, a->store_path, RP_STORE_READONLY, err);
+    if (rc == RP_ENOTFOUND)
+        rc = rp_error_set(err, RP_ENOTFOUND,
+                          "no store at '%s' (create one with 'rapporteur init --store %s')",
+                          a->store_path, a->store_path);
+    if (rc != RP_OK)
+        goto out;
+    rc =
+        rp_store_capture_set(&r->set, &r->unlinked, st, (const char *const *)a->by.v, a->by.n, err);
+    if (rc != RP_OK || r->unlinked == 0)
+        goto out;
+    for (size_t i = 0; i < r->set->n_notes; i++) {
+        if (strstr(r->set->notes[i], "without a person id") != NULL)
+            goto out; /* the store said it already */
+    }
+    char note[160];
+    snprintf(note, sizeof(note), "%lld stored record%s without a person id left out (not linked)",
+             r->unlinked, r->unlinked == 1 ? "" : "s");
+    char **notes = rp_reallocarray(r->set->notes, r->set->n_notes + 1, sizeof(*notes));
+    if (notes == NULL) {
+        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    r->set->notes = notes;
+    notes[r->set->n_notes] = rp_strdup(note);
+    if (notes[r->set->n_notes] == NULL) {
+        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    r->set->n_notes++;
+out:
+    rp_store_close(st);
+    return rc;
+}
+
 /* Estimate every stratum; a stratum that fails is reported, not fatal. */
 static int estimate_strata(est_run *r, const rp_mse_opts *opts, rp_cli_progress_state *ps)
 {
@@ -761,7 +833,8 @@ int cmd_estimate(int argc, char **argv)
     ropts.n_merges = a.merges.n;
     ropts.by = (const char *const *)a.by.v;
     ropts.n_by = a.by.n;
-    int rc = rp_capture_read_csv(&r.set, a.path, &ropts, &err);
+    int rc = a.store_path != NULL ? read_store(&r, &a, &err)
+                                  : rp_capture_read_csv(&r.set, a.path, &ropts, &err);
     if (rc != RP_OK) {
         status = rp_cli_report(&err, a.common.json);
         goto out;

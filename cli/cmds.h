@@ -8,4 +8,52 @@
 /** `rapporteur estimate FILE [options]`: multiple systems estimation. */
 int cmd_estimate(int argc, char **argv);
 
+/** `rapporteur init [--store FILE]`: create (or upgrade) a store. */
+int cmd_init(int argc, char **argv);
+
+/** `rapporteur import FILE --mapping MAP`: validate and store case records. */
+int cmd_import(int argc, char **argv);
+
+/** `rapporteur lists`: the lists in a store and the submissions that filled them. */
+int cmd_lists(int argc, char **argv);
+
+/** `rapporteur quarantine`: every reason of every row set aside by an import. */
+int cmd_quarantine(int argc, char **argv);
+
+/** `rapporteur export`: the stored records in the standard, as CSV or JSON. */
+int cmd_export(int argc, char **argv);
+
+/** `rapporteur stats --field NAME`: stored records counted by the values of a field. */
+int cmd_stats(int argc, char **argv);
+
+/* ==== helpers shared by the store commands ==== */
+
+#include <rapporteur/store.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/**
+ * Open the store at @p path (RP_STORE_DEFAULT_PATH when NULL) with @p flags, reporting a
+ * failure on stderr (and as JSON under @p json). A missing store gets a hint to run
+ * `rapporteur init`. Defined in cmd_init.c.
+ * @return -1 with *st set, or the exit status to return.
+ */
+int rp_cli_store_open(rp_store **st, const char *path, unsigned flags, bool json);
+
+/**
+ * Copy @p s into @p out (@p size bytes, NUL-terminated) as printable UTF-8: invalid
+ * sequences and control characters become '?', so that hostile values can be shown on a
+ * terminal or put in JSON. Defined in cmd_quarantine.c. @return @p out.
+ */
+char *rp_cli_text_clean(char *out, size_t size, const char *s);
+
+/**
+ * Write @p s as one CSV cell (RFC 4180) on @p f: quoted when it holds a comma, quote, CR
+ * or LF, and prefixed with ' when it starts with = + - @ TAB or CR, so that a spreadsheet
+ * never reads it as a formula. Defined in cmd_quarantine.c.
+ */
+void rp_cli_csv_cell(FILE *f, const char *s);
+
 #endif

@@ -13,6 +13,12 @@
 #include <string.h>
 
 static const rp_cli_cmd cmds[] = {
+    {"init", cmd_init, "create a store (one SQLite file) for case records"},
+    {"import", cmd_import, "validate and load case records into the store"},
+    {"lists", cmd_lists, "show the lists and submissions in the store"},
+    {"quarantine", cmd_quarantine, "show the rows set aside by imports, with every reason"},
+    {"export", cmd_export, "write the stored records in the standard (CSV or JSON)"},
+    {"stats", cmd_stats, "count stored records by the values of a field"},
     {"estimate", cmd_estimate, "estimate the hidden total by multiple systems estimation"},
 };
 
@@ -27,7 +33,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < n_cmds; i++)
         fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(f, "\nRun 'rapporteur <command> --help' for a command's options.\n"
-               "Exit status: 0 ok, 1 runtime error, 2 usage, 4 I/O, 65 bad input data.\n");
+               "Exit status: 0 ok, 1 runtime error, 2 usage, 3 rows set aside (quarantined),\n"
+               "4 I/O or store, 65 bad input data.\n");
 }
 
 static const rp_cli_cmd *find_cmd(const char *name)

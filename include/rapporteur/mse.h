@@ -257,8 +257,8 @@ typedef struct rp_mse_fit {
     double aic;         /* -2 loglik + 2 n_params */
     double bic;         /* -2 loglik + log(observed) n_params */
     size_t n_params;    /* intercept + main effects + terms, incl. those at -infinity */
-    size_t n_cells;     /* observable cells in the fit: 2^K - 1 */
-    size_t df;          /* n_cells - n_params */
+    size_t n_cells;     /* observable cells kept in the fit (2^K - 1 less removed ones) */
+    size_t df;          /* residual df as glm: n_cells - finite parameters */
     size_t n_infinite;  /* terms whose margin is 0: parameter at minus infinity */
     uint32_t infinite[RP_MSE_MAX_INFINITE]; /* the first of them */
     int iterations;                         /* IRLS iterations used */
@@ -382,8 +382,11 @@ typedef struct rp_mse_result {
     rp_mse_model model; /* the chosen model (for averaging: the best-weighted one) */
     rp_mse_fit fit;     /* its fit */
     double estimate;    /* N: fit.estimate, or the weighted average */
+    double estimate_se; /* SE of N: dark x SE(log dark) (delta method); for averages,
+                           Buckland, Burnham & Augustin's (1997) unconditional SE */
     double ci_level;
-    double ci_lower, ci_upper;           /* model-conditional normal interval on log dark */
+    double ci_lower, ci_upper;           /* model-conditional normal interval on log dark
+                                            (averages: log-normal from estimate_se) */
     double profile_lower, profile_upper; /* profile likelihood (Cormack 1992); NaN if off */
     double bca_lower, bca_upper;         /* BCa bootstrap; NaN if n_boot == 0 */
     double boot_median;                  /* median bootstrap estimate; NaN if none */
@@ -445,8 +448,8 @@ rp_mse_chapman(double *n_out, double *se_out, double n1, double n2, double m, rp
 RP_API double rp_mse_chao_lower_bound(const rp_capture_table *tab);
 
 /**
- * Sum of stratum estimates with a normal interval on the sum, from each stratum's
- * model-conditional variance of its dark figure (delta method, strata independent).
+ * Sum of stratum estimates with an interval on the sum from each stratum's estimate_se
+ * (strata independent), log-normal on the total dark figure.
  */
 RP_API void rp_mse_strata_total(double *estimate,
                                 double *lower,

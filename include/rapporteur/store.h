@@ -71,7 +71,8 @@ typedef struct rp_import_report {
 } rp_import_report;
 
 /**
- * Import one file through @p mapping as one transaction (BEGIN IMMEDIATE ... COMMIT):
+ * Import one file through @p mapping (bound to the file's header by the call, hence not
+ * const) as one transaction (BEGIN IMMEDIATE ... COMMIT):
  * every row is stored or quarantined with every reason; on any failure nothing is kept.
  * A file already imported (same SHA-256) is refused unless opts->allow_reimport, with
  * report->duplicate set and RP_OK returned. Case ids repeated within a list are
@@ -82,7 +83,7 @@ typedef struct rp_import_report {
 RP_API int rp_store_import(rp_import_report *report,
                            rp_store *st,
                            const char *path,
-                           const rp_mapping *mapping,
+                           rp_mapping *mapping,
                            const rp_import_opts *opts,
                            rp_error *err);
 

@@ -135,6 +135,13 @@ static int existence(rp_mse_existence *e,
     return rp_mse_check_existence(e, tab, m, s->ws, err);
 }
 
+/* Variance of N from the model-conditional normal approximation on log(dark). */
+static double var_of_fit(const rp_mse_fit *f)
+{
+    double s = f->dark * f->log_dark_se;
+    return s * s;
+}
+
 /*
  * The main-effects model every forward search starts from. SparseMSE fits it without a
  * check; we check it, because with no overlap between lists its MLE does not exist and
@@ -294,16 +301,10 @@ select_stepwise(pick *out, selector *s, const rp_capture_table *tab, record *rec
     out->model = m;
     out->fit = f;
     out->estimate = f.estimate;
-    out->var = NAN;
+    out->var = var_of_fit(&f);
     return RP_OK;
 }
 
-/* Variance of N from the model-conditional normal approximation on log(dark). */
-static double var_of_fit(const rp_mse_fit *f)
-{
-    double s = f->dark * f->log_dark_se;
-    return s * s;
-}
 
 /*
  * Check and fit one model of a search, starting IRLS at @p mustart (2^K fitted values)
@@ -770,6 +771,29 @@ int rp_mse_method_parse(rp_mse_method *out, const char *s, rp_error *err)
                         "unknown method '%s': expected stepwise, bic, aic, average or fixed", s);
 }
 
+/*
+ * As SparseMSE's removenoninformativelists, but with a clear refusal rather than a silent
+ * change of the lists: a list with no people, or one holding every observed person,
+ * carries no information on the unobserved, and every model on it fails the existence
+ * check with a less helpful reason.
+ */
+static int check_lists_informative(const rp_capture_table *tab, double observed, rp_error *err)
+{
+    for (size_t i = 0; i < tab->n_lists; i++) {
+        double n_i = rp_mse__margin(tab, 1u << i);
+        if (n_i <= 0.0)
+            return rp_error_set(err, RP_EDOM,
+                                "list '%s' has no people: leave it out of the lists estimated",
+                                tab->list_names[i]);
+        if (n_i >= observed)
+            return rp_error_set(err, RP_EDOM,
+                                "list '%s' holds every observed person, so it says nothing about "
+                                "those unobserved: leave it out of the lists estimated",
+                                tab->list_names[i]);
+    }
+    return RP_OK;
+}
+
 static size_t default_ntop(size_t n_lists)
 {
     /* MultipleSystemsEstimation: all models for 2-3 lists, 20 for 4, 100 for 5-6 */
@@ -978,6 +1002,7 @@ static void
 set_wald_interval(rp_mse_result *res, const pick *p, double observed, const rp_mse_opts *o)
 {
     double z = gsl_cdf_ugaussian_Pinv(0.5 + 0.5 * o->ci_level);
+    res->estimate_se = sqrt(p->var);
     if (o->method == RP_MSE_METHOD_AVERAGE) {
         double dark = p->estimate - observed;
         double sl = dark > 0.0 ? sqrt(log1p(p->var / (dark * dark))) : 0.0;
@@ -1151,6 +1176,9 @@ int rp_mse_estimate(rp_mse_result **out,
     double observed = rp_capture_table_observed(tab);
     if (!(observed > 0.0))
         return rp_error_set(err, RP_EINVAL, "no people observed: the table is empty");
+    rc = check_lists_informative(tab, observed, err);
+    if (rc != RP_OK)
+        return rc;
 
     rp_mse_opts o = *opts;
     if (o.max_order == 0)

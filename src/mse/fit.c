@@ -470,8 +470,9 @@ int rp_mse__fit_design(rp_mse_fit *out,
     f.deviance = dev;
     f.loglik = ll;
     f.n_params = ws->d.n_params_all;
-    f.n_cells = ws->n_all - 1;
-    f.df = f.n_cells > f.n_params ? f.n_cells - f.n_params : 0;
+    /* as glm's df.residual: cells kept in the fit minus the parameters estimated there */
+    f.n_cells = ws->d.n_cells;
+    f.df = ws->d.n_cells > ws->d.n_params ? ws->d.n_cells - ws->d.n_params : 0;
     f.aic = -2.0 * ll + 2.0 * (double)f.n_params;
     f.bic = -2.0 * ll + log(f.observed) * (double)f.n_params;
     f.n_infinite = ws->d.n_infinite;

@@ -240,15 +240,15 @@ void rp_mse_strata_total(double *estimate,
                          double ci_level)
 {
     /*
-     * N = sum N_s; Var(N) = sum Var(dark_s) with Var(dark_s) = (dark_s se_s)^2 from the
-     * delta method on log dark (strata independent). The interval is normal on log of the
-     * total dark figure, so that it is asymmetric like the strata's own.
+     * N = sum N_s; Var(N) = sum estimate_se_s^2 (strata independent): for one model,
+     * (dark_s se_s)^2 by the delta method on log dark. The interval is normal on the log of
+     * the total dark figure, so that it is asymmetric like the strata's own.
      */
     double tot = 0.0, obs = 0.0, var = 0.0;
     for (size_t i = 0; i < n; i++) {
         tot += res[i]->estimate;
         obs += res[i]->fit.observed;
-        double sd = res[i]->fit.dark * res[i]->fit.log_dark_se;
+        double sd = res[i]->estimate_se;
         var += sd * sd;
     }
     double dark = tot - obs;

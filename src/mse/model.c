@@ -380,9 +380,12 @@ int rp_mse_model_parse(rp_mse_model *out,
     while (*p == ' ')
         p++;
     int rc = RP_OK;
-    if (*p == '[')
-        rc = parse_brackets(out, tab, p, err); /* columns count from the '[' */
-    else if (strcmp(p, "main") != 0 && strcmp(p, "main effects") != 0 && *p != '\0')
+    if (*p == '[') {
+        rc = parse_brackets(out, tab, p, err);
+        /* its columns count from the '[': shift them past the leading spaces */
+        if (rc != RP_OK && err && err->column > 0)
+            err->column += (long)(p - spec);
+    } else if (strcmp(p, "main") != 0 && strcmp(p, "main effects") != 0 && *p != '\0')
         rc = parse_formula(out, tab, p, spec, err);
     if (rc != RP_OK)
         return rc;

@@ -111,7 +111,7 @@ static size_t drop_list_required(rp_issue_list *issues)
 /* Check the arguments of rp_store_import(); *opts_io becomes the defaults if NULL. */
 static int check_args(rp_store *st,
                       const char *path,
-                      const rp_mapping *mapping,
+                      rp_mapping *mapping,
                       const rp_import_opts **opts_io,
                       rp_error *err)
 {
@@ -147,7 +147,7 @@ static int check_args(rp_store *st,
  */
 static int import_row(rp_store__writer *w,
                       rp_issue_list *issues,
-                      const rp_mapping *mapping,
+                      rp_mapping *mapping,
                       const rp_import_opts *opts,
                       const char *const *fields,
                       size_t n_fields,
@@ -205,7 +205,7 @@ static int report_progress(const rp_import_opts *opts,
 /* Every row of @p reader through import_row(); *n_rows counts them. */
 static int import_rows(rp_store__writer *w,
                        rp_reader *reader,
-                       const rp_mapping *mapping,
+                       rp_mapping *mapping,
                        const rp_import_opts *opts,
                        const char *path,
                        size_t *n_rows,
@@ -237,7 +237,7 @@ static int import_rows(rp_store__writer *w,
 static void fill_submission(rp_submission *sub,
                             const char *path,
                             const char *sha256,
-                            const rp_mapping *mapping,
+                            rp_mapping *mapping,
                             const rp_import_opts *opts)
 {
     memset(sub, 0, sizeof(*sub));
@@ -252,7 +252,7 @@ static void fill_submission(rp_submission *sub,
 int rp_store_import(rp_import_report *report,
                     rp_store *st,
                     const char *path,
-                    const rp_mapping *mapping,
+                    rp_mapping *mapping,
                     const rp_import_opts *opts,
                     rp_error *err)
 {
@@ -291,7 +291,7 @@ int rp_store_import(rp_import_report *report,
      * the mapping's column positions, which the caller's const promise does not cover
      * (the mapping is bound afresh for every file).
      */
-    rc = rp_mapping_bind((rp_mapping *)mapping, columns, n_columns, err);
+    rc = rp_mapping_bind(mapping, columns, n_columns, err);
     if (rc != RP_OK) {
         if (err != NULL && err->path[0] == '\0') {
             rp_x_strlcpy(err->path, path, sizeof(err->path));
