@@ -279,7 +279,7 @@ static void data_reader_csv__rows_across_chunk_boundaries(void **state)
     bool partial = false;
     for (int i = 0; i < N_ROWS; i++) {
         assert_int_equal(rp_reader_next(r, &f, &n, &line, &err), 1);
-        char id[8];
+        char id[16];
         snprintf(id, sizeof(id), "%05d", i);
         assert_int_equal(n, 2);
         assert_string_equal(f[0], id);
