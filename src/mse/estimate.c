@@ -305,7 +305,6 @@ select_stepwise(pick *out, selector *s, const rp_capture_table *tab, record *rec
     return RP_OK;
 }
 
-
 /*
  * Check and fit one model of a search, starting IRLS at @p mustart (2^K fitted values)
  * when given. *ok is false when the model is excluded: its MLE does not exist, or it exists
