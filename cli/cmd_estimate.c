@@ -411,6 +411,9 @@ static json_t *result_json(const rp_mse_result *res,
     if (res->method == RP_MSE_METHOD_STEPWISE)
         put(o, "pthresh", rp_cli_json_number(opts->pthresh));
     put(o, "model", model_terms_json(&res->model, tab));
+    put(o, "estimate_se", rp_cli_json_number(res->estimate_se));
+    if (res->method == RP_MSE_METHOD_AVERAGE && res->n_ranked > 0)
+        put(o, "model_weight", rp_cli_json_number(res->ranked[0].weight));
     put(o, "model_brackets", model_brackets_json(&res->model, tab));
     put(o, "deviance", rp_cli_json_number(res->fit.deviance));
     put(o, "df", json_integer((json_int_t)res->fit.df));
@@ -517,7 +520,9 @@ static void print_result(const rp_mse_result *res,
         rp_mse_model_format(&res->model, tab, RP_MSE_STYLE_NAMES, text, sizeof(text)),
         rp_mse_model_format(&res->model, tab, RP_MSE_STYLE_BRACKETS, brackets, sizeof(brackets)));
     print_interval("interval", res->ci_level, res->ci_lower, res->ci_upper,
-                   "model-conditional (normal on log unseen)");
+                   res->method == RP_MSE_METHOD_AVERAGE
+                       ? "model-averaged (Buckland et al. 1997, log-normal on unseen)"
+                       : "model-conditional (normal on log unseen)");
     print_interval("profile", res->ci_level, res->profile_lower, res->profile_upper,
                    "profile likelihood (Cormack 1992)");
     if (res->n_boot > 0) {

@@ -1167,17 +1167,17 @@ static int find_column(size_t *out,
         if (!tok_eq(t, name, false))
             continue;
         if (found)
-            return rp_error_set(err, RP_EDATA,
-                                "mapping '%s': column '%s' (field '%s') appears twice in the "
-                                "input header (columns %zu and %zu)",
-                                m->name, name, field, *out + 1, i + 1);
+            return rp_error_set_at(err, RP_EDATA, "", 1, (long)(i + 1),
+                                   "mapping '%s': column '%s' (field '%s') appears twice in the "
+                                   "input header (columns %zu and %zu)",
+                                   m->name, name, field, *out + 1, i + 1);
         *out = i;
         found = true;
     }
     if (!found)
-        return rp_error_set(err, RP_EDATA,
-                            "mapping '%s': column '%s' (field '%s') is not in the input header",
-                            m->name, name, field);
+        return rp_error_set_at(err, RP_EDATA, "", 1, 0,
+                               "mapping '%s': column '%s' (field '%s') is not in the input header",
+                               m->name, name, field);
     return RP_OK;
 }
 

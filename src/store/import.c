@@ -286,11 +286,7 @@ int rp_store_import(rp_import_report *report,
     }
     const char *const *columns = NULL;
     size_t n_columns = rp_reader_columns(reader, &columns);
-    /*
-     * Binding resolves the mapping's column names against this header; it changes only
-     * the mapping's column positions, which the caller's const promise does not cover
-     * (the mapping is bound afresh for every file).
-     */
+    /* Binding resolves the mapping's column names against this file's header. */
     rc = rp_mapping_bind(mapping, columns, n_columns, err);
     if (rc != RP_OK) {
         if (err != NULL && err->path[0] == '\0') {
