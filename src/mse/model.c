@@ -481,7 +481,12 @@ static int enumerate(rp_mse_model_list *out,
     if (nc == 0)
         return list_push(out, m, err);
     size_t base = m->n_terms;
-    for (uint32_t subset = 0; subset < (1u << nc); subset++) {
+    /*
+     * Subsets in Gray-code order: each model differs from the one before by one term, so
+     * that a search starting IRLS from the previous fit (ws->use_mustart) starts close.
+     */
+    for (uint32_t g = 0; g < (1u << nc); g++) {
+        uint32_t subset = g ^ (g >> 1);
         m->n_terms = base;
         for (size_t i = 0; i < nc; i++) {
             if (subset & (1u << i))
