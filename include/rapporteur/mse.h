@@ -401,7 +401,7 @@ typedef struct rp_mse_result {
     size_t n_excluded;
     /*
      * The same data under the other selection rule, because model choice is the largest
-     * uncertainty in MSE: the BIC search (up to 5 lists) when the method is stepwise, the
+     * uncertainty in MSE: the BIC search (up to 6 lists) when the method is stepwise, the
      * stepwise choice when the method is a search. has_alternative is false when not run.
      */
     bool has_alternative;

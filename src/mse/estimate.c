@@ -881,7 +881,7 @@ static int run_alternative(rp_mse_result *res,
     alt.n_runners_up = 0;
     alt.max_excluded = 0;
     if (opts->method == RP_MSE_METHOD_STEPWISE) {
-        if (tab->n_lists > 5)
+        if (tab->n_lists > 6)
             return RP_OK;
         alt.method = RP_MSE_METHOD_BIC;
     } else if (opts->method != RP_MSE_METHOD_FIXED) {
