@@ -220,7 +220,8 @@ typedef struct rp_field_info {
 /** The description of @p f, or NULL if out of range. */
 RP_API const rp_field_info *rp_field_info_get(rp_field f);
 
-/** The field called @p name ("sex", ...). @return RP_OK or RP_ENOTFOUND. */
+/** The field called @p name ("sex", ...; "year" is registration_year).
+ *  @return RP_OK or RP_ENOTFOUND. */
 RP_API int rp_field_lookup(rp_field *out, const char *name);
 
 /**

@@ -145,6 +145,11 @@ int rp_field_lookup(rp_field *out, const char *name)
 {
     if (!name)
         return RP_ENOTFOUND;
+    /* the one short name analysts use for strata: "--by year" */
+    if (strcmp(name, "year") == 0) {
+        *out = RP_FIELD_REGISTRATION_YEAR;
+        return RP_OK;
+    }
     for (size_t i = 0; i < RP_FIELD_COUNT; i++) {
         if (strcmp(fields[i].name, name) == 0) {
             *out = fields[i].field;

@@ -48,6 +48,9 @@ static void data_standard_field__table_is_indexed_by_field(void **state)
     assert_null(rp_field_info_get(RP_FIELD_COUNT));
     assert_null(rp_field_info_get((rp_field)-1));
     rp_field f = RP_FIELD_SEX;
+    assert_rp_ok(rp_field_lookup(&f, "year"), NULL); /* the strata alias */
+    assert_int_equal(f, RP_FIELD_REGISTRATION_YEAR);
+    f = RP_FIELD_SEX;
     assert_int_equal(rp_field_lookup(&f, "gender"), RP_ENOTFOUND);
     assert_int_equal(rp_field_lookup(&f, "Sex"), RP_ENOTFOUND);
     assert_int_equal(rp_field_lookup(&f, NULL), RP_ENOTFOUND);
