@@ -5,6 +5,8 @@
  * by default), and their ratio against the goal of at most 3x. `make bench` runs it from
  * the repository root; bench/README.md explains the method and holds results.
  */
+#include "bench_util.h"
+
 #include <rapporteur/rapporteur.h>
 #include <rapporteur/store.h>
 
@@ -80,19 +82,6 @@ static void usage(FILE *f)
             BAD_ROW_EVERY, GOAL_RATIO, DEFAULT_ROWS, DEFAULT_REPS);
 }
 
-static bool parse_count(size_t *out, const char *s)
-{
-    char *end = NULL;
-    if (!s || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > 1000000000ull)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(bench_args *a, int argc, char **argv)
 {
@@ -111,13 +100,13 @@ static int parse_args(bench_args *a, int argc, char **argv)
             break;
         switch (opt) {
         case OPT_ROWS:
-            if (!parse_count(&a->rows, optarg) || a->rows == 0) {
+            if (!bench_parse_count(&a->rows, optarg) || a->rows == 0) {
                 fprintf(stderr, "bench_import: --rows expects a positive integer\n");
                 return 2;
             }
             break;
         case OPT_REPS:
-            if (!parse_count(&a->reps, optarg) || a->reps == 0) {
+            if (!bench_parse_count(&a->reps, optarg) || a->reps == 0) {
                 fprintf(stderr, "bench_import: --reps expects a positive integer\n");
                 return 2;
             }
@@ -150,63 +139,7 @@ static int parse_args(bench_args *a, int argc, char **argv)
     return -1;
 }
 
-/* ==== clocks and statistics ==== */
-
-static double clock_seconds(clockid_t id)
-{
-    struct timespec ts;
-    if (clock_gettime(id, &ts) != 0)
-        return NAN;
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n-1] (sorts v). */
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* ==== the machine ==== */
-
-typedef struct machine {
-    char cpu[128];
-    long cores;
-    char compiler[96];
-    char date[32];
-    char load[64];
-    char sqlite3_shell[96]; /* `sqlite3 --version`, "" when absent */
-    bool assertions;
-} machine;
-
-/* Copy the value of the first "key : value" line of @p path whose key is @p key. */
-static void read_keyed_line(char *out, size_t size, const char *path, const char *key)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[512];
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, key, klen) != 0)
-            continue;
-        const char *v = strchr(line, ':');
-        if (!v)
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        snprintf(out, size, "%.*s", (int)strcspn(v, "\n"), v);
-        break;
-    }
-    fclose(f);
-}
+/* ==== the sqlite3 shell ==== */
 
 /*
  * Run argv (argv[0] looked up on PATH) with stderr to /dev/null and the first line of its
@@ -275,44 +208,6 @@ static void sqlite3_shell_version(char *out, size_t size)
         end += strcspn(line + end, " ");
     }
     snprintf(out, size, "%.*s", (int)end, line);
-}
-
-static void machine_describe(machine *m)
-{
-    memset(m, 0, sizeof(*m));
-    snprintf(m->cpu, sizeof(m->cpu), "unknown CPU");
-    read_keyed_line(m->cpu, sizeof(m->cpu), "/proc/cpuinfo", "model name");
-    m->cores = sysconf(_SC_NPROCESSORS_ONLN);
-#if defined(__clang__)
-    snprintf(m->compiler, sizeof(m->compiler), "clang %s", __clang_version__);
-#elif defined(__GNUC__)
-    snprintf(m->compiler, sizeof(m->compiler), "gcc %s", __VERSION__);
-#else
-    snprintf(m->compiler, sizeof(m->compiler), "unknown compiler");
-#endif
-    time_t now = time(NULL);
-    struct tm tm;
-    if (gmtime_r(&now, &tm))
-        strftime(m->date, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        char line[128];
-        if (fgets(line, sizeof(line), f)) {
-            size_t end = 0;
-            for (int field = 0; field < 3 && line[end]; field++) {
-                end += strspn(line + end, " ");
-                end += strcspn(line + end, " \n");
-            }
-            snprintf(m->load, sizeof(m->load), "%.*s", (int)end, line);
-        }
-        fclose(f);
-    }
-    sqlite3_shell_version(m->sqlite3_shell, sizeof(m->sqlite3_shell));
-#ifdef NDEBUG
-    m->assertions = false;
-#else
-    m->assertions = true;
-#endif
 }
 
 /* ==== the generated agency file ==== */
@@ -470,10 +365,11 @@ static int run_ours(side *s,
         opts.agency = "bench";
         rp_import_report rep;
         memset(&rep, 0, sizeof(rep));
-        double w0 = clock_seconds(CLOCK_MONOTONIC), c0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        double w0 = bench_clock_seconds(CLOCK_MONOTONIC),
+               c0 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         int irc = rp_store_import(&rep, st, csv, map, &opts, &err);
-        cpu[r] = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
-        wall[r] = clock_seconds(CLOCK_MONOTONIC) - w0;
+        cpu[r] = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        wall[r] = bench_clock_seconds(CLOCK_MONOTONIC) - w0;
         rp_store_close(st);
         if (irc != RP_OK) {
             char where[1024];
@@ -486,9 +382,9 @@ static int run_ours(side *s,
         *quarantined = rep.quarantined;
     }
     s->ran = true;
-    s->wall_s = median(wall, reps);
+    s->wall_s = bench_median(wall, reps);
     s->wall_min_s = wall[0];
-    s->cpu_s = median(cpu, reps);
+    s->cpu_s = bench_median(cpu, reps);
     rc = 0;
 out:
     rp_mapping_free(map);
@@ -530,9 +426,9 @@ static int run_floor(side *s, const char *dir, const char *csv, size_t reps, boo
     char *argv[] = {sqlite3_name, db, import, NULL};
     for (size_t r = 0; r < reps; r++) {
         remove_store(db);
-        double w0 = clock_seconds(CLOCK_MONOTONIC);
+        double w0 = bench_clock_seconds(CLOCK_MONOTONIC);
         int st = spawn_wait(argv, NULL, 0);
-        wall[r] = clock_seconds(CLOCK_MONOTONIC) - w0;
+        wall[r] = bench_clock_seconds(CLOCK_MONOTONIC) - w0;
         if (st != 0) {
             snprintf(s->msg, sizeof(s->msg), "sqlite3 .import failed (exit %d)", st);
             rp_free(wall);
@@ -541,7 +437,7 @@ static int run_floor(side *s, const char *dir, const char *csv, size_t reps, boo
     }
     s->rows = count_rows(db);
     s->ran = true;
-    s->wall_s = median(wall, reps);
+    s->wall_s = bench_median(wall, reps);
     s->wall_min_s = wall[0];
     s->cpu_s = NAN;
     rp_free(wall);
@@ -550,22 +446,19 @@ static int run_floor(side *s, const char *dir, const char *csv, size_t reps, boo
 
 /* ==== main ==== */
 
-static json_t *jnum(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 static json_t *side_json(const side *s)
 {
-    return json_pack("{s:b, s:o, s:o, s:o, s:I, s:s}", "ran", s->ran, "wall_s", jnum(s->wall_s),
-                     "wall_min_s", jnum(s->wall_min_s), "cpu_s", jnum(s->cpu_s), "rows",
-                     (json_int_t)s->rows, "note", s->msg);
+    return json_pack("{s:b, s:o, s:o, s:o, s:I, s:s}", "ran", s->ran, "wall_s",
+                     bench_json_number(s->wall_s), "wall_min_s", bench_json_number(s->wall_min_s),
+                     "cpu_s", bench_json_number(s->cpu_s), "rows", (json_int_t)s->rows, "note",
+                     s->msg);
 }
 
 /* Everything one run of the bench knows, for the report functions below. */
 typedef struct bench_run {
     bench_args a;
-    machine m;
+    bench_machine m;
+    char sqlite3_shell[96]; /* `sqlite3 --version`, "" when absent */
     char dir[1024];
     char csv[1100], map_path[1100];
     size_t n_bad;
@@ -596,13 +489,13 @@ static int prepare_input(bench_run *r)
     }
     snprintf(r->csv, sizeof(r->csv), "%s/agency.csv", r->dir);
     snprintf(r->map_path, sizeof(r->map_path), "%s/agency.json", r->dir);
-    double g0 = clock_seconds(CLOCK_MONOTONIC);
+    double g0 = bench_clock_seconds(CLOCK_MONOTONIC);
     if (write_csv(r->csv, r->a.rows, &r->n_bad) != 0 || write_mapping(r->map_path) != 0) {
         fprintf(stderr, "bench_import: cannot write the input in '%s': %s\n", r->dir,
                 strerror(errno));
         return -1;
     }
-    r->gen_s = clock_seconds(CLOCK_MONOTONIC) - g0;
+    r->gen_s = bench_clock_seconds(CLOCK_MONOTONIC) - g0;
     struct stat sb;
     r->csv_bytes = stat(r->csv, &sb) == 0 ? (long long)sb.st_size : -1;
     return 0;
@@ -610,15 +503,11 @@ static int prepare_input(bench_run *r)
 
 static void print_header(const bench_run *r)
 {
-    const machine *m = &r->m;
     printf("bench_import: validated import against sqlite3 .import (rapporteur %s)\n",
            RP_VERSION_STRING);
-    printf("machine    %s, %ld cores online; load average %s\n", m->cpu, m->cores,
-           m->load[0] ? m->load : "unknown");
-    printf("build      %s, %s; %s\n", m->compiler,
-           m->assertions ? "assertions ON (not a Release build)" : "assertions off", m->date);
+    bench_machine_print(&r->m);
     printf("floor      %s\n",
-           m->sqlite3_shell[0] ? m->sqlite3_shell : "sqlite3 shell not found: skipped");
+           r->sqlite3_shell[0] ? r->sqlite3_shell : "sqlite3 shell not found: skipped");
     printf("input      %zu rows, %.1f MB, %zu rows breaking a rule; generated in %.2f s (%s)\n",
            r->a.rows, (double)r->csv_bytes / 1e6, r->n_bad, r->gen_s, r->dir);
     printf("method     median wall time of %zu repetitions, each into a new database\n", r->a.reps);
@@ -651,18 +540,18 @@ static void print_results(const bench_run *r)
 /* Print the JSON report. @return 0 or -1. */
 static int print_json(const bench_run *r)
 {
-    const machine *m = &r->m;
+    const bench_machine *m = &r->m;
     const char *verdict = !isfinite(r->ratio) ? "NO-FLOOR" : (r->below ? "BELOW-GOAL" : "PASS");
     json_t *root = json_pack(
         "{s:s, s:{s:s, s:I, s:s, s:s, s:s, s:b, s:s}, s:{s:I, s:I, s:I, s:o}, s:I, s:o, s:o, "
         "s:I, s:I, s:o, s:f, s:s}",
         "bench", "import", "machine", "cpu", m->cpu, "cores", (json_int_t)m->cores, "compiler",
         m->compiler, "date", m->date, "load", m->load, "assertions", m->assertions, "sqlite3_shell",
-        m->sqlite3_shell, "input", "rows", (json_int_t)r->a.rows, "bytes", (json_int_t)r->csv_bytes,
-        "bad_rows", (json_int_t)r->n_bad, "generate_s", jnum(r->gen_s), "reps",
+        r->sqlite3_shell, "input", "rows", (json_int_t)r->a.rows, "bytes", (json_int_t)r->csv_bytes,
+        "bad_rows", (json_int_t)r->n_bad, "generate_s", bench_json_number(r->gen_s), "reps",
         (json_int_t)r->a.reps, "ours", side_json(&r->ours), "floor", side_json(&r->floor), "stored",
-        (json_int_t)r->stored, "quarantined", (json_int_t)r->quarantined, "ratio", jnum(r->ratio),
-        "goal_ratio", GOAL_RATIO, "verdict", verdict);
+        (json_int_t)r->stored, "quarantined", (json_int_t)r->quarantined, "ratio",
+        bench_json_number(r->ratio), "goal_ratio", GOAL_RATIO, "verdict", verdict);
     int rc =
         root && json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) == 0 ? 0 : -1;
     putchar('\n');
@@ -696,7 +585,8 @@ int main(int argc, char **argv)
     if (st >= 0)
         return st;
     rp_init();
-    machine_describe(&r.m);
+    bench_machine_describe(&r.m);
+    sqlite3_shell_version(r.sqlite3_shell, sizeof(r.sqlite3_shell));
     if (prepare_input(&r) != 0)
         return 1;
     if (!r.a.json)
@@ -705,7 +595,7 @@ int main(int argc, char **argv)
     bool failed = false;
     if (run_ours(&r.ours, r.dir, r.csv, r.map_path, r.a.reps, &r.stored, &r.quarantined) != 0)
         failed = true;
-    if (run_floor(&r.floor, r.dir, r.csv, r.a.reps, r.m.sqlite3_shell[0] != '\0') != 0)
+    if (run_floor(&r.floor, r.dir, r.csv, r.a.reps, r.sqlite3_shell[0] != '\0') != 0)
         failed = true;
     r.ratio = r.ours.ran && r.floor.ran ? r.ours.wall_s / r.floor.wall_s : NAN;
     r.below = isfinite(r.ratio) && r.ratio > GOAL_RATIO;

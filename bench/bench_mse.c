@@ -5,6 +5,8 @@
  * and the cost of one IRLS fit in microseconds. `make bench` runs it from the repository
  * root; bench/README.md explains the cases and holds a table of results.
  */
+#include "bench_util.h"
+
 #include <rapporteur/rapporteur.h>
 
 #include <getopt.h>
@@ -218,19 +220,6 @@ static void usage(FILE *f)
             DEFAULT_DATA_DIR, FALLBACK_DATA_DIR);
 }
 
-/* Parse a non-negative decimal count; false when @p s is not one. */
-static bool parse_count(size_t *out, const char *s)
-{
-    char *end = NULL;
-    if (!s || *s < '0' || *s > '9')
-        return false;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || v > (unsigned long long)1e9)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(bench_args *a, int argc, char **argv)
 {
@@ -260,19 +249,19 @@ static int parse_args(bench_args *a, int argc, char **argv)
             break;
         switch (opt) {
         case OPT_REPS:
-            if (!parse_count(&a->reps, optarg) || a->reps == 0) {
+            if (!bench_parse_count(&a->reps, optarg) || a->reps == 0) {
                 fprintf(stderr, "bench_mse: --reps expects a positive integer\n");
                 return 2;
             }
             break;
         case OPT_FIT_REPS:
-            if (!parse_count(&a->fit_reps, optarg)) {
+            if (!bench_parse_count(&a->fit_reps, optarg)) {
                 fprintf(stderr, "bench_mse: --fit-reps expects a non-negative integer\n");
                 return 2;
             }
             break;
         case OPT_BOOT:
-            if (!parse_count(&a->n_boot, optarg)) {
+            if (!bench_parse_count(&a->n_boot, optarg)) {
                 fprintf(stderr, "bench_mse: --boot expects a non-negative integer\n");
                 return 2;
             }
@@ -336,101 +325,6 @@ static bool selected(const bench_args *a, const char *id)
         p += len + (p[len] == ',');
     }
     return false;
-}
-
-/* ==== clocks and statistics ==== */
-
-static double clock_seconds(clockid_t id)
-{
-    struct timespec ts;
-    if (clock_gettime(id, &ts) != 0)
-        return NAN;
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n-1] (sorts v). */
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* ==== the machine ==== */
-
-typedef struct machine {
-    char cpu[128];
-    long cores;
-    char compiler[96];
-    char date[32];
-    char load[64];
-    bool assertions;
-} machine;
-
-/* Copy the value of the first "key : value" line of @p path whose key is @p key. */
-static void read_keyed_line(char *out, size_t size, const char *path, const char *key)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[512];
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, key, klen) != 0)
-            continue;
-        const char *v = strchr(line, ':');
-        if (!v)
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        snprintf(out, size, "%.*s", (int)strcspn(v, "\n"), v);
-        break;
-    }
-    fclose(f);
-}
-
-static void machine_describe(machine *m)
-{
-    memset(m, 0, sizeof(*m));
-    snprintf(m->cpu, sizeof(m->cpu), "unknown CPU");
-    read_keyed_line(m->cpu, sizeof(m->cpu), "/proc/cpuinfo", "model name");
-    m->cores = sysconf(_SC_NPROCESSORS_ONLN);
-#if defined(__clang__)
-    snprintf(m->compiler, sizeof(m->compiler), "clang %s", __clang_version__);
-#elif defined(__GNUC__)
-    snprintf(m->compiler, sizeof(m->compiler), "gcc %s", __VERSION__);
-#else
-    snprintf(m->compiler, sizeof(m->compiler), "unknown compiler");
-#endif
-    time_t now = time(NULL);
-    struct tm tm;
-    if (gmtime_r(&now, &tm))
-        strftime(m->date, sizeof(m->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        /* "0.52 0.58 0.59 1/467 12345": keep the three load averages as written */
-        char line[128];
-        if (fgets(line, sizeof(line), f)) {
-            size_t end = 0;
-            for (int field = 0; field < 3 && line[end]; field++) {
-                end += strspn(line + end, " ");
-                end += strcspn(line + end, " \n");
-            }
-            snprintf(m->load, sizeof(m->load), "%.*s", (int)end, line);
-        }
-        fclose(f);
-    }
-#ifdef NDEBUG
-    m->assertions = false;
-#else
-    m->assertions = true;
-#endif
 }
 
 /* ==== formatting ==== */
@@ -554,11 +448,11 @@ static int run_case(case_run *r, const bench_case *c, const bench_args *a, const
     r->deterministic = true;
     for (size_t i = 0; i < a->reps; i++) {
         rp_mse_result *res = NULL;
-        double c0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-        double w0 = clock_seconds(CLOCK_MONOTONIC);
+        double c0 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        double w0 = bench_clock_seconds(CLOCK_MONOTONIC);
         rc = rp_mse_estimate(&res, r->tab, &o, &err);
-        double c1 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-        double w1 = clock_seconds(CLOCK_MONOTONIC);
+        double c1 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        double w1 = bench_clock_seconds(CLOCK_MONOTONIC);
         if (rc != RP_OK)
             goto out;
         cpu[i] = c1 - c0;
@@ -579,8 +473,8 @@ static int run_case(case_run *r, const bench_case *c, const bench_args *a, const
     r->cpu_min_s = cpu[0];
     for (size_t i = 1; i < r->reps; i++)
         r->cpu_min_s = fmin(r->cpu_min_s, cpu[i]);
-    r->cpu_s = median(cpu, r->reps);
-    r->wall_s = median(wall, r->reps);
+    r->cpu_s = bench_median(cpu, r->reps);
+    r->wall_s = bench_median(wall, r->reps);
     r->ratio = c->peer_cpu_s / r->cpu_s;
     r->ran = true;
 
@@ -650,19 +544,19 @@ static int run_fits(fit_run *f, const rp_capture_table *tab, size_t fits)
     if (rc != RP_OK)
         goto out;
     for (size_t b = 0; b < FIT_BATCHES; b++) {
-        double c0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-        double w0 = clock_seconds(CLOCK_MONOTONIC);
+        double c0 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        double w0 = bench_clock_seconds(CLOCK_MONOTONIC);
         for (size_t i = 0; i < fits && rc == RP_OK; i++)
             rc = rp_mse_fit_model(&f->fit, tab, &model, NULL, ws, &err);
-        double c1 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-        double w1 = clock_seconds(CLOCK_MONOTONIC);
+        double c1 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        double w1 = bench_clock_seconds(CLOCK_MONOTONIC);
         if (rc != RP_OK)
             goto out;
         cpu[b] = (c1 - c0) / (double)fits * 1e6;
         wall[b] = (w1 - w0) / (double)fits * 1e6;
     }
-    f->us_per_fit = median(cpu, FIT_BATCHES);
-    f->wall_us_per_fit = median(wall, FIT_BATCHES);
+    f->us_per_fit = bench_median(cpu, FIT_BATCHES);
+    f->wall_us_per_fit = bench_median(wall, FIT_BATCHES);
     f->ran = true;
 out:
     rp_mse_workspace_free(ws);
@@ -683,13 +577,10 @@ static const char *verdict(double ratio)
     return ratio >= GOAL_RATIO ? "PASS" : "BELOW-GOAL";
 }
 
-static void print_header(const machine *m, const bench_args *a, const char *dir)
+static void print_header(const bench_machine *m, const bench_args *a, const char *dir)
 {
     printf("bench_mse: the MSE engine against its R peers (rapporteur %s)\n", RP_VERSION_STRING);
-    printf("machine    %s, %ld cores online; load average %s\n", m->cpu, m->cores,
-           m->load[0] ? m->load : "unknown");
-    printf("build      %s, %s; %s\n", m->compiler,
-           m->assertions ? "assertions ON (not a Release build)" : "assertions off", m->date);
+    bench_machine_print(m);
     printf("method     median of %zu repetitions; CPU = CLOCK_PROCESS_CPUTIME_ID (one thread), "
            "wall = CLOCK_MONOTONIC\n",
            a->reps);
@@ -786,13 +677,7 @@ static void print_summary(const case_run *runs, size_t n, const fit_run *fits, s
 
 /* ==== JSON ==== */
 
-/* A JSON number, or null for NaN and infinities (JSON has neither). */
-static json_t *jnum(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
-static json_t *json_report(const machine *m,
+static json_t *json_report(const bench_machine *m,
                            const bench_args *a,
                            const char *dir,
                            const case_run *runs,
@@ -842,11 +727,11 @@ static json_t *json_report(const machine *m,
         json_object_set_new(o, "verdict", json_string(verdict(r->ratio)));
         json_object_set_new(o, "deterministic", json_boolean(r->deterministic));
         json_t *ours = json_object();
-        json_object_set_new(ours, "n", jnum(res->estimate));
-        json_object_set_new(ours, "lower", jnum(r->our_lo));
-        json_object_set_new(ours, "upper", jnum(r->our_hi));
-        json_object_set_new(ours, "bca_lower", jnum(res->bca_lower));
-        json_object_set_new(ours, "bca_upper", jnum(res->bca_upper));
+        json_object_set_new(ours, "n", bench_json_number(res->estimate));
+        json_object_set_new(ours, "lower", bench_json_number(r->our_lo));
+        json_object_set_new(ours, "upper", bench_json_number(r->our_hi));
+        json_object_set_new(ours, "bca_lower", bench_json_number(res->bca_lower));
+        json_object_set_new(ours, "bca_upper", bench_json_number(res->bca_upper));
         json_object_set_new(ours, "n_boot", json_integer((json_int_t)res->n_boot));
         json_object_set_new(ours, "model",
                             json_string(rp_mse_model_format(
@@ -858,15 +743,15 @@ static json_t *json_report(const machine *m,
         json_object_set_new(ours, "n_excluded", json_integer((json_int_t)res->n_excluded_total));
         json_object_set_new(o, "ours", ours);
         json_t *ref = json_object();
-        json_object_set_new(ref, "n", jnum(c->ref_n));
+        json_object_set_new(ref, "n", bench_json_number(c->ref_n));
         json_object_set_new(ref, "interval",
                             json_string(c->interval == INTERVAL_PROFILE       ? "profile"
                                         : c->interval == INTERVAL_CONDITIONAL ? "model-conditional"
                                                                               : "none"));
-        json_object_set_new(ref, "lower", jnum(c->ref_lo));
-        json_object_set_new(ref, "upper", jnum(c->ref_hi));
-        json_object_set_new(ref, "bca_lower", jnum(c->ref_bca_lo));
-        json_object_set_new(ref, "bca_upper", jnum(c->ref_bca_hi));
+        json_object_set_new(ref, "lower", bench_json_number(c->ref_lo));
+        json_object_set_new(ref, "upper", bench_json_number(c->ref_hi));
+        json_object_set_new(ref, "bca_lower", bench_json_number(c->ref_bca_lo));
+        json_object_set_new(ref, "bca_upper", bench_json_number(c->ref_bca_hi));
         json_object_set_new(ref, "model",
                             json_string(rp_mse_model_format(
                                 &r->ref_model, r->tab, RP_MSE_STYLE_BRACKETS, mb, sizeof(mb))));
@@ -898,8 +783,8 @@ static json_t *json_report(const machine *m,
             json_object_set_new(o, "batches", json_integer(FIT_BATCHES));
             json_object_set_new(o, "us_per_fit", json_real(f->us_per_fit));
             json_object_set_new(o, "wall_us_per_fit", json_real(f->wall_us_per_fit));
-            json_object_set_new(o, "n", jnum(f->fit.estimate));
-            json_object_set_new(o, "ref_n", jnum(f->ref_n));
+            json_object_set_new(o, "n", bench_json_number(f->fit.estimate));
+            json_object_set_new(o, "ref_n", bench_json_number(f->ref_n));
             json_object_set_new(o, "same_n",
                                 json_boolean(same_at(f->fit.estimate, f->ref_n, REF_DECIMALS)));
             json_object_set_new(o, "iterations", json_integer(f->fit.iterations));
@@ -933,8 +818,8 @@ int main(int argc, char **argv)
         return st;
     rp_init();
     const char *dir = find_data_dir(&a);
-    machine m;
-    machine_describe(&m);
+    bench_machine m;
+    bench_machine_describe(&m);
     if (!a.json)
         print_header(&m, &a, dir);
 

@@ -34,6 +34,43 @@ bool rp_cli_common_opt(rp_cli_common *c, int opt)
     }
 }
 
+int rp_cli_parse_opts(rp_cli_common *c,
+                      const char *cmd,
+                      int argc,
+                      char **argv,
+                      const struct option *longopts,
+                      void (*usage)(FILE *f),
+                      rp_cli_opt_fn apply,
+                      void *payload)
+{
+    int opt = 0;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
+        if (rp_cli_common_opt(c, opt))
+            continue;
+        if (opt == ':')
+            return rp_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+        int st = apply(opt, optarg, argv[optind - 1], payload);
+        if (st == RP_CLI_OPT_UNKNOWN)
+            return rp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        if (st != -1)
+            return st;
+    }
+    if (c->help) {
+        usage(stdout);
+        return RP_EXIT_OK;
+    }
+    return -1;
+}
+
+int rp_cli_no_operands(const char *cmd, int argc, char **argv)
+{
+    if (optind < argc)
+        return rp_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
 int rp_cli_exit_code(int rc)
 {
     switch (rc) {
@@ -260,7 +297,7 @@ int rp_cli_json_print(const json_t *root, rp_error *err)
  * within one file system and is atomic. mkstemp() creates it 0600; it gets the mode a
  * plain fopen() would have given (0666 less the umask) before it is renamed.
  */
-int rp_cli_json_write_atomic(const json_t *root, const char *path, rp_error *err)
+int rp_cli_write_atomic(const char *path, rp_cli_write_fn write, void *payload, rp_error *err)
 {
     int rc = RP_OK;
     char *tmp = NULL;
@@ -301,18 +338,16 @@ int rp_cli_json_write_atomic(const json_t *root, const char *path, rp_error *err
         goto out;
     }
     fd = -1;
-    if (json_dumpf(root, f, RP_CLI_JSON_FLAGS) != 0 || fputc('\n', f) == EOF || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0) {
+    rc = write(f, path, payload, err);
+    if (rc != RP_OK)
+        goto out;
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         rc = rp_error_set(err, RP_EIO, "cannot write '%s': %s", path, strerror(errno));
         goto out;
     }
     int crc = fclose(f);
     f = NULL;
-    if (crc != 0) {
-        rc = rp_error_set(err, RP_EIO, "cannot write '%s': %s", path, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
+    if (crc != 0 || rename(tmp, path) != 0) {
         rc = rp_error_set(err, RP_EIO, "cannot write '%s': %s", path, strerror(errno));
         goto out;
     }
@@ -325,4 +360,22 @@ out:
         unlink(tmp);
     rp_free(tmp);
     return rc;
+}
+
+typedef struct json_output {
+    const json_t *root;
+} json_output;
+
+static int write_json(FILE *f, const char *path, void *payload, rp_error *err)
+{
+    const json_output *o = payload;
+    if (json_dumpf(o->root, f, RP_CLI_JSON_FLAGS) != 0 || fputc('\n', f) == EOF)
+        return rp_error_set(err, RP_EIO, "cannot write '%s': %s", path, strerror(errno));
+    return RP_OK;
+}
+
+int rp_cli_json_write_atomic(const json_t *root, const char *path, rp_error *err)
+{
+    json_output o = {root};
+    return rp_cli_write_atomic(path, write_json, &o, err);
 }

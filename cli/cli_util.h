@@ -1,7 +1,8 @@
 /*
  * rapporteur CLI: helpers shared by every command. The command table type, exit codes,
- * the common options (--help, --json, --quiet), strict number parsing, error reporting,
- * a progress bar that only appears on a terminal, and atomic JSON output (Jansson).
+ * option parsing with the common options (--help, --json, --quiet), strict number
+ * parsing, error reporting, a progress bar that only appears on a terminal, and atomic
+ * file and JSON output (Jansson).
  */
 #ifndef RP_CLI_UTIL_H
 #define RP_CLI_UTIL_H
@@ -56,6 +57,40 @@ typedef struct rp_cli_common {
 
 /** Record common option @p opt in @p c. @return true if @p opt was a common option. */
 bool rp_cli_common_opt(rp_cli_common *c, int opt);
+
+/** Returned by an rp_cli_opt_fn for a code that is not one of its options. */
+#define RP_CLI_OPT_UNKNOWN (-2)
+
+/**
+ * A command's handler for one of its own options: @p opt is the getopt_long() code,
+ * @p value the option's value (NULL for a flag), @p name the option as written (for
+ * messages), @p payload the command's arguments.
+ * @return -1 when applied; RP_CLI_OPT_UNKNOWN; or an exit status to stop with.
+ */
+typedef int (*rp_cli_opt_fn)(int opt, const char *value, const char *name, void *payload);
+
+/**
+ * Parse the options of a command line, the loop every command shares: getopt_long()
+ * over @p argv with -h, -q and @p longopts (which start with RP_CLI_COMMON_LONGOPTS).
+ * Common options go into @p c, every other one to @p apply with @p payload. A missing
+ * value or an unknown option is a usage error of @p cmd. Once all options are read,
+ * --help prints @p usage on stdout. getopt_long() permutes @p argv, so options may
+ * follow the operands, which are left at argv[optind..argc).
+ *
+ * @return -1 to go on; RP_EXIT_OK after --help; or the exit status of an error.
+ */
+int rp_cli_parse_opts(rp_cli_common *c,
+                      const char *cmd,
+                      int argc,
+                      char **argv,
+                      const struct option *longopts,
+                      void (*usage)(FILE *f),
+                      rp_cli_opt_fn apply,
+                      void *payload);
+
+/** After rp_cli_parse_opts(), for a command without operands: an "unexpected argument"
+ *  usage error of @p cmd when any is left. @return -1 to go on, or RP_EXIT_USAGE. */
+int rp_cli_no_operands(const char *cmd, int argc, char **argv);
 
 /** Exit status for a library status code (RP_EPARSE and RP_EDATA give 65). */
 int rp_cli_exit_code(int rc);
@@ -118,8 +153,22 @@ json_t *rp_cli_json_count(double x);
 int rp_cli_json_print(const json_t *root, rp_error *err);
 
 /**
- * Write @p root to @p path atomically: into a temporary file in the same directory, then
- * renamed over @p path. On failure nothing is left at @p path that was not there before.
+ * Writes the content of an output file on @p f (@p path names the file for messages).
+ * @return RP_OK, or a failure with @p err set.
+ */
+typedef int (*rp_cli_write_fn)(FILE *f, const char *path, void *payload, rp_error *err);
+
+/**
+ * Write a file at @p path atomically: @p write fills a temporary file in the same
+ * directory, which is then synced and renamed over @p path. On failure nothing is left
+ * at @p path that was not there before.
+ * @return RP_OK; RP_EINVAL (@p path names a directory); RP_EIO; RP_ENOMEM; or the
+ *         failure of @p write.
+ */
+int rp_cli_write_atomic(const char *path, rp_cli_write_fn write, void *payload, rp_error *err);
+
+/**
+ * Write @p root to @p path atomically, as rp_cli_write_atomic() does.
  * @return RP_OK; RP_EIO.
  */
 int rp_cli_json_write_atomic(const json_t *root, const char *path, rp_error *err);

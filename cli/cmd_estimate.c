@@ -121,9 +121,8 @@ static void args_release(est_args *a)
 }
 
 #define CMD_NAME "estimate"
-#define NOT_MINE (-2) /* apply_*_opt(): the option belongs to another group */
 
-/* Input and output options. Returns -1 when applied, NOT_MINE, or an exit status. */
+/* Input and output options. Returns -1 when applied, RP_CLI_OPT_UNKNOWN, or an exit status. */
 static int apply_io_opt(est_args *a, int opt, const char *v)
 {
     rp_error err = RP_ERROR_INIT;
@@ -155,14 +154,14 @@ static int apply_io_opt(est_args *a, int opt, const char *v)
         a->store_path = v;
         return -1;
     default:
-        return NOT_MINE;
+        return RP_CLI_OPT_UNKNOWN;
     }
     if (rp_cli_strv_split(sv, v, ',', &err) != RP_OK)
         return rp_cli_report(&err, false);
     return -1;
 }
 
-/* Model-selection options. Returns -1 when applied, NOT_MINE, or an exit status. */
+/* Model-selection options. Returns -1 when applied, RP_CLI_OPT_UNKNOWN, or an exit status. */
 static int apply_model_opt(est_args *a, int opt, const char *v)
 {
     rp_error err = RP_ERROR_INIT;
@@ -195,11 +194,11 @@ static int apply_model_opt(est_args *a, int opt, const char *v)
             return rp_cli_usage_error(CMD_NAME, "--pthresh: expected a number in (0, 1)");
         return -1;
     default:
-        return NOT_MINE;
+        return RP_CLI_OPT_UNKNOWN;
     }
 }
 
-/* Interval options. Returns -1 when applied, NOT_MINE, or an exit status. */
+/* Interval options. Returns -1 when applied, RP_CLI_OPT_UNKNOWN, or an exit status. */
 static int apply_interval_opt(est_args *a, int opt, const char *v)
 {
     switch (opt) {
@@ -228,7 +227,7 @@ static int apply_interval_opt(est_args *a, int opt, const char *v)
         a->opts.profile = false;
         return -1;
     default:
-        return NOT_MINE;
+        return RP_CLI_OPT_UNKNOWN;
     }
 }
 
@@ -262,34 +261,28 @@ static int check_args(est_args *a, int argc, char **argv)
     return -1;
 }
 
+/* One estimate option (an rp_cli_opt_fn), offered to each group in turn. */
+static int apply_opt(int opt, const char *v, const char *name, void *payload)
+{
+    est_args *a = payload;
+    (void)name;
+    int st = apply_io_opt(a, opt, v);
+    if (st == RP_CLI_OPT_UNKNOWN)
+        st = apply_model_opt(a, opt, v);
+    if (st == RP_CLI_OPT_UNKNOWN)
+        st = apply_interval_opt(a, opt, v);
+    return st;
+}
+
 /*
  * Parse argv into @p a. Returns -1 to go on with the estimation, otherwise the exit
  * status (0 after --help). GNU getopt_long permutes argv, so options may follow FILE.
  */
 static int parse_args(est_args *a, int argc, char **argv)
 {
-    int opt = 0;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
-        if (rp_cli_common_opt(&a->common, opt))
-            continue;
-        if (opt == ':')
-            return rp_cli_usage_error(CMD_NAME, "option '%s' needs a value", argv[optind - 1]);
-        int st = apply_io_opt(a, opt, optarg);
-        if (st == NOT_MINE)
-            st = apply_model_opt(a, opt, optarg);
-        if (st == NOT_MINE)
-            st = apply_interval_opt(a, opt, optarg);
-        if (st == NOT_MINE)
-            return rp_cli_usage_error(CMD_NAME, "unknown option '%s'", argv[optind - 1]);
-        if (st != -1)
-            return st;
-    }
-    if (a->common.help) {
-        usage(stdout);
-        return RP_EXIT_OK;
-    }
+    int st = rp_cli_parse_opts(&a->common, CMD_NAME, argc, argv, longopts, usage, apply_opt, a);
+    if (st != -1)
+        return st;
     return check_args(a, argc, argv);
 }
 

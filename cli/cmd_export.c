@@ -1,8 +1,9 @@
 /*
  * rapporteur CLI: `rapporteur export`, the stored case records in the data standard, as
  * CSV (standard field names as header, formula-safe cells) or JSON. The output is
- * written whole or not at all: --out goes to a temporary file beside the target that is
- * renamed over it on success, and stdout gets the records only after they were all read.
+ * written whole or not at all: --out goes through rp_cli_write_atomic() (a temporary file
+ * beside the target, renamed over it on success), and stdout gets the records only after
+ * they were all read.
  */
 #include "cli_util.h"
 #include "cmds.h"
@@ -13,10 +14,7 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define CMD_NAME "export"
 
@@ -64,46 +62,43 @@ typedef struct export_args {
     bool format_set;
 } export_args;
 
+/* One export option (an rp_cli_opt_fn). */
+static int apply_opt(int opt, const char *v, const char *name, void *payload)
+{
+    export_args *a = payload;
+    (void)name;
+    switch (opt) {
+    case OPT_STORE:
+        a->store = v;
+        return -1;
+    case OPT_LIST:
+        a->list = v;
+        return -1;
+    case OPT_OUT:
+        a->out = v;
+        return -1;
+    case OPT_FORMAT:
+        if (strcmp(v, "csv") == 0)
+            a->format = RP_EXPORT_CSV;
+        else if (strcmp(v, "json") == 0)
+            a->format = RP_EXPORT_JSON;
+        else
+            return rp_cli_usage_error(CMD_NAME, "--format: expected csv or json");
+        a->format_set = true;
+        return -1;
+    default:
+        return RP_CLI_OPT_UNKNOWN;
+    }
+}
+
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(export_args *a, int argc, char **argv)
 {
-    int opt = 0;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
-        if (rp_cli_common_opt(&a->common, opt))
-            continue;
-        switch (opt) {
-        case ':':
-            return rp_cli_usage_error(CMD_NAME, "option '%s' needs a value", argv[optind - 1]);
-        case OPT_STORE:
-            a->store = optarg;
-            break;
-        case OPT_LIST:
-            a->list = optarg;
-            break;
-        case OPT_OUT:
-            a->out = optarg;
-            break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "csv") == 0)
-                a->format = RP_EXPORT_CSV;
-            else if (strcmp(optarg, "json") == 0)
-                a->format = RP_EXPORT_JSON;
-            else
-                return rp_cli_usage_error(CMD_NAME, "--format: expected csv or json");
-            a->format_set = true;
-            break;
-        default:
-            return rp_cli_usage_error(CMD_NAME, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (a->common.help) {
-        usage(stdout);
-        return RP_EXIT_OK;
-    }
-    if (optind < argc)
-        return rp_cli_usage_error(CMD_NAME, "unexpected argument '%s'", argv[optind]);
+    int st = rp_cli_parse_opts(&a->common, CMD_NAME, argc, argv, longopts, usage, apply_opt, a);
+    if (st == -1)
+        st = rp_cli_no_operands(CMD_NAME, argc, argv);
+    if (st != -1)
+        return st;
     if (a->common.json) {
         if (a->format_set && a->format != RP_EXPORT_JSON)
             return rp_cli_usage_error(CMD_NAME, "--json conflicts with --format csv");
@@ -131,74 +126,17 @@ static int copy_to_stdout(FILE *src, rp_error *err)
     return RP_OK;
 }
 
-/*
- * Export into "<dir>/.<name>.XXXXXX" and rename it over @p path, as
- * rp_cli_json_write_atomic() does: on any failure the target is untouched.
- */
-static int export_atomic(rp_store *st, const export_args *a, rp_error *err)
-{
-    int rc = RP_OK;
-    char *tmp = NULL;
-    int fd = -1;
-    FILE *f = NULL;
-    bool created = false;
-    const char *path = a->out;
+typedef struct export_job {
+    rp_store *st;
+    const export_args *a;
+} export_job;
 
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dir_len;
-    if (*base == '\0') {
-        rc = rp_error_set(err, RP_EINVAL, "output path '%s' names a directory", path);
-        goto out;
-    }
-    size_t tmp_len = strlen(path) + sizeof("/.") + sizeof(".XXXXXX");
-    tmp = rp_malloc(tmp_len);
-    if (tmp == NULL) {
-        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-        goto out;
-    }
-    snprintf(tmp, tmp_len, "%.*s.%s.XXXXXX", (int)dir_len, path, base);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = rp_error_set(err, RP_EIO, "cannot create a file beside '%s': %s", path,
-                          strerror(errno));
-        goto out;
-    }
-    created = true;
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, (mode_t)0666 & ~mask) != 0) {
-        rc = rp_error_set(err, RP_EIO, "cannot set the mode of '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        rc = rp_error_set(err, RP_EIO, "cannot open '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    rc = rp_store_export(st, f, a->format, a->list, err);
-    if (rc != RP_OK)
-        goto out;
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        rc = rp_error_set(err, RP_EIO, "cannot write '%s': %s", path, strerror(errno));
-        goto out;
-    }
-    int crc = fclose(f);
-    f = NULL;
-    if (crc != 0 || rename(tmp, path) != 0) {
-        rc = rp_error_set(err, RP_EIO, "cannot write '%s': %s", path, strerror(errno));
-        goto out;
-    }
-out:
-    if (f != NULL)
-        fclose(f);
-    if (fd >= 0)
-        close(fd);
-    if (rc != RP_OK && created)
-        unlink(tmp);
-    rp_free(tmp);
-    return rc;
+/* An rp_cli_write_fn: the records, for rp_cli_write_atomic(). */
+static int write_export(FILE *f, const char *path, void *payload, rp_error *err)
+{
+    const export_job *job = payload;
+    (void)path;
+    return rp_store_export(job->st, f, job->a->format, job->a->list, err);
 }
 
 int cmd_export(int argc, char **argv)
@@ -216,7 +154,8 @@ int cmd_export(int argc, char **argv)
         goto out;
     int rc = RP_OK;
     if (a.out != NULL) {
-        rc = export_atomic(st, &a, &err);
+        export_job job = {st, &a};
+        rc = rp_cli_write_atomic(a.out, write_export, &job, &err);
     } else {
         tmp = tmpfile();
         if (tmp == NULL)

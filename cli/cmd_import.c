@@ -107,9 +107,11 @@ static bool parse_delimiter(char *out, const char *v)
     return true;
 }
 
-/* One import option; returns -1 when applied, or an exit status. */
-static int apply_opt(import_args *a, int opt, const char *v, const char *name)
+/* One import option (an rp_cli_opt_fn). */
+static int apply_opt(int opt, const char *v, const char *name, void *payload)
 {
+    import_args *a = payload;
+    (void)name;
     switch (opt) {
     case OPT_STORE:
         a->store = v;
@@ -153,7 +155,7 @@ static int apply_opt(import_args *a, int opt, const char *v, const char *name)
         a->opts.allow_reimport = true;
         break;
     default:
-        return rp_cli_usage_error(CMD_NAME, "unknown option '%s'", name);
+        return RP_CLI_OPT_UNKNOWN;
     }
     return -1;
 }
@@ -161,22 +163,9 @@ static int apply_opt(import_args *a, int opt, const char *v, const char *name)
 /* Returns -1 to go on with the import, otherwise the exit status (0 after --help). */
 static int parse_args(import_args *a, int argc, char **argv)
 {
-    int opt = 0;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
-        if (rp_cli_common_opt(&a->common, opt))
-            continue;
-        if (opt == ':')
-            return rp_cli_usage_error(CMD_NAME, "option '%s' needs a value", argv[optind - 1]);
-        int st = apply_opt(a, opt, optarg, argv[optind - 1]);
-        if (st != -1)
-            return st;
-    }
-    if (a->common.help) {
-        usage(stdout);
-        return RP_EXIT_OK;
-    }
+    int st = rp_cli_parse_opts(&a->common, CMD_NAME, argc, argv, longopts, usage, apply_opt, a);
+    if (st != -1)
+        return st;
     if (optind >= argc)
         return rp_cli_usage_error(CMD_NAME, "no input FILE given");
     if (optind + 1 < argc)

@@ -2,7 +2,7 @@
  * rapporteur CLI: `rapporteur init [--store FILE]`, create a store (one SQLite file with
  * the current schema) or bring an existing one up to date. A file that exists but is not
  * a store is never touched. Also holds rp_cli_store_open(), which every store command
- * uses to open the store and explain a failure.
+ * uses to open the store and explain a failure, and the --store option of init and lists.
  */
 #include "cli_util.h"
 #include "cmds.h"
@@ -20,8 +20,18 @@
 
 enum { OPT_STORE = RP_CLI_OPT_FIRST };
 
-static const struct option longopts[] = {
+const struct option rp_cli_store_longopts[] = {
     RP_CLI_COMMON_LONGOPTS, {"store", required_argument, NULL, OPT_STORE}, {NULL, 0, NULL, 0}};
+
+int rp_cli_store_opt(int opt, const char *value, const char *name, void *payload)
+{
+    const char **path = payload;
+    (void)name;
+    if (opt != OPT_STORE)
+        return RP_CLI_OPT_UNKNOWN;
+    *path = value;
+    return -1;
+}
 
 static void usage(FILE *f)
 {
@@ -106,28 +116,12 @@ int cmd_init(int argc, char **argv)
     const char *path = RP_STORE_DEFAULT_PATH;
     rp_store *st = NULL;
     rp_error err = RP_ERROR_INIT;
-    int status = RP_EXIT_OK;
-    int opt = 0;
-
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
-        if (rp_cli_common_opt(&common, opt))
-            continue;
-        if (opt == ':')
-            return rp_cli_usage_error(CMD_NAME, "option '%s' needs a value", argv[optind - 1]);
-        if (opt == OPT_STORE) {
-            path = optarg;
-            continue;
-        }
-        return rp_cli_usage_error(CMD_NAME, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (common.help) {
-        usage(stdout);
-        return RP_EXIT_OK;
-    }
-    if (optind < argc)
-        return rp_cli_usage_error(CMD_NAME, "unexpected argument '%s'", argv[optind]);
+    int status = rp_cli_parse_opts(&common, CMD_NAME, argc, argv, rp_cli_store_longopts, usage,
+                                   rp_cli_store_opt, &path);
+    if (status == -1)
+        status = rp_cli_no_operands(CMD_NAME, argc, argv);
+    if (status != -1)
+        return status;
     if (path[0] == '\0')
         return rp_cli_usage_error(CMD_NAME, "--store: expected a file name");
 

@@ -15,11 +15,6 @@
 
 #define CMD_NAME "lists"
 
-enum { OPT_STORE = RP_CLI_OPT_FIRST };
-
-static const struct option longopts[] = {
-    RP_CLI_COMMON_LONGOPTS, {"store", required_argument, NULL, OPT_STORE}, {NULL, 0, NULL, 0}};
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -122,33 +117,12 @@ int cmd_lists(int argc, char **argv)
     rp_error err = RP_ERROR_INIT;
     lists_state s = {json_array(), json_array(), false};
     json_t *root = NULL;
-    int status = RP_EXIT_OK;
-    int opt = 0;
-
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
-        if (rp_cli_common_opt(&common, opt))
-            continue;
-        if (opt == ':') {
-            status = rp_cli_usage_error(CMD_NAME, "option '%s' needs a value", argv[optind - 1]);
-            goto out;
-        }
-        if (opt != OPT_STORE) {
-            status = rp_cli_usage_error(CMD_NAME, "unknown option '%s'", argv[optind - 1]);
-            goto out;
-        }
-        path = optarg;
-    }
-    if (common.help) {
-        usage(stdout);
-        status = RP_EXIT_OK;
+    int status = rp_cli_parse_opts(&common, CMD_NAME, argc, argv, rp_cli_store_longopts, usage,
+                                   rp_cli_store_opt, &path);
+    if (status == -1)
+        status = rp_cli_no_operands(CMD_NAME, argc, argv);
+    if (status != -1)
         goto out;
-    }
-    if (optind < argc) {
-        status = rp_cli_usage_error(CMD_NAME, "unexpected argument '%s'", argv[optind]);
-        goto out;
-    }
     status = rp_cli_store_open(&st, path, RP_STORE_READONLY, common.json);
     if (status >= 0)
         goto out;

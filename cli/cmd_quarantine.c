@@ -6,7 +6,7 @@
  */
 #include "cli_util.h"
 #include "cmds.h"
-#include "common/banned.h" /* last: it redefines banned libc names */
+#include "common/common_int.h" /* rp_x_utf8_char_len; last: it includes banned.h */
 
 #include <rapporteur/rapporteur.h>
 #include <rapporteur/store.h>
@@ -50,45 +50,15 @@ static void usage(FILE *f)
 
 /* ==== shared helpers (cmds.h) ==== */
 
-/* Length of the valid UTF-8 sequence at @p s (1-4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n = 0;
-    unsigned min = 0;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    unsigned cp = c & (0x7Fu >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0u) != 0x80u)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFFu || (cp >= 0xD800u && cp <= 0xDFFFu))
-        return 0;
-    return n;
-}
-
 char *rp_cli_text_clean(char *out, size_t size, const char *s)
 {
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+    const unsigned char *end = p + strlen((const char *)p);
     if (size == 0)
         return out;
     while (*p != '\0') {
-        size_t n = utf8_len(p);
+        size_t n = rp_x_utf8_char_len(p, (size_t)(end - p));
         if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7F))) {
             if (o + 1 >= size)
                 break;
@@ -181,44 +151,44 @@ static int on_entry(const rp_quarantine_entry *q, void *payload)
     return 0;
 }
 
+typedef struct q_args {
+    const char *path;
+    long long submission; /* 0 for all */
+} q_args;
+
+/* One quarantine option (an rp_cli_opt_fn). */
+static int apply_opt(int opt, const char *v, const char *name, void *payload)
+{
+    q_args *a = payload;
+    (void)name;
+    if (opt == OPT_STORE) {
+        a->path = v;
+    } else if (opt == OPT_SUBMISSION) {
+        uint64_t n = 0;
+        if (!rp_cli_parse_u64(&n, v) || n == 0 || n > (uint64_t)INT64_MAX)
+            return rp_cli_usage_error(CMD_NAME, "--submission: expected a positive integer");
+        a->submission = (long long)n;
+    } else {
+        return RP_CLI_OPT_UNKNOWN;
+    }
+    return -1;
+}
+
 int cmd_quarantine(int argc, char **argv)
 {
     rp_cli_common common = {false, false, false};
-    const char *path = RP_STORE_DEFAULT_PATH;
-    long long submission = 0;
+    q_args a = {RP_STORE_DEFAULT_PATH, 0};
     rp_store *st = NULL;
     rp_error err = RP_ERROR_INIT;
     q_state s = {false, false, NULL, 0, false};
     json_t *root = NULL;
-    int status = RP_EXIT_OK;
-    int opt = 0;
+    int status = rp_cli_parse_opts(&common, CMD_NAME, argc, argv, longopts, usage, apply_opt, &a);
+    if (status == -1)
+        status = rp_cli_no_operands(CMD_NAME, argc, argv);
+    if (status != -1)
+        return status;
 
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
-        if (rp_cli_common_opt(&common, opt))
-            continue;
-        if (opt == ':')
-            return rp_cli_usage_error(CMD_NAME, "option '%s' needs a value", argv[optind - 1]);
-        if (opt == OPT_STORE) {
-            path = optarg;
-        } else if (opt == OPT_SUBMISSION) {
-            uint64_t v = 0;
-            if (!rp_cli_parse_u64(&v, optarg) || v == 0 || v > (uint64_t)INT64_MAX)
-                return rp_cli_usage_error(CMD_NAME, "--submission: expected a positive integer");
-            submission = (long long)v;
-        } else {
-            return rp_cli_usage_error(CMD_NAME, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (common.help) {
-        usage(stdout);
-        return RP_EXIT_OK;
-    }
-    if (optind < argc)
-        return rp_cli_usage_error(CMD_NAME, "unexpected argument '%s'", argv[optind]);
-
-    status = rp_cli_store_open(&st, path, RP_STORE_READONLY, common.json);
+    status = rp_cli_store_open(&st, a.path, RP_STORE_READONLY, common.json);
     if (status >= 0)
         goto out;
     s.json = common.json;
@@ -233,7 +203,7 @@ int cmd_quarantine(int argc, char **argv)
     } else if (!s.quiet) {
         printf("submission,file,line,column,column_name,value,rule,message\n");
     }
-    int rc = rp_store_quarantine(st, submission, on_entry, &s, &err);
+    int rc = rp_store_quarantine(st, a.submission, on_entry, &s, &err);
     if (rc == RP_OK && s.oom)
         rc = rp_error_set(&err, RP_ENOMEM, "out of memory");
     if (rc != RP_OK) {
@@ -241,8 +211,8 @@ int cmd_quarantine(int argc, char **argv)
         goto out;
     }
     if (s.json) {
-        root = json_pack("{s:s, s:I, s:O}", "store", path, "count", (json_int_t)s.count, "reasons",
-                         s.reasons);
+        root = json_pack("{s:s, s:I, s:O}", "store", a.path, "count", (json_int_t)s.count,
+                         "reasons", s.reasons);
         if (root == NULL || rp_cli_json_print(root, &err) != RP_OK) {
             status = RP_EXIT_IO;
             goto out;

@@ -102,31 +102,30 @@ typedef struct stats_args {
     rp_field *which; /* names.n fields */
 } stats_args;
 
+/* One stats option (an rp_cli_opt_fn). */
+static int apply_opt(int opt, const char *v, const char *name, void *payload)
+{
+    stats_args *a = payload;
+    rp_error err = RP_ERROR_INIT;
+    (void)name;
+    if (opt == OPT_STORE)
+        a->path = v;
+    else if (opt != OPT_FIELD)
+        return RP_CLI_OPT_UNKNOWN;
+    else if (rp_cli_strv_split(&a->names, v, ',', &err) != RP_OK)
+        return rp_cli_report(&err, false);
+    return -1;
+}
+
 /* Returns -1 to go on, or an exit status (0 after --help). */
 static int parse_args(stats_args *a, int argc, char **argv)
 {
     rp_error err = RP_ERROR_INIT;
-    int opt = 0;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
-        if (rp_cli_common_opt(&a->common, opt))
-            continue;
-        if (opt == ':')
-            return rp_cli_usage_error(CMD_NAME, "option '%s' needs a value", argv[optind - 1]);
-        if (opt == OPT_STORE)
-            a->path = optarg;
-        else if (opt != OPT_FIELD)
-            return rp_cli_usage_error(CMD_NAME, "unknown option '%s'", argv[optind - 1]);
-        else if (rp_cli_strv_split(&a->names, optarg, ',', &err) != RP_OK)
-            return rp_cli_report(&err, false);
-    }
-    if (a->common.help) {
-        usage(stdout);
-        return RP_EXIT_OK;
-    }
-    if (optind < argc)
-        return rp_cli_usage_error(CMD_NAME, "unexpected argument '%s'", argv[optind]);
+    int st = rp_cli_parse_opts(&a->common, CMD_NAME, argc, argv, longopts, usage, apply_opt, a);
+    if (st == -1)
+        st = rp_cli_no_operands(CMD_NAME, argc, argv);
+    if (st != -1)
+        return st;
     if (a->names.n == 0)
         return rp_cli_usage_error(CMD_NAME, "no --field given");
     a->which = rp_calloc(a->names.n, sizeof(*a->which));

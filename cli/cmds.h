@@ -30,9 +30,19 @@ int cmd_stats(int argc, char **argv);
 
 #include <rapporteur/store.h>
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+/**
+ * The option table of a store command whose only own option is --store FILE (init,
+ * lists), for rp_cli_parse_opts() with rp_cli_store_opt(). Defined in cmd_init.c.
+ */
+extern const struct option rp_cli_store_longopts[];
+
+/** The rp_cli_opt_fn of rp_cli_store_longopts: --store sets *(const char **)payload. */
+int rp_cli_store_opt(int opt, const char *value, const char *name, void *payload);
 
 /**
  * Open the store at @p path (RP_STORE_DEFAULT_PATH when NULL) with @p flags, reporting a

@@ -82,6 +82,27 @@ void *rp_reallocarray(void *p, size_t n, size_t size)
     return rp_realloc(p, n * size);
 }
 
+int rp_x_grow(void *pp, size_t *cap, size_t need, size_t size)
+{
+    /* pp is the address of a pointer of any object type; copied, not cast (aliasing). */
+    if (need <= *cap)
+        return RP_OK;
+    size_t n = *cap > 0 ? *cap : 16;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return RP_ENOMEM;
+        n *= 2;
+    }
+    void *p;
+    memcpy(&p, pp, sizeof(p));
+    void *q = rp_reallocarray(p, n, size);
+    if (q == NULL)
+        return RP_ENOMEM;
+    memcpy(pp, &q, sizeof(q));
+    *cap = n;
+    return RP_OK;
+}
+
 void rp_free(void *p)
 {
     if (!p)

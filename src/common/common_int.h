@@ -77,6 +77,20 @@ size_t rp_x_strlcpy(char *dst, const char *src, size_t size);
  */
 char *rp_x_strndup(const char *s, size_t n);
 
+/**
+ * Length (1 to 4) of the well-formed UTF-8 character at @p s, of which @p avail bytes
+ * (at least 1) may be read, or 0 when there is none there: a stray continuation byte,
+ * an overlong form, a surrogate, a code point over U+10FFFF, or a sequence cut short.
+ */
+size_t rp_x_utf8_char_len(const unsigned char *s, size_t avail);
+
+/**
+ * Offset of the first byte of s[0..len) that is not part of well-formed UTF-8 (as
+ * rp_x_utf8_char_len() judges it), or @p len when all of it is. ASCII runs are skipped
+ * eight bytes at a time.
+ */
+size_t rp_x_utf8_check(const unsigned char *s, size_t len);
+
 /* ==== rp_x_buf: growable string buffer ==== */
 
 /*
@@ -202,6 +216,18 @@ void rp_x_strvec_release(rp_x_strvec *v);
 
 /** Free an array of @p n strings as made by rp_x_strvec_detach(). NULL-safe. */
 void rp_x_strv_free(char **items, size_t n);
+
+/* ==== growable arrays ==== */
+
+/**
+ * Make room for @p need elements of @p size bytes in the array whose address is @p pp
+ * (a `T **`, passed as void * so that any element type fits) and whose capacity, in
+ * elements, is *@p cap. The capacity doubles from 16 until it holds @p need; the array
+ * moves with rp_reallocarray(). Nothing changes when @p need <= *@p cap or on failure.
+ *
+ * @return RP_OK; RP_ENOMEM (size overflow or OOM; the array and *@p cap as they were).
+ */
+int rp_x_grow(void *pp, size_t *cap, size_t need, size_t size);
 
 /* ==== numbers ==== */
 

@@ -1,7 +1,7 @@
 /*
  * String helpers of the common module: rp_x_strlcpy (the safe copy that replaces the
- * banned strcpy/strncpy), the growable buffer rp_x_buf and the string vector
- * rp_x_strvec. Interfaces and usage are documented in common_int.h.
+ * banned strcpy/strncpy), the UTF-8 checks, the growable buffer rp_x_buf and the string
+ * vector rp_x_strvec. Interfaces and usage are documented in common_int.h.
  */
 #include "common/common_int.h"
 
@@ -25,6 +25,75 @@ size_t rp_x_strlcpy(char *dst, const char *src, size_t size)
  * len < cap. Growth doubles the capacity (at least 64 bytes) so appends are amortised
  * O(1).
  */
+
+/*
+ * UTF-8 as RFC 3629 defines it. The lead byte fixes the length and the range of the first
+ * continuation byte, which is what rules out overlong forms (E0 and F0 need A0 and 90 or
+ * more), surrogates (ED allows at most 9F) and code points over U+10FFFF (F4 allows at
+ * most 8F); C0, C1 and F5..FF never lead.
+ */
+size_t rp_x_utf8_char_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        if (c == 0xE0) {
+            lo = 0xA0;
+        } else if (c == 0xED) {
+            hi = 0x9F;
+        }
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        if (c == 0xF0) {
+            lo = 0x90;
+        } else if (c == 0xF4) {
+            hi = 0x8F;
+        }
+    } else {
+        return 0;
+    }
+    if (avail <= n || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t k = 2; k <= n; k++) {
+        if (s[k] < 0x80 || s[k] > 0xBF) {
+            return 0;
+        }
+    }
+    return n + 1;
+}
+
+size_t rp_x_utf8_check(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII fast path, 8 bytes at a time. */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, sizeof(w));
+            if ((w & UINT64_C(0x8080808080808080)) != 0) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= len) {
+            break;
+        }
+        size_t n = rp_x_utf8_char_len(s + i, len - i);
+        if (n == 0) {
+            return i;
+        }
+        i += n;
+    }
+    return len;
+}
 
 void rp_x_buf_init(rp_x_buf *b)
 {

@@ -87,18 +87,28 @@ void rp_data__country_at(size_t i, const char **alpha2, const char **alpha3);
 /** Streaming CSV reader (opaque; reader_csv.c). */
 typedef struct rp_data__csv rp_data__csv;
 
+/*
+ * rp_data__csv_open() flags for a caller with its own rules for the header and the text
+ * (src/mse/capture_csv.c, whose messages and positions predate this reader): with both,
+ * the reader only tokenises, tracks lines and rejects binary input and bad quoting.
+ */
+#define RP_DATA__CSV_HEADER_AS_ROW 1u /* take no header: rp_data__csv_next() hands it out */
+#define RP_DATA__CSV_NO_UTF8_CHECK 2u /* fields are not checked as UTF-8: the caller does */
+
 /**
  * Open a CSV input and read its header: from the file @p path, or, when @p mem is not
  * NULL, from the @p mem_len bytes at @p mem (borrowed; must outlive the reader), with
- * @p path then only naming the input in messages. @p opts must be non-NULL (defaults
- * filled by the caller). Errors as rp_reader_open().
+ * @p path then only naming the input in messages. @p flags is 0 or RP_DATA__CSV_* flags.
+ * @p opts must be non-NULL (defaults filled by the caller). Errors as rp_reader_open().
  */
 int rp_data__csv_open(rp_data__csv **out,
                       const char *path,
                       const void *mem,
                       size_t mem_len,
+                      uint32_t flags,
                       const rp_reader_opts *opts,
                       rp_error *err);
+/** The header's names (*names NULL and 0 with RP_DATA__CSV_HEADER_AS_ROW). */
 size_t rp_data__csv_columns(const rp_data__csv *r, const char *const **names);
 int rp_data__csv_next(
     rp_data__csv *r, const char *const **fields, size_t *n_fields, long *line, rp_error *err);

@@ -97,23 +97,29 @@ static int check_opts(const rp_reader_opts *o, rp_error *err)
     return RP_OK;
 }
 
-int rp_reader_open(rp_reader **out, const char *path, const rp_reader_opts *opts, rp_error *err)
+/*
+ * What both entry points do once their arguments are checked: check @p opts (NULL for
+ * the defaults), settle the format (CSV for memory input; else as given, or detected
+ * from the file), and open the backend on the file @p path, or on the @p len bytes at
+ * @p mem when it is not NULL (then @p path only names the input).
+ */
+static int reader_new(rp_reader **out,
+                      const char *path,
+                      const void *mem,
+                      size_t len,
+                      const rp_reader_opts *opts,
+                      rp_error *err)
 {
     static const rp_reader_opts defaults = RP_READER_OPTS_INIT;
     rp_reader *r = NULL;
-    int rc = RP_OK;
-    if (out == NULL || path == NULL) {
-        return rp_error_set(err, RP_EINVAL, "no output or path given");
-    }
-    *out = NULL;
     if (opts == NULL) {
         opts = &defaults;
     }
-    rc = check_opts(opts, err);
+    int rc = check_opts(opts, err);
     if (rc != RP_OK) {
         return rc;
     }
-    rp_input_format format = opts->format;
+    rp_input_format format = mem != NULL ? RP_INPUT_CSV : opts->format;
     if (format == RP_INPUT_AUTO) {
         unsigned char head[HEAD_BYTES];
         size_t n = read_head(path, head, sizeof(head));
@@ -125,7 +131,7 @@ int rp_reader_open(rp_reader **out, const char *path, const rp_reader_opts *opts
     }
     r->format = format;
     if (format == RP_INPUT_CSV) {
-        rc = rp_data__csv_open(&r->csv, path, NULL, 0, opts, err);
+        rc = rp_data__csv_open(&r->csv, path, mem, len, 0, opts, err);
     } else {
         rc = rp_data__stat_open(&r->stat, path, format, opts, err);
     }
@@ -139,6 +145,15 @@ out:
     return rc;
 }
 
+int rp_reader_open(rp_reader **out, const char *path, const rp_reader_opts *opts, rp_error *err)
+{
+    if (out == NULL || path == NULL) {
+        return rp_error_set(err, RP_EINVAL, "no output or path given");
+    }
+    *out = NULL;
+    return reader_new(out, path, NULL, 0, opts, err);
+}
+
 int rp_data__reader_open_mem(rp_reader **out,
                              const void *data,
                              size_t len,
@@ -146,35 +161,11 @@ int rp_data__reader_open_mem(rp_reader **out,
                              const rp_reader_opts *opts,
                              rp_error *err)
 {
-    static const rp_reader_opts defaults = RP_READER_OPTS_INIT;
-    rp_reader *r = NULL;
-    int rc = RP_OK;
     if (out == NULL || (data == NULL && len > 0)) {
         return rp_error_set(err, RP_EINVAL, "no output or data given");
     }
     *out = NULL;
-    if (opts == NULL) {
-        opts = &defaults;
-    }
-    rc = check_opts(opts, err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    r = rp_calloc(1, sizeof(*r));
-    if (r == NULL) {
-        return rp_error_set(err, RP_ENOMEM, "out of memory");
-    }
-    r->format = RP_INPUT_CSV;
-    rc = rp_data__csv_open(&r->csv, name != NULL ? name : "", data != NULL ? data : "", len, opts,
-                           err);
-    if (rc != RP_OK) {
-        goto out;
-    }
-    *out = r;
-    r = NULL;
-out:
-    rp_reader_free(r);
-    return rc;
+    return reader_new(out, name != NULL ? name : "", data != NULL ? data : "", len, opts, err);
 }
 
 size_t rp_reader_columns(const rp_reader *r, const char *const **names)

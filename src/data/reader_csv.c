@@ -21,7 +21,8 @@
 #include <sys/stat.h>
 
 /*
- * How it works (the approach of src/mse/capture_csv.c, turned into a pull reader).
+ * How it works. (src/mse/capture_csv.c reads capture histories through this reader too,
+ * with the RP_DATA__CSV_* flags of data_int.h.)
  *
  * refill() reads the next raw chunk and makes `buf`, the UTF-8 text to parse: the raw
  * bytes themselves, or their iconv conversion when opts->encoding is set (a multibyte
@@ -83,6 +84,7 @@ struct rp_data__csv {
     int pending; /* PEND_* raised when buf is used up */
     bool eof;    /* no more raw input */
     bool first_chunk;
+    bool check_utf8; /* no encoding given, and no RP_DATA__CSV_NO_UTF8_CHECK */
 
     /* parser */
     struct csv_parser parser;
@@ -123,90 +125,6 @@ static int set_nomem(rp_data__csv *r)
     return r->rc;
 }
 
-/* Ensure room for @p need elements of @p size in *p. @return RP_OK or RP_ENOMEM. */
-static int grow(void *pp, size_t *cap, size_t need, size_t size)
-{
-    /* pp is the address of a pointer of any object type; copied, not cast (aliasing). */
-    if (need <= *cap) {
-        return RP_OK;
-    }
-    size_t n = *cap > 0 ? *cap : 16;
-    while (n < need) {
-        if (n > SIZE_MAX / 2) {
-            return RP_ENOMEM;
-        }
-        n *= 2;
-    }
-    void *p;
-    memcpy(&p, pp, sizeof(p));
-    void *q = rp_reallocarray(p, n, size);
-    if (q == NULL) {
-        return RP_ENOMEM;
-    }
-    memcpy(pp, &q, sizeof(q));
-    *cap = n;
-    return RP_OK;
-}
-
-/*
- * Offset of the first byte of s[0..len) that is not part of well-formed UTF-8 (no
- * overlongs, surrogates or code points over U+10FFFF), or len when all of it is.
- */
-static size_t utf8_check(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        /* ASCII fast path, 8 bytes at a time. */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, sizeof(w));
-            if ((w & UINT64_C(0x8080808080808080)) != 0) {
-                break;
-            }
-            i += 8;
-        }
-        if (i >= len) {
-            break;
-        }
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0) {
-                lo = 0xA0;
-            } else if (c == 0xED) {
-                hi = 0x9F;
-            }
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0) {
-                lo = 0x90;
-            } else if (c == 0xF4) {
-                hi = 0x8F;
-            }
-        } else {
-            return i;
-        }
-        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi) {
-            return i;
-        }
-        for (size_t k = 2; k <= n; k++) {
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
-                return i;
-            }
-        }
-        i += n + 1;
-    }
-    return len;
-}
-
 /* ==== libcsv callbacks ==== */
 
 static void field_cb(void *data, size_t len, void *payload)
@@ -229,8 +147,8 @@ static void field_cb(void *data, size_t len, void *payload)
                                 "field longer than %zu bytes", r->max_field);
         return;
     }
-    if (!r->has_cd) {
-        size_t bad = utf8_check((const unsigned char *)s, len);
+    if (r->check_utf8) {
+        size_t bad = rp_x_utf8_check((const unsigned char *)s, len);
         if (bad < len) {
             /* The field ends on r->line: step back over the newlines after the bad byte. */
             long line = r->line;
@@ -244,8 +162,8 @@ static void field_cb(void *data, size_t len, void *payload)
             return;
         }
     }
-    if (grow(&r->arena, &r->arena_cap, r->arena_len + len + 1, 1) != RP_OK ||
-        grow(&r->offs, &r->cap_offs, r->n_offs + 1, sizeof(*r->offs)) != RP_OK) {
+    if (rp_x_grow(&r->arena, &r->arena_cap, r->arena_len + len + 1, 1) != RP_OK ||
+        rp_x_grow(&r->offs, &r->cap_offs, r->n_offs + 1, sizeof(*r->offs)) != RP_OK) {
         set_nomem(r);
         return;
     }
@@ -260,7 +178,7 @@ static void row_cb(int c, void *payload)
     rp_data__csv *r = payload;
     (void)c;
     if (r->rc == RP_OK && r->field > 0) {
-        if (grow(&r->rows, &r->cap_rows, r->n_rows + 1, sizeof(*r->rows)) != RP_OK) {
+        if (rp_x_grow(&r->rows, &r->cap_rows, r->n_rows + 1, sizeof(*r->rows)) != RP_OK) {
             set_nomem(r);
         } else {
             queued_row *q = &r->rows[r->n_rows++];
@@ -315,7 +233,7 @@ static int decode(rp_data__csv *r, size_t n)
     r->carry = 0;
     while (in_left > 0) {
         if (r->dec_cap - out_len < 16) {
-            if (grow(&r->dec, &r->dec_cap, r->dec_cap + 16, 1) != RP_OK) {
+            if (rp_x_grow(&r->dec, &r->dec_cap, r->dec_cap + 16, 1) != RP_OK) {
                 return set_nomem(r);
             }
         }
@@ -327,7 +245,7 @@ static int decode(rp_data__csv *r, size_t n)
             break;
         }
         if (errno == E2BIG) {
-            if (grow(&r->dec, &r->dec_cap, r->dec_cap * 2, 1) != RP_OK) {
+            if (rp_x_grow(&r->dec, &r->dec_cap, r->dec_cap * 2, 1) != RP_OK) {
                 return set_nomem(r);
             }
         } else if (errno == EINVAL && !r->eof) {
@@ -612,6 +530,7 @@ int rp_data__csv_open(rp_data__csv **out,
                       const char *path,
                       const void *mem,
                       size_t mem_len,
+                      uint32_t flags,
                       const rp_reader_opts *opts,
                       rp_error *err)
 {
@@ -683,9 +602,12 @@ int rp_data__csv_open(rp_data__csv **out,
         r->delim = detect_delimiter(r->buf + r->buf_pos, r->buf_len - r->buf_pos);
     }
     csv_set_delim(&r->parser, (unsigned char)r->delim);
-    rc = take_header(r);
-    if (rc != RP_OK) {
-        goto out;
+    r->check_utf8 = !r->has_cd && (flags & RP_DATA__CSV_NO_UTF8_CHECK) == 0;
+    if ((flags & RP_DATA__CSV_HEADER_AS_ROW) == 0) {
+        rc = take_header(r);
+        if (rc != RP_OK) {
+            goto out;
+        }
     }
     r->err = NULL;
     *out = r;
@@ -730,7 +652,7 @@ int rp_data__csv_next(
         return 0;
     }
     const queued_row *q = &r->rows[r->head++];
-    if (grow(&r->ptrs, &r->cap_ptrs, q->n, sizeof(*r->ptrs)) != RP_OK) {
+    if (rp_x_grow(&r->ptrs, &r->cap_ptrs, q->n, sizeof(*r->ptrs)) != RP_OK) {
         return r->rc = rp_error_set(err, RP_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < q->n; i++) {

@@ -101,30 +101,6 @@ static int set_nomem(rp_data__stat *r)
     return r->rc;
 }
 
-static int grow(void *pp, size_t *cap, size_t need, size_t size)
-{
-    /* pp is the address of a pointer of any object type; copied, not cast (aliasing). */
-    if (need <= *cap) {
-        return RP_OK;
-    }
-    size_t n = *cap > 0 ? *cap : 16;
-    while (n < need) {
-        if (n > SIZE_MAX / 2) {
-            return RP_ENOMEM;
-        }
-        n *= 2;
-    }
-    void *p;
-    memcpy(&p, pp, sizeof(p));
-    void *q = rp_reallocarray(p, n, size);
-    if (q == NULL) {
-        return RP_ENOMEM;
-    }
-    memcpy(pp, &q, sizeof(q));
-    *cap = n;
-    return RP_OK;
-}
-
 /* Bytes held so far against RP_DATA_STAT_MAX_BYTES; RP_EPARSE (unusable file) when over. */
 static int check_size(rp_data__stat *r, uint64_t cells, uint64_t string_bytes)
 {
@@ -309,7 +285,7 @@ static int on_variable(int index, readstat_variable_t *variable, const char *val
             rp_error_set_at(r->err, RP_EPARSE, r->path, 0, 0, "variables out of order in the file");
         return READSTAT_HANDLER_ABORT;
     }
-    if (grow(&r->cols, &r->cap_cols, r->n_cols + 1, sizeof(*r->cols)) != RP_OK) {
+    if (rp_x_grow(&r->cols, &r->cap_cols, r->n_cols + 1, sizeof(*r->cols)) != RP_OK) {
         set_nomem(r);
         return READSTAT_HANDLER_ABORT;
     }
@@ -338,7 +314,7 @@ static int add_string(rp_data__stat *r, const char *s, size_t *off)
     if (check_size(r, (uint64_t)r->cap_cells, (uint64_t)r->arena_len + len + 1) != RP_OK) {
         return r->rc;
     }
-    if (grow(&r->arena, &r->arena_cap, r->arena_len + len + 1, 1) != RP_OK) {
+    if (rp_x_grow(&r->arena, &r->arena_cap, r->arena_len + len + 1, 1) != RP_OK) {
         return set_nomem(r);
     }
     memcpy(r->arena + r->arena_len, s, len + 1);
@@ -362,7 +338,7 @@ static int on_value(int obs_index, readstat_variable_t *variable, readstat_value
         if (check_size(r, (uint64_t)need, (uint64_t)r->arena_len) != RP_OK) {
             return READSTAT_HANDLER_ABORT;
         }
-        if (grow(&r->cells, &r->cap_cells, need, sizeof(*r->cells)) != RP_OK) {
+        if (rp_x_grow(&r->cells, &r->cap_cells, need, sizeof(*r->cells)) != RP_OK) {
             set_nomem(r);
             return READSTAT_HANDLER_ABORT;
         }
@@ -402,7 +378,7 @@ on_value_label(const char *val_labels, readstat_value_t value, const char *text,
         i++;
     }
     if (i == r->n_sets) {
-        if (grow(&r->sets, &r->cap_sets, r->n_sets + 1, sizeof(*r->sets)) != RP_OK) {
+        if (rp_x_grow(&r->sets, &r->cap_sets, r->n_sets + 1, sizeof(*r->sets)) != RP_OK) {
             set_nomem(r);
             return READSTAT_HANDLER_ABORT;
         }
@@ -415,7 +391,7 @@ on_value_label(const char *val_labels, readstat_value_t value, const char *text,
         r->n_sets++;
     }
     label_set *s = &r->sets[i];
-    if (grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v)) != RP_OK) {
+    if (rp_x_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v)) != RP_OK) {
         set_nomem(r);
         return READSTAT_HANDLER_ABORT;
     }

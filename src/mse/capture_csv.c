@@ -1,35 +1,36 @@
 /*
  * Capture-history CSV reader: the validation layer in front of the estimators.
- * libcsv tokenises; this file tracks lines and columns, checks UTF-8, the header, every
- * cell and the row shape, and aggregates rows (one per pattern with `count`, or one per
- * person) into per-stratum capture tables, then applies the caller's merges and selection.
+ * The CSV reader of src/data tokenises and tracks lines; this file checks UTF-8, the
+ * header, every cell and the row shape, and aggregates rows (one per pattern with
+ * `count`, or one per person) into per-stratum capture tables, then applies the caller's
+ * merges and selection.
  */
 #include "common/common_int.h"
+#include "data/data_int.h"
 
 #include <rapporteur/common.h>
+#include <rapporteur/data.h>
 #include <rapporteur/error.h>
 #include <rapporteur/mse.h>
 
-#include <csv.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /*
- * How it works. Input arrives in chunks (64 KiB reads from a file, or the whole buffer).
- * Each chunk is scanned once for NUL bytes (a binary file), then cut at '\n' and given
- * to csv_parse() one line at a time, so that `line` is always the line libcsv is
- * working on when it calls back. A row's line is the line on which its first field
- * ends (the same as where the row starts unless that field is quoted across lines).
- * The column is the 1-based field number.
- *
- * libcsv calls field_cb() for each field and row_cb() at each end of row. The callbacks
- * cannot stop the parser, so the first error is kept in r->rc, later callbacks do
- * nothing, and the feeding loop stops after the current line. Empty and all-blank
- * lines produce no row in libcsv and are skipped wherever they are.
+ * How it works. The streaming CSV reader of src/data (rp_data__csv, reader_csv.c) reads
+ * the input in 64 KiB chunks, drops a UTF-8 BOM, rejects NUL bytes (a binary file) and
+ * bad quoting, skips empty lines and hands out one row at a time with the line where it
+ * starts. It is opened with ',' as the delimiter, no field length limit, the header
+ * handed out as the first row and no UTF-8 check, so that this file keeps its own
+ * messages for those. take_row() checks each field in turn: a field's line is the line
+ * on which it ends (the row's line plus the line ends in the fields so far), and a row's
+ * line is the line on which its first field ends (the same as where the row starts
+ * unless that field is quoted across lines). The column is the 1-based field number.
+ * The first error is kept in r->rc and stops the reading. Since a row is handed out only
+ * once it is complete, a quoting error or a NUL byte further on in a row is reported
+ * before a bad value earlier in the same row.
  *
  * Rows are aggregated straight into dense per-stratum cell arrays over the "used" list
  * columns (bit i = i-th used list column in file order), so memory does not grow with
@@ -41,7 +42,6 @@
  * header is read, so bad options fail before a large file is read.
  */
 
-#define READ_CHUNK       ((size_t)64 * 1024)
 #define MAX_COLUMNS      1024
 #define MAX_STRATA_CELLS ((size_t)1 << 24) /* cells over all strata: 256 MiB at most */
 #define MAX_REPEAT_NOTES 20
@@ -66,9 +66,9 @@ typedef struct reader {
     const char *name;
     rp_capture_read_opts opts;
     rp_error *err;
-    struct csv_parser parser;
+    rp_data__csv *csv;
 
-    long line;     /* line being parsed, 1-based */
+    long line;     /* line where the current field ends, 1-based */
     long row_line; /* line of the current row */
     long header_line;
     size_t field; /* fields seen so far in the current row */
@@ -97,7 +97,6 @@ typedef struct reader {
     int rc;
     rp_capture_form form;
     uint32_t pattern;
-    bool parser_ready;
     bool header_done;
     bool any_ignored;
     bool on_ignored;
@@ -111,25 +110,6 @@ static int set_nomem(reader *r)
     return r->rc;
 }
 
-/* Ensure room for @p need elements of @p size in *p. @return RP_OK or RP_ENOMEM. */
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) {
-        return RP_OK;
-    }
-    size_t n = *cap > 0 ? *cap : 8;
-    while (n < need) {
-        n *= 2;
-    }
-    void *q = rp_reallocarray(*p, n, size);
-    if (q == NULL) {
-        return RP_ENOMEM;
-    }
-    *p = q;
-    *cap = n;
-    return RP_OK;
-}
-
 static void trim(const char **s, size_t *len)
 {
     while (*len > 0 && (**s == ' ' || **s == '\t')) {
@@ -139,53 +119,6 @@ static void trim(const char **s, size_t *len)
     while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) {
         (*len)--;
     }
-}
-
-/* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0) {
-                lo = 0xA0;
-            } else if (c == 0xED) {
-                hi = 0x9F;
-            }
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0) {
-                lo = 0x90;
-            } else if (c == 0xF4) {
-                hi = 0x8F;
-            }
-        } else {
-            return false;
-        }
-        if (len - i <= n) {
-            return false;
-        }
-        if (s[i + 1] < lo || s[i + 1] > hi) {
-            return false;
-        }
-        for (size_t k = 2; k <= n; k++) {
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
-                return false;
-            }
-        }
-        i += n + 1;
-    }
-    return true;
 }
 
 /* Digits only, fits in int64. */
@@ -304,12 +237,10 @@ static void header_field(reader *r, const char *s, size_t len, size_t col)
                                 "expected a column name");
         return;
     }
-    void *p = r->names;
-    if (grow(&p, &r->cap_cols, col + 1, sizeof(*r->names)) != RP_OK) {
+    if (rp_x_grow(&r->names, &r->cap_cols, col + 1, sizeof(*r->names)) != RP_OK) {
         set_nomem(r);
         return;
     }
-    r->names = p;
     r->names[col] = rp_x_strndup(s, len);
     if (r->names[col] == NULL) {
         set_nomem(r);
@@ -554,11 +485,9 @@ static int find_stratum(reader *r, size_t *at)
                                        "too many strata (more than %zu with %zu lists)",
                                        MAX_STRATA_CELLS / r->n_cells, r->n_used);
     }
-    void *p = r->strata;
-    if (grow(&p, &r->cap_strata, r->n_strata + 1, sizeof(*r->strata)) != RP_OK) {
+    if (rp_x_grow(&r->strata, &r->cap_strata, r->n_strata + 1, sizeof(*r->strata)) != RP_OK) {
         return set_nomem(r);
     }
-    r->strata = p;
     stratum s = {NULL, NULL, NULL};
     s.label = rp_strdup(key);
     s.counts = rp_calloc(r->n_cells, sizeof(*s.counts));
@@ -657,50 +586,58 @@ static int row_end(reader *r)
     return RP_OK;
 }
 
-/* ==== libcsv callbacks ==== */
+/* ==== rows ==== */
 
-static void field_cb(void *data, size_t len, void *payload)
+/* Line ends in s[0..len): a quoted field may span lines. */
+static long line_ends(const char *s, size_t len)
 {
-    reader *r = payload;
-    if (r->rc != RP_OK) {
-        return;
+    long n = 0;
+    for (const char *p = memchr(s, '\n', len); p != NULL;
+         p = memchr(p + 1, '\n', len - (size_t)(p + 1 - s))) {
+        n++;
     }
-    size_t col = r->field++;
-    if (col == 0) {
-        r->row_line = r->line;
-        if (!r->header_done) {
-            r->header_line = r->line;
-        }
-    }
-    const char *s = data != NULL ? data : "";
-    if (!utf8_valid((const unsigned char *)s, len)) {
-        r->rc = rp_error_set_at(r->err, RP_EPARSE, r->name, r->line, (long)col + 1,
-                                "expected UTF-8 text, found an invalid byte sequence");
-        return;
-    }
-    if (!r->header_done) {
-        header_field(r, s, len, col);
-    } else {
-        data_field(r, s, len, col);
-    }
+    return n;
 }
 
-static void row_cb(int c, void *payload)
+/*
+ * Check one row of the file, the header first, field by field, then as a whole.
+ * @p line is the line where the row starts. @return r->rc.
+ */
+static int take_row(reader *r, const char *const *fields, size_t n_fields, long line)
 {
-    reader *r = payload;
-    (void)c;
-    if (r->rc != RP_OK) {
-        return;
+    r->line = line;
+    for (size_t col = 0; col < n_fields && r->rc == RP_OK; col++) {
+        const char *s = fields[col];
+        size_t len = strlen(s);
+        r->line += line_ends(s, len);
+        r->field = col + 1;
+        if (col == 0) {
+            r->row_line = r->line;
+            if (!r->header_done) {
+                r->header_line = r->line;
+            }
+        }
+        if (rp_x_utf8_check((const unsigned char *)s, len) < len) {
+            r->rc = rp_error_set_at(r->err, RP_EPARSE, r->name, r->line, (long)col + 1,
+                                    "expected UTF-8 text, found an invalid byte sequence");
+        } else if (!r->header_done) {
+            header_field(r, s, len, col);
+        } else {
+            data_field(r, s, len, col);
+        }
     }
-    if (!r->header_done) {
-        header_end(r);
-    } else {
-        row_end(r);
+    if (r->rc == RP_OK) {
+        if (!r->header_done) {
+            header_end(r);
+        } else {
+            row_end(r);
+        }
     }
     r->field = 0;
     r->pattern = 0;
     r->on_ignored = false;
     r->count = 0;
+    return r->rc;
 }
 
 /* ==== driver ==== */
@@ -745,23 +682,12 @@ static int reader_init(reader *r, const char *name, const rp_capture_read_opts *
     r->err = err;
     r->line = 1;
     r->rc = check_opts(&r->opts, err);
-    if (r->rc != RP_OK) {
-        return r->rc;
-    }
-    if (csv_init(&r->parser, CSV_STRICT | CSV_APPEND_NULL | CSV_STRICT_FINI) != 0) {
-        return set_nomem(r);
-    }
-    csv_set_realloc_func(&r->parser, rp_realloc);
-    csv_set_free_func(&r->parser, rp_free);
-    r->parser_ready = true;
-    return RP_OK;
+    return r->rc;
 }
 
 static void reader_release(reader *r)
 {
-    if (r->parser_ready) {
-        csv_free(&r->parser);
-    }
+    rp_data__csv_free(r->csv);
     for (size_t c = 0; c < r->n_cols; c++) {
         rp_free(r->names[c]);
     }
@@ -784,56 +710,52 @@ static void reader_release(reader *r)
     rp_x_strvec_release(&r->notes);
 }
 
-static int parser_error(reader *r)
+/*
+ * A failure of the CSV reader, worded as this reader always has: "unbalanced quote: ..."
+ * there is "expected a closing quote ..." here. Its other messages (binary file, bad
+ * quoting, cannot open or read) are the same in both.
+ */
+static int csv_failed(reader *r, int rc)
 {
-    int e = csv_error(&r->parser);
-    if (e == CSV_ENOMEM) {
-        return set_nomem(r);
+    static const char unbalanced[] = "unbalanced quote";
+    if (rc == RP_EPARSE && r->err != NULL &&
+        strncmp(r->err->msg, unbalanced, sizeof(unbalanced) - 1) == 0) {
+        long line = r->err->line;
+        long col = r->err->column;
+        rc = rp_error_set_at(r->err, RP_EPARSE, r->name, line, col,
+                             "expected a closing quote before the end of the file");
     }
-    if (e == CSV_ETOOBIG) {
-        return r->rc = rp_error_set_at(r->err, RP_EPARSE, r->name, r->line, (long)r->field + 1,
-                                       "expected a shorter field");
-    }
-    return r->rc = rp_error_set_at(r->err, RP_EPARSE, r->name, r->line, (long)r->field + 1,
-                                   "bad quoting: expected quotes only around a whole field, "
-                                   "doubled inside it");
+    return r->rc = rc;
 }
 
-/* Feed @p len bytes to the parser, one line at a time. */
-static int reader_feed(reader *r, const char *data, size_t len)
+/*
+ * Read every row of the file @p path, or of the @p len bytes at @p mem when it is not
+ * NULL, through take_row().
+ */
+static int reader_read(reader *r, const char *path, const char *mem, size_t len)
 {
-    const char *nul = memchr(data, '\0', len);
-    if (nul != NULL) {
-        long line = r->line;
-        size_t field = r->field;
-        for (const char *p = data; p < nul; p++) {
-            if (*p == '\n') {
-                line++;
-                field = 0;
-            } else if (*p == ',') {
-                field++;
-            }
-        }
-        return r->rc = rp_error_set_at(r->err, RP_EPARSE, r->name, line, (long)field + 1,
-                                       "binary file: expected text, found a NUL byte");
+    rp_reader_opts ropts = RP_READER_OPTS_INIT;
+    ropts.format = RP_INPUT_CSV;
+    ropts.delimiter = ',';
+    ropts.max_field = SIZE_MAX; /* only memory limits a field */
+    int rc =
+        rp_data__csv_open(&r->csv, path, mem, len,
+                          RP_DATA__CSV_HEADER_AS_ROW | RP_DATA__CSV_NO_UTF8_CHECK, &ropts, r->err);
+    if (rc != RP_OK) {
+        return csv_failed(r, rc);
     }
-    size_t pos = 0;
-    while (pos < len) {
-        const char *nl = memchr(data + pos, '\n', len - pos);
-        size_t seg = nl != NULL ? (size_t)(nl - (data + pos)) + 1 : len - pos;
-        size_t done = csv_parse(&r->parser, data + pos, seg, field_cb, row_cb, r);
-        if (r->rc != RP_OK) {
+    for (;;) {
+        const char *const *fields = NULL;
+        size_t n_fields = 0;
+        long line = 0;
+        rc = rp_data__csv_next(r->csv, &fields, &n_fields, &line, r->err);
+        if (rc < 0) {
+            return csv_failed(r, rc);
+        }
+        if (rc == 0 || take_row(r, fields, n_fields, line) != RP_OK) {
             return r->rc;
         }
-        if (done != seg) {
-            return parser_error(r);
-        }
-        pos += seg;
-        if (nl != NULL) {
-            r->line++;
-        }
     }
-    return RP_OK;
 }
 
 static int reader_finish(reader *r, rp_capture_set **out)
@@ -842,18 +764,6 @@ static int reader_finish(reader *r, rp_capture_set **out)
     rp_capture_table *tab = NULL;
     const rp_capture_read_opts *o = &r->opts;
 
-    if (csv_fini(&r->parser, field_cb, row_cb, r) != 0 && r->rc == RP_OK) {
-        int e = csv_error(&r->parser);
-        if (e == CSV_ENOMEM) {
-            return set_nomem(r);
-        }
-        long line = r->field > 0 ? r->row_line : r->line;
-        return r->rc = rp_error_set_at(r->err, RP_EPARSE, r->name, line, (long)r->field + 1,
-                                       "expected a closing quote before the end of the file");
-    }
-    if (r->rc != RP_OK) {
-        return r->rc;
-    }
     if (!r->header_done || r->n_rows == 0) {
         return r->rc = rp_error_set_at(r->err, RP_EDATA, r->name,
                                        r->header_done ? r->header_line + 1 : 1, 1, "no data rows");
@@ -953,12 +863,8 @@ int rp_capture_parse_csv(rp_capture_set **out,
         return rp_error_set(err, RP_EINVAL, "no data given");
     }
     int rc = reader_init(&r, name, opts, err);
-    if (rc == RP_OK && len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
-        data += 3;
-        len -= 3;
-    }
-    if (rc == RP_OK && len > 0) {
-        rc = reader_feed(&r, data, len);
+    if (rc == RP_OK) {
+        rc = reader_read(&r, r.name, data != NULL ? data : "", len);
     }
     if (rc == RP_OK) {
         rc = reader_finish(&r, out);
@@ -973,58 +879,17 @@ int rp_capture_read_csv(rp_capture_set **out,
                         rp_error *err)
 {
     reader r;
-    FILE *fp = NULL;
-    char *chunk = NULL;
-
     if (out == NULL || path == NULL) {
         return rp_error_set(err, RP_EINVAL, "no output or path given");
     }
     *out = NULL;
     int rc = reader_init(&r, path, opts, err);
-    if (rc != RP_OK) {
-        goto out;
+    if (rc == RP_OK) {
+        rc = reader_read(&r, path, NULL, 0);
     }
-    chunk = rp_malloc(READ_CHUNK);
-    if (chunk == NULL) {
-        rc = set_nomem(&r);
-        goto out;
+    if (rc == RP_OK) {
+        rc = reader_finish(&r, out);
     }
-    fp = fopen(path, "rb");
-    if (fp == NULL) {
-        int e = errno;
-        rc = rp_error_set_at(err, RP_EIO, path, 0, 0, "cannot open: %s", strerror(e));
-        rp_x_error_sys(err, e);
-        goto out;
-    }
-    bool first = true;
-    for (;;) {
-        size_t n = fread(chunk, 1, READ_CHUNK, fp);
-        if (n == 0) {
-            break;
-        }
-        const char *p = chunk;
-        if (first && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
-            p += 3;
-            n -= 3;
-        }
-        first = false;
-        rc = reader_feed(&r, p, n);
-        if (rc != RP_OK) {
-            goto out;
-        }
-    }
-    if (ferror(fp)) {
-        int e = errno;
-        rc = rp_error_set_at(err, RP_EIO, path, r.line, 0, "cannot read: %s", strerror(e));
-        rp_x_error_sys(err, e);
-        goto out;
-    }
-    rc = reader_finish(&r, out);
-out:
-    if (fp != NULL) {
-        fclose(fp);
-    }
-    rp_free(chunk);
     reader_release(&r);
     return rc;
 }

@@ -142,6 +142,15 @@ static double var_of_fit(const rp_mse_fit *f)
     return s * s;
 }
 
+/* Pick the single model @p m fitted as @p f: its N, with the model-conditional variance. */
+static void pick_model(pick *out, const rp_mse_model *m, const rp_mse_fit *f)
+{
+    out->model = *m;
+    out->fit = *f;
+    out->estimate = f->estimate;
+    out->var = var_of_fit(f);
+}
+
 /*
  * The main-effects model every forward search starts from. SparseMSE fits it without a
  * check; we check it, because with no overlap between lists its MLE does not exist and
@@ -298,10 +307,7 @@ select_stepwise(pick *out, selector *s, const rp_capture_table *tab, record *rec
         if (rc != RP_OK)
             return rc;
     }
-    out->model = m;
-    out->fit = f;
-    out->estimate = f.estimate;
-    out->var = var_of_fit(&f);
+    pick_model(out, &m, &f);
     return RP_OK;
 }
 
@@ -580,10 +586,7 @@ select_greedy(pick *out, selector *s, const rp_capture_table *tab, record *rec, 
             s->opts->progress(m.n_terms, K * (K - 1) / 2, s->opts->payload) != 0)
             return rp_error_set(err, RP_ECANCELED, "cancelled");
     }
-    out->model = m;
-    out->fit = f;
-    out->estimate = f.estimate;
-    out->var = var_of_fit(&f);
+    pick_model(out, &m, &f);
     record_candidate(rec, &m, &f, criterion_of(&f, crit), 0);
     return RP_OK;
 }
@@ -604,12 +607,11 @@ select_fixed(pick *out, selector *s, const rp_capture_table *tab, record *rec, r
             rp_mse_model_format(s->opts->model, tab, RP_MSE_STYLE_NAMES, buf, sizeof(buf)),
             rp_mse_existence_str(e));
     }
-    rc = fit_checked(&out->fit, s, tab, s->opts->model, err);
+    rp_mse_fit f;
+    rc = fit_checked(&f, s, tab, s->opts->model, err);
     if (rc != RP_OK)
         return rc;
-    out->model = *s->opts->model;
-    out->estimate = out->fit.estimate;
-    out->var = var_of_fit(&out->fit);
+    pick_model(out, s->opts->model, &f);
     record_candidate(rec, &out->model, &out->fit, criterion_of(&out->fit, criterion_for(s->opts)),
                      0);
     return RP_OK;

@@ -19,7 +19,59 @@ static void copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
     rp_x_strlcpy(dst, t != NULL ? (const char *)t : "", size);
 }
 
+/*
+ * The loop of the listing queries below: step @p stmt to the end, handing each row to
+ * @p row, which fills the caller's record and calls the caller's callback with it. A
+ * non-zero return from @p row stops with RP_ECANCELED; a failed step is RP_ESQL with
+ * @p what ("cannot read the lists"). Finalizes @p stmt in every case.
+ */
+static int each_row(rp_store *st,
+                    sqlite3_stmt *stmt,
+                    int (*row)(sqlite3_stmt *stmt, void *payload),
+                    void *payload,
+                    const char *what,
+                    rp_error *err)
+{
+    int rc = RP_OK;
+    int s = SQLITE_ROW;
+    while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (row(stmt, payload) != 0) {
+            rc = stopped(err);
+            goto out;
+        }
+    }
+    if (s != SQLITE_DONE) {
+        rc = rp_store__sql_error(err, st->db, what);
+    }
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 /* ==== submissions and lists ==== */
+
+typedef struct submissions_call {
+    int (*fn)(const rp_submission *s, void *payload);
+    void *payload;
+} submissions_call;
+
+static int submission_row(sqlite3_stmt *stmt, void *payload)
+{
+    const submissions_call *call = payload;
+    rp_submission sub;
+    memset(&sub, 0, sizeof(sub));
+    sub.id = sqlite3_column_int64(stmt, 0);
+    copy_text(sub.agency, sizeof(sub.agency), stmt, 1);
+    copy_text(sub.list, sizeof(sub.list), stmt, 2);
+    copy_text(sub.file_name, sizeof(sub.file_name), stmt, 3);
+    copy_text(sub.sha256, sizeof(sub.sha256), stmt, 4);
+    copy_text(sub.mapping, sizeof(sub.mapping), stmt, 5);
+    copy_text(sub.imported_at, sizeof(sub.imported_at), stmt, 6);
+    sub.read = sqlite3_column_int64(stmt, 7);
+    sub.stored = sqlite3_column_int64(stmt, 8);
+    sub.quarantined = sqlite3_column_int64(stmt, 9);
+    return call->fn(&sub, call->payload);
+}
 
 int rp_store_submissions(rp_store *st,
                          int (*fn)(const rp_submission *s, void *payload),
@@ -38,31 +90,21 @@ int rp_store_submissions(rp_store *st,
     if (rc != RP_OK) {
         return rc;
     }
-    int s = SQLITE_ROW;
-    while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {
-        rp_submission sub;
-        memset(&sub, 0, sizeof(sub));
-        sub.id = sqlite3_column_int64(stmt, 0);
-        copy_text(sub.agency, sizeof(sub.agency), stmt, 1);
-        copy_text(sub.list, sizeof(sub.list), stmt, 2);
-        copy_text(sub.file_name, sizeof(sub.file_name), stmt, 3);
-        copy_text(sub.sha256, sizeof(sub.sha256), stmt, 4);
-        copy_text(sub.mapping, sizeof(sub.mapping), stmt, 5);
-        copy_text(sub.imported_at, sizeof(sub.imported_at), stmt, 6);
-        sub.read = sqlite3_column_int64(stmt, 7);
-        sub.stored = sqlite3_column_int64(stmt, 8);
-        sub.quarantined = sqlite3_column_int64(stmt, 9);
-        if (fn(&sub, payload) != 0) {
-            rc = stopped(err);
-            goto out;
-        }
-    }
-    if (s != SQLITE_DONE) {
-        rc = rp_store__sql_error(err, st->db, "cannot read the submissions");
-    }
-out:
-    sqlite3_finalize(stmt);
-    return rc;
+    submissions_call call = {fn, payload};
+    return each_row(st, stmt, submission_row, &call, "cannot read the submissions", err);
+}
+
+typedef struct lists_call {
+    int (*fn)(const char *list, long long records, void *payload);
+    void *payload;
+} lists_call;
+
+static int list_row(sqlite3_stmt *stmt, void *payload)
+{
+    const lists_call *call = payload;
+    char list[RP_DATA_ID_MAX];
+    copy_text(list, sizeof(list), stmt, 0);
+    return call->fn(list, sqlite3_column_int64(stmt, 1), call->payload);
 }
 
 int rp_store_lists(rp_store *st,
@@ -79,24 +121,32 @@ int rp_store_lists(rp_store *st,
     if (rc != RP_OK) {
         return rc;
     }
-    int s = SQLITE_ROW;
-    while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {
-        char list[RP_DATA_ID_MAX];
-        copy_text(list, sizeof(list), stmt, 0);
-        if (fn(list, sqlite3_column_int64(stmt, 1), payload) != 0) {
-            rc = stopped(err);
-            goto out;
-        }
-    }
-    if (s != SQLITE_DONE) {
-        rc = rp_store__sql_error(err, st->db, "cannot read the lists");
-    }
-out:
-    sqlite3_finalize(stmt);
-    return rc;
+    lists_call call = {fn, payload};
+    return each_row(st, stmt, list_row, &call, "cannot read the lists", err);
 }
 
 /* ==== quarantine ==== */
+
+typedef struct quarantine_call {
+    int (*fn)(const rp_quarantine_entry *q, void *payload);
+    void *payload;
+} quarantine_call;
+
+static int quarantine_row(sqlite3_stmt *stmt, void *payload)
+{
+    const quarantine_call *call = payload;
+    rp_quarantine_entry q;
+    memset(&q, 0, sizeof(q));
+    q.submission_id = sqlite3_column_int64(stmt, 0);
+    copy_text(q.file_name, sizeof(q.file_name), stmt, 1);
+    q.issue.line = (long)sqlite3_column_int64(stmt, 2);
+    q.issue.column = (long)sqlite3_column_int64(stmt, 3);
+    copy_text(q.issue.column_name, sizeof(q.issue.column_name), stmt, 4);
+    copy_text(q.issue.value, sizeof(q.issue.value), stmt, 5);
+    copy_text(q.issue.rule, sizeof(q.issue.rule), stmt, 6);
+    copy_text(q.issue.message, sizeof(q.issue.message), stmt, 7);
+    return call->fn(&q, call->payload);
+}
 
 int rp_store_quarantine(rp_store *st,
                         long long submission_id,
@@ -122,31 +172,11 @@ int rp_store_quarantine(rp_store *st,
     }
     if (sqlite3_bind_int64(stmt, 1, submission_id) != SQLITE_OK) {
         rc = rp_store__sql_error(err, st->db, "cannot read the quarantine");
-        goto out;
+        sqlite3_finalize(stmt);
+        return rc;
     }
-    int s = SQLITE_ROW;
-    while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {
-        rp_quarantine_entry q;
-        memset(&q, 0, sizeof(q));
-        q.submission_id = sqlite3_column_int64(stmt, 0);
-        copy_text(q.file_name, sizeof(q.file_name), stmt, 1);
-        q.issue.line = (long)sqlite3_column_int64(stmt, 2);
-        q.issue.column = (long)sqlite3_column_int64(stmt, 3);
-        copy_text(q.issue.column_name, sizeof(q.issue.column_name), stmt, 4);
-        copy_text(q.issue.value, sizeof(q.issue.value), stmt, 5);
-        copy_text(q.issue.rule, sizeof(q.issue.rule), stmt, 6);
-        copy_text(q.issue.message, sizeof(q.issue.message), stmt, 7);
-        if (fn(&q, payload) != 0) {
-            rc = stopped(err);
-            goto out;
-        }
-    }
-    if (s != SQLITE_DONE) {
-        rc = rp_store__sql_error(err, st->db, "cannot read the quarantine");
-    }
-out:
-    sqlite3_finalize(stmt);
-    return rc;
+    quarantine_call call = {fn, payload};
+    return each_row(st, stmt, quarantine_row, &call, "cannot read the quarantine", err);
 }
 
 /* ==== counts by field ==== */

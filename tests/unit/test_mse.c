@@ -9,6 +9,7 @@
  */
 #include "mse/mse_int.h"
 #include "rp_test.h"
+#include "rp_test_mse.h"
 
 #include <rapporteur/common.h>
 #include <rapporteur/error.h>
@@ -29,23 +30,6 @@
 #define RTOL_POINT    0.005
 #define RTOL_INTERVAL 0.02
 
-/* The reference datasets of tests/fixtures/mse, read once by setup(). */
-static const char *const dataset_names[] = {
-    "UKdat",    "UKdat_5",           "Ned",          "Ned_5", "Australia", "Korea", "Kosovo",
-    "HIV_Rome", "Lesbian_Allegheny", "Artificial_3",
-};
-static rp_capture_set *datasets[N_ELEMS(dataset_names)];
-
-static const rp_capture_table *dataset(const char *name)
-{
-    for (size_t i = 0; i < N_ELEMS(dataset_names); i++) {
-        if (strcmp(dataset_names[i], name) == 0)
-            return datasets[i]->total;
-    }
-    fail_msg("no dataset '%s'", name);
-    return NULL;
-}
-
 static rp_capture_set *read_fixture(const char *rel, const rp_capture_read_opts *opts)
 {
     char path[1024];
@@ -54,45 +38,6 @@ static rp_capture_set *read_fixture(const char *rel, const rp_capture_read_opts 
     int rc = rp_capture_read_csv(&set, rp_test_fixture(path, sizeof(path), rel), opts, &err);
     assert_rp_ok(rc, &err);
     return set;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    rp_init();
-    for (size_t i = 0; i < N_ELEMS(dataset_names); i++) {
-        char rel[256];
-        char path[1024];
-        snprintf(rel, sizeof(rel), "mse/%s.csv", dataset_names[i]);
-        rp_error err = RP_ERROR_INIT;
-        if (rp_capture_read_csv(&datasets[i], rp_test_fixture(path, sizeof(path), rel), NULL,
-                                &err) != RP_OK) {
-            print_error("cannot read %s: %s\n", path, err.msg);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < N_ELEMS(dataset_names); i++) {
-        rp_capture_set_free(datasets[i]);
-        datasets[i] = NULL;
-    }
-    return 0;
-}
-
-static rp_mse_model parse_ok(const rp_capture_table *tab, const char *spec)
-{
-    rp_mse_model m;
-    rp_error err = RP_ERROR_INIT;
-    int rc = rp_mse_model_parse(&m, tab, spec, &err);
-    if (rc != RP_OK)
-        print_error("model '%s'\n", spec);
-    assert_rp_ok(rc, &err);
-    return m;
 }
 
 static rp_mse_result *estimate_ok(const rp_capture_table *tab, const rp_mse_opts *opts)
@@ -957,5 +902,5 @@ int main(void)
         cmocka_unit_test(mse_estimate__average_is_weighted_mean),
         cmocka_unit_test(mse_strata_total__sums_strata),
     };
-    return cmocka_run_group_tests_name("mse", tests, setup, teardown);
+    return cmocka_run_group_tests_name("mse", tests, rp_test_mse_setup, rp_test_mse_teardown);
 }

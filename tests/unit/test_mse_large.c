@@ -16,7 +16,7 @@
 static rp_capture_table *independent_table(size_t K, double N, const double *p)
 {
     const char *names[RP_MSE_MAX_LISTS];
-    char buf[RP_MSE_MAX_LISTS][8];
+    char buf[RP_MSE_MAX_LISTS][24]; /* room for "L" and any size_t */
     for (size_t i = 0; i < K; i++) {
         snprintf(buf[i], sizeof(buf[i]), "L%zu", i + 1);
         names[i] = buf[i];

@@ -7,6 +7,7 @@
  */
 #include "mse/mse_int.h"
 #include "rp_test.h"
+#include "rp_test_mse.h"
 
 #include <rapporteur/common.h>
 #include <rapporteur/error.h>
@@ -15,62 +16,6 @@
 /* ==== helpers ==== */
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-/* The reference datasets of tests/fixtures/mse, read once by setup(). */
-static const char *const dataset_names[] = {
-    "UKdat",    "UKdat_5",           "Ned",          "Ned_5", "Australia", "Korea", "Kosovo",
-    "HIV_Rome", "Lesbian_Allegheny", "Artificial_3",
-};
-static rp_capture_set *datasets[N_ELEMS(dataset_names)];
-
-static const rp_capture_table *dataset(const char *name)
-{
-    for (size_t i = 0; i < N_ELEMS(dataset_names); i++) {
-        if (strcmp(dataset_names[i], name) == 0)
-            return datasets[i]->total;
-    }
-    fail_msg("no dataset '%s'", name);
-    return NULL;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    rp_init();
-    for (size_t i = 0; i < N_ELEMS(dataset_names); i++) {
-        char rel[256];
-        char path[1024];
-        snprintf(rel, sizeof(rel), "mse/%s.csv", dataset_names[i]);
-        rp_error err = RP_ERROR_INIT;
-        if (rp_capture_read_csv(&datasets[i], rp_test_fixture(path, sizeof(path), rel), NULL,
-                                &err) != RP_OK) {
-            print_error("cannot read %s: %s\n", path, err.msg);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < N_ELEMS(dataset_names); i++) {
-        rp_capture_set_free(datasets[i]);
-        datasets[i] = NULL;
-    }
-    return 0;
-}
-
-static rp_mse_model parse_ok(const rp_capture_table *tab, const char *spec)
-{
-    rp_mse_model m;
-    rp_error err = RP_ERROR_INIT;
-    int rc = rp_mse_model_parse(&m, tab, spec, &err);
-    if (rc != RP_OK)
-        print_error("model '%s'\n", spec);
-    assert_rp_ok(rc, &err);
-    return m;
-}
 
 static bool models_equal(const rp_mse_model *a, const rp_mse_model *b)
 {
@@ -508,9 +453,9 @@ static void mse_check_fit__certificate_agrees_with_lp(void **state)
 {
     (void)state;
     rp_mse_fit_opts fopts = RP_MSE_FIT_OPTS_INIT;
-    for (size_t d = 0; d < N_ELEMS(dataset_names); d++) {
-        const rp_capture_table *tab = datasets[d]->total;
-        size_t stride = strcmp(dataset_names[d], "Ned") == 0 ? 8 : 1;
+    for (size_t d = 0; d < RP_TEST_MSE_N_SETS; d++) {
+        const rp_capture_table *tab = rp_test_mse_sets[d]->total;
+        size_t stride = strcmp(rp_test_mse_names[d], "Ned") == 0 ? 8 : 1;
         rp_mse_model_list cat;
         rp_mse_workspace *ws_fit = NULL, *ws_lp = NULL;
         rp_error err = RP_ERROR_INIT;
@@ -531,7 +476,7 @@ static void mse_check_fit__certificate_agrees_with_lp(void **state)
             if (by_fit != by_lp) {
                 char buf[1024];
                 print_error(
-                    "%s model %s: certificate says %d, LP %d\n", dataset_names[d],
+                    "%s model %s: certificate says %d, LP %d\n", rp_test_mse_names[d],
                     rp_mse_model_format(&cat.v[k], tab, RP_MSE_STYLE_BRACKETS, buf, sizeof(buf)),
                     (int)by_fit, (int)by_lp);
             }
@@ -542,7 +487,7 @@ static void mse_check_fit__certificate_agrees_with_lp(void **state)
                 assert_true(isfinite(f.estimate) && f.estimate >= f.observed);
         }
         /* Artificial_3: 4 exist, 3 have no MLE, 1 is not identifiable (see above) */
-        if (strcmp(dataset_names[d], "Artificial_3") == 0) {
+        if (strcmp(rp_test_mse_names[d], "Artificial_3") == 0) {
             assert_int_equal(count[RP_MSE_EXISTS], 4);
             assert_int_equal(count[RP_MSE_NO_MLE], 3);
             assert_int_equal(count[RP_MSE_NOT_IDENTIFIABLE], 1);
@@ -590,5 +535,5 @@ int main(void)
         cmocka_unit_test(mse_method_parse__round_trips_names),
         cmocka_unit_test(mse_check_existence__rejects_workspace_of_other_size),
     };
-    return cmocka_run_group_tests_name("mse_model", tests, setup, teardown);
+    return cmocka_run_group_tests_name("mse_model", tests, rp_test_mse_setup, rp_test_mse_teardown);
 }
