@@ -1,4 +1,4 @@
-# rapporteur: thin wrapper over CMake and CTest (STYLE.md sections 7-10).
+# rapporteur: thin wrapper over CMake and CTest (docs/design.md describes the build).
 #   make                 configure and build in build/
 #   make run             install deps, build, estimate the UK 2013 data (scripts/run-main)
 #   make test            install deps, build, run ctest in build/

@@ -58,7 +58,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench_import [options]\n"
             "\n"
-            "Generate an agency CSV of N rows (12 columns: case and person references, a\n"
+            "Generate an agency CSV of N rows (13 columns: case and person references, a\n"
             "date d.m.Y, year, sex, age, nationality as alpha-3, country of exploitation,\n"
             "forms of exploitation split on ';', three means-of-control flags, status;\n"
             "one row in %d breaks a rule) and its mapping, then time\n"

@@ -294,10 +294,12 @@ int rp_cli_json_print(const json_t *root, rp_error *err)
 
 /*
  * The temporary file is ".<name>.XXXXXX" beside the target, so that rename(2) stays
- * within one file system and is atomic. mkstemp() creates it 0600; it gets the mode a
- * plain fopen() would have given (0666 less the umask) before it is renamed.
+ * within one file system and is atomic. mkstemp() creates it 0600; unless it holds
+ * record-level data it gets the mode a plain fopen() would have given (0666 less the
+ * umask) before it is renamed. Record-level files stay 0600, like the store.
  */
-int rp_cli_write_atomic(const char *path, rp_cli_write_fn write, void *payload, rp_error *err)
+int rp_cli_write_atomic(
+    const char *path, bool record_level, rp_cli_write_fn write, void *payload, rp_error *err)
 {
     int rc = RP_OK;
     char *tmp = NULL;
@@ -328,7 +330,7 @@ int rp_cli_write_atomic(const char *path, rp_cli_write_fn write, void *payload, 
     created = true;
     mode_t mask = umask(0);
     umask(mask);
-    if (fchmod(fd, (mode_t)0666 & ~mask) != 0) {
+    if (!record_level && fchmod(fd, (mode_t)0666 & ~mask) != 0) {
         rc = rp_error_set(err, RP_EIO, "cannot set the mode of '%s': %s", tmp, strerror(errno));
         goto out;
     }
@@ -377,5 +379,5 @@ static int write_json(FILE *f, const char *path, void *payload, rp_error *err)
 int rp_cli_json_write_atomic(const json_t *root, const char *path, rp_error *err)
 {
     json_output o = {root};
-    return rp_cli_write_atomic(path, write_json, &o, err);
+    return rp_cli_write_atomic(path, false, write_json, &o, err);
 }

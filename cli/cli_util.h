@@ -161,11 +161,14 @@ typedef int (*rp_cli_write_fn)(FILE *f, const char *path, void *payload, rp_erro
 /**
  * Write a file at @p path atomically: @p write fills a temporary file in the same
  * directory, which is then synced and renamed over @p path. On failure nothing is left
- * at @p path that was not there before.
+ * at @p path that was not there before. With @p record_level (case records, which hold
+ * pseudonymous ids) the file is mode 0600 whatever the umask, like the store; otherwise
+ * 0666 less the umask, as fopen() gives.
  * @return RP_OK; RP_EINVAL (@p path names a directory); RP_EIO; RP_ENOMEM; or the
  *         failure of @p write.
  */
-int rp_cli_write_atomic(const char *path, rp_cli_write_fn write, void *payload, rp_error *err);
+int rp_cli_write_atomic(
+    const char *path, bool record_level, rp_cli_write_fn write, void *payload, rp_error *err);
 
 /**
  * Write @p root to @p path atomically, as rp_cli_write_atomic() does.

@@ -155,7 +155,7 @@ int cmd_export(int argc, char **argv)
     int rc = RP_OK;
     if (a.out != NULL) {
         export_job job = {st, &a};
-        rc = rp_cli_write_atomic(a.out, write_export, &job, &err);
+        rc = rp_cli_write_atomic(a.out, true, write_export, &job, &err);
     } else {
         tmp = tmpfile();
         if (tmp == NULL)

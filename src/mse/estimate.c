@@ -1063,6 +1063,19 @@ static int set_checks(
             return rc;
     }
     res->chao_lower_bound = rp_mse_chao_lower_bound(tab);
+    if (res->chao_lower_bound > p->estimate) {
+        /*
+         * Chao's bound holds under heterogeneity between people when the lists catch
+         * alike (model Mh); lists differ here, so it is a warning sign, not a proof.
+         */
+        rc = rp_mse__note(res, err,
+                          "the estimate is below Chao's lower bound (%.1f), a bound under "
+                          "heterogeneity between people when all lists catch alike (model Mh): "
+                          "a sign to check the model",
+                          res->chao_lower_bound);
+        if (rc != RP_OK)
+            return rc;
+    }
     if (p->fit.df == 0) {
         rc = rp_mse__note(res, err,
                           "the chosen model is saturated (0 residual degrees of freedom): its fit "

@@ -115,7 +115,10 @@ static int read_lists(cap_state *c, rp_store *st, rp_error *err)
         goto out;
     }
     if (n == 0) {
-        rc = rp_error_set(err, RP_EDATA, "no stored record has a person id");
+        rc = rp_error_set(err, RP_EDATA,
+                          "no stored record has a person id: capture histories need the "
+                          "same person recognised on several lists (map a shared person "
+                          "identifier to 'person_id', or link the lists first)");
         goto out;
     }
     if (n < 2 || n > RP_MSE_MAX_LISTS) {

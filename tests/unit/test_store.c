@@ -676,7 +676,10 @@ static void store_capture_set__needs_two_linked_lists(void **state)
     rp_capture_set *set = NULL;
     assert_rp_ok(rp_store_open(&st, fx->db, RP_STORE_CREATE, &err), &err);
     assert_rp_status(rp_store_capture_set(&set, NULL, st, NULL, 0, &err), RP_EDATA, &err);
-    assert_string_equal(err.msg, "no stored record has a person id");
+    assert_string_equal(err.msg,
+                        "no stored record has a person id: capture histories need the same person "
+                        "recognised on several lists (map a shared person identifier to "
+                        "'person_id', or link the lists first)");
 
     /* one list only */
     rp_submission sub;
