@@ -264,8 +264,11 @@ static json_t *report_json(const import_args *a,
         a->opts.agency, "list", a->opts.list, "submission_id", (json_int_t)rep->submission_id,
         "sha256", rep->sha256, "duplicate", rep->duplicate, "read", (json_int_t)rep->read, "stored",
         (json_int_t)rep->stored, "quarantined", (json_int_t)rep->quarantined, "reasons", reasons);
-    if (root != NULL && rep->duplicate)
+    if (root != NULL && rep->duplicate) {
+        /* nothing was imported: there is no submission of this run */
+        json_object_set_new(root, "submission_id", json_null());
         json_object_set_new(root, "duplicate_of", json_integer(rep->duplicate_of));
+    }
     return root;
 }
 

@@ -63,11 +63,13 @@ static int on_submission(const rp_submission *sub, void *payload)
     rp_cli_text_clean(list, sizeof(list), sub->list);
     rp_cli_text_clean(file, sizeof(file), sub->file_name);
     rp_cli_text_clean(mapping, sizeof(mapping), sub->mapping);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "id",
-                          (json_int_t)sub->id, "imported_at", sub->imported_at, "agency", agency,
-                          "list", list, "file", file, "mapping", mapping, "read",
-                          (json_int_t)sub->read, "stored", (json_int_t)sub->stored, "quarantined",
-                          (json_int_t)sub->quarantined, "sha256", sub->sha256);
+    /* "" stored for absent agency and list prints as null, as in import's report */
+    json_t *o =
+        json_pack("{s:I, s:s, s:s?, s:s?, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)sub->id,
+                  "imported_at", sub->imported_at, "agency", agency[0] ? agency : NULL, "list",
+                  list[0] ? list : NULL, "file", file, "mapping", mapping, "read",
+                  (json_int_t)sub->read, "stored", (json_int_t)sub->stored, "quarantined",
+                  (json_int_t)sub->quarantined, "sha256", sub->sha256);
     if (o == NULL || json_array_append_new(s->submissions, o) != 0) {
         s->oom = true;
         return 1;

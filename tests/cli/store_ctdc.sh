@@ -83,6 +83,7 @@ expect_python "re-import: duplicate of submission 1, nothing stored" '
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["duplicate"] is True and r["duplicate_of"] == 1 and r["stored"] == 0, r
+assert r["submission_id"] is None, r
 ' "$TMP/out"
 run 0 "still one submission" -- lists --store "$S" --json
 expect_python "still 47,102 records" '
