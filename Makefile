@@ -4,6 +4,7 @@
 #   make test            install deps, build, run ctest in build/
 #   make test SANITIZE=1 the same with ASan + UBSan in build-san/
 #   make bench           Release build in build-bench/, run every bench/bench_*.c
+#   make eval-mse        Release build in build-bench/, run the MSE coverage study
 #   make fuzz FUZZ_TIME=60  clang + libFuzzer build in build-fuzz/, each target N seconds
 #   make format-check | format | tidy | clean
 
@@ -32,7 +33,7 @@ FORMAT_FILES = $(shell find include src cli tests fuzz bench web \
                    \( -path tests/fixtures -o -path tests/golden -o -path fuzz/corpus \) -prune \
                    -o -type f \( -name '*.c' -o -name '*.h' \) -print 2>/dev/null | sort)
 
-.PHONY: all build configure deps run test bench fuzz format format-check tidy clean
+.PHONY: all build configure deps run test bench eval-mse fuzz format format-check tidy clean
 
 all: build
 
@@ -58,6 +59,12 @@ bench: deps
 	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
 	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS)
 	@scripts/run-bench $(BENCH_DIR)
+
+# EVAL_ARGS goes to eval_mse, e.g. make eval-mse EVAL_ARGS="--bootstrap 200".
+eval-mse: deps
+	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
+	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_mse
+	$(BENCH_DIR)/bench/eval_mse $(EVAL_ARGS)
 
 fuzz: deps
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DRP_FUZZ=ON \
