@@ -600,8 +600,10 @@ int rp_data__csv_open(rp_data__csv **out,
     r->delim = opts->delimiter;
     if (r->delim == 0) {
         /* an empty input has no buffer yet: nothing to detect from */
-        r->delim = r->buf != NULL ? detect_delimiter(r->buf + r->buf_pos, r->buf_len - r->buf_pos)
-                                  : detect_delimiter("", 0);
+        if (r->buf != NULL)
+            r->delim = detect_delimiter(r->buf + r->buf_pos, r->buf_len - r->buf_pos);
+        else
+            r->delim = detect_delimiter("", 0);
     }
     csv_set_delim(&r->parser, (unsigned char)r->delim);
     r->check_utf8 = !r->has_cd && (flags & RP_DATA__CSV_NO_UTF8_CHECK) == 0;
