@@ -100,16 +100,12 @@ static int parse_args(bench_args *a, int argc, char **argv)
             break;
         switch (opt) {
         case OPT_ROWS:
-            if (!bench_parse_count(&a->rows, optarg) || a->rows == 0) {
-                fprintf(stderr, "bench_import: --rows expects a positive integer\n");
+            if (!bench_opt_count(&a->rows, optarg, 1, "bench_import", "--rows"))
                 return 2;
-            }
             break;
         case OPT_REPS:
-            if (!bench_parse_count(&a->reps, optarg) || a->reps == 0) {
-                fprintf(stderr, "bench_import: --reps expects a positive integer\n");
+            if (!bench_opt_count(&a->reps, optarg, 1, "bench_import", "--reps"))
                 return 2;
-            }
             break;
         case OPT_DIR:
             a->dir = optarg;

@@ -254,22 +254,16 @@ static int parse_args(bench_args *a, int argc, char **argv)
             break;
         switch (opt) {
         case OPT_REPS:
-            if (!bench_parse_count(&a->reps, optarg) || a->reps == 0) {
-                fprintf(stderr, "bench_mse: --reps expects a positive integer\n");
+            if (!bench_opt_count(&a->reps, optarg, 1, "bench_mse", "--reps"))
                 return 2;
-            }
             break;
         case OPT_FIT_REPS:
-            if (!bench_parse_count(&a->fit_reps, optarg)) {
-                fprintf(stderr, "bench_mse: --fit-reps expects a non-negative integer\n");
+            if (!bench_opt_count(&a->fit_reps, optarg, 0, "bench_mse", "--fit-reps"))
                 return 2;
-            }
             break;
         case OPT_BOOT:
-            if (!bench_parse_count(&a->n_boot, optarg)) {
-                fprintf(stderr, "bench_mse: --boot expects a non-negative integer\n");
+            if (!bench_opt_count(&a->n_boot, optarg, 0, "bench_mse", "--boot"))
                 return 2;
-            }
             break;
         case OPT_ONLY:
             a->only = optarg;

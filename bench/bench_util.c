@@ -51,6 +51,22 @@ bool bench_parse_count(size_t *out, const char *s)
     return true;
 }
 
+bool bench_opt_count(size_t *out, const char *arg, size_t min, const char *prog, const char *opt)
+{
+    size_t v = 0;
+    if (bench_parse_count(&v, arg) && v >= min) {
+        *out = v;
+        return true;
+    }
+    if (min == 0)
+        fprintf(stderr, "%s: %s expects a non-negative integer\n", prog, opt);
+    else if (min == 1)
+        fprintf(stderr, "%s: %s expects a positive integer\n", prog, opt);
+    else
+        fprintf(stderr, "%s: %s expects an integer of at least %zu\n", prog, opt, min);
+    return false;
+}
+
 /* ==== the machine ==== */
 
 /* Copy the value of the first "key : value" line of @p path whose key is @p key. */

@@ -20,6 +20,13 @@ double bench_median(double *v, size_t n);
 /** Parse a decimal count of at most 10^9 (digits only); false when @p s is not one. */
 bool bench_parse_count(size_t *out, const char *s);
 
+/**
+ * The value of option @p opt of program @p prog: a count of at least @p min. On a bad
+ * value prints "prog: opt expects a positive integer" (or "a non-negative integer", or
+ * "an integer of at least MIN") on stderr and returns false.
+ */
+bool bench_opt_count(size_t *out, const char *arg, size_t min, const char *prog, const char *opt);
+
 /** The machine a benchmark ran on, as its report gives it. */
 typedef struct bench_machine {
     char cpu[128];     /* model name from /proc/cpuinfo, or "unknown CPU" */

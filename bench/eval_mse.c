@@ -103,28 +103,20 @@ static int parse_args(eval_args *a, int argc, char **argv)
             break;
         switch (opt) {
         case OPT_POP:
-            if (!bench_parse_count(&a->populations, optarg) || a->populations == 0) {
-                fprintf(stderr, "eval_mse: --populations expects a positive integer\n");
+            if (!bench_opt_count(&a->populations, optarg, 1, "eval_mse", "--populations"))
                 return 2;
-            }
             break;
         case OPT_N:
-            if (!bench_parse_count(&a->n, optarg) || a->n < 10) {
-                fprintf(stderr, "eval_mse: --n expects an integer of at least 10\n");
+            if (!bench_opt_count(&a->n, optarg, 10, "eval_mse", "--n"))
                 return 2;
-            }
             break;
         case OPT_BOOT:
-            if (!bench_parse_count(&a->n_boot, optarg)) {
-                fprintf(stderr, "eval_mse: --bootstrap expects a non-negative integer\n");
+            if (!bench_opt_count(&a->n_boot, optarg, 0, "eval_mse", "--bootstrap"))
                 return 2;
-            }
             break;
         case OPT_BOOT_POP:
-            if (!bench_parse_count(&a->boot_populations, optarg) || a->boot_populations == 0) {
-                fprintf(stderr, "eval_mse: --boot-populations expects a positive integer\n");
+            if (!bench_opt_count(&a->boot_populations, optarg, 1, "eval_mse", "--boot-populations"))
                 return 2;
-            }
             break;
         case OPT_JSON:
             a->json = true;
