@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for mapping files (src/data/mapping.c): rp_mapping_parse() on the
  * input; a mapping that loads is bound to a fixed header (the union of the columns the
- * seed mappings name) and applied to a few fixed rows, one of them ragged. Checks the
- * documented contract: statuses, positions of syntax errors, issues that name a rule.
+ * seed mappings name) and applied to a few fixed rows, one of them ragged, and the
+ * identifiers it names are read from the same rows. Checks the documented contract:
+ * statuses, positions of syntax errors, issues that name a rule, birth-date forms.
  */
 #include <rapporteur/common.h>
 #include <rapporteur/data.h>
@@ -50,6 +51,28 @@ static void fail(const char *what, const rp_error *err)
     abort();
 }
 
+/* Read every identifier of row @p r (@p n fields): statuses and birth-date forms. */
+static void read_identifiers(const rp_mapping *m, size_t r, size_t n)
+{
+    rp_error err = RP_ERROR_INIT;
+    for (int id = 0; id < RP_IDENT_COUNT; id++) {
+        char out[256]; /* longer than any field of rows[] */
+        int rc = rp_mapping_ident_read(m, (rp_ident)id, rows[r], n, out, sizeof(out), &err);
+        if (rc != RP_OK && rc != RP_EDATA)
+            fail("undocumented status from rp_mapping_ident_read", &err);
+        if (rc == RP_EDATA && n == N_COLS && id != RP_IDENT_BIRTH_DATE)
+            fail("only a birth date or a ragged row is RP_EDATA", &err);
+        if (rc != RP_OK && out[0] != '\0')
+            fail("a failed read leaves \"\"", &err);
+        size_t len = strlen(out);
+        if (rc == RP_OK && id == RP_IDENT_BIRTH_DATE && len != 0 && len != 4 && len != 7 &&
+            len != 10)
+            fail("a birth date is YYYY, YYYY-MM or YYYY-MM-DD", NULL);
+        if (rc == RP_OK && !rp_mapping_ident_column(m, (rp_ident)id) && len != 0)
+            fail("an identifier the mapping does not name reads as \"\"", NULL);
+    }
+}
+
 static void apply_rows(rp_mapping *m)
 {
     rp_error err = RP_ERROR_INIT;
@@ -72,6 +95,7 @@ static void apply_rows(rp_mapping *m)
                     is->column > N_COLS)
                     fail("issue without rule, or with a bad position", NULL);
             }
+            read_identifiers(m, r, n);
         }
         rp_issue_list_clear(&issues);
     }

@@ -389,6 +389,68 @@ RP_API int rp_mapping_apply(rp_case_record *rec,
 /** Free. NULL-safe. */
 RP_API void rp_mapping_free(rp_mapping *m);
 
+/* ==== personal identifiers of a mapping (agency side) ==== */
+
+/*
+ * A mapping's optional "identifiers" object names the input columns that hold personal
+ * identifiers, for the agency-side encoding step. rp_mapping_apply() never reads them:
+ * no identifier ever enters an rp_case_record.
+ */
+
+/** The personal identifiers a mapping can name (docs/data-standard.md, "Identifiers"). */
+typedef enum rp_ident {
+    RP_IDENT_GIVEN_NAME = 0,  /* given name(s) (HTCDS prs_FirstName) */
+    RP_IDENT_FAMILY_NAME,     /* family name (prs_SecondName) */
+    RP_IDENT_PATRONYMIC,      /* patronymic or middle name (prs_MiddleName) */
+    RP_IDENT_FULL_NAME,       /* given and family name in one column */
+    RP_IDENT_BIRTH_DATE,      /* birth date, possibly partial (prs_Birthdate) */
+    RP_IDENT_DOCUMENT_NUMBER, /* identity or travel document number (prs_IdentityNumber) */
+    RP_IDENT_COUNT
+} rp_ident;
+
+/** The key of @p id in a mapping's "identifiers" ("given_name", ...); NULL if out of range. */
+RP_API const char *rp_ident_name(rp_ident id);
+
+/**
+ * The input column of identifier @p id (trimmed; borrowed, valid until rp_mapping_free()),
+ * or NULL when the mapping does not name it (or @p m is NULL, @p id out of range).
+ */
+RP_API const char *rp_mapping_ident_column(const rp_mapping *m, rp_ident id);
+
+/**
+ * True when the mapping's full_name column is written family name first ("order":
+ * "family_first"); false for the default "given_first", or when there is no full_name.
+ */
+RP_API bool rp_mapping_full_name_family_first(const rp_mapping *m);
+
+/**
+ * Read identifier @p id of one input row, after rp_mapping_bind(). The value is trimmed of
+ * ASCII white space; it is "" when empty, when it is in the entry's own "missing" list or
+ * in the mapping's global "missing" or "unknown" list, or when the mapping does not name
+ * @p id. An RP_IDENT_BIRTH_DATE value is normalised to "YYYY-MM-DD", "YYYY-MM" or "YYYY"
+ * with the entry's formats (a real calendar day, year 1900..2100).
+ *
+ * @param[in]  m         a bound mapping.
+ * @param[in]  id        the identifier.
+ * @param[in]  row       the row's fields, as given to rp_mapping_apply() (borrowed).
+ * @param[in]  n_fields  number of fields in @p row; must equal the header's.
+ * @param[out] out       the value, NUL-terminated; "" on failure. Personal data: the
+ *                       caller wipes it after use.
+ * @param[in]  out_size  size of @p out in bytes (at least 11 holds any birth date).
+ * @param[out] err       details on failure (the column, never the value); may be NULL.
+ * @return RP_OK; RP_EDATA (a birth date no format reads, or a row whose number of fields
+ *         differs from the header); RP_EINVAL (NULL argument, @p id out of range, mapping
+ *         not bound, @p out_size too small for the value).
+ * @test   tests/unit/test_data_mapping.c: mapping_ident__reads_every_identifier
+ */
+RP_API int rp_mapping_ident_read(const rp_mapping *m,
+                                 rp_ident id,
+                                 const char *const *row,
+                                 size_t n_fields,
+                                 char *out,
+                                 size_t out_size,
+                                 rp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,8 +2,9 @@
  * Mapping files (rp_mapping_*): JSON documents that say how one agency's columns and
  * codes become case records of the standard: which column feeds which field, value
  * recodes, missing and unknown codes, date formats, multi-valued columns and groups of
- * 0/1 flag columns. The format is documented in docs/data-standard.md ("Mapping
- * files"); data/mappings/ctdc.json is the shipped example.
+ * 0/1 flag columns, and which columns hold personal identifiers (read only on the agency
+ * side, never into a record). The format is documented in docs/data-standard.md
+ * ("Mapping files"); data/mappings/ctdc.json is the shipped example.
  */
 #include "data/data_int.h"
 
@@ -11,6 +12,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <sodium.h>
 
 /*
  * Reading order: the in-memory mapping (structs), loading it from JSON (every check a
@@ -91,18 +93,43 @@ typedef struct field_map {
     size_t n_flags;
 } field_map;
 
+/*
+ * Where one personal identifier comes from. Identifiers are read one at a time by
+ * rp_mapping_ident_read() for the agency-side encoding; rp_mapping_apply() never looks
+ * at them, so no identifier can reach a record, an issue or the hub.
+ */
+typedef struct ident_map {
+    char *column;        /* input column name; NULL when the identifier is not mapped */
+    size_t index;        /* 0-based input column, set by rp_mapping_bind() */
+    rp_x_strvec missing; /* the entry's own missing codes (trimmed) */
+    rp_x_strvec formats; /* RP_IDENT_BIRTH_DATE: accepted formats, tried in order */
+} ident_map;
+
 struct rp_mapping {
     char *name;
     char *description;
     rp_x_strvec missing; /* global missing codes */
     rp_x_strvec unknown; /* global unknown codes */
     field_map fields[RP_FIELD_COUNT];
+    ident_map idents[RP_IDENT_COUNT];
+    bool full_name_family_first; /* "order": "family_first" of the full_name entry */
     bool bound;
     size_t n_columns; /* header width given to rp_mapping_bind() */
 };
 
 /* Formats tried for a date field with no "format": ISO 8601, full or year-month. */
 static const char *const default_date_formats[] = {"%Y-%m-%d", "%Y-%m"};
+
+/* Formats tried for a birth date with no "format": ISO 8601, full, year-month or year. */
+static const char *const default_birth_formats[] = {"%Y-%m-%d", "%Y-%m", "%Y"};
+
+/* Years a birth date may have (inclusive). */
+#define BIRTH_YEAR_MIN 1900
+#define BIRTH_YEAR_MAX 2100
+
+/* The keys of the "identifiers" object, in rp_ident order. */
+static const char *const ident_names[RP_IDENT_COUNT] = {
+    "given_name", "family_name", "patronymic", "full_name", "birth_date", "document_number"};
 
 /* English month names for %b (abbreviations and full names, any case). */
 static const char *const month_names[12] = {"january",   "february", "march",    "april",
@@ -137,6 +164,11 @@ void rp_mapping_free(rp_mapping *m)
     rp_x_strvec_release(&m->unknown);
     for (size_t f = 0; f < RP_FIELD_COUNT; f++)
         field_map_release(&m->fields[f]);
+    for (size_t i = 0; i < RP_IDENT_COUNT; i++) {
+        rp_free(m->idents[i].column);
+        rp_x_strvec_release(&m->idents[i].missing);
+        rp_x_strvec_release(&m->idents[i].formats);
+    }
     rp_free(m);
 }
 
@@ -308,14 +340,16 @@ static bool read_month_name(const char **s, const char *end, long *out)
 /*
  * Parse @p t with one strptime-like format: %Y (4 digits), %m (1-2 digits), %d (1-2
  * digits), %b (English month name or abbreviation), %% and literal characters. The
- * format was checked at load (check_date_format), so it has %Y and one month.
+ * format was checked at load (check_date_format), so it has %Y, and a day only with a
+ * month; a date field's formats always have a month, a birth date's may lack it.
+ * @return true with "YYYY-MM-DD", "YYYY-MM" or "YYYY" (as the format has) in @p out.
  */
 static bool parse_date_with(tok t, const char *fmt, char out[11])
 {
     const char *s = t.p;
     const char *end = t.p + t.n;
     long y = 0, mo = 0, d = 0;
-    bool has_day = false;
+    bool has_month = false, has_day = false;
     for (const char *f = fmt; *f; f++) {
         if (*f != '%' || f[1] == '%') {
             if (*f == '%')
@@ -333,6 +367,7 @@ static bool parse_date_with(tok t, const char *fmt, char out[11])
             break;
         case 'm':
             ok = read_digits(&s, end, 2, false, &mo);
+            has_month = true;
             break;
         case 'd':
             ok = read_digits(&s, end, 2, false, &d);
@@ -340,6 +375,7 @@ static bool parse_date_with(tok t, const char *fmt, char out[11])
             break;
         case 'b':
             ok = read_month_name(&s, end, &mo);
+            has_month = true;
             break;
         default:
             ok = false;
@@ -348,15 +384,16 @@ static bool parse_date_with(tok t, const char *fmt, char out[11])
         if (!ok)
             return false;
     }
-    if (s != end || y < 1 || mo < 1 || mo > 12)
+    if (s != end || y < 1 || (has_month && (mo < 1 || mo > 12)))
         return false;
     if (has_day && (d < 1 || d > rp_data__days_in_month((int)y, (int)mo)))
         return false;
-    /* y has 4 digits, mo and d 1..31: written by hand, "YYYY-MM[-DD]" */
+    /* y has 4 digits, mo and d 1..31: written by hand, "YYYY[-MM[-DD]]" */
     long parts[3] = {y, mo, d};
     int widths[3] = {4, 2, 2};
+    int n_parts = has_day ? 3 : has_month ? 2 : 1;
     size_t k = 0;
-    for (int i = 0; i < (has_day ? 3 : 2); i++) {
+    for (int i = 0; i < n_parts; i++) {
         if (i > 0)
             out[k++] = '-';
         for (int w = widths[i] - 1; w >= 0; w--) {
@@ -369,14 +406,39 @@ static bool parse_date_with(tok t, const char *fmt, char out[11])
     return true;
 }
 
-/* The expected-format hint of a date field: its formats joined by " or ". */
-static void date_hint(const field_map *fm, char *buf, size_t size)
+/* A date's formats: @p formats of the mapping, or @p dflt (@p n_dflt of them) if none. */
+typedef struct date_formats {
+    const char *const *v;
+    size_t n;
+} date_formats;
+
+static date_formats formats_or(const rp_x_strvec *formats, const char *const *dflt, size_t n_dflt)
+{
+    date_formats f = {dflt, n_dflt};
+    if (formats->n) {
+        f.v = (const char *const *)formats->items;
+        f.n = formats->n;
+    }
+    return f;
+}
+
+/* Parse @p t with the first of @p f that reads it, into @p out (see parse_date_with). */
+static bool parse_date_any(tok t, date_formats f, char out[11])
+{
+    for (size_t i = 0; i < f.n; i++) {
+        if (parse_date_with(t, f.v[i], out))
+            return true;
+    }
+    return false;
+}
+
+/* The expected-format hint of a date: its formats joined by " or ". */
+static void date_hint(date_formats f, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
-    const char *const *v =
-        fm->formats.n ? (const char *const *)fm->formats.items : default_date_formats;
-    size_t n = fm->formats.n ? fm->formats.n : RP_ARRAY_LEN(default_date_formats);
+    const char *const *v = f.v;
+    size_t n = f.n;
     for (size_t i = 0; i < n && used < size; i++) {
         int k = snprintf(buf + used, size - used, "%s%s", i ? " or " : "", v[i]);
         if (k < 0)
@@ -411,15 +473,12 @@ static bool convert_standard(const field_map *fm, tok t, target *out, problem *p
         return true;
     }
     case RP_FTYPE_DATE: {
-        const char *const *v =
-            fm->formats.n ? (const char *const *)fm->formats.items : default_date_formats;
-        size_t n = fm->formats.n ? fm->formats.n : RP_ARRAY_LEN(default_date_formats);
-        for (size_t i = 0; i < n; i++) {
-            if (parse_date_with(t, v[i], out->text))
-                return true;
-        }
+        date_formats f =
+            formats_or(&fm->formats, default_date_formats, RP_ARRAY_LEN(default_date_formats));
+        if (parse_date_any(t, f, out->text))
+            return true;
         char hint[120];
-        date_hint(fm, hint, sizeof(hint));
+        date_hint(f, hint, sizeof(hint));
         return fail(pb, "date", "expected a calendar date as %s for '%s'", hint, info->name);
     }
     case RP_FTYPE_CODE:
@@ -683,9 +742,10 @@ static int parse_strings(const loader *ld, rp_x_strvec *v, json_t *j, const char
 
 /*
  * Check a date format: only %Y %m %d %b %% and literal characters; %Y once, exactly one
- * month (%m or %b), %d at most once.
+ * month (%m or %b), %d at most once. A @p partial format (birth dates) may also lack the
+ * day, or the month and the day: "%m.%Y", "%Y".
  */
-static int check_date_format(const loader *ld, const char *fmt, const char *path)
+static int check_date_format(const loader *ld, const char *fmt, bool partial, const char *path)
 {
     int n_year = 0, n_month = 0, n_day = 0;
     for (const char *f = fmt; *f; f++) {
@@ -712,7 +772,12 @@ static int check_date_format(const loader *ld, const char *fmt, const char *path
                        fmt);
         }
     }
-    if (n_year != 1 || n_month != 1 || n_day > 1)
+    if (partial && (n_year != 1 || n_month > 1 || n_day > n_month))
+        return bad(ld, path,
+                   "'%s' needs %%Y once, at most one month (%%m or %%b) and a %%d only with "
+                   "a month",
+                   fmt);
+    if (!partial && (n_year != 1 || n_month != 1 || n_day > 1))
         return bad(ld, path, "'%s' needs %%Y once, one month (%%m or %%b) and at most one %%d",
                    fmt);
     return RP_OK;
@@ -865,27 +930,37 @@ parse_field_list(const loader *ld, rp_x_strvec *v, json_t *j, const char *key, c
     return parse_strings(ld, v, lst, join_path(sub, sizeof(sub), path, key));
 }
 
-/* "format": one date format or an array of them, each checked. */
+/*
+ * "format" at @p sub: one date format or an array of them into @p v, each checked
+ * (@p partial: formats of a birth date, see check_date_format).
+ */
+static int
+parse_format_list(const loader *ld, rp_x_strvec *v, json_t *fmt, bool partial, const char *sub)
+{
+    int rc = RP_OK;
+    if (json_is_string(fmt)) {
+        if (rp_x_strvec_push(v, json_string_value(fmt)) != RP_OK)
+            return oom(ld);
+    } else {
+        rc = parse_strings(ld, v, fmt, sub);
+        if (rc != RP_OK)
+            return rc;
+        if (v->n == 0)
+            return bad(ld, sub, "expected at least one format");
+    }
+    for (size_t i = 0; rc == RP_OK && i < v->n; i++)
+        rc = check_date_format(ld, v->items[i], partial, sub);
+    return rc;
+}
+
+/* "format" of a field: only date fields take one. */
 static int parse_formats(const loader *ld, field_map *fm, json_t *fmt, const char *path)
 {
     char sub[300];
     join_path(sub, sizeof(sub), path, "format");
     if (fm->info->type != RP_FTYPE_DATE)
         return bad(ld, sub, "only date fields take a format");
-    int rc = RP_OK;
-    if (json_is_string(fmt)) {
-        if (rp_x_strvec_push(&fm->formats, json_string_value(fmt)) != RP_OK)
-            return oom(ld);
-    } else {
-        rc = parse_strings(ld, &fm->formats, fmt, sub);
-        if (rc != RP_OK)
-            return rc;
-        if (fm->formats.n == 0)
-            return bad(ld, sub, "expected at least one format");
-    }
-    for (size_t i = 0; rc == RP_OK && i < fm->formats.n; i++)
-        rc = check_date_format(ld, fm->formats.items[i], sub);
-    return rc;
+    return parse_format_list(ld, &fm->formats, fmt, false, sub);
 }
 
 /* "split": the separator of a multi-valued column. */
@@ -1059,10 +1134,142 @@ static int parse_fields(const loader *ld, rp_mapping *m, json_t *root)
     return RP_OK;
 }
 
+/* ==== loading: personal identifiers ==== */
+
+/* The keys an identifier entry may have ("format" and "order" only where they apply). */
+static const char *const ident_keys[] = {"column", "missing", "format", "order", "comment"};
+
+/* The field fed by input column @p column (as a column or a flag column); NULL if none. */
+static const rp_field_info *field_of_column(const rp_mapping *m, const char *column)
+{
+    for (size_t f = 0; f < RP_FIELD_COUNT; f++) {
+        const field_map *fm = &m->fields[f];
+        if (fm->src == SRC_COLUMN && strcmp(fm->column, column) == 0)
+            return fm->info;
+        for (size_t i = 0; fm->src == SRC_FLAGS && i < fm->n_flags; i++) {
+            if (strcmp(fm->flags[i].column, column) == 0)
+                return fm->info;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * "order" of the full_name entry: "given_first" (default) or "family_first". The
+ * encoding step needs it to split a full name into given and family name.
+ */
+static int parse_name_order(const loader *ld, rp_mapping *m, json_t *order, const char *sub)
+{
+    const char *o = json_is_string(order) ? json_string_value(order) : "";
+    if (strcmp(o, "family_first") == 0)
+        m->full_name_family_first = true;
+    else if (strcmp(o, "given_first") != 0)
+        return bad(ld, sub, "expected \"given_first\" or \"family_first\"");
+    return RP_OK;
+}
+
+/*
+ * One entry @p j of "identifiers", for identifier @p id. Entries are parsed after the
+ * fields and in rp_ident order, so that a column shared with a field or an earlier
+ * identifier is reported here.
+ */
+static int parse_ident(const loader *ld, rp_mapping *m, rp_ident id, json_t *j, const char *path)
+{
+    char sub[300];
+    ident_map *im = &m->idents[id];
+    if (!json_is_object(j))
+        return bad(ld, path, "expected an object with a \"column\"");
+    int rc = check_keys(ld, j, ident_keys, RP_ARRAY_LEN(ident_keys), path);
+    if (rc != RP_OK)
+        return rc;
+    json_t *column = json_object_get(j, "column");
+    if (!column)
+        return bad(ld, path, "needs a \"column\"");
+    join_path(sub, sizeof(sub), path, "column");
+    if (!json_is_string(column))
+        return bad(ld, sub, "expected a column name");
+    im->column = dup_trimmed(json_string_value(column));
+    if (!im->column)
+        return oom(ld);
+    if (im->column[0] == '\0')
+        return bad(ld, sub, "expected a column name");
+    const rp_field_info *info = field_of_column(m, im->column);
+    if (info)
+        return bad(ld, sub,
+                   "column '%s' also feeds field '%s' (an identifier column feeds no field)",
+                   im->column, info->name);
+    for (size_t k = 0; k < (size_t)id; k++) {
+        if (m->idents[k].column && strcmp(m->idents[k].column, im->column) == 0)
+            return bad(ld, sub, "column '%s' is also the column of identifier '%s'", im->column,
+                       ident_names[k]);
+    }
+
+    rc = parse_field_list(ld, &im->missing, j, "missing", path);
+    json_t *opt = json_object_get(j, "format");
+    if (rc == RP_OK && opt) {
+        join_path(sub, sizeof(sub), path, "format");
+        if (id != RP_IDENT_BIRTH_DATE)
+            return bad(ld, sub, "only birth_date takes a format");
+        rc = parse_format_list(ld, &im->formats, opt, true, sub);
+    }
+    opt = json_object_get(j, "order");
+    if (rc == RP_OK && opt) {
+        join_path(sub, sizeof(sub), path, "order");
+        if (id != RP_IDENT_FULL_NAME)
+            return bad(ld, sub, "only full_name takes an order");
+        rc = parse_name_order(ld, m, opt, sub);
+    }
+    return rc;
+}
+
+/* The optional top-level "identifiers": identifier name -> entry, and a "comment". */
+static int parse_identifiers(const loader *ld, rp_mapping *m, json_t *root)
+{
+    json_t *ids = json_object_get(root, "identifiers");
+    if (!ids)
+        return RP_OK;
+    if (!json_is_object(ids))
+        return bad(ld, "identifiers", "expected an object of identifier: {\"column\": NAME}");
+    const char *key;
+    json_t *val;
+    json_object_foreach(ids, key, val)
+    {
+        bool known = strcmp(key, "comment") == 0;
+        for (size_t i = 0; i < RP_IDENT_COUNT; i++)
+            known = known || strcmp(key, ident_names[i]) == 0;
+        if (!known) {
+            char sub[300];
+            return bad(ld, join_path(sub, sizeof(sub), "identifiers", key),
+                       "unknown identifier (the identifiers are given_name, family_name, "
+                       "patronymic, full_name, birth_date and document_number)");
+        }
+    }
+    /* a full name holds the given and the family name: both ways at once would disagree */
+    if (json_object_get(ids, "full_name") &&
+        (json_object_get(ids, "given_name") || json_object_get(ids, "family_name")))
+        return bad(ld, "identifiers.full_name",
+                   "a full name excludes \"given_name\" and \"family_name\" (map either the "
+                   "full name or its parts)");
+    for (size_t i = 0; i < RP_IDENT_COUNT; i++) {
+        json_t *entry = json_object_get(ids, ident_names[i]);
+        if (!entry)
+            continue;
+        char path[300];
+        join_path(path, sizeof(path), "identifiers", ident_names[i]);
+        int rc = parse_ident(ld, m, (rp_ident)i, entry, path);
+        if (rc != RP_OK)
+            return rc;
+    }
+    return RP_OK;
+}
+
+/* ==== loading: the top level ==== */
+
 static int parse_root(const loader *ld, rp_mapping *m, json_t *root)
 {
-    static const char *const root_keys[] = {"name",    "description", "version", "missing",
-                                            "unknown", "list",        "fields",  "comment"};
+    static const char *const root_keys[] = {"name",    "description", "version",
+                                            "missing", "unknown",     "list",
+                                            "fields",  "identifiers", "comment"};
     if (!json_is_object(root))
         return bad(ld, "(top level)", "expected an object");
     int rc = check_keys(ld, root, root_keys, RP_ARRAY_LEN(root_keys), "");
@@ -1094,6 +1301,8 @@ static int parse_root(const loader *ld, rp_mapping *m, json_t *root)
         rc = parse_field_list(ld, &m->unknown, root, "unknown", "");
     if (rc == RP_OK)
         rc = parse_fields(ld, m, root);
+    if (rc == RP_OK)
+        rc = parse_identifiers(ld, m, root);
     return rc;
 }
 
@@ -1151,13 +1360,17 @@ int rp_mapping_load(rp_mapping **out, const char *path, rp_error *err)
 
 /* ==== binding to a header ==== */
 
-/* Find column @p name in the header; RP_EDATA when absent or ambiguous. */
+/*
+ * Find column @p name in the header; RP_EDATA when absent or ambiguous. @p kind and
+ * @p what say what the column feeds ("field", "sex"; "identifier", "birth_date").
+ */
 static int find_column(size_t *out,
                        const rp_mapping *m,
                        const char *const *columns,
                        size_t n_columns,
                        const char *name,
-                       const char *field,
+                       const char *kind,
+                       const char *what,
                        rp_error *err)
 {
     bool found = false;
@@ -1168,16 +1381,16 @@ static int find_column(size_t *out,
             continue;
         if (found)
             return rp_error_set_at(err, RP_EDATA, "", 1, (long)(i + 1),
-                                   "mapping '%s': column '%s' (field '%s') appears twice in the "
+                                   "mapping '%s': column '%s' (%s '%s') appears twice in the "
                                    "input header (columns %zu and %zu)",
-                                   m->name, name, field, *out + 1, i + 1);
+                                   m->name, name, kind, what, *out + 1, i + 1);
         *out = i;
         found = true;
     }
     if (!found)
         return rp_error_set_at(err, RP_EDATA, "", 1, 0,
-                               "mapping '%s': column '%s' (field '%s') is not in the input header",
-                               m->name, name, field);
+                               "mapping '%s': column '%s' (%s '%s') is not in the input header",
+                               m->name, name, kind, what);
     return RP_OK;
 }
 
@@ -1190,10 +1403,20 @@ int rp_mapping_bind(rp_mapping *m, const char *const *columns, size_t n_columns,
         field_map *fm = &m->fields[f];
         int rc = RP_OK;
         if (fm->src == SRC_COLUMN)
-            rc = find_column(&fm->index, m, columns, n_columns, fm->column, fm->info->name, err);
+            rc = find_column(&fm->index, m, columns, n_columns, fm->column, "field", fm->info->name,
+                             err);
         for (size_t i = 0; rc == RP_OK && fm->src == SRC_FLAGS && i < fm->n_flags; i++)
             rc = find_column(&fm->flags[i].index, m, columns, n_columns, fm->flags[i].column,
-                             fm->info->name, err);
+                             "field", fm->info->name, err);
+        if (rc != RP_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < RP_IDENT_COUNT; i++) {
+        ident_map *im = &m->idents[i];
+        int rc = RP_OK;
+        if (im->column)
+            rc = find_column(&im->index, m, columns, n_columns, im->column, "identifier",
+                             ident_names[i], err);
         if (rc != RP_OK)
             return rc;
     }
@@ -1424,4 +1647,112 @@ int rp_mapping_apply(rp_case_record *rec,
     for (size_t i = validated_from; i < issues->n; i++)
         locate_issue(m, &issues->v[i]);
     return issues->n > before ? RP_EDATA : RP_OK;
+}
+
+/* ==== reading personal identifiers (agency side) ==== */
+
+/*
+ * The encoding step reads identifiers one row at a time through the bound mapping, with
+ * the same trimming and missing codes as fields, and nothing else: no recode, no case
+ * folding. Values are personal data, so no message ever shows one, and a birth date
+ * parsed on the stack is wiped before returning.
+ */
+
+const char *rp_ident_name(rp_ident id)
+{
+    if ((unsigned)id >= (unsigned)RP_IDENT_COUNT)
+        return NULL;
+    return ident_names[id];
+}
+
+const char *rp_mapping_ident_column(const rp_mapping *m, rp_ident id)
+{
+    if (!m || (unsigned)id >= (unsigned)RP_IDENT_COUNT)
+        return NULL;
+    return m->idents[id].column;
+}
+
+bool rp_mapping_full_name_family_first(const rp_mapping *m)
+{
+    return m && m->idents[RP_IDENT_FULL_NAME].column && m->full_name_family_first;
+}
+
+/* Is the year of @p date ("YYYY..." as parse_date_with() writes it) a plausible birth year? */
+static bool birth_year_ok(const char *date)
+{
+    char year[5];
+    long y = 0;
+    rp_x_strlcpy(year, date, sizeof(year));
+    return rp_x_parse_long(year, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX, &y) == 0;
+}
+
+/* RP_EINVAL for a value of identifier @p id that does not fit in @p out_size bytes. */
+static int
+too_small(const rp_mapping *m, const ident_map *im, rp_ident id, size_t out_size, rp_error *err)
+{
+    return rp_error_set(err, RP_EINVAL,
+                        "mapping '%s': column '%s' (identifier '%s'): the value does not fit "
+                        "in %zu bytes",
+                        m->name, im->column, ident_names[id], out_size);
+}
+
+int rp_mapping_ident_read(const rp_mapping *m,
+                          rp_ident id,
+                          const char *const *row,
+                          size_t n_fields,
+                          char *out,
+                          size_t out_size,
+                          rp_error *err)
+{
+    if (out && out_size > 0)
+        out[0] = '\0';
+    if (!m || !out || out_size == 0 || (!row && n_fields > 0))
+        return rp_error_set(err, RP_EINVAL, "rp_mapping_ident_read: NULL argument");
+    if ((unsigned)id >= (unsigned)RP_IDENT_COUNT)
+        return rp_error_set(err, RP_EINVAL, "rp_mapping_ident_read: identifier %d out of range",
+                            (int)id);
+    if (!m->bound)
+        return rp_error_set(err, RP_EINVAL, "mapping '%s' is not bound to a header", m->name);
+    if (n_fields != m->n_columns)
+        return rp_error_set(err, RP_EDATA,
+                            "mapping '%s': expected %zu fields as in the header, found %zu",
+                            m->name, m->n_columns, n_fields);
+    const ident_map *im = &m->idents[id];
+    if (!im->column)
+        return RP_OK;
+    /* bind found the column in the header, and the row is as wide as the header */
+    if (!RP_ALWAYS(row != NULL && im->index < n_fields))
+        return rp_error_set(err, RP_EINTERNAL, "mapping '%s': identifier column out of range",
+                            m->name);
+    const char *raw = row[im->index] ? row[im->index] : "";
+    tok t = tok_trim(raw, strlen(raw));
+    if (t.n == 0 || in_list(&im->missing, t, false) || in_list(&m->missing, t, false) ||
+        in_list(&m->unknown, t, false))
+        return RP_OK;
+    if (id != RP_IDENT_BIRTH_DATE) {
+        if (t.n >= out_size)
+            return too_small(m, im, id, out_size, err);
+        memcpy(out, t.p, t.n);
+        out[t.n] = '\0';
+        return RP_OK;
+    }
+
+    int rc = RP_OK;
+    char date[11];
+    date_formats f =
+        formats_or(&im->formats, default_birth_formats, RP_ARRAY_LEN(default_birth_formats));
+    if (!parse_date_any(t, f, date) || !birth_year_ok(date)) {
+        char hint[120];
+        date_hint(f, hint, sizeof(hint));
+        rc = rp_error_set_at(err, RP_EDATA, "", 0, (long)im->index + 1,
+                             "mapping '%s': column '%s' (identifier 'birth_date'): expected a "
+                             "calendar date as %s with a year in %d..%d",
+                             m->name, im->column, hint, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX);
+    } else if (strlen(date) >= out_size) {
+        rc = too_small(m, im, id, out_size, err);
+    } else {
+        rp_x_strlcpy(out, date, out_size);
+    }
+    sodium_memzero(date, sizeof(date));
+    return rc;
 }

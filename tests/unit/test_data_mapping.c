@@ -703,7 +703,7 @@ static void sweep_undo(void *payload)
 static void mapping_parse__alloc_failure_sweep(void **state)
 {
     (void)state;
-    static const char *const files[] = {"agency.json", "minimal.json"};
+    static const char *const files[] = {"agency.json", "minimal.json", "agency_ident.json"};
     for (size_t i = 0; i < ARRAY_LEN(files); i++) {
         sweep_state s = {NULL, 0, NULL};
         char *json = rp_test_slurp(fixture(files[i]), &s.len);
@@ -746,6 +746,464 @@ static void mapping_apply__alloc_failure_sweep(void **state)
         assert_true(n < 100);
     }
     rp_mapping_free(m);
+}
+
+/* ==== personal identifiers (agency side) ==== */
+
+/* What rp_mapping_ident_read() gives for one identifier of one row: a value or RP_EDATA. */
+typedef struct ident_want {
+    const char *value; /* NULL: RP_EDATA expected */
+} ident_want;
+
+typedef struct ident_rows {
+    rp_mapping *m;
+    rp_mapping *plain; /* the same fields without "identifiers" */
+    long n_rows;
+} ident_rows;
+
+/* agency_ident.csv, identifier by identifier (rp_ident order); full_name is not mapped */
+static const ident_want ident_expected[7][RP_IDENT_COUNT] = {
+    {{""}, {""}, {""}, {""}, {""}, {""}}, /* the header */
+    {{"Alisa"}, {"Testova"}, {"Ivanovna"}, {""}, {"1990-02-03"}, {"XA1234567"}},
+    /* trimmed; the entry's own missing "-"; a year-month birth date; empty document */
+    {{"Boris"}, {"Primerov"}, {""}, {""}, {"1985-05"}, {""}},
+    {{"Chen"}, {"Example"}, {""}, {""}, {"1979"}, {"P0000003"}},
+    /* global missing "n/a" and "-99"; 31 April does not exist */
+    {{"Dana"}, {"Fictive"}, {""}, {""}, {NULL}, {""}},
+    /* the global unknown "Unknown" means empty too; 2000 is a leap year */
+    {{""}, {"Sample"}, {""}, {""}, {"2000-02-29"}, {"ZZ0000005"}},
+    /* 1900 is not a leap year (divisible by 100, not by 400) */
+    {{"Eve"}, {"Leapday"}, {""}, {""}, {NULL}, {""}},
+};
+
+static void ident_row(char **fields, size_t n, long row, void *payload)
+{
+    ident_rows *ir = payload;
+    rp_error err = RP_ERROR_INIT;
+    const char *const *f = (const char *const *)fields;
+    if (row == 0) {
+        bind_ok(ir->m, f, n);
+        bind_ok(ir->plain, f, n); /* the identifier columns are extra columns to it */
+        return;
+    }
+    assert_true(row < 7);
+    ir->n_rows = row;
+    for (int id = 0; id < RP_IDENT_COUNT; id++) {
+        char out[64];
+        const char *want = ident_expected[row][id].value;
+        int rc = rp_mapping_ident_read(ir->m, (rp_ident)id, f, n, out, sizeof(out), &err);
+        if (want && (rc != RP_OK || strcmp(out, want) != 0))
+            fail_msg("row %ld, %s: rc %d '%s', expected '%s' (%s)", row,
+                     rp_ident_name((rp_ident)id), rc, out, want, err.msg);
+        if (!want) {
+            assert_rp_status(rc, RP_EDATA, &err);
+            assert_string_equal(out, "");
+            assert_int_equal(err.column, 5);
+            assert_non_null(strstr(err.msg, "column 'dob' (identifier 'birth_date')"));
+            assert_null(strstr(err.msg, fields[4])); /* never the value */
+        }
+    }
+    /* the record is the one the same mapping without identifiers makes */
+    rp_case_record a, b;
+    rp_issue_list ia = RP_ISSUE_LIST_INIT, ib = RP_ISSUE_LIST_INIT;
+    assert_rp_ok(rp_mapping_apply(&a, &ia, ir->m, f, n, row + 1, &err), &err);
+    assert_rp_ok(rp_mapping_apply(&b, &ib, ir->plain, f, n, row + 1, &err), &err);
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_int_equal(ia.n, 0);
+    assert_int_equal(ib.n, 0);
+    rp_issue_list_release(&ia);
+    rp_issue_list_release(&ib);
+}
+
+/* The fields of agency_ident.json, as a mapping without identifiers. */
+static const char agency_ident_plain[] =
+    "{\"name\": \"shelter-y\", \"missing\": [\"-99\", \"n/a\"], \"unknown\": [\"Unknown\"], "
+    "\"list\": {\"value\": \"SHELTER\"}, \"fields\": {\"case_id\": {\"column\": \"ref\"}, "
+    "\"registration_date\": {\"column\": \"date\", \"format\": \"%d.%m.%Y\"}, "
+    "\"sex\": {\"column\": \"sex\", \"recode\": {\"F\": \"female\", \"M\": \"male\"}}, "
+    "\"citizenship\": {\"column\": \"nat\"}}}";
+
+static void mapping_ident__reads_every_identifier(void **state)
+{
+    (void)state;
+    ident_rows ir = {NULL, NULL, 0};
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_load(&ir.m, fixture("agency_ident.json"), &err), &err);
+    ir.plain = parse_ok(agency_ident_plain);
+
+    static const char *const names[RP_IDENT_COUNT] = {
+        "given_name", "family_name", "patronymic", "full_name", "birth_date", "document_number"};
+    static const char *const columns[RP_IDENT_COUNT] = {"first_name", "surname", "middle_name",
+                                                        NULL,         "dob",     "passport_no"};
+    for (int id = 0; id < RP_IDENT_COUNT; id++) {
+        assert_string_equal(rp_ident_name((rp_ident)id), names[id]);
+        const char *c = rp_mapping_ident_column(ir.m, (rp_ident)id);
+        if (columns[id])
+            assert_string_equal(c, columns[id]);
+        else
+            assert_null(c);
+        assert_null(rp_mapping_ident_column(ir.plain, (rp_ident)id));
+    }
+    assert_null(rp_ident_name(RP_IDENT_COUNT));
+    assert_null(rp_mapping_ident_column(ir.m, RP_IDENT_COUNT));
+    assert_null(rp_mapping_ident_column(NULL, RP_IDENT_GIVEN_NAME));
+    assert_false(rp_mapping_full_name_family_first(ir.m));
+    assert_false(rp_mapping_full_name_family_first(NULL));
+
+    csv_each_row(fixture("agency_ident.csv"), ident_row, &ir);
+    assert_int_equal(ir.n_rows, 6);
+    rp_mapping_free(ir.m);
+    rp_mapping_free(ir.plain);
+}
+
+static void mapping_ident__full_name_and_its_order(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"name", "mid", "ref"};
+    static const char *const row[] = {"  Testova  Alisa\t", " Ivanovna ", "R1"};
+
+    static const struct {
+        const char *order; /* NULL: no "order" */
+        bool family_first;
+    } cases[] = {{NULL, false}, {"\"given_first\"", false}, {"\"family_first\"", true}};
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char json[512];
+        snprintf(
+            json, sizeof(json),
+            "{\"name\": \"f\", \"list\": {\"value\": \"L\"}, \"fields\": {\"case_id\": "
+            "{\"column\": \"ref\"}}, \"identifiers\": {\"full_name\": {\"column\": \"name\"%s%s, "
+            "\"comment\": \"one column\"}, \"patronymic\": {\"column\": \"mid\"}}}",
+            cases[i].order ? ", \"order\": " : "", cases[i].order ? cases[i].order : "");
+        rp_mapping *m = parse_ok(json);
+        assert_int_equal(rp_mapping_full_name_family_first(m), cases[i].family_first);
+        assert_string_equal(rp_mapping_ident_column(m, RP_IDENT_FULL_NAME), "name");
+        assert_null(rp_mapping_ident_column(m, RP_IDENT_GIVEN_NAME));
+        bind_ok(m, cols, ARRAY_LEN(cols));
+        char out[32];
+        rp_error err = RP_ERROR_INIT;
+        /* trimmed at both ends only: splitting the name is the encoding step's job */
+        assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_FULL_NAME, row, 3, out, sizeof(out), &err),
+                     &err);
+        assert_string_equal(out, "Testova  Alisa");
+        assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_PATRONYMIC, row, 3, out, sizeof(out), &err),
+                     &err);
+        assert_string_equal(out, "Ivanovna");
+        out[0] = 'x';
+        out[1] = '\0';
+        assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, 3, out, sizeof(out), &err),
+                     &err);
+        assert_string_equal(out, ""); /* not mapped */
+        rp_mapping_free(m);
+    }
+}
+
+static void mapping_ident__birth_date_formats(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *formats; /* JSON array body; NULL: the default formats */
+        const char *in;
+        const char *out; /* NULL: RP_EDATA */
+    } cases[] = {
+        /* default: ISO 8601, full, year-month or year */
+        {NULL, "1990-02-03", "1990-02-03"},
+        {NULL, " 1990-2-3 ", "1990-02-03"},
+        {NULL, "1990-02", "1990-02"},
+        {NULL, "1990", "1990"},
+        {NULL, "1900-01-01", "1900-01-01"},
+        {NULL, "2100-12-31", "2100-12-31"},
+        {NULL, "1899-12-31", NULL}, /* years 1900..2100 */
+        {NULL, "2101", NULL},
+        {NULL, "1990-13", NULL},
+        {NULL, "1990-02-30", NULL},
+        {NULL, "03.02.1990", NULL},
+        {NULL, "85", NULL},
+        {NULL, "1990-02-03T00:00", NULL},
+        /* day-first, with the calendar checked */
+        {"\"%d.%m.%Y\"", "03.02.1990", "1990-02-03"},
+        {"\"%d.%m.%Y\"", "30.04.1990", "1990-04-30"},
+        {"\"%d.%m.%Y\"", "31.04.1990", NULL},
+        {"\"%d.%m.%Y\"", "29.02.2000", "2000-02-29"},
+        {"\"%d.%m.%Y\"", "29.02.1996", "1996-02-29"},
+        {"\"%d.%m.%Y\"", "29.02.1900", NULL},
+        {"\"%d.%m.%Y\"", "29.02.1997", NULL},
+        {"\"%d.%m.%Y\"", "00.01.1990", NULL},
+        {"\"%d.%m.%Y\"", "1990", NULL}, /* only the formats given */
+        /* partial formats, tried in order */
+        {"\"%d.%m.%Y\", \"%m.%Y\", \"%Y\"", "5.1985", "1985-05"},
+        {"\"%d.%m.%Y\", \"%m.%Y\", \"%Y\"", "1985", "1985"},
+        {"\"%d.%m.%Y\", \"%m.%Y\", \"%Y\"", "1.5.1985", "1985-05-01"},
+        {"\"%d.%m.%Y\", \"%m.%Y\", \"%Y\"", "13.1985", NULL},
+        {"\"%Y\"", "1990-05", NULL},
+        {"\"%Y\"", "1990", "1990"},
+        {"\"%b %Y\"", "Mar 1985", "1985-03"},
+        {"\"%b %Y\"", "march 1985", "1985-03"},
+        {"\"%d %b %Y\"", "3 February 1990", "1990-02-03"},
+        {"\"%Y%m%d\"", "19900203", "1990-02-03"},
+        {"\"%m/%Y\"", "12/1990", "1990-12"},
+        {"\"born %Y\"", "born 1990", "1990"},
+        {"\"%Y (%%)\"", "1990 (%)", "1990"},
+    };
+
+    static const char *const cols[] = {"dob"};
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{\"name\": \"b\", \"list\": {\"value\": \"L\"}, \"fields\": {}, "
+                 "\"identifiers\": {\"birth_date\": {\"column\": \"dob\"%s%s%s}}}",
+                 cases[i].formats ? ", \"format\": [" : "",
+                 cases[i].formats ? cases[i].formats : "", cases[i].formats ? "]" : "");
+        rp_mapping *m = parse_ok(json);
+        bind_ok(m, cols, 1);
+        const char *row[] = {cases[i].in};
+        char out[16];
+        rp_error err = RP_ERROR_INIT;
+        int rc = rp_mapping_ident_read(m, RP_IDENT_BIRTH_DATE, row, 1, out, sizeof(out), &err);
+        bool ok = cases[i].out
+                      ? rc == RP_OK && strcmp(out, cases[i].out) == 0
+                      : rc == RP_EDATA && out[0] == '\0' && err.code == RP_EDATA &&
+                            strstr(err.msg, "column 'dob'") && !strstr(err.msg, cases[i].in);
+        if (!ok)
+            fail_msg("case %zu ('%s'): rc %d, out '%s', message '%s'; expected '%s'", i,
+                     cases[i].in, rc, out, err.msg, cases[i].out ? cases[i].out : "RP_EDATA");
+        rp_mapping_free(m);
+    }
+    /* registration dates keep their rule: a month is required */
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    const char *json = "{\"name\": \"r\", \"list\": {\"value\": \"L\"}, \"fields\": "
+                       "{\"registration_date\": {\"column\": \"d\", \"format\": \"%Y\"}}}";
+    assert_rp_status(rp_mapping_parse(&m, json, strlen(json), "r.json", &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "fields.registration_date.format: '%Y' needs %Y once, one "
+                                    "month"));
+}
+
+static void mapping_ident__read_errors(void **state)
+{
+    (void)state;
+    rp_mapping *m = parse_ok("{\"name\": \"e\", \"list\": {\"value\": \"L\"}, \"fields\": {}, "
+                             "\"identifiers\": {\"given_name\": {\"column\": \"g\"}, "
+                             "\"birth_date\": {\"column\": \"b\"}}}");
+    static const char *const cols[] = {"g", "b"};
+    static const char *const row[] = {"Alisa", "1990-02-03"};
+    char out[16] = "x";
+    rp_error err = RP_ERROR_INIT;
+    /* before bind */
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, 2, out, sizeof(out), &err),
+                     RP_EINVAL, &err);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err.msg, "not bound"));
+    bind_ok(m, cols, 2);
+    /* bad arguments */
+    assert_rp_status(rp_mapping_ident_read(NULL, RP_IDENT_GIVEN_NAME, row, 2, out, 16, &err),
+                     RP_EINVAL, &err);
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, NULL, 2, out, 16, &err),
+                     RP_EINVAL, &err);
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, 2, NULL, 16, &err),
+                     RP_EINVAL, &err);
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, 2, out, 0, &err), RP_EINVAL,
+                     &err);
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_COUNT, row, 2, out, 16, &err), RP_EINVAL,
+                     &err);
+    /* a ragged row */
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, 1, out, 16, &err), RP_EDATA,
+                     &err);
+    assert_non_null(strstr(err.msg, "expected 2 fields as in the header, found 1"));
+    /* the buffer: "Alisa" needs 6 bytes, a full birth date 11 */
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, 2, out, 5, &err), RP_EINVAL,
+                     &err);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err.msg, "column 'g' (identifier 'given_name')"));
+    assert_null(strstr(err.msg, "Alisa"));
+    assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, 2, out, 6, &err), &err);
+    assert_string_equal(out, "Alisa");
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_BIRTH_DATE, row, 2, out, 10, &err),
+                     RP_EINVAL, &err);
+    assert_string_equal(out, "");
+    assert_null(strstr(err.msg, "1990"));
+    assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_BIRTH_DATE, row, 2, out, 11, &err), &err);
+    assert_string_equal(out, "1990-02-03");
+    /* an identifier the mapping does not name reads as "" */
+    assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_DOCUMENT_NUMBER, row, 2, out, 1, &err), &err);
+    assert_string_equal(out, "");
+    rp_mapping_free(m);
+}
+
+static void mapping_parse__rejects_bad_identifiers_with_their_path(void **state)
+{
+    (void)state;
+#define HEAD \
+    "{\"name\": \"x\", \"list\": {\"value\": \"L\"}, \"fields\": {\"sex\": {\"column\": \"g\"}}, "
+
+    static const struct {
+        const char *json;
+        const char *msg; /* expected in err.msg; every case is RP_EDATA */
+    } cases[] = {
+        {HEAD "\"identifers\": {}}", "identifers: unknown key"},
+        {HEAD "\"identifiers\": []}", "identifiers: expected an object"},
+        {HEAD "\"identifiers\": {\"nickname\": {\"column\": \"n\"}}}",
+         "identifiers.nickname: unknown identifier"},
+        {HEAD "\"identifiers\": {\"given_name\": \"first\"}}",
+         "identifiers.given_name: expected an object"},
+        {HEAD "\"identifiers\": {\"given_name\": {\"colum\": \"n\"}}}",
+         "identifiers.given_name.colum: unknown key"},
+        {HEAD "\"identifiers\": {\"family_name\": {}}}",
+         "identifiers.family_name: needs a \"column\""},
+        {HEAD "\"identifiers\": {\"family_name\": {\"column\": \" \"}}}",
+         "identifiers.family_name.column: expected a column name"},
+        {HEAD "\"identifiers\": {\"family_name\": {\"column\": 3}}}",
+         "identifiers.family_name.column: expected a column name"},
+        {HEAD "\"identifiers\": {\"given_name\": {\"column\": \" g\"}}}",
+         "identifiers.given_name.column: column 'g' also feeds field 'sex'"},
+        {"{\"name\": \"x\", \"list\": {\"column\": \"src\"}, \"fields\": {}, \"identifiers\": "
+         "{\"document_number\": {\"column\": \"src\"}}}",
+         "identifiers.document_number.column: column 'src' also feeds field 'list'"},
+        {"{\"name\": \"x\", \"list\": {\"value\": \"L\"}, \"fields\": {\"exploitation\": "
+         "{\"flags\": {\"a\": \"sexual\"}}}, \"identifiers\": {\"patronymic\": {\"column\": "
+         "\"a\"}}}",
+         "identifiers.patronymic.column: column 'a' also feeds field 'exploitation'"},
+        {HEAD "\"identifiers\": {\"patronymic\": {\"column\": \" n \"}, \"given_name\": "
+              "{\"column\": \"n\"}}}",
+         "identifiers.patronymic.column: column 'n' is also the column of identifier "
+         "'given_name'"},
+        {HEAD "\"identifiers\": {\"full_name\": {\"column\": \"n\"}, \"given_name\": "
+              "{\"column\": \"f\"}}}",
+         "identifiers.full_name: a full name excludes"},
+        {HEAD "\"identifiers\": {\"family_name\": {\"column\": \"s\"}, \"full_name\": "
+              "{\"column\": \"n\"}}}",
+         "identifiers.full_name: a full name excludes"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": \"%d.%m.%y\"}}}",
+         "identifiers.birth_date.format: '%y' in '%d.%m.%y' is not supported"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": [\"%Y\", "
+              "\"%d %Y\"]}}}",
+         "identifiers.birth_date.format: '%d %Y' needs %Y once, at most one month"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": \"%d.%m\"}}}",
+         "'%d.%m' needs %Y once"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": \"%m %b %Y\"}}}",
+         "'%m %b %Y' needs %Y once"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": \"%Y %Y\"}}}",
+         "'%Y %Y' needs %Y once"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": \"%Y%\"}}}",
+         "identifiers.birth_date.format: '%Y%' ends with a lone '%'"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": []}}}",
+         "identifiers.birth_date.format: expected at least one format"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"column\": \"d\", \"format\": [1]}}}",
+         "identifiers.birth_date.format: element 0 is not a string"},
+        {HEAD "\"identifiers\": {\"given_name\": {\"column\": \"d\", \"format\": \"%Y\"}}}",
+         "identifiers.given_name.format: only birth_date takes a format"},
+        {HEAD "\"identifiers\": {\"given_name\": {\"column\": \"d\", \"order\": "
+              "\"family_first\"}}}",
+         "identifiers.given_name.order: only full_name takes an order"},
+        {HEAD "\"identifiers\": {\"full_name\": {\"column\": \"d\", \"order\": \"surname\"}}}",
+         "identifiers.full_name.order: expected \"given_first\" or \"family_first\""},
+        {HEAD "\"identifiers\": {\"full_name\": {\"column\": \"d\", \"order\": true}}}",
+         "identifiers.full_name.order: expected \"given_first\""},
+        {HEAD "\"identifiers\": {\"given_name\": {\"column\": \"d\", \"missing\": \"-\"}}}",
+         "identifiers.given_name.missing: expected an array of strings"},
+        {HEAD "\"identifiers\": {\"given_name\": {\"column\": \"d\", \"unknown\": [\"?\"]}}}",
+         "identifiers.given_name.unknown: unknown key"},
+    };
+
+#undef HEAD
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        rp_mapping *m = (rp_mapping *)&m; /* must be reset to NULL */
+        rp_error err = RP_ERROR_INIT;
+        int rc = rp_mapping_parse(&m, cases[i].json, strlen(cases[i].json), "bad.json", &err);
+        if (rc != RP_EDATA || m != NULL || strstr(err.msg, cases[i].msg) == NULL ||
+            strcmp(err.path, "bad.json") != 0)
+            fail_msg("case %zu: rc %d, path '%s', message '%s'; expected RP_EDATA and '%s'", i, rc,
+                     err.path, err.msg, cases[i].msg);
+    }
+}
+
+static void mapping_bind__names_the_missing_identifier_column(void **state)
+{
+    (void)state;
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_load(&m, fixture("agency_ident.json"), &err), &err);
+    static const char *const no_dob[] = {"ref",         "first_name", "surname", "middle_name",
+                                         "passport_no", "date",       "sex",     "nat"};
+    assert_rp_status(rp_mapping_bind(m, no_dob, ARRAY_LEN(no_dob), &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "mapping 'shelter-y': column 'dob' (identifier 'birth_date') "
+                                    "is not in the input header"));
+    static const char *const twice[] = {"ref", "first_name",  "surname", "middle_name",
+                                        "dob", "passport_no", "date",    "sex",
+                                        "nat", "surname "};
+    assert_rp_status(rp_mapping_bind(m, twice, ARRAY_LEN(twice), &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "column 'surname' (identifier 'family_name') appears twice"));
+    assert_non_null(strstr(err.msg, "columns 3 and 10"));
+    /* a failed bind leaves the mapping unbound */
+    char out[8];
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, twice, ARRAY_LEN(twice), out,
+                                           sizeof(out), &err),
+                     RP_EINVAL, &err);
+    /* order does not matter: the identifiers follow their columns */
+    static const char *const cols[] = {"passport_no", "dob", "nat",     "sex",       "date",
+                                       "middle_name", "ref", "surname", "first_name"};
+    assert_rp_ok(rp_mapping_bind(m, cols, ARRAY_LEN(cols), &err), &err);
+    static const char *const row[] = {"D1", "1990", "UA",      "F",    "01.01.2020",
+                                      "",   "S9",   "Testova", "Alisa"};
+    assert_rp_ok(
+        rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, row, ARRAY_LEN(row), out, sizeof(out), &err),
+        &err);
+    assert_string_equal(out, "Alisa");
+    assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_DOCUMENT_NUMBER, row, ARRAY_LEN(row), out,
+                                       sizeof(out), &err),
+                 &err);
+    assert_string_equal(out, "D1");
+    rp_mapping_free(m);
+}
+
+static void mapping_apply__identifiers_never_reach_the_record(void **state)
+{
+    (void)state;
+    rp_mapping *m = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_mapping_load(&m, fixture("agency_ident.json"), &err), &err);
+    rp_mapping *plain = parse_ok(agency_ident_plain);
+    static const char *const cols[] = {"ref",         "first_name", "surname", "middle_name", "dob",
+                                       "passport_no", "date",       "sex",     "nat"};
+    bind_ok(m, cols, ARRAY_LEN(cols));
+    bind_ok(plain, cols, ARRAY_LEN(cols));
+    /* identifier values that no field would accept: apply does not even look at them */
+    char long_name[300];
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    const char *row[] = {"S7",        long_name,    "\xff\xfe", "Ivanovna", "not a date",
+                         "XA1234567", "01.02.2019", "F",        "UA"};
+    rp_case_record a, b;
+    rp_issue_list ia = RP_ISSUE_LIST_INIT, ib = RP_ISSUE_LIST_INIT;
+    assert_rp_ok(rp_mapping_apply(&a, &ia, m, row, ARRAY_LEN(row), 8, &err), &err);
+    assert_rp_ok(rp_mapping_apply(&b, &ib, plain, row, ARRAY_LEN(row), 8, &err), &err);
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_int_equal(ia.n, 0);
+    assert_string_equal(a.case_id, "S7");
+    assert_string_equal(a.registration_date, "2019-02-01");
+    /* no byte sequence of an identifier is anywhere in the record */
+    static const char *const secrets[] = {"Ivanovna", "XA1234567", "nnnn"};
+    for (size_t i = 0; i < ARRAY_LEN(secrets); i++) {
+        size_t n = strlen(secrets[i]);
+        const unsigned char *p = (const unsigned char *)&a;
+        for (size_t k = 0; k + n <= sizeof(a); k++)
+            assert_false(memcmp(p + k, secrets[i], n) == 0);
+    }
+    /* a row whose fields have issues gets the same issues with or without identifiers */
+    const char *bad[] = {"S8", "Alisa", "Testova", "", "31.04.1990", "", "31.02.2019", "X", "ZZ"};
+    assert_int_equal(rp_mapping_apply(&a, &ia, m, bad, ARRAY_LEN(bad), 9, &err), RP_EDATA);
+    assert_int_equal(rp_mapping_apply(&b, &ib, plain, bad, ARRAY_LEN(bad), 9, &err), RP_EDATA);
+    assert_int_equal(ia.n, ib.n);
+    assert_int_equal(ia.n, 3); /* date, sex, citizenship; nothing about the birth date */
+    for (size_t i = 0; i < ia.n; i++) {
+        assert_memory_equal(&ia.v[i], &ib.v[i], sizeof(ia.v[i]));
+        assert_true(ia.v[i].column >= 7);
+    }
+    rp_issue_list_release(&ia);
+    rp_issue_list_release(&ib);
+    rp_mapping_free(m);
+    rp_mapping_free(plain);
 }
 
 /* ==== the CTDC global dataset ==== */
@@ -1041,6 +1499,13 @@ int main(void)
         cmocka_unit_test(mapping_parse__alloc_failure_sweep),
         cmocka_unit_test(mapping_apply__alloc_failure_sweep),
         cmocka_unit_test(mapping_apply__ctdc_counts_match_the_raw_columns),
+        cmocka_unit_test(mapping_ident__reads_every_identifier),
+        cmocka_unit_test(mapping_ident__full_name_and_its_order),
+        cmocka_unit_test(mapping_ident__birth_date_formats),
+        cmocka_unit_test(mapping_ident__read_errors),
+        cmocka_unit_test(mapping_parse__rejects_bad_identifiers_with_their_path),
+        cmocka_unit_test(mapping_bind__names_the_missing_identifier_column),
+        cmocka_unit_test(mapping_apply__identifiers_never_reach_the_record),
     };
     return cmocka_run_group_tests_name("data_mapping", tests, setup, NULL);
 }
