@@ -10,6 +10,7 @@
 #include <rapporteur/error.h>
 #include <rapporteur/mse.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,6 +126,63 @@ RP_API int rp_sim_capture(rp_capture_table **out,
                           const rp_sim_capture_scenario *sc,
                           uint64_t seed,
                           rp_error *err);
+
+/* ==== scenarios: a population, its agencies' lists and their files ==== */
+
+/** A scenario of `rapporteur simulate` (opaque); schema in docs/scenarios.md. */
+typedef struct rp_sim_scenario rp_sim_scenario;
+
+/**
+ * Load a scenario file (JSON), filling every default.
+ * @param[out] out   new scenario; free with rp_sim_scenario_free(); NULL on failure.
+ * @return RP_OK; RP_EIO (cannot read @p path); RP_EPARSE (not JSON: line and column);
+ *         RP_EINVAL (schema: the JSON path and what was expected); RP_ENOMEM.
+ */
+RP_API int rp_sim_scenario_load(rp_sim_scenario **out, const char *path, rp_error *err);
+
+/** Free a scenario (NULL is fine). */
+RP_API void rp_sim_scenario_free(rp_sim_scenario *sc);
+
+/** Options of rp_sim_run(). Initialise with RP_SIM_RUN_OPTS_INIT. */
+typedef struct rp_sim_run_opts {
+    unsigned version;
+    const char *names_dir; /* folder of <locale>.csv name lists (data/names) */
+    const char *out_dir;   /* output folder: must not exist or be empty */
+    uint64_t seed;         /* used when seed_set; else the scenario's seed */
+    bool seed_set;
+    void (*progress)(void *ctx, double fraction); /* may be NULL */
+    void *progress_ctx;
+} rp_sim_run_opts;
+
+#define RP_SIM_RUN_OPTS_VERSION 1
+/* clang-format off */
+#define RP_SIM_RUN_OPTS_INIT {RP_SIM_RUN_OPTS_VERSION, NULL, NULL, 0, false, NULL, NULL}
+/* clang-format on */
+
+/**
+ * Simulate a scenario: draw the population, each person's capture history from the
+ * lists' capture model (person effects and list dependence), the agency records with
+ * within-list duplicates and recording errors, and write into opts->out_dir:
+ *   <LIST>.csv            one file per agency, in its layout and codes;
+ *   <LIST>.mapping.json   the mapping file that imports it (docs/data-standard.md);
+ *   truth.csv             list, case_id, person_id and the errors made in each record;
+ *   persons.csv           every person of the population with true attributes and
+ *                         capture history (simulated people: no real data);
+ *   captures.csv          the true capture histories in `rapporteur estimate`'s format;
+ *   scenario.json         the resolved scenario with the seed used;
+ *   summary.json          configured against realised rates.
+ * Files are written in a staging folder next to out_dir and moved into place at the
+ * end: on failure nothing is left.
+ *
+ * @param[out] summary_json  the summary (as summary.json) when not NULL; rp_free it.
+ * @return RP_OK; RP_EINVAL (bad options, out_dir not empty); RP_EIO; RP_EPARSE (names);
+ *         RP_ENOMEM.
+ * @note   Same scenario, seed and name lists: byte-identical files.
+ */
+RP_API int rp_sim_run(const rp_sim_scenario *sc,
+                      const rp_sim_run_opts *opts,
+                      char **summary_json,
+                      rp_error *err);
 
 #ifdef __cplusplus
 }
