@@ -20,6 +20,7 @@ static const rp_cli_cmd cmds[] = {
     {"export", cmd_export, "write the stored records in the standard (CSV or JSON)"},
     {"stats", cmd_stats, "count stored records by the values of a field"},
     {"estimate", cmd_estimate, "estimate the hidden total by multiple systems estimation"},
+    {"simulate", cmd_simulate, "simulate a population and agency lists with known truth"},
 };
 
 static const size_t n_cmds = sizeof(cmds) / sizeof(cmds[0]);
