@@ -44,14 +44,21 @@ int rp_cli_parse_opts(rp_cli_common *c,
                       void *payload)
 {
     int opt = 0;
+    int idx = -1;
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
+    while ((idx = -1, opt = getopt_long(argc, argv, ":hq", longopts, &idx)) != -1) {
         if (rp_cli_common_opt(c, opt))
             continue;
         if (opt == ':')
             return rp_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-        int st = apply(opt, optarg, argv[optind - 1], payload);
+        /* the option as written: "--name" (its value may have been the next argument) */
+        char name[64];
+        if (idx >= 0)
+            snprintf(name, sizeof(name), "--%s", longopts[idx].name);
+        else
+            snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+        int st = apply(opt, optarg, name, payload);
         if (st == RP_CLI_OPT_UNKNOWN)
             return rp_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         if (st != -1)

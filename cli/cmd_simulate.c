@@ -162,7 +162,7 @@ int cmd_simulate(int argc, char **argv)
     if (rc != RP_OK) {
         status = rp_cli_report(&err, common.json);
         if (rc == RP_EINVAL) /* the scenario breaks the schema: bad input data */
-            status = rp_cli_exit_code(RP_EPARSE);
+            status = RP_EXIT_DATAERR;
         goto out;
     }
     rp_cli_progress_state ps = {.enabled = rp_cli_progress_wanted(common.quiet || common.json),

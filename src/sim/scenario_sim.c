@@ -899,6 +899,37 @@ static int name_part(run *R, const char *locale, const char *system, const char 
     return rp_x_buf_puts(out, s);
 }
 
+/* Whether systems @p a and @p b write some part of name @p nm differently. */
+static int name_differs(run *R,
+                        const char *locale,
+                        const char *a,
+                        const char *b,
+                        const rp_sim_name *nm,
+                        bool *differs)
+{
+    const char *parts[5];
+    size_t n = 0;
+    for (size_t i = 0; i < nm->n_given; i++) {
+        parts[n++] = nm->given[i];
+    }
+    for (size_t i = 0; i < nm->n_family && n < 5; i++) {
+        parts[n++] = nm->family[i];
+    }
+    *differs = false;
+    for (size_t i = 0; i < n && !*differs; i++) {
+        const char *x = NULL, *y = NULL;
+        int rc = rp_sim__translit(R->tr, locale, a, parts[i], &x, R->err);
+        if (rc == RP_OK) {
+            rc = rp_sim__translit(R->tr, locale, b, parts[i], &y, R->err);
+        }
+        if (rc != RP_OK) {
+            return rc;
+        }
+        *differs = strcmp(x, y) != 0;
+    }
+    return RP_OK;
+}
+
 /* The romanisation system list @p l uses for @p locale (NULL: as written). */
 static const char *usual_system(const rp_sim_list *l, const char *locale)
 {
@@ -996,17 +1027,29 @@ static int render_record(run *R, render *rd, size_t k, size_t num, const record 
                 ERR(k, E_TRANSLIT);
             }
         } else if (sys != NULL && ns > 1) {
-            R->eligible[k][E_TRANSLIT]++;
-            if (chance(r, er->translit)) {
-                size_t cur = 0;
-                for (size_t i = 0; i < ns; i++) {
-                    if (strcmp(ids[i], sys) == 0) {
-                        cur = i;
-                    }
+            /* eligible when another system writes this name differently (a Latin name
+               without marks reads the same in "native" and "ascii") */
+            const char *alt[16];
+            size_t n_alt = 0;
+            for (size_t i = 0; i < ns && n_alt < 16; i++) {
+                if (strcmp(ids[i], sys) == 0) {
+                    continue;
                 }
-                size_t j = gsl_rng_uniform_int(r, ns - 1);
-                sys = ids[j >= cur ? j + 1 : j];
-                ERR(k, E_TRANSLIT);
+                bool differs = false;
+                int rc0 = name_differs(R, locale_name, sys, ids[i], &p->name, &differs);
+                if (rc0 != RP_OK) {
+                    return rc0;
+                }
+                if (differs) {
+                    alt[n_alt++] = ids[i];
+                }
+            }
+            if (n_alt > 0) {
+                R->eligible[k][E_TRANSLIT]++;
+                if (chance(r, er->translit)) {
+                    sys = alt[gsl_rng_uniform_int(r, n_alt)];
+                    ERR(k, E_TRANSLIT);
+                }
             }
         }
     }
