@@ -8,6 +8,7 @@
 #include <glpk.h>
 #include <gsl/gsl_errno.h>
 #include <pthread.h>
+#include <sodium.h>
 
 /* The last GSL error on this thread; has_error says whether it is set. */
 static _Thread_local rp_x_gsl_error last_gsl;
@@ -33,6 +34,9 @@ static void init_process(void)
 {
     gsl_set_error_handler(gsl_handler);
     glp_term_out(GLP_OFF);
+    /* libsodium (hashing, keys, sealing): its own init is idempotent and thread-safe;
+       -1 means no usable random source, which rp_secret_generate then reports */
+    (void)sodium_init();
 }
 
 void rp_init(void)

@@ -37,7 +37,7 @@
 #define BETA_MAX           20.0 /* largest |capture effect| (log-odds) */
 #define LOR_MAX            10.0 /* largest |log odds ratio| of a dependence term */
 #define AGE_MEAN_MIN       19.0
-#define AGE_MEAN_MAX       80.0
+#define AGE_MEAN_MAX       50.0
 #define NAME_LEN_MAX       63 /* scenario name */
 #define LIST_CODE_LEN_MAX  32
 #define PATH_LEN           256 /* a JSON path in messages */
@@ -1227,6 +1227,11 @@ static int check_layout(const ctx *c, const rp_sim_layout *l, const char *path)
                         join(sub, path, "missing"));
     if (rc == RP_OK && l->missing[0] && rp_country_normalise(dummy, l->missing) == RP_OK)
         rc = bad(c, sub, "a missing value must not be a country code (\"NA\" is Namibia)");
+    if (rc == RP_OK && l->missing[0] && strspn(l->missing, "0123456789") == strlen(l->missing))
+        rc = bad(c, sub,
+                 "a missing value must not be a number: '%s' could be an age or a year (use "
+                 "e.g. \"-99\" or \"n/a\")",
+                 l->missing);
     if (rc == RP_OK)
         rc = check_date_format(c, l->date_format, true, join(sub, path, "date_format"));
     if (rc == RP_OK)

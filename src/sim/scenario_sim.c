@@ -29,12 +29,14 @@
 #include <errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_gamma.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unicode/uchar.h>
 #include <unicode/ustring.h>
 #include <unistd.h>
 
@@ -136,6 +138,7 @@ typedef struct run {
     const char **country_a3; /* alpha-3 of each country of exploitation */
     /* capture model */
     double logit_p[RP_SIM_LISTS_MAX];
+    double age_scale; /* adult_scale(pop.adult_age_mean) */
     profile *prof; /* open addressing, cap_prof slots */
     size_t cap_prof, n_prof, max_prof;
     double *scratch;  /* 2^K */
@@ -409,6 +412,17 @@ static int capture(run *R, const person *p, unsigned *hist)
     }
     /* Memo full: this person's distribution directly. */
     cell_probs(R, eta, R->scratch);
+    double marg[RP_SIM_LISTS_MAX] = {0};
+    for (size_t c = 0; c < R->n_cells; c++) {
+        for (size_t k = 0; k < R->K; k++) {
+            if (c & ((size_t)1 << k)) {
+                marg[k] += R->scratch[c];
+            }
+        }
+    }
+    for (size_t k = 0; k < R->K; k++) {
+        R->var_list[k] += marg[k] * (1.0 - marg[k]);
+    }
     for (size_t c = 0; c < R->n_cells; c++) {
         R->expected[c] += R->scratch[c];
         if (c > 0) {
@@ -460,6 +474,31 @@ static void expected_finish(run *R)
 
 /* ==== the population ==== */
 
+#define AGE_SHAPE 1.2
+#define AGE_TAIL 68.0 /* 18 + 68 = 86: ages over 85 are drawn again */
+
+/*
+ * The Gamma scale that gives adults (18 + floor(G), G ~ Gamma(AGE_SHAPE, scale) drawn
+ * again above 85) the mean age @p mean: the mean of G truncated at c is
+ * k s P(k+1, c/s) / P(k, c/s) (P the regularised lower incomplete gamma function), and
+ * the floor takes about half a year off. Solved by bisection (the mean rises with s).
+ */
+static double adult_scale(double mean)
+{
+    double lo = 0.01, hi = 200.0;
+    for (int it = 0; it < 100; it++) {
+        double s = 0.5 * (lo + hi);
+        double m = 17.5 + AGE_SHAPE * s * gsl_sf_gamma_inc_P(AGE_SHAPE + 1.0, AGE_TAIL / s) /
+                              gsl_sf_gamma_inc_P(AGE_SHAPE, AGE_TAIL / s);
+        if (m < mean) {
+            lo = s;
+        } else {
+            hi = s;
+        }
+    }
+    return 0.5 * (lo + hi);
+}
+
 static unsigned bit_of_code(rp_field f, const char *code)
 {
     unsigned v = 0;
@@ -487,11 +526,12 @@ static void draw_person(run *R, uint32_t id, person *p)
     if (gsl_rng_uniform(r) < minor) {
         age = 8 + (int)gsl_rng_uniform_int(r, 10); /* 8..17 */
     } else {
-        double scale = (pop->adult_age_mean - 18.0) / 2.0;
-        age = 18 + (int)floor(gsl_ran_gamma(r, 2.0, scale));
-        if (age > 85) {
-            age = 85;
-        }
+        /* 18 + Gamma(shape 1.2): most adult victims are young, with a long tail; the
+           whole years (floor) have mean adult_age_mean; ages over 85 are drawn again, and
+           R->age_scale allows for that (adult_scale()) */
+        do {
+            age = 18 + (int)floor(gsl_ran_gamma(r, AGE_SHAPE, R->age_scale));
+        } while (age > 85);
     }
     p->age = (uint8_t)age;
     /* Identification date: uniform over the years. */
@@ -733,6 +773,11 @@ static bool typo(const char *in, rp_x_buf *out, gsl_rng *r)
                 cp[pos + 1] = t;
             }
             break;
+        }
+        /* keep the name's capitalisation by position: "Anna" -> "Nana", never "nAna" */
+        for (size_t i = 0; i < m; i++) {
+            bool up = i < n && u_isupper((UChar32)orig[i]);
+            cp[i] = (uint32_t)(up ? u_toupper((UChar32)cp[i]) : u_tolower((UChar32)cp[i]));
         }
         if (m != n || memcmp(cp, orig, n * sizeof *cp) != 0) {
             utf8_encode(out, cp, m);
@@ -1620,6 +1665,7 @@ static int setup(run *R)
     for (size_t i = 0; i < pop->countries.n; i++) {
         R->country_a3[i] = alpha3_of(pop->countries.items[i].code);
     }
+    R->age_scale = adult_scale(pop->adult_age_mean);
     /* capture model */
     for (size_t k = 0; k < R->K; k++) {
         double p = sc->lists[k].p;

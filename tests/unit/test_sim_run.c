@@ -414,7 +414,8 @@ static void sim_run__recording_errors(void **state)
     char *hf[20];
     size_t nh = split(pl, hf, 20);
     int c_case = column_of(hf, nh, "CaseRef"), c_dob = column_of(hf, nh, "DOB");
-    assert_true(c_case >= 0 && c_dob >= 0);
+    int c_sex = column_of(hf, nh, "Gender"), c_nat = column_of(hf, nh, "Nationality");
+    assert_true(c_case >= 0 && c_dob >= 0 && c_sex >= 0 && c_nat >= 0);
     long checked = 0, swaps = 0, years = 0, missing = 0;
     while ((pl = strtok_r(NULL, "\n", &ps)) != NULL) {
         tl = strtok_r(NULL, "\n", &ts);
@@ -432,6 +433,9 @@ static void sim_run__recording_errors(void **state)
         bool f_swap = strstr(t[4], "day_month_swap") != NULL;
         bool f_year = strstr(t[4], "wrong_birth_year") != NULL;
         bool f_miss = strstr(t[4], "missing_birth_date") != NULL;
+        /* a field flagged missing is empty in the file, and only then */
+        assert_int_equal(strstr(t[4], "missing_sex") != NULL, f[c_sex][0] == '\0');
+        assert_int_equal(strstr(t[4], "missing_citizenship") != NULL, f[c_nat][0] == '\0');
         if (f_miss) {
             assert_string_equal(w, "");
             missing++;
@@ -470,6 +474,55 @@ static void sim_run__recording_errors(void **state)
     free(police);
     free(birth);
     json_decref(sum);
+    rp_test_rmtree(tmp);
+    rp_sim_scenario_free(sc);
+}
+
+static void sim_run__ages_follow_the_configuration(void **state)
+{
+    (void)state;
+    /* minors 8..17 uniformly; adults' whole years with mean adult_age_mean */
+    const int N = 40000;
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"name\": \"t\", \"population\": {\"size\": %d, \"minor_share\": 0.25,"
+             " \"adult_age_mean\": 34, \"citizenship\": {\"GB\": 1},"
+             " \"country_of_exploitation\": \"GB\"},"
+             " \"lists\": [{\"code\": \"A\", \"p\": 0.1}, {\"code\": \"B\", \"p\": 0.1}]}",
+             N);
+    rp_sim_scenario *sc = parse(json);
+    char tmp[2048], a[4096];
+    rp_test_tmpdir(tmp, sizeof tmp);
+    json_decref(run_into(sc, tmp, "a", 21, a, sizeof a));
+    size_t len;
+    char *s = slurp(a, "persons.csv", &len);
+    double minors = 0, adults = 0, sum = 0, sum2 = 0;
+    double by_age[18] = {0};
+    char *save = NULL;
+    char *line = strtok_r(s, "\n", &save);
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+        char *f[20];
+        split(line, f, 20);
+        long age = strtol(f[3], NULL, 10);
+        assert_true(age >= 8 && age <= 85);
+        if (age < 18) {
+            minors++;
+            by_age[age]++;
+        } else {
+            adults++;
+            sum += (double)age;
+            sum2 += (double)age * (double)age;
+        }
+    }
+    free(s);
+    assert_binomial(minors, N, 0.25, 4.0);
+    for (int y = 8; y < 18; y++) {
+        assert_binomial(by_age[y], minors, 0.1, 4.0);
+    }
+    double mean = sum / adults, sd = sqrt(sum2 / adults - mean * mean);
+    if (fabs(mean - 34.0) > 4.0 * sd / sqrt(adults)) {
+        fail_msg("adult mean age %.3f, configured 34 (se %.3f)", mean, sd / sqrt(adults));
+    }
     rp_test_rmtree(tmp);
     rp_sim_scenario_free(sc);
 }
@@ -525,6 +578,7 @@ int main(void)
         cmocka_unit_test(sim_run__capture_and_dependence_match_the_model),
         cmocka_unit_test(sim_run__heterogeneity_by_person),
         cmocka_unit_test(sim_run__recording_errors),
+        cmocka_unit_test(sim_run__ages_follow_the_configuration),
         cmocka_unit_test(sim_run__output_folder_rules),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

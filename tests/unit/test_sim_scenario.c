@@ -437,6 +437,8 @@ static void scenario_load__rejects_bad_files(void **state)
          "lists[0].layout.exploitation_codes.forced_begging: code 'CRIM' is also"},
         {"bad_multi_sep.json", RP_EINVAL, "lists[0].layout.multi_sep: contains"},
         {"bad_missing_namibia.json", RP_EINVAL, "lists[0].layout.missing: a missing value"},
+        {"bad_missing_number.json", RP_EINVAL,
+         "lists[0].layout.missing: a missing value must not be a number"},
         {"bad_share_negative.json", RP_EINVAL,
          "population.citizenship.GB: expected a number in (0"},
         {"bad_size_zero.json", RP_EINVAL, "population.size: expected an integer 1..50000000"},
