@@ -34,9 +34,10 @@ static void init_process(void)
 {
     gsl_set_error_handler(gsl_handler);
     glp_term_out(GLP_OFF);
-    /* libsodium (hashing, keys, sealing): its own init is idempotent and thread-safe;
-       -1 means no usable random source, which rp_secret_generate then reports */
-    (void)sodium_init();
+    /* libsodium (hashing, keys, sealing): idempotent and thread-safe. It fails (-1) only
+       without a usable random source; the encoding functions call it again and report. */
+    int sodium_status = sodium_init();
+    (void)sodium_status;
 }
 
 void rp_init(void)
