@@ -719,6 +719,54 @@ static bool is_letter(uint32_t c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0xC0;
 }
 
+/* Case pattern of a word: 0 lower, 1 Title, 2 UPPER, 3 other (left as typed). */
+static int word_case(const uint32_t *w, size_t n)
+{
+    size_t up = 0, letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (u_isalpha((UChar32)w[i])) {
+            letters++;
+            up += u_isupper((UChar32)w[i]) != 0;
+        }
+    }
+    if (up == 0) {
+        return 0;
+    }
+    if (up == letters && letters > 1) {
+        return 2;
+    }
+    if (up == 1 && u_isupper((UChar32)w[0])) {
+        return 1;
+    }
+    return 3;
+}
+
+/*
+ * Give each word of the edited name @p cp (@p m code points) the case pattern of the
+ * same word of the original @p orig: "Anna" with a swap gives "Nana", never "nAna";
+ * "Trường Phúc" with a deletion gives "Trườg Phúc".
+ */
+static void keep_case(const uint32_t *orig, size_t n, uint32_t *cp, size_t m)
+{
+    size_t oi = 0, ci = 0;
+    while (oi < n && ci < m) {
+        size_t os = oi, cs = ci;
+        while (oi < n && orig[oi] != ' ' && orig[oi] != '-') {
+            oi++;
+        }
+        while (ci < m && cp[ci] != ' ' && cp[ci] != '-') {
+            ci++;
+        }
+        int pattern = word_case(orig + os, oi - os);
+        for (size_t i = cs; i < ci && pattern != 3; i++) {
+            bool up = pattern == 2 || (pattern == 1 && i == cs);
+            cp[i] = (uint32_t)(up ? u_toupper((UChar32)cp[i]) : u_tolower((UChar32)cp[i]));
+        }
+        oi++; /* past the separator */
+        ci++;
+    }
+}
+
 /*
  * One keying error in @p in: a letter deleted, doubled, replaced (by a QWERTY neighbour
  * for ASCII letters, else by another letter of the same name) or two neighbours swapped.
@@ -762,7 +810,14 @@ static bool typo(const char *in, rp_x_buf *out, gsl_rng *r)
                 uint32_t s = (uint32_t)nb[gsl_rng_uniform_int(r, strlen(nb))];
                 cp[pos] = (c >= 'A' && c <= 'Z') ? s - 32 : s;
             } else {
-                cp[pos] = orig[gsl_rng_uniform_int(r, n)];
+                /* another letter of the same name (never a space or hyphen) */
+                for (int t = 0; t < 8; t++) {
+                    uint32_t o = orig[gsl_rng_uniform_int(r, n)];
+                    if (is_letter(o)) {
+                        cp[pos] = o;
+                        break;
+                    }
+                }
             }
             break;
         }
@@ -774,11 +829,7 @@ static bool typo(const char *in, rp_x_buf *out, gsl_rng *r)
             }
             break;
         }
-        /* keep the name's capitalisation by position: "Anna" -> "Nana", never "nAna" */
-        for (size_t i = 0; i < m; i++) {
-            bool up = i < n && u_isupper((UChar32)orig[i]);
-            cp[i] = (uint32_t)(up ? u_toupper((UChar32)cp[i]) : u_tolower((UChar32)cp[i]));
-        }
+        keep_case(orig, n, cp, m);
         if (m != n || memcmp(cp, orig, n * sizeof *cp) != 0) {
             utf8_encode(out, cp, m);
             return true;
