@@ -123,7 +123,7 @@ int rp_cli_usage_error(const char *cmd, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "rapporteur: %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(stderr, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
     fprintf(stderr, "\n(see 'rapporteur %s --help')\n", cmd);
     va_end(ap);
     return RP_EXIT_USAGE;

@@ -139,7 +139,7 @@ typedef struct run {
     /* capture model */
     double logit_p[RP_SIM_LISTS_MAX];
     double age_scale; /* adult_scale(pop.adult_age_mean) */
-    profile *prof; /* open addressing, cap_prof slots */
+    profile *prof;    /* open addressing, cap_prof slots */
     size_t cap_prof, n_prof, max_prof;
     double *scratch;  /* 2^K */
     double *expected; /* 2^K expected cell counts */
@@ -372,7 +372,7 @@ static unsigned draw_cell(const double *cdf, size_t n, gsl_rng *r)
  */
 static int capture(run *R, const person *p, unsigned *hist)
 {
-    double eta[RP_SIM_LISTS_MAX];
+    double eta[RP_SIM_LISTS_MAX] = {0};
     for (size_t k = 0; k < R->K; k++) {
         eta[k] = effects_sum(R, k, p);
     }
@@ -475,7 +475,7 @@ static void expected_finish(run *R)
 /* ==== the population ==== */
 
 #define AGE_SHAPE 1.2
-#define AGE_TAIL 68.0 /* 18 + 68 = 86: ages over 85 are drawn again */
+#define AGE_TAIL  68.0 /* 18 + 68 = 86: ages over 85 are drawn again */
 
 /*
  * The Gamma scale that gives adults (18 + floor(G), G ~ Gamma(AGE_SHAPE, scale) drawn
@@ -535,8 +535,8 @@ static void draw_person(run *R, uint32_t id, person *p)
     }
     p->age = (uint8_t)age;
     /* Identification date: uniform over the years. */
-    int y = pop->year_first +
-            (int)gsl_rng_uniform_int(r, (unsigned long)(pop->year_last - pop->year_first + 1));
+    unsigned long span = (unsigned long)pop->year_last - (unsigned long)pop->year_first + 1ul;
+    int y = pop->year_first + (int)gsl_rng_uniform_int(r, span);
     int m = 1, d = 1;
     int doy = (int)gsl_rng_uniform_int(r, rp_data__is_leap_year(y) ? 366 : 365);
     date_add(&y, &m, &d, doy);
@@ -783,7 +783,7 @@ static bool typo(const char *in, rp_x_buf *out, gsl_rng *r)
     }
     uint32_t orig[128];
     memcpy(orig, cp, n * sizeof *cp);
-    size_t m = n;
+    size_t m;
     for (int attempt = 0; attempt < 4; attempt++) {
         memcpy(cp, orig, n * sizeof *cp);
         m = n;
@@ -996,12 +996,8 @@ static int name_part(run *R, const char *locale, const char *system, const char 
 }
 
 /* Whether systems @p a and @p b write some part of name @p nm differently. */
-static int name_differs(run *R,
-                        const char *locale,
-                        const char *a,
-                        const char *b,
-                        const rp_sim_name *nm,
-                        bool *differs)
+static int name_differs(
+    run *R, const char *locale, const char *a, const char *b, const rp_sim_name *nm, bool *differs)
 {
     const char *parts[5];
     size_t n = 0;
@@ -1052,361 +1048,383 @@ static void add_col(render *rd, const rp_sim_layout *ly, bool *first, const char
     csv_field(&rd->row, v, ly->delimiter);
 }
 
-#define ERR(k, e)               \
-    do {                        \
-        R->applied[(k)][(e)]++; \
-        errs |= 1u << (e);      \
-    } while (0)
-
-/* Render record @p ri of list @p k (case number @p num) into rd->row and rd->truth. */
-static int render_record(run *R, render *rd, size_t k, size_t num, const record *rec)
-{
-    const rp_sim_list *l = &R->sc->lists[k];
-    const rp_sim_layout *ly = &l->layout;
-    const rp_sim_errors *er = &l->errors;
-    const person *p = &R->people[rec->person];
-    const rp_sim_population *pop = &R->sc->pop;
-    gsl_rng *r = R->rrec;
-    uint32_t errs = 0;
-    const char *locale_name = R->loc_name[p->loc];
+/* One record being rendered: the list, the person and the decisions drawn so far. */
+typedef struct rctx {
+    run *R;
+    render *rd;
+    size_t k;
+    const rp_sim_layout *ly;
+    const rp_sim_errors *er;
+    const person *p;
+    gsl_rng *r;
+    const char *locale;
     bool has[RP_SIM_COL_COUNT];
-    for (int c = 0; c < RP_SIM_COL_COUNT; c++) {
-        has[c] = ly->columns[c][0] != '\0';
-    }
-    bool names_sep = has[RP_SIM_COL_GIVEN] || has[RP_SIM_COL_FAMILY];
-    bool names_any = names_sep || has[RP_SIM_COL_FULL_NAME];
-    bool has_patr_col = has[RP_SIM_COL_PATRONYMIC] || has[RP_SIM_COL_FULL_NAME];
+    bool names_any;
+    uint32_t errs; /* bit e: error e applied */
+    /* decisions */
+    bool given_missing, masc, bd_missing, sex_missing, cit_missing;
+    const char *patr;
+    const char *sys;
+    char birth[24];
+} rctx;
 
-    /* 1. Which parts are recorded. */
-    bool given_missing = false;
-    if (names_any && (has[RP_SIM_COL_GIVEN] || has[RP_SIM_COL_FULL_NAME])) {
-        R->eligible[k][E_MISSING_GIVEN]++;
-        if (chance(r, er->missing_given)) {
-            given_missing = true;
-            ERR(k, E_MISSING_GIVEN);
-        }
+/* Count a record that could have error @p e; draw it with @p rate. @return applied. */
+static bool draw_err(rctx *c, int e, double rate)
+{
+    c->R->eligible[c->k][e]++;
+    if (!chance(c->r, rate)) {
+        return false;
     }
-    const char *patr = p->name.patronymic;
-    if (patr != NULL && has_patr_col) {
-        R->eligible[k][E_PATRONYMIC_DROPPED]++;
-        if (chance(r, er->patronymic_dropped)) {
-            patr = NULL;
-            ERR(k, E_PATRONYMIC_DROPPED);
-        }
+    c->R->applied[c->k][e]++;
+    c->errs |= 1u << e;
+    return true;
+}
+
+/* Step 1: which name parts are recorded, and in which form. */
+static void decide_name_parts(rctx *c)
+{
+    const person *p = c->p;
+    bool has_patr_col = c->has[RP_SIM_COL_PATRONYMIC] || c->has[RP_SIM_COL_FULL_NAME];
+    if (c->names_any && (c->has[RP_SIM_COL_GIVEN] || c->has[RP_SIM_COL_FULL_NAME])) {
+        c->given_missing = draw_err(c, E_MISSING_GIVEN, c->er->missing_given);
     }
-    bool masc = false;
-    if (p->sex == RP_SEX_FEMALE && names_any) {
+    c->patr = p->name.patronymic;
+    if (c->patr != NULL && has_patr_col &&
+        draw_err(c, E_PATRONYMIC_DROPPED, c->er->patronymic_dropped)) {
+        c->patr = NULL;
+    }
+    if (p->sex == RP_SEX_FEMALE && c->names_any) {
         bool differs = false;
         for (size_t i = 0; i < p->name.n_family; i++) {
             differs |= p->name.family_masc[i] != NULL &&
                        strcmp(p->name.family_masc[i], p->name.family[i]) != 0;
         }
         if (differs) {
-            R->eligible[k][E_MASCULINE_SURNAME]++;
-            if (chance(r, er->masculine_surname)) {
-                masc = true;
-                ERR(k, E_MASCULINE_SURNAME);
-            }
+            c->masc = draw_err(c, E_MASCULINE_SURNAME, c->er->masculine_surname);
         }
     }
-    /* 2. Script and romanisation. */
-    const char *sys = R->usual[k][p->loc];
-    if (names_any) {
-        const char *const *ids = R->sys_ids[p->loc];
-        size_t ns = R->n_sys[p->loc];
-        bool latin = R->latin[p->loc];
-        if (sys == NULL && !latin && ns > 0) {
-            /* a native-script list: the variant is a romanised record */
-            R->eligible[k][E_TRANSLIT]++;
-            if (chance(r, er->translit)) {
-                sys = ids[gsl_rng_uniform_int(r, ns)];
-                ERR(k, E_TRANSLIT);
-            }
-        } else if (sys != NULL && ns > 1) {
-            /* eligible when another system writes this name differently (a Latin name
-               without marks reads the same in "native" and "ascii") */
-            const char *alt[16];
-            size_t n_alt = 0;
-            for (size_t i = 0; i < ns && n_alt < 16; i++) {
-                if (strcmp(ids[i], sys) == 0) {
-                    continue;
-                }
-                bool differs = false;
-                int rc0 = name_differs(R, locale_name, sys, ids[i], &p->name, &differs);
-                if (rc0 != RP_OK) {
-                    return rc0;
-                }
-                if (differs) {
-                    alt[n_alt++] = ids[i];
-                }
-            }
-            if (n_alt > 0) {
-                R->eligible[k][E_TRANSLIT]++;
-                if (chance(r, er->translit)) {
-                    sys = alt[gsl_rng_uniform_int(r, n_alt)];
-                    ERR(k, E_TRANSLIT);
-                }
-            }
-        }
+}
+
+/* Step 2: the script and romanisation system the name is written in. */
+static int choose_system(rctx *c)
+{
+    run *R = c->R;
+    const person *p = c->p;
+    c->sys = R->usual[c->k][p->loc];
+    if (!c->names_any) {
+        return RP_OK;
     }
-    /* 3. The name parts as written. */
-    int rc = RP_OK;
-    rp_x_buf_reset(&rd->given);
-    rp_x_buf_reset(&rd->family);
-    rp_x_buf_reset(&rd->patr);
-    if (names_any) {
-        if (!given_missing) {
-            for (size_t i = 0; i < p->name.n_given && rc == RP_OK; i++) {
-                rc = name_part(R, locale_name, sys, p->name.given[i], &rd->tmp);
-                if (i > 0) {
-                    rp_x_buf_putc(&rd->given, ' ');
-                }
-                rp_x_buf_puts(&rd->given, rp_x_buf_cstr(&rd->tmp));
-            }
+    const char *const *ids = R->sys_ids[p->loc];
+    size_t ns = R->n_sys[p->loc];
+    if (c->sys == NULL && !R->latin[p->loc] && ns > 0) {
+        /* a native-script list: the variant is a romanised record */
+        if (draw_err(c, E_TRANSLIT, c->er->translit)) {
+            c->sys = ids[gsl_rng_uniform_int(c->r, ns)];
         }
-        for (size_t i = 0; i < p->name.n_family && rc == RP_OK; i++) {
-            const char *f = masc ? p->name.family_masc[i] : p->name.family[i];
-            rc = name_part(R, locale_name, sys, f, &rd->tmp);
-            if (i > 0) {
-                rp_x_buf_putc(&rd->family, ' ');
-            }
-            rp_x_buf_puts(&rd->family, rp_x_buf_cstr(&rd->tmp));
+        return RP_OK;
+    }
+    if (c->sys == NULL || ns < 2) {
+        return RP_OK;
+    }
+    /* eligible when another system writes this name differently (a Latin name without
+       marks reads the same in "native" and "ascii") */
+    const char *alt[16];
+    size_t n_alt = 0;
+    for (size_t i = 0; i < ns && n_alt < 16; i++) {
+        if (strcmp(ids[i], c->sys) == 0) {
+            continue;
         }
-        if (patr != NULL && rc == RP_OK) {
-            rc = name_part(R, locale_name, sys, patr, &rd->patr);
-        }
+        bool differs = false;
+        int rc = name_differs(R, c->locale, c->sys, ids[i], &p->name, &differs);
         if (rc != RP_OK) {
             return rc;
         }
-        /* 4. Keying errors, then the order. */
-        if (rp_x_buf_cstr(&rd->given)[0]) {
-            R->eligible[k][E_TYPO_GIVEN]++;
-            if (chance(r, er->typo) && typo(rp_x_buf_cstr(&rd->given), &rd->tmp, r)) {
-                rp_x_buf_reset(&rd->given);
-                rp_x_buf_puts(&rd->given, rp_x_buf_cstr(&rd->tmp));
-                ERR(k, E_TYPO_GIVEN);
-            }
+        if (differs) {
+            alt[n_alt++] = ids[i];
         }
-        if (rp_x_buf_cstr(&rd->family)[0]) {
-            R->eligible[k][E_TYPO_FAMILY]++;
-            if (chance(r, er->typo) && typo(rp_x_buf_cstr(&rd->family), &rd->tmp, r)) {
-                rp_x_buf_reset(&rd->family);
-                rp_x_buf_puts(&rd->family, rp_x_buf_cstr(&rd->tmp));
-                ERR(k, E_TYPO_FAMILY);
-            }
+    }
+    if (n_alt > 0 && draw_err(c, E_TRANSLIT, c->er->translit)) {
+        c->sys = alt[gsl_rng_uniform_int(c->r, n_alt)];
+    }
+    return RP_OK;
+}
+
+/* Write the @p n parts (borrowed) as romanised by the chosen system, space-separated. */
+static int join_parts(rctx *c, rp_x_buf *out, const char *const *parts, size_t n)
+{
+    rp_x_buf_reset(out);
+    for (size_t i = 0; i < n; i++) {
+        int rc = name_part(c->R, c->locale, c->sys, parts[i], &c->rd->tmp);
+        if (rc != RP_OK) {
+            return rc;
         }
-        if (ly->family_upper && rp_x_buf_cstr(&rd->family)[0]) {
-            rp_x_buf_reset(&rd->tmp);
-            upper(rp_x_buf_cstr(&rd->family), locale_name, &rd->tmp);
-            rp_x_buf_reset(&rd->family);
-            rp_x_buf_puts(&rd->family, rp_x_buf_cstr(&rd->tmp));
+        if (i > 0) {
+            rp_x_buf_putc(out, ' ');
         }
-        if (rp_x_buf_cstr(&rd->given)[0]) {
-            R->eligible[k][E_ORDER_SWAP]++;
-            if (chance(r, er->order_swap)) {
-                rp_x_buf t = rd->given;
-                rd->given = rd->family;
-                rd->family = t;
-                ERR(k, E_ORDER_SWAP);
-            }
-        }
+        rp_x_buf_puts(out, rp_x_buf_cstr(&c->rd->tmp));
+    }
+    return RP_OK;
+}
+
+/* A keying error in @p b with the list's typo rate (error @p e). */
+static void maybe_typo(rctx *c, rp_x_buf *b, int e)
+{
+    if (rp_x_buf_cstr(b)[0] == '\0') {
+        return;
+    }
+    c->R->eligible[c->k][e]++;
+    if (chance(c->r, c->er->typo) && typo(rp_x_buf_cstr(b), &c->rd->tmp, c->r)) {
+        rp_x_buf_reset(b);
+        rp_x_buf_puts(b, rp_x_buf_cstr(&c->rd->tmp));
+        c->R->applied[c->k][e]++;
+        c->errs |= 1u << e;
+    }
+}
+
+/* Steps 3 and 4: the name parts as written, keying errors, capitals, the order. */
+static int build_names(rctx *c)
+{
+    render *rd = c->rd;
+    const person *p = c->p;
+    rp_x_buf_reset(&rd->given);
+    rp_x_buf_reset(&rd->family);
+    rp_x_buf_reset(&rd->patr);
+    if (!c->names_any) {
+        return RP_OK;
+    }
+    int rc = RP_OK;
+    if (!c->given_missing) {
+        rc = join_parts(c, &rd->given, p->name.given, p->name.n_given);
+    }
+    if (rc == RP_OK) {
+        rc = join_parts(c, &rd->family, c->masc ? p->name.family_masc : p->name.family,
+                        p->name.n_family);
+    }
+    if (rc == RP_OK && c->patr != NULL) {
+        rc = join_parts(c, &rd->patr, &c->patr, 1);
+    }
+    if (rc != RP_OK) {
+        return rc;
+    }
+    maybe_typo(c, &rd->given, E_TYPO_GIVEN);
+    maybe_typo(c, &rd->family, E_TYPO_FAMILY);
+    if (c->ly->family_upper && rp_x_buf_cstr(&rd->family)[0]) {
+        rp_x_buf_reset(&rd->tmp);
+        upper(rp_x_buf_cstr(&rd->family), c->locale, &rd->tmp);
+        rp_x_buf_reset(&rd->family);
+        rp_x_buf_puts(&rd->family, rp_x_buf_cstr(&rd->tmp));
+    }
+    if (rp_x_buf_cstr(&rd->given)[0] && draw_err(c, E_ORDER_SWAP, c->er->order_swap)) {
+        rp_x_buf t = rd->given;
+        rd->given = rd->family;
+        rd->family = t;
     }
     if (rp_x_buf_oom(&rd->given) || rp_x_buf_oom(&rd->family) || rp_x_buf_oom(&rd->patr)) {
-        return rp_error_set(R->err, RP_ENOMEM, "out of memory");
+        return rp_error_set(c->R->err, RP_ENOMEM, "out of memory");
     }
-    /* 5. Birth date. */
-    char birth[24] = "";
-    bool bd_missing = !has[RP_SIM_COL_BIRTH_DATE];
-    if (has[RP_SIM_COL_BIRTH_DATE]) {
-        R->eligible[k][E_MISSING_BIRTH_DATE]++;
-        if (chance(r, er->missing_birth_date)) {
-            bd_missing = true;
-            ERR(k, E_MISSING_BIRTH_DATE);
-        }
+    return RP_OK;
+}
+
+/* Steps 5 and 6: birth date, sex and citizenship. */
+static void decide_birth_and_codes(rctx *c)
+{
+    const person *p = c->p;
+    c->bd_missing = !c->has[RP_SIM_COL_BIRTH_DATE];
+    if (c->has[RP_SIM_COL_BIRTH_DATE]) {
+        c->bd_missing = draw_err(c, E_MISSING_BIRTH_DATE, c->er->missing_birth_date);
     }
-    if (!bd_missing) {
+    if (!c->bd_missing) {
         int by = p->by, bm = p->bm, bd = p->bd;
-        R->eligible[k][E_WRONG_BIRTH_YEAR]++;
-        if (chance(r, er->wrong_birth_year)) {
-            by += gsl_rng_uniform(r) < 0.5 ? -1 : 1;
+        if (draw_err(c, E_WRONG_BIRTH_YEAR, c->er->wrong_birth_year)) {
+            by += gsl_rng_uniform(c->r) < 0.5 ? -1 : 1;
             if (bm == 2 && bd == 29 && !rp_data__is_leap_year(by)) {
                 bd = 28;
             }
-            ERR(k, E_WRONG_BIRTH_YEAR);
         }
-        const char *f = ly->birth_date_format;
-        if (strstr(f, "%d") && strstr(f, "%m") && bd <= 12 && bd != bm) {
-            R->eligible[k][E_DAY_MONTH_SWAP]++;
-            if (chance(r, er->day_month_swap)) {
-                int t = bd;
-                bd = bm;
-                bm = t;
-                ERR(k, E_DAY_MONTH_SWAP);
-            }
+        const char *f = c->ly->birth_date_format;
+        if (strstr(f, "%d") && strstr(f, "%m") && bd <= 12 && bd != bm &&
+            draw_err(c, E_DAY_MONTH_SWAP, c->er->day_month_swap)) {
+            int t = bd;
+            bd = bm;
+            bm = t;
         }
-        fmt_date(birth, sizeof birth, f, by, bm, bd);
+        fmt_date(c->birth, sizeof c->birth, f, by, bm, bd);
     }
-    /* 6. Sex and citizenship. */
-    bool sex_missing = false, cit_missing = false;
-    if (has[RP_SIM_COL_SEX]) {
-        R->eligible[k][E_MISSING_SEX]++;
-        if (chance(r, er->missing_sex)) {
-            sex_missing = true;
-            ERR(k, E_MISSING_SEX);
-        }
+    if (c->has[RP_SIM_COL_SEX]) {
+        c->sex_missing = draw_err(c, E_MISSING_SEX, c->er->missing_sex);
     }
-    if (has[RP_SIM_COL_CITIZENSHIP]) {
-        R->eligible[k][E_MISSING_CITIZENSHIP]++;
-        if (chance(r, er->missing_citizenship)) {
-            cit_missing = true;
-            ERR(k, E_MISSING_CITIZENSHIP);
-        }
+    if (c->has[RP_SIM_COL_CITIZENSHIP]) {
+        c->cit_missing = draw_err(c, E_MISSING_CITIZENSHIP, c->er->missing_citizenship);
     }
+}
 
-    /* The row, column by column in the layout's order. */
-    rp_x_buf_reset(&rd->row);
-    bool first = true;
-    const char *miss = ly->missing;
-    char buf[64];
-    for (int c = 0; c < RP_SIM_COL_COUNT; c++) {
-        if (!has[c]) {
+/* The full-name column: given [patronymic] family, or family given [patronymic]. */
+static const char *full_name(rctx *c)
+{
+    render *rd = c->rd;
+    rp_x_buf_reset(&rd->full);
+    const char *g = rp_x_buf_cstr(&rd->given), *f = rp_x_buf_cstr(&rd->family),
+               *pa = rp_x_buf_cstr(&rd->patr);
+    const char *parts[3] = {g, pa, f};
+    if (c->ly->full_name_family_first) {
+        parts[0] = f;
+        parts[1] = g;
+        parts[2] = pa;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        if (parts[i][0] == '\0') {
             continue;
         }
-        switch ((rp_sim_col)c) {
-        case RP_SIM_COL_CASE_ID: {
-            size_t pl = rp_x_strlcpy(buf, ly->case_prefix, sizeof buf);
-            buf[pl + put_num(buf + pl, num, 6)] = '\0';
+        if (rd->full.len > 0) {
+            rp_x_buf_putc(&rd->full, ' ');
         }
-            add_col(rd, ly, &first, buf);
-            break;
-        case RP_SIM_COL_REG_DATE:
-            fmt_date(buf, sizeof buf, ly->date_format, rec->year, rec->month, rec->day);
-            add_col(rd, ly, &first, buf);
-            break;
-        case RP_SIM_COL_REG_YEAR:
-            buf[put_num(buf, (unsigned long)rec->year, 1)] = '\0';
-            add_col(rd, ly, &first, buf);
-            break;
-        case RP_SIM_COL_STATUS:
-            add_col(rd, ly, &first, ly->status_codes[rec->identified ? 1 : 0]);
-            break;
-        case RP_SIM_COL_FAMILY: {
-            const char *v = rp_x_buf_cstr(&rd->family);
-            add_col(rd, ly, &first, v[0] ? v : miss);
-            break;
-        }
-        case RP_SIM_COL_GIVEN: {
-            const char *v = rp_x_buf_cstr(&rd->given);
-            add_col(rd, ly, &first, v[0] ? v : miss);
-            break;
-        }
-        case RP_SIM_COL_PATRONYMIC: {
-            const char *v = rp_x_buf_cstr(&rd->patr);
-            add_col(rd, ly, &first, v[0] ? v : miss);
-            break;
-        }
-        case RP_SIM_COL_FULL_NAME: {
-            /* given [patronymic] family, or family given [patronymic] */
-            rp_x_buf_reset(&rd->full);
-            const char *g = rp_x_buf_cstr(&rd->given), *f = rp_x_buf_cstr(&rd->family),
-                       *pa = rp_x_buf_cstr(&rd->patr);
-            const char *parts[3];
-            size_t np = 0;
-            if (ly->full_name_family_first) {
-                parts[np++] = f;
-                parts[np++] = g;
-                parts[np++] = pa;
-            } else {
-                parts[np++] = g;
-                parts[np++] = pa;
-                parts[np++] = f;
+        rp_x_buf_puts(&rd->full, parts[i]);
+    }
+    return rp_x_buf_cstr(&rd->full);
+}
+
+/* A multi-valued column (forms of exploitation or labour sectors) in the agency's codes. */
+static const char *codes_text(rctx *c, bool expl)
+{
+    const rp_sim_layout *ly = c->ly;
+    uint32_t bits = expl ? c->p->expl : c->p->sectors;
+    const char(*codes)[RP_SIM_CODE_MAX] = expl ? ly->expl_codes : ly->sector_codes;
+    unsigned nb = expl ? RP_SIM_EXPL_COUNT : RP_SIM_SECTOR_COUNT;
+    rp_x_buf *t = &c->rd->tmp;
+    rp_x_buf_reset(t);
+    for (unsigned b = 0; b < nb; b++) {
+        if (bits & (1u << b)) {
+            if (t->len > 0) {
+                rp_x_buf_puts(t, ly->multi_sep);
             }
-            for (size_t i = 0; i < np; i++) {
-                if (parts[i][0] == '\0') {
-                    continue;
-                }
-                if (rd->full.len > 0) {
-                    rp_x_buf_putc(&rd->full, ' ');
-                }
-                rp_x_buf_puts(&rd->full, parts[i]);
-            }
-            const char *v = rp_x_buf_cstr(&rd->full);
-            add_col(rd, ly, &first, v[0] ? v : miss);
-            break;
-        }
-        case RP_SIM_COL_BIRTH_DATE:
-            add_col(rd, ly, &first, bd_missing ? miss : birth);
-            break;
-        case RP_SIM_COL_SEX:
-            add_col(rd, ly, &first,
-                    sex_missing ? miss : ly->sex_codes[p->sex == RP_SEX_FEMALE ? 0 : 1]);
-            break;
-        case RP_SIM_COL_AGE:
-            buf[put_num(buf,
-                        (unsigned long)age_at(p->by, p->bm, p->bd, rec->year, rec->month, rec->day),
-                        1)] = '\0';
-            add_col(rd, ly, &first, buf);
-            break;
-        case RP_SIM_COL_CITIZENSHIP: {
-            const char *a2 = pop->nationalities[p->nat].country;
-            add_col(rd, ly, &first,
-                    cit_missing          ? miss
-                    : ly->country_alpha3 ? R->nat_a3[p->nat]
-                                         : a2);
-            break;
-        }
-        case RP_SIM_COL_COUNTRY: {
-            const char *a2 = pop->countries.items[p->country].code;
-            add_col(rd, ly, &first, ly->country_alpha3 ? R->country_a3[p->country] : a2);
-            break;
-        }
-        case RP_SIM_COL_EXPLOITATION:
-        case RP_SIM_COL_SECTOR: {
-            bool ex = c == RP_SIM_COL_EXPLOITATION;
-            uint32_t bits = ex ? p->expl : p->sectors;
-            const char(*codes)[RP_SIM_CODE_MAX] = ex ? ly->expl_codes : ly->sector_codes;
-            unsigned nb = ex ? RP_SIM_EXPL_COUNT : RP_SIM_SECTOR_COUNT;
-            rp_x_buf_reset(&rd->tmp);
-            for (unsigned b = 0; b < nb; b++) {
-                if (bits & (1u << b)) {
-                    if (rd->tmp.len > 0) {
-                        rp_x_buf_puts(&rd->tmp, ly->multi_sep);
-                    }
-                    rp_x_buf_puts(&rd->tmp, codes[b]);
-                }
-            }
-            const char *v = rp_x_buf_cstr(&rd->tmp);
-            add_col(rd, ly, &first, v[0] ? v : miss);
-            break;
-        }
-        case RP_SIM_COL_DOCUMENT:
-            add_col(rd, ly, &first, p->doc[0] ? p->doc : miss);
-            break;
-        case RP_SIM_COL_COUNT:
-            break;
+            rp_x_buf_puts(t, codes[b]);
         }
     }
-    rp_x_buf_putc(&rd->row, '\n');
-    /* truth.csv: list,case_id,person_id,duplicate,errors */
-    rp_x_buf_reset(&rd->truth);
-    rp_x_buf_puts(&rd->truth, l->code);
-    rp_x_buf_putc(&rd->truth, ',');
-    rp_x_buf_puts(&rd->truth, ly->case_prefix);
-    buf_num(&rd->truth, num, 6);
-    rp_x_buf_puts(&rd->truth, ",P");
-    buf_num(&rd->truth, p->id, 7);
-    rp_x_buf_puts(&rd->truth, rec->dup ? ",1," : ",0,");
+    return rp_x_buf_cstr(t);
+}
+
+/* The value of column @p col of the record (borrowed; "" = missing). */
+static const char *
+column_value(rctx *c, rp_sim_col col, size_t num, const record *rec, char *buf, size_t size)
+{
+    const rp_sim_layout *ly = c->ly;
+    const person *p = c->p;
+    const rp_sim_population *pop = &c->R->sc->pop;
+    switch (col) {
+    case RP_SIM_COL_CASE_ID: {
+        size_t pl = rp_x_strlcpy(buf, ly->case_prefix, size);
+        buf[pl + put_num(buf + pl, num, 6)] = '\0';
+        return buf;
+    }
+    case RP_SIM_COL_REG_DATE:
+        fmt_date(buf, size, ly->date_format, rec->year, rec->month, rec->day);
+        return buf;
+    case RP_SIM_COL_REG_YEAR:
+        buf[put_num(buf, (unsigned long)rec->year, 1)] = '\0';
+        return buf;
+    case RP_SIM_COL_STATUS:
+        return ly->status_codes[rec->identified ? 1 : 0];
+    case RP_SIM_COL_FAMILY:
+        return rp_x_buf_cstr(&c->rd->family);
+    case RP_SIM_COL_GIVEN:
+        return rp_x_buf_cstr(&c->rd->given);
+    case RP_SIM_COL_PATRONYMIC:
+        return rp_x_buf_cstr(&c->rd->patr);
+    case RP_SIM_COL_FULL_NAME:
+        return full_name(c);
+    case RP_SIM_COL_BIRTH_DATE:
+        return c->bd_missing ? "" : c->birth;
+    case RP_SIM_COL_SEX:
+        return c->sex_missing ? "" : ly->sex_codes[p->sex == RP_SEX_FEMALE ? 0 : 1];
+    case RP_SIM_COL_AGE: {
+        int a = age_at(p->by, p->bm, p->bd, rec->year, rec->month, rec->day);
+        buf[put_num(buf, (unsigned long)a, 1)] = '\0';
+        return buf;
+    }
+    case RP_SIM_COL_CITIZENSHIP:
+        if (c->cit_missing) {
+            return "";
+        }
+        return ly->country_alpha3 ? c->R->nat_a3[p->nat] : pop->nationalities[p->nat].country;
+    case RP_SIM_COL_COUNTRY:
+        return ly->country_alpha3 ? c->R->country_a3[p->country]
+                                  : pop->countries.items[p->country].code;
+    case RP_SIM_COL_EXPLOITATION:
+        return codes_text(c, true);
+    case RP_SIM_COL_SECTOR:
+        return codes_text(c, false);
+    case RP_SIM_COL_DOCUMENT:
+        return p->doc;
+    case RP_SIM_COL_COUNT:
+        break;
+    }
+    return "";
+}
+
+/* truth.csv: list,case_id,person_id,duplicate,errors */
+static void truth_row(rctx *c, size_t num, const record *rec)
+{
+    rp_x_buf *t = &c->rd->truth;
+    rp_x_buf_reset(t);
+    rp_x_buf_puts(t, c->R->sc->lists[c->k].code);
+    rp_x_buf_putc(t, ',');
+    rp_x_buf_puts(t, c->ly->case_prefix);
+    buf_num(t, num, 6);
+    rp_x_buf_puts(t, ",P");
+    buf_num(t, c->p->id, 7);
+    rp_x_buf_puts(t, rec->dup ? ",1," : ",0,");
     bool any = false;
     for (int e = 0; e < E_COUNT; e++) {
-        if (errs & (1u << e)) {
+        if (c->errs & (1u << e)) {
             if (any) {
-                rp_x_buf_putc(&rd->truth, ';');
+                rp_x_buf_putc(t, ';');
             }
-            rp_x_buf_puts(&rd->truth, error_names[e]);
+            rp_x_buf_puts(t, error_names[e]);
             any = true;
         }
     }
-    rp_x_buf_putc(&rd->truth, '\n');
+    rp_x_buf_putc(t, '\n');
+}
+
+/* Render record @p rec of list @p k (case number @p num) into rd->row and rd->truth. */
+static int render_record(run *R, render *rd, size_t k, size_t num, const record *rec)
+{
+    rctx c;
+    memset(&c, 0, sizeof c);
+    c.R = R;
+    c.rd = rd;
+    c.k = k;
+    c.ly = &R->sc->lists[k].layout;
+    c.er = &R->sc->lists[k].errors;
+    c.p = &R->people[rec->person];
+    c.r = R->rrec;
+    c.locale = R->loc_name[c.p->loc];
+    for (int col = 0; col < RP_SIM_COL_COUNT; col++) {
+        c.has[col] = c.ly->columns[col][0] != '\0';
+    }
+    c.names_any =
+        c.has[RP_SIM_COL_GIVEN] || c.has[RP_SIM_COL_FAMILY] || c.has[RP_SIM_COL_FULL_NAME];
+    decide_name_parts(&c);
+    int rc = choose_system(&c);
+    if (rc == RP_OK) {
+        rc = build_names(&c);
+    }
+    if (rc != RP_OK) {
+        return rc;
+    }
+    decide_birth_and_codes(&c);
+    /* the row, column by column in the layout's order */
+    rp_x_buf_reset(&rd->row);
+    bool first = true;
+    char buf[64];
+    for (int col = 0; col < RP_SIM_COL_COUNT; col++) {
+        if (c.has[col]) {
+            const char *v = column_value(&c, (rp_sim_col)col, num, rec, buf, sizeof buf);
+            add_col(rd, c.ly, &first, v[0] ? v : c.ly->missing);
+        }
+    }
+    rp_x_buf_putc(&rd->row, '\n');
+    truth_row(&c, num, rec);
     if (rp_x_buf_oom(&rd->row) || rp_x_buf_oom(&rd->truth)) {
         return rp_error_set(R->err, RP_ENOMEM, "out of memory");
     }
@@ -1584,14 +1602,10 @@ static void person_row(const run *R, rp_x_buf *b, rp_x_buf *g, const person *p, 
 
 /* ==== set-up and summary ==== */
 
-static int setup(run *R)
+/* Load the name lists of every locale the population uses. */
+static int setup_names(run *R)
 {
-    const rp_sim_scenario *sc = R->sc;
-    const rp_sim_population *pop = &sc->pop;
-    R->K = sc->n_lists;
-    R->n_cells = (size_t)1 << R->K;
-    int rc = RP_OK;
-    /* name locales */
+    const rp_sim_population *pop = &R->sc->pop;
     rp_x_strvec locs;
     memset(&locs, 0, sizeof locs);
     for (size_t i = 0; i < pop->n_nationalities; i++) {
@@ -1607,39 +1621,88 @@ static int setup(run *R)
             }
         }
     }
-    rc = rp_sim__names_load(&R->names, R->opts->names_dir, (const char *const *)locs.items, locs.n,
-                            R->err);
+    int rc = rp_sim__names_load(&R->names, R->opts->names_dir, (const char *const *)locs.items,
+                                locs.n, R->err);
     rp_x_strvec_release(&locs);
-    if (rc != RP_OK) {
-        return rc;
+    return rc;
+}
+
+/* The codes of a weighted vector of exploitation forms or sectors as RP_* bits. */
+static uint32_t *code_bits(const rp_sim_wvec *v, rp_field f)
+{
+    uint32_t *bits = rp_calloc(v->n + 1, sizeof *bits);
+    for (size_t i = 0; bits != NULL && i < v->n; i++) {
+        bits[i] = bit_of_code(f, v->items[i].code);
     }
-    rc = rp_sim__translit_new(&R->tr, R->err);
-    if (rc != RP_OK) {
-        return rc;
+    return bits;
+}
+
+/* One nationality's locale weights, names indices and exploitation override. */
+static int setup_nationality(run *R, size_t i)
+{
+    const rp_sim_nationality *na = &R->sc->pop.nationalities[i];
+    rp_sim_wvec lv;
+    rp_sim_weighted lw[RP_SIM_LOCALES_MAX];
+    memset(lw, 0, sizeof lw);
+    lv.items = lw;
+    lv.n = na->n_locales;
+    for (size_t j = 0; j < na->n_locales; j++) {
+        lw[j].w = na->locale_w[j];
+        size_t ix = rp_sim__names_index(R->names, na->locales[j]);
+        if (ix == SIZE_MAX) {
+            return rp_error_set(R->err, RP_EINTERNAL, "locale %s not loaded", na->locales[j]);
+        }
+        if (ix >= LOCALES_MAX) {
+            return rp_error_set(R->err, RP_EINVAL, "more than %d name locales", LOCALES_MAX);
+        }
+        R->nat_loc_idx[i * RP_SIM_LOCALES_MAX + j] = ix;
+        /* what each record of this locale needs, per list */
+        R->loc_name[ix] = na->locales[j];
+        R->n_sys[ix] = rp_sim__translit_systems(na->locales[j], &R->sys_ids[ix]);
+        R->latin[ix] = rp_sim__locale_latin(na->locales[j]);
+        for (size_t k = 0; k < R->K; k++) {
+            R->usual[k][ix] = usual_system(&R->sc->lists[k], na->locales[j]);
+        }
     }
-    uint64_t seed = R->opts->seed_set ? R->opts->seed : sc->seed;
-    R->rpop = stream(seed, 1);
-    R->rcap = stream(seed, 2);
-    R->rrec = stream(seed, 3);
-    if (!R->rpop || !R->rcap || !R->rrec) {
+    if (cumw_make(&R->nat_loc[i], &lv) != RP_OK ||
+        cumw_make(&R->nat_expl[i], &na->exploitation) != RP_OK) {
         return rp_error_set(R->err, RP_ENOMEM, "out of memory");
     }
-    /* weights */
+    if (na->exploitation.n) {
+        R->nat_expl_bits[i] = code_bits(&na->exploitation, RP_FIELD_EXPLOITATION);
+        if (R->nat_expl_bits[i] == NULL) {
+            return rp_error_set(R->err, RP_ENOMEM, "out of memory");
+        }
+    }
+    R->nat_a3[i] = alpha3_of(na->country);
+    return RP_OK;
+}
+
+/* The population's weighted choices as cumulative weights and codes. */
+static int setup_weights(run *R)
+{
+    const rp_sim_population *pop = &R->sc->pop;
+    size_t n = pop->n_nationalities;
     rp_sim_wvec natv;
-    natv.n = pop->n_nationalities;
-    natv.items = rp_calloc(natv.n, sizeof *natv.items);
-    R->nat_loc = rp_calloc(natv.n, sizeof *R->nat_loc);
-    R->nat_expl = rp_calloc(natv.n, sizeof *R->nat_expl);
-    R->nat_expl_bits = rp_calloc(natv.n, sizeof *R->nat_expl_bits);
-    R->nat_loc_idx = rp_calloc(natv.n * RP_SIM_LOCALES_MAX, sizeof *R->nat_loc_idx);
-    if (!natv.items || !R->nat_loc || !R->nat_expl || !R->nat_expl_bits || !R->nat_loc_idx) {
-        rp_free(natv.items);
-        return rp_error_set(R->err, RP_ENOMEM, "out of memory");
+    natv.n = n;
+    natv.items = rp_calloc(n, sizeof *natv.items);
+    R->nat_loc = rp_calloc(n, sizeof *R->nat_loc);
+    R->nat_expl = rp_calloc(n, sizeof *R->nat_expl);
+    R->nat_expl_bits = rp_calloc(n, sizeof *R->nat_expl_bits);
+    R->nat_loc_idx = rp_calloc(n * RP_SIM_LOCALES_MAX, sizeof *R->nat_loc_idx);
+    R->nat_a3 = rp_calloc(n, sizeof *R->nat_a3);
+    R->country_a3 = rp_calloc(pop->countries.n + 1, sizeof *R->country_a3);
+    R->expl_bits = code_bits(&pop->exploitation, RP_FIELD_EXPLOITATION);
+    R->sector_bits = code_bits(&pop->sectors, RP_FIELD_LABOUR_SECTORS);
+    int rc = RP_OK;
+    if (!natv.items || !R->nat_loc || !R->nat_expl || !R->nat_expl_bits || !R->nat_loc_idx ||
+        !R->nat_a3 || !R->country_a3 || !R->expl_bits || !R->sector_bits) {
+        rc = RP_ENOMEM;
     }
-    for (size_t i = 0; i < natv.n; i++) {
+    for (size_t i = 0; rc == RP_OK && i < n; i++) {
         natv.items[i].w = pop->nationalities[i].share;
     }
-    rc = cumw_make(&R->nat, &natv);
+    rc = rc ? rc : cumw_make(&R->nat, &natv);
     rp_free(natv.items);
     rc = rc ? rc : cumw_make(&R->countries, &pop->countries);
     rc = rc ? rc : cumw_make(&R->expl, &pop->exploitation);
@@ -1647,79 +1710,20 @@ static int setup(run *R)
     if (rc != RP_OK) {
         return rp_error_set(R->err, RP_ENOMEM, "out of memory");
     }
-    R->expl_bits = rp_calloc(pop->exploitation.n + 1, sizeof *R->expl_bits);
-    R->sector_bits = rp_calloc(pop->sectors.n + 1, sizeof *R->sector_bits);
-    if (!R->expl_bits || !R->sector_bits) {
-        return rp_error_set(R->err, RP_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < pop->exploitation.n; i++) {
-        R->expl_bits[i] = bit_of_code(RP_FIELD_EXPLOITATION, pop->exploitation.items[i].code);
-    }
-    for (size_t i = 0; i < pop->sectors.n; i++) {
-        R->sector_bits[i] = bit_of_code(RP_FIELD_LABOUR_SECTORS, pop->sectors.items[i].code);
-    }
-    for (size_t i = 0; i < natv.n; i++) {
-        const rp_sim_nationality *na = &pop->nationalities[i];
-        rp_sim_wvec lv;
-        rp_sim_weighted lw[RP_SIM_LOCALES_MAX];
-        memset(lw, 0, sizeof lw);
-        lv.items = lw;
-        lv.n = na->n_locales;
-        for (size_t j = 0; j < na->n_locales; j++) {
-            lw[j].w = na->locale_w[j];
-            size_t ix = rp_sim__names_index(R->names, na->locales[j]);
-            if (ix == SIZE_MAX) {
-                return rp_error_set(R->err, RP_EINTERNAL, "locale %s not loaded", na->locales[j]);
-            }
-            R->nat_loc_idx[i * RP_SIM_LOCALES_MAX + j] = ix;
-        }
-        if (cumw_make(&R->nat_loc[i], &lv) != RP_OK ||
-            cumw_make(&R->nat_expl[i], &na->exploitation) != RP_OK) {
-            return rp_error_set(R->err, RP_ENOMEM, "out of memory");
-        }
-        if (na->exploitation.n) {
-            R->nat_expl_bits[i] = rp_calloc(na->exploitation.n, sizeof(uint32_t));
-            if (R->nat_expl_bits[i] == NULL) {
-                return rp_error_set(R->err, RP_ENOMEM, "out of memory");
-            }
-            for (size_t j = 0; j < na->exploitation.n; j++) {
-                R->nat_expl_bits[i][j] =
-                    bit_of_code(RP_FIELD_EXPLOITATION, na->exploitation.items[j].code);
-            }
-        }
-    }
-    /* per-locale and per-list caches of what each record needs */
-    for (size_t i = 0; i < natv.n; i++) {
-        const rp_sim_nationality *na = &pop->nationalities[i];
-        for (size_t j = 0; j < na->n_locales; j++) {
-            size_t ix = R->nat_loc_idx[i * RP_SIM_LOCALES_MAX + j];
-            if (ix >= LOCALES_MAX) {
-                return rp_error_set(R->err, RP_EINVAL, "more than %d name locales", LOCALES_MAX);
-            }
-            const char *lc = na->locales[j];
-            R->loc_name[ix] = lc;
-            R->n_sys[ix] = rp_sim__translit_systems(lc, &R->sys_ids[ix]);
-            R->latin[ix] = rp_sim__locale_latin(lc);
-            for (size_t k = 0; k < R->K; k++) {
-                R->usual[k][ix] = usual_system(&sc->lists[k], lc);
-            }
-        }
-    }
-    R->nat_a3 = rp_calloc(natv.n, sizeof *R->nat_a3);
-    R->country_a3 = rp_calloc(pop->countries.n + 1, sizeof *R->country_a3);
-    if (!R->nat_a3 || !R->country_a3) {
-        return rp_error_set(R->err, RP_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < natv.n; i++) {
-        R->nat_a3[i] = alpha3_of(pop->nationalities[i].country);
-    }
     for (size_t i = 0; i < pop->countries.n; i++) {
         R->country_a3[i] = alpha3_of(pop->countries.items[i].code);
     }
-    R->age_scale = adult_scale(pop->adult_age_mean);
-    /* capture model */
+    for (size_t i = 0; rc == RP_OK && i < n; i++) {
+        rc = setup_nationality(R, i);
+    }
+    return rc;
+}
+
+/* The capture model's logits and the profile memo. */
+static int setup_model(run *R)
+{
     for (size_t k = 0; k < R->K; k++) {
-        double p = sc->lists[k].p;
+        double p = R->sc->lists[k].p;
         R->logit_p[k] = log(p / (1.0 - p));
     }
     size_t budget = (size_t)64 << 20; /* bytes of memoised distributions */
@@ -1741,6 +1745,33 @@ static int setup(run *R)
         return rp_error_set(R->err, RP_ENOMEM, "out of memory");
     }
     return RP_OK;
+}
+
+static int setup(run *R)
+{
+    const rp_sim_scenario *sc = R->sc;
+    R->K = sc->n_lists;
+    R->n_cells = (size_t)1 << R->K;
+    int rc = setup_names(R);
+    if (rc == RP_OK) {
+        rc = rp_sim__translit_new(&R->tr, R->err);
+    }
+    if (rc != RP_OK) {
+        return rc;
+    }
+    uint64_t seed = R->opts->seed_set ? R->opts->seed : sc->seed;
+    R->rpop = stream(seed, 1);
+    R->rcap = stream(seed, 2);
+    R->rrec = stream(seed, 3);
+    if (!R->rpop || !R->rcap || !R->rrec) {
+        return rp_error_set(R->err, RP_ENOMEM, "out of memory");
+    }
+    rc = setup_weights(R);
+    if (rc != RP_OK) {
+        return rc;
+    }
+    R->age_scale = adult_scale(sc->pop.adult_age_mean);
+    return setup_model(R);
 }
 
 static void teardown(run *R)
@@ -1885,6 +1916,105 @@ static char *summary(const run *R, uint64_t seed)
     return r;
 }
 
+/* The population, streamed to persons.csv; the captured people and their records kept. */
+static int draw_population(run *R, render *rd)
+{
+    FILE *fp = NULL;
+    int rc = open_out(R, &fp, "persons.csv");
+    if (rc != RP_OK) {
+        return rc;
+    }
+    fputs("person_id,sex,birth_date,age,citizenship,locale,given_name,family_name,patronymic,"
+          "document_number,country_of_exploitation,identification_date,exploitation,"
+          "labour_sectors,capture_history\n",
+          fp);
+    const rp_sim_run_opts *opts = R->opts;
+    uint64_t N = R->sc->pop.size;
+    uint64_t step = N / 200 + 1;
+    for (uint64_t i = 0; i < N && rc == RP_OK; i++) {
+        person p;
+        draw_person(R, (uint32_t)(i + 1), &p);
+        unsigned hist = 0;
+        rc = capture(R, &p, &hist);
+        if (rc != RP_OK) {
+            break;
+        }
+        p.hist = (uint16_t)hist;
+        R->realised[hist] += 1.0;
+        person_row(R, &rd->row, &rd->tmp, &p, hist);
+        fwrite(rp_x_buf_cstr(&rd->row), 1, rd->row.len, fp);
+        if (hist != 0) {
+            if (R->n_people == R->cap_people &&
+                rp_x_grow(&R->people, &R->cap_people, R->n_people + 1, sizeof *R->people) !=
+                    RP_OK) {
+                rc = RP_ENOMEM;
+                break;
+            }
+            R->people[R->n_people] = p;
+            rc = make_records(R, (uint32_t)R->n_people, hist);
+            R->n_people++;
+        }
+        if (opts->progress && i % step == 0) {
+            opts->progress(opts->progress_ctx, 0.6 * (double)i / (double)N);
+        }
+    }
+    if (rc != RP_OK) {
+        fclose(fp);
+        return rp_error_set(R->err, RP_ENOMEM, "out of memory");
+    }
+    rc = close_out(R, fp, "persons.csv");
+    if (rc == RP_OK) {
+        expected_finish(R);
+    }
+    return rc;
+}
+
+/* captures.csv: the true capture histories, one row per observed history. */
+static int write_captures(run *R, rp_x_buf *b)
+{
+    rp_x_buf_reset(b);
+    for (size_t k = 0; k < R->K; k++) {
+        rp_x_buf_puts(b, R->sc->lists[k].code);
+        rp_x_buf_putc(b, ',');
+    }
+    rp_x_buf_puts(b, "count\n");
+    for (size_t c = 1; c < R->n_cells; c++) {
+        if (R->realised[c] > 0) {
+            for (size_t k = 0; k < R->K; k++) {
+                rp_x_buf_puts(b, (c >> k) & 1u ? "1," : "0,");
+            }
+            rp_x_buf_printf(b, "%.0f\n", R->realised[c]);
+        }
+    }
+    if (rp_x_buf_oom(b)) {
+        return rp_error_set(R->err, RP_ENOMEM, "out of memory");
+    }
+    return write_text(R, "captures.csv", rp_x_buf_cstr(b));
+}
+
+/* The agencies' files, their mappings, truth.csv and captures.csv. */
+static int write_records(run *R, render *rd)
+{
+    FILE *ft = NULL;
+    int rc = open_out(R, &ft, "truth.csv");
+    if (rc != RP_OK) {
+        return rc;
+    }
+    fputs("list,case_id,person_id,duplicate,errors\n", ft);
+    for (size_t k = 0; k < R->K && rc == RP_OK; k++) {
+        rc = write_list(R, k, rd, ft);
+        if (R->opts->progress) {
+            R->opts->progress(R->opts->progress_ctx, 0.6 + 0.4 * (double)(k + 1) / (double)R->K);
+        }
+    }
+    if (rc != RP_OK) {
+        fclose(ft);
+        return rc;
+    }
+    rc = close_out(R, ft, "truth.csv");
+    return rc == RP_OK ? write_captures(R, &rd->row) : rc;
+}
+
 /* ==== the output folder ==== */
 
 static int dir_state(const char *path, bool *exists, bool *empty)
@@ -1898,7 +2028,7 @@ static int dir_state(const char *path, bool *exists, bool *empty)
     *exists = true;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
             *empty = false;
         }
     }
@@ -1915,7 +2045,7 @@ static void remove_tree(const char *path)
     struct dirent *e;
     char p[4096];
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
             snprintf(p, sizeof p, "%s/%s", path, e->d_name);
             unlink(p);
         }
@@ -1965,7 +2095,6 @@ int rp_sim_run(const rp_sim_scenario *sc,
     rp_x_buf_init(&rd.patr);
     rp_x_buf_init(&rd.tmp);
     rp_x_buf_init(&rd.full);
-    FILE *fp = NULL, *ft = NULL;
     char *sum = NULL, *scj = NULL;
     uint64_t seed = opts->seed_set ? opts->seed : sc->seed;
     int rc = RP_OK;
@@ -1991,93 +2120,11 @@ int rp_sim_run(const rp_sim_scenario *sc,
     if (rc != RP_OK) {
         goto out;
     }
-    /* the population, streamed to persons.csv; captured people kept */
-    rc = open_out(&R, &fp, "persons.csv");
+    rc = draw_population(&R, &rd);
     if (rc != RP_OK) {
         goto out;
     }
-    fputs("person_id,sex,birth_date,age,citizenship,locale,given_name,family_name,patronymic,"
-          "document_number,country_of_exploitation,identification_date,exploitation,"
-          "labour_sectors,capture_history\n",
-          fp);
-    uint64_t N = sc->pop.size;
-    uint64_t step = N / 200 + 1;
-    for (uint64_t i = 0; i < N; i++) {
-        person p;
-        draw_person(&R, (uint32_t)(i + 1), &p);
-        unsigned hist = 0;
-        rc = capture(&R, &p, &hist);
-        if (rc != RP_OK) {
-            rp_error_set(err, RP_ENOMEM, "out of memory");
-            goto out;
-        }
-        p.hist = (uint16_t)hist;
-        R.realised[hist] += 1.0;
-        person_row(&R, &rd.row, &rd.tmp, &p, hist);
-        fwrite(rp_x_buf_cstr(&rd.row), 1, rd.row.len, fp);
-        if (hist != 0) {
-            if (R.n_people == R.cap_people &&
-                rp_x_grow(&R.people, &R.cap_people, R.n_people + 1, sizeof *R.people) != RP_OK) {
-                rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-                goto out;
-            }
-            R.people[R.n_people] = p;
-            rc = make_records(&R, (uint32_t)R.n_people, hist);
-            if (rc != RP_OK) {
-                rp_error_set(err, RP_ENOMEM, "out of memory");
-                goto out;
-            }
-            R.n_people++;
-        }
-        if (opts->progress && i % step == 0) {
-            opts->progress(opts->progress_ctx, 0.6 * (double)i / (double)N);
-        }
-    }
-    rc = close_out(&R, fp, "persons.csv");
-    fp = NULL;
-    if (rc != RP_OK) {
-        goto out;
-    }
-    expected_finish(&R);
-    /* the agencies' files and the truth */
-    rc = open_out(&R, &ft, "truth.csv");
-    if (rc != RP_OK) {
-        goto out;
-    }
-    fputs("list,case_id,person_id,duplicate,errors\n", ft);
-    for (size_t k = 0; k < R.K && rc == RP_OK; k++) {
-        rc = write_list(&R, k, &rd, ft);
-        if (opts->progress) {
-            opts->progress(opts->progress_ctx, 0.6 + 0.4 * (double)(k + 1) / (double)R.K);
-        }
-    }
-    if (rc != RP_OK) {
-        goto out;
-    }
-    rc = close_out(&R, ft, "truth.csv");
-    ft = NULL;
-    if (rc != RP_OK) {
-        goto out;
-    }
-    /* captures.csv: the true capture histories, one row per observed history */
-    rp_x_buf_reset(&rd.row);
-    for (size_t k = 0; k < R.K; k++) {
-        rp_x_buf_printf(&rd.row, "%s,", sc->lists[k].code);
-    }
-    rp_x_buf_puts(&rd.row, "count\n");
-    for (size_t c = 1; c < R.n_cells; c++) {
-        if (R.realised[c] > 0) {
-            for (size_t k = 0; k < R.K; k++) {
-                rp_x_buf_printf(&rd.row, "%u,", (unsigned)((c >> k) & 1u));
-            }
-            rp_x_buf_printf(&rd.row, "%.0f\n", R.realised[c]);
-        }
-    }
-    if (rp_x_buf_oom(&rd.row)) {
-        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = write_text(&R, "captures.csv", rp_x_buf_cstr(&rd.row));
+    rc = write_records(&R, &rd);
     if (rc != RP_OK) {
         goto out;
     }
@@ -2119,12 +2166,6 @@ int rp_sim_run(const rp_sim_scenario *sc,
         sum = NULL;
     }
 out:
-    if (fp) {
-        fclose(fp);
-    }
-    if (ft) {
-        fclose(ft);
-    }
     if (R.stage && R.stage[0]) {
         remove_tree(R.stage);
     }
