@@ -19,18 +19,17 @@
 #include <rapporteur/sim.h>
 
 #include <gsl/gsl_rng.h>
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* ==== limits ==== */
 
-#define RP_SIM_LISTS_MAX 12  /* lists (agencies) in one scenario */
-#define RP_SIM_CODE_MAX 24   /* a code, locale or system id, NUL included */
-#define RP_SIM_COL_MAX 40    /* a column header, NUL included */
-#define RP_SIM_LOCALES_MAX 4 /* name locales of one citizenship */
-#define RP_SIM_EXPL_COUNT 9  /* RP_EXPL_* bits */
+#define RP_SIM_LISTS_MAX    12 /* lists (agencies) in one scenario */
+#define RP_SIM_CODE_MAX     24 /* a code, locale or system id, NUL included */
+#define RP_SIM_COL_MAX      40 /* a column header, NUL included */
+#define RP_SIM_LOCALES_MAX  4  /* name locales of one citizenship */
+#define RP_SIM_EXPL_COUNT   9  /* RP_EXPL_* bits */
 #define RP_SIM_SECTOR_COUNT 13 /* RP_SECTOR_* bits */
 
 /* ==== weighted choices ==== */
@@ -51,8 +50,8 @@ typedef struct rp_sim_wvec {
 
 /** One citizenship of the population and the name locales its people draw from. */
 typedef struct rp_sim_nationality {
-    char country[3];                            /* ISO 3166-1 alpha-2 */
-    double share;                               /* weight in the population mix */
+    char country[3];                                   /* ISO 3166-1 alpha-2 */
+    double share;                                      /* weight in the population mix */
     char locales[RP_SIM_LOCALES_MAX][RP_SIM_CODE_MAX]; /* data/names/<locale>.csv */
     double locale_w[RP_SIM_LOCALES_MAX];
     size_t n_locales;
@@ -63,21 +62,21 @@ typedef struct rp_sim_nationality {
 
 /** The hidden population. */
 typedef struct rp_sim_population {
-    uint64_t size;              /* N, true number of victims, 1..50,000,000 */
-    int year_first, year_last;  /* years of identification, uniform, 1990..2100 */
+    uint64_t size;                     /* N, true number of victims, 1..50,000,000 */
+    int year_first, year_last;         /* years of identification, uniform, 1990..2100 */
     rp_sim_nationality *nationalities; /* owned, n >= 1 */
     size_t n_nationalities;
-    rp_sim_wvec countries;      /* country of exploitation (alpha-2) shares, n >= 1 */
-    double female_share;        /* share female (the rest male), default 0.5 */
-    double minor_share;         /* share under 18 at identification, default 0.2 */
-    double adult_age_mean;      /* mean age of adults in years (>= 19), default 31 */
-    rp_sim_wvec exploitation;   /* forms (rp_code names of RP_FIELD_EXPLOITATION) */
-    double second_form;         /* probability of a second, different form, default 0.1 */
-    rp_sim_wvec sectors;        /* labour sectors (RP_FIELD_LABOUR_SECTORS codes) of
-                                   people in forced labour */
-    double document_share;      /* share with an identity document number, default 0.6 */
-    double middle_name;         /* probability of a second given name where the locale
-                                   has the custom (en_GB middle, yo_NG/en_NG), default 0.3 */
+    rp_sim_wvec countries;    /* country of exploitation (alpha-2) shares, n >= 1 */
+    double female_share;      /* share female (the rest male), default 0.5 */
+    double minor_share;       /* share under 18 at identification, default 0.2 */
+    double adult_age_mean;    /* mean age of adults in years (>= 19), default 31 */
+    rp_sim_wvec exploitation; /* forms (rp_code names of RP_FIELD_EXPLOITATION) */
+    double second_form;       /* probability of a second, different form, default 0.1 */
+    rp_sim_wvec sectors;      /* labour sectors (RP_FIELD_LABOUR_SECTORS codes) of
+                                 people in forced labour */
+    double document_share;    /* share with an identity document number, default 0.6 */
+    double middle_name;       /* probability of a second given name where the locale
+                                 has the custom (en_GB middle, yo_NG/en_NG), default 0.3 */
 } rp_sim_population;
 
 /* ==== the lists ==== */
@@ -149,7 +148,7 @@ typedef enum rp_sim_col {
 typedef struct rp_sim_layout {
     char preset[RP_SIM_CODE_MAX];
     char columns[RP_SIM_COL_COUNT][RP_SIM_COL_MAX]; /* header; "" = column not written */
-    char delimiter;              /* ',' ';' '\t' '|' */
+    char delimiter;                                 /* ',' ';' '\t' '|' */
     char missing[12];            /* text written for a missing value ("" allowed) */
     char date_format[16];        /* registration date: %Y %m %d and literals */
     char birth_date_format[16];  /* birth date: %Y %m %d and literals */
@@ -160,8 +159,8 @@ typedef struct rp_sim_layout {
     bool country_alpha3;         /* citizenship/country as alpha-3 (else alpha-2) */
     char expl_codes[RP_SIM_EXPL_COUNT][RP_SIM_CODE_MAX];     /* by RP_EXPL_* bit */
     char sector_codes[RP_SIM_SECTOR_COUNT][RP_SIM_CODE_MAX]; /* by RP_SECTOR_* bit */
-    char multi_sep[4];           /* separator of several values in one column */
-    char case_prefix[12];        /* case reference prefix, e.g. "POL-" */
+    char multi_sep[4];    /* separator of several values in one column */
+    char case_prefix[12]; /* case reference prefix, e.g. "POL-" */
 } rp_sim_layout;
 
 /** One list (agency). */
@@ -171,11 +170,11 @@ typedef struct rp_sim_list {
     double p;                  /* base capture probability, in (0, 1) */
     rp_sim_effect *effects;    /* owned */
     size_t n_effects;
-    double identified;         /* share of its records "identified" (rest presumed) */
-    double duplicates;         /* probability a recorded person has a second record */
+    double identified; /* share of its records "identified" (rest presumed) */
+    double duplicates; /* probability a recorded person has a second record */
     rp_sim_errors errors;
-    bool native_script;        /* names as written in their native script */
-    rp_sim_wvec romanisation;  /* code = locale, items[i] system in romanisation_sys[i] */
+    bool native_script;       /* names as written in their native script */
+    rp_sim_wvec romanisation; /* code = locale, items[i] system in romanisation_sys[i] */
     char (*romanisation_sys)[RP_SIM_CODE_MAX]; /* owned, parallel to romanisation */
     rp_sim_layout layout;
 } rp_sim_list;
@@ -188,8 +187,8 @@ struct rp_sim_scenario {
     char *description; /* owned, may be NULL */
     uint64_t seed;     /* default seed (--seed overrides) */
     rp_sim_population pop;
-    rp_sim_list *lists; /* owned */
-    size_t n_lists;     /* 2..RP_SIM_LISTS_MAX */
+    rp_sim_list *lists;                  /* owned */
+    size_t n_lists;                      /* 2..RP_SIM_LISTS_MAX */
     rp_sim_term terms[RP_SIM_MAX_TERMS]; /* list dependence: bit i = lists[i] */
     size_t n_terms;
 };
@@ -200,11 +199,8 @@ struct rp_sim_scenario {
  * @return RP_OK; RP_EPARSE (not JSON, with line and column); RP_EINVAL (schema);
  *         RP_ENOMEM.
  */
-int rp_sim__scenario_parse(rp_sim_scenario **out,
-                           const char *text,
-                           size_t len,
-                           const char *path,
-                           rp_error *err);
+int rp_sim__scenario_parse(
+    rp_sim_scenario **out, const char *text, size_t len, const char *path, rp_error *err);
 
 /** The resolved scenario (every default filled in) as JSON text; free with rp_free. */
 char *rp_sim__scenario_to_json(const rp_sim_scenario *sc);
@@ -229,15 +225,15 @@ typedef struct rp_sim_names rp_sim_names;
  * from the rp_sim_names object.
  */
 typedef struct rp_sim_name {
-    const char *given[2];   /* given names; n_given 1 or 2 (vi: one value "Anh Thư") */
+    const char *given[2]; /* given names; n_given 1 or 2 (vi: one value "Anh Thư") */
     size_t n_given;
-    const char *family[2];  /* family names; 2 for es (paternal, maternal) */
+    const char *family[2]; /* family names; 2 for es (paternal, maternal) */
     size_t n_family;
     const char *family_masc[2]; /* masculine form of family[i] when the person is a woman
                                    and the locale inflects it; else == family[i] */
-    const char *patronymic; /* uk, ru; NULL otherwise */
-    bool family_first;      /* the locale writes the family name first (hu, vi, zh_CN) */
-    bool no_space;          /* native full name has no space (zh_CN) */
+    const char *patronymic;     /* uk, ru; NULL otherwise */
+    bool family_first;          /* the locale writes the family name first (hu, vi, zh_CN) */
+    bool no_space;              /* native full name has no space (zh_CN) */
 } rp_sim_name;
 
 /**
@@ -245,11 +241,8 @@ typedef struct rp_sim_name {
  * @return RP_OK; RP_EIO (file missing, with path); RP_EPARSE (bad row, path and line);
  *         RP_EINVAL (a locale has no given or no family names); RP_ENOMEM.
  */
-int rp_sim__names_load(rp_sim_names **out,
-                       const char *dir,
-                       const char *const *locales,
-                       size_t n,
-                       rp_error *err);
+int rp_sim__names_load(
+    rp_sim_names **out, const char *dir, const char *const *locales, size_t n, rp_error *err);
 
 /** Free (NULL is fine). */
 void rp_sim__names_free(rp_sim_names *nm);
@@ -263,12 +256,8 @@ size_t rp_sim__names_index(const rp_sim_names *nm, const char *locale);
  * lv, az by their lists; pl -ski -> -ska derived), patronymics (uk, ru), a middle name
  * with probability @p middle where customary, two family names in es.
  */
-void rp_sim__names_draw(const rp_sim_names *nm,
-                        size_t loc,
-                        rp_sex sex,
-                        double middle,
-                        gsl_rng *r,
-                        rp_sim_name *out);
+void rp_sim__names_draw(
+    const rp_sim_names *nm, size_t loc, rp_sex sex, double middle, gsl_rng *r, rp_sim_name *out);
 
 /* ==== transliteration ==== */
 
