@@ -6,6 +6,7 @@
 
 #include <rapporteur/common.h>
 #include <rapporteur/data.h>
+#include <rapporteur/encode.h>
 #include <rapporteur/error.h>
 #include <rapporteur/mse.h>
 #include <rapporteur/sim.h>
