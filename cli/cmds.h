@@ -29,6 +29,16 @@ int cmd_stats(int argc, char **argv);
 /** `rapporteur simulate`: a scenario with known truth (cli/cmd_simulate.c). */
 int cmd_simulate(int argc, char **argv);
 
+/** `rapporteur keygen`: the linkage secret or the hub's key pair (cli/cmd_keygen.c). */
+int cmd_keygen(int argc, char **argv);
+
+/** `rapporteur encode`: agency-side encoding into a submission (cli/cmd_encode.c). */
+int cmd_encode(int argc, char **argv);
+
+/** `rapporteur seal` / `unseal`: sealed submissions (cli/cmd_seal.c). */
+int cmd_seal(int argc, char **argv);
+int cmd_unseal(int argc, char **argv);
+
 /* ==== helpers shared by the store commands ==== */
 
 #include <rapporteur/store.h>

@@ -21,6 +21,10 @@ static const rp_cli_cmd cmds[] = {
     {"stats", cmd_stats, "count stored records by the values of a field"},
     {"estimate", cmd_estimate, "estimate the hidden total by multiple systems estimation"},
     {"simulate", cmd_simulate, "simulate a population and agency lists with known truth"},
+    {"keygen", cmd_keygen, "create the linkage secret or the hub's key pair"},
+    {"encode", cmd_encode, "encode an agency file for privacy-preserving linkage"},
+    {"seal", cmd_seal, "encrypt a submission to the hub's public key"},
+    {"unseal", cmd_unseal, "open a sealed submission at the hub"},
 };
 
 static const size_t n_cmds = sizeof(cmds) / sizeof(cmds[0]);

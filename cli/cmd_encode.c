@@ -1,0 +1,468 @@
+/*
+ * rapporteur CLI: `rapporteur encode`, the agency-side step of privacy-preserving
+ * linkage. Reads an agency file through its mapping (case attributes and the mapping's
+ * "identifiers"), normalises and encodes the identifiers into keyed Bloom filters and
+ * blocking keys (include/rapporteur/encode.h), and writes a submission that holds no
+ * name, birth date, document number or case reference: pseudonymous ids, encodings,
+ * blocking keys and the case attributes of the data standard.
+ */
+#include "cli_util.h"
+#include "cmds.h"
+#include "common/banned.h" /* last: it redefines banned libc names */
+#include "common/common_int.h"
+
+#include <rapporteur/data.h>
+#include <rapporteur/encode.h>
+#include <rapporteur/rapporteur.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD_NAME "encode"
+
+#ifndef RP_DATADIR
+#    define RP_DATADIR "data"
+#endif
+
+enum {
+    OPT_MAPPING = RP_CLI_OPT_FIRST,
+    OPT_SECRET,
+    OPT_OUT,
+    OPT_SCHEMA,
+    OPT_EQUIV,
+    OPT_ENCODING,
+    OPT_DELIMITER
+};
+
+static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
+                                         {"mapping", required_argument, NULL, OPT_MAPPING},
+                                         {"secret", required_argument, NULL, OPT_SECRET},
+                                         {"out", required_argument, NULL, OPT_OUT},
+                                         {"schema", required_argument, NULL, OPT_SCHEMA},
+                                         {"equivalents", required_argument, NULL, OPT_EQUIV},
+                                         {"encoding", required_argument, NULL, OPT_ENCODING},
+                                         {"delimiter", required_argument, NULL, OPT_DELIMITER},
+                                         {NULL, 0, NULL, 0}};
+
+typedef struct args {
+    const char *mapping;
+    const char *secret;
+    const char *out;
+    const char *schema;
+    const char *equiv;
+    rp_reader_opts reader;
+} args;
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: rapporteur encode FILE --mapping MAP.json --secret KEY --out SUBMISSION\n"
+        "                         [--schema SCHEMA.json] [--json]\n"
+        "\n"
+        "Encode an agency file for privacy-preserving linkage, on the agency's machine.\n"
+        "The mapping's \"identifiers\" (names, birth date) are normalised (transliterated\n"
+        "to one canonical Latin form) and encoded into keyed Bloom filters (CLKs) and\n"
+        "keyed blocking keys with the linkage secret; the submission holds only those,\n"
+        "a pseudonymous id per record and the case attributes of the data standard: no\n"
+        "name, birth date, document number or case reference (docs/encoding.md).\n"
+        "Rows that break the data standard are set aside and reported by line and column\n"
+        "(never by value); the others are encoded.\n"
+        "\n"
+        "Options:\n"
+        "  --mapping MAP.json   the agency's mapping, with its \"identifiers\"\n"
+        "  --secret KEY         the linkage secret ('rapporteur keygen --secret'; mode 0600)\n"
+        "  --out FILE           the submission (JSON Lines, mode 0600; then 'rapporteur\n"
+        "                       seal' it to the hub)\n"
+        "  --schema FILE        encoding schema (JSON; default: the defaults of\n"
+        "                       docs/encoding.md). The schema used is in the submission.\n"
+        "  --equivalents FILE   name-equivalence table (default %s/names/equivalents.csv)\n"
+        "  --encoding ENC       CSV encoding, an iconv name (default UTF-8)\n"
+        "  --delimiter C        CSV delimiter: one character or 'tab' (default: detected)\n"
+        "  --json               print {\"read\", \"encoded\", \"set_aside\", \"out\", \"key_id\",\n"
+        "                       \"bits\"}\n"
+        "  -q, --quiet          no summary and no progress bar\n"
+        "  -h, --help           show this help\n"
+        "\n"
+        "Exit status: 0 every row encoded, 1 runtime error, 2 usage, 3 rows set aside\n"
+        "(the rest encoded), 4 I/O or a key file that group or others can read,\n"
+        "65 unusable input file, mapping or schema.\n",
+        RP_DATADIR);
+}
+
+static int apply(int opt, const char *value, const char *name, void *payload)
+{
+    args *a = payload;
+    switch (opt) {
+    case OPT_MAPPING:
+        a->mapping = value;
+        return -1;
+    case OPT_SECRET:
+        a->secret = value;
+        return -1;
+    case OPT_OUT:
+        a->out = value;
+        return -1;
+    case OPT_SCHEMA:
+        a->schema = value;
+        return -1;
+    case OPT_EQUIV:
+        a->equiv = value;
+        return -1;
+    case OPT_ENCODING:
+        a->reader.encoding = value;
+        return -1;
+    case OPT_DELIMITER:
+        if (strcmp(value, "tab") == 0)
+            a->reader.delimiter = '\t';
+        else if (strlen(value) == 1)
+            a->reader.delimiter = value[0];
+        else
+            return rp_cli_usage_error(CMD_NAME, "%s: expected one character or 'tab'", name);
+        return -1;
+    default:
+        return RP_CLI_OPT_UNKNOWN;
+    }
+}
+
+/* The language whose romanisation rules fit names of citizens of @p country (ISO 639-1),
+   or NULL to let the normaliser decide by the letters. */
+static const char *lang_of_citizenship(const char *country)
+{
+    static const char *const table[][2] = {
+        {"UA", "uk"}, {"RU", "ru"}, {"BY", "ru"}, {"KZ", "ru"}, {"KG", "ru"}, {"GR", "el"},
+        {"CY", "el"}, {"GE", "ka"}, {"AM", "hy"}, {"BG", "bg"}, {"RS", "sr"}, {"MK", "mk"},
+        {"CN", "zh"}, {"SY", "ar"}, {"IQ", "ar"}, {"EG", "ar"}, {"MA", "ar"}, {"DZ", "ar"},
+        {"TN", "ar"}, {"LY", "ar"}, {"SD", "ar"}, {"JO", "ar"}, {"LB", "ar"}, {"SA", "ar"},
+        {"YE", "ar"}, {"IR", "fa"}, {"AF", "fa"}};
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (strcmp(country, table[i][0]) == 0)
+            return table[i][1];
+    return NULL;
+}
+
+/* The first 16 hex digits of a pseudonym as a number: the record's BLIP seed, stable
+   for one record whatever the order of the file. */
+static uint64_t seed_of(const char *hex)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 16 && hex[i]; i++) {
+        char c = hex[i];
+        unsigned d = c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 32) - 'a' + 10);
+        v = (v << 4) | (d & 15u);
+    }
+    return v;
+}
+
+/* Read identifier @p id of a row into @p out ("" when not mapped or missing). */
+static int ident(const rp_mapping *m,
+                 rp_ident id,
+                 const char *const *row,
+                 size_t n,
+                 char *out,
+                 size_t size,
+                 rp_error *err)
+{
+    out[0] = '\0';
+    if (rp_mapping_ident_column(m, id) == NULL)
+        return RP_OK;
+    return rp_mapping_ident_read(m, id, row, n, out, size, err);
+}
+
+/* Bytes of one identifier buffer; the row's six live in one guarded allocation. */
+#define ID_BYTES ((size_t)RP_NAME_MAX)
+
+/* Everything one `encode` run holds. */
+typedef struct job {
+    args a;
+    const char *in;
+    rp_cli_common common;
+    rp_error err;
+    rp_encoder *enc;
+    rp_normaliser *norm;
+    rp_mapping *map;
+    rp_reader *rd;
+    rp_sub_writer *w;
+    uint64_t *clk, *fields;
+    char *buf; /* sodium_malloc'd: the raw and normalised names of one row */
+    char birth[16];
+    rp_issue_list issues;
+    rp_cli_progress_state ps;
+    bool family_first;
+    long n_read, n_encoded, n_aside;
+} job;
+
+/* The schema: the defaults, or --schema FILE. RP_OK or a status with j->err set. */
+static int load_schema(job *j, rp_enc_schema *schema)
+{
+    rp_enc_schema_default(schema);
+    if (j->a.schema == NULL)
+        return RP_OK;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = rp_x_read_file(&text, &len, j->a.schema, (size_t)1 << 20, &j->err);
+    if (rc == RP_OK) {
+        rc = rp_enc_schema_parse(schema, text, len, &j->err);
+        if (rc != RP_OK && j->err.path[0] == '\0')
+            snprintf(j->err.path, sizeof j->err.path, "%s", j->a.schema);
+    }
+    rp_free(text);
+    return rc;
+}
+
+/* Keys, encoder, normaliser, mapping, reader and writer. */
+static int open_all(job *j)
+{
+    rp_enc_schema schema;
+    int rc = load_schema(j, &schema);
+    if (rc != RP_OK)
+        return rc;
+    rp_secret *secret = NULL;
+    rc = rp_secret_load(&secret, j->a.secret, &j->err);
+    if (rc == RP_OK)
+        rc = rp_encoder_new(&j->enc, &schema, secret, &j->err);
+    rp_secret_free(secret); /* the encoder keeps only derived keys */
+    if (rc != RP_OK)
+        return rc;
+    char equiv[4096];
+    if (j->a.equiv == NULL) {
+        const char *env = getenv("RAPPORTEUR_DATA");
+        snprintf(equiv, sizeof equiv, "%s/names/equivalents.csv",
+                 env != NULL && env[0] ? env : RP_DATADIR);
+        j->a.equiv = equiv;
+    }
+    rc = rp_normaliser_new(&j->norm, j->a.equiv, &j->err);
+    j->a.equiv = NULL; /* was borrowed from this frame */
+    if (rc == RP_OK)
+        rc = rp_mapping_load(&j->map, j->a.mapping, &j->err);
+    if (rc != RP_OK)
+        return rc;
+    if (rp_mapping_ident_column(j->map, RP_IDENT_FAMILY_NAME) == NULL &&
+        rp_mapping_ident_column(j->map, RP_IDENT_FULL_NAME) == NULL)
+        return rp_error_set_at(&j->err, RP_EDATA, j->a.mapping, 0, 0,
+                               "the mapping names no family_name or full_name under "
+                               "\"identifiers\": nothing to encode");
+    rc = rp_reader_open(&j->rd, j->in, &j->a.reader, &j->err);
+    if (rc != RP_OK)
+        return rc;
+    const char *const *cols = NULL;
+    size_t n_cols = rp_reader_columns(j->rd, &cols);
+    rc = rp_mapping_bind(j->map, cols, n_cols, &j->err);
+    if (rc != RP_OK) {
+        if (j->err.path[0] == '\0')
+            snprintf(j->err.path, sizeof j->err.path, "%s", j->in);
+        return rc;
+    }
+    j->family_first = rp_mapping_full_name_family_first(j->map);
+    const rp_enc_schema *used = rp_encoder_schema(j->enc);
+    size_t words = rp_enc_schema_bits(used) / 64;
+    j->clk = rp_calloc(words * (1 + RP_ENC_FIELD_COUNT), sizeof *j->clk);
+    j->buf = sodium_malloc(7 * ID_BYTES);
+    if (j->clk == NULL || j->buf == NULL)
+        return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
+    j->fields = used->field_filters ? j->clk + words : NULL;
+    return rp_sub_writer_open(&j->w, j->a.out, rp_mapping_name(j->map), used, &j->err);
+}
+
+/* The names of one row, raw then normalised, into j->buf. */
+static int read_names(job *j, const char *const *row, size_t nf, const char *lang, rp_error *ierr)
+{
+    char *g_raw = j->buf, *f_raw = j->buf + ID_BYTES, *p_raw = j->buf + 2 * ID_BYTES;
+    char *g = j->buf + 3 * ID_BYTES, *f = j->buf + 4 * ID_BYTES, *pa = j->buf + 5 * ID_BYTES;
+    int rc;
+    if (rp_mapping_ident_column(j->map, RP_IDENT_FULL_NAME) != NULL) {
+        rc = ident(j->map, RP_IDENT_FULL_NAME, row, nf, g_raw, ID_BYTES, ierr);
+        if (rc == RP_OK)
+            rc = rp_normalise_full_name(j->norm, g_raw, j->family_first, lang, g, ID_BYTES, f,
+                                        ID_BYTES, ierr);
+    } else {
+        rc = ident(j->map, RP_IDENT_GIVEN_NAME, row, nf, g_raw, ID_BYTES, ierr);
+        if (rc == RP_OK)
+            rc = ident(j->map, RP_IDENT_FAMILY_NAME, row, nf, f_raw, ID_BYTES, ierr);
+        if (rc == RP_OK)
+            rc = rp_normalise_name(j->norm, g_raw, lang, g, ID_BYTES, ierr);
+        if (rc == RP_OK)
+            rc = rp_normalise_name(j->norm, f_raw, lang, f, ID_BYTES, ierr);
+    }
+    if (rc == RP_OK)
+        rc = ident(j->map, RP_IDENT_PATRONYMIC, row, nf, p_raw, ID_BYTES, ierr);
+    if (rc == RP_OK)
+        rc = rp_normalise_name(j->norm, p_raw, lang, pa, ID_BYTES, ierr);
+    return rc;
+}
+
+/*
+ * The identifiers of one valid row into @p id (pointing into j->buf). RP_OK; RP_EDATA
+ * when the row must be set aside (reported on stderr by line, never by value);
+ * RP_ENOMEM.
+ */
+static int read_identifiers(job *j,
+                            const char *const *row,
+                            size_t nf,
+                            long line,
+                            const rp_case_record *rec,
+                            rp_enc_identifiers *id)
+{
+    rp_error ierr = RP_ERROR_INIT;
+    const char *lang =
+        rec->citizenship_state == RP_STATE_KNOWN ? lang_of_citizenship(rec->citizenship) : NULL;
+    char *doc = j->buf + 6 * ID_BYTES;
+    int rc = read_names(j, row, nf, lang, &ierr);
+    if (rc == RP_OK)
+        rc = ident(j->map, RP_IDENT_BIRTH_DATE, row, nf, j->birth, sizeof j->birth, &ierr);
+    if (rc == RP_OK)
+        rc = rp_birth_date_parse(&id->birth, j->birth);
+    if (rc == RP_OK)
+        rc = ident(j->map, RP_IDENT_DOCUMENT_NUMBER, row, nf, doc, ID_BYTES, &ierr);
+    if (rc == RP_ENOMEM) {
+        j->err = ierr;
+        return rc;
+    }
+    if (rc != RP_OK) {
+        /* the message names the column, never the value */
+        fprintf(stderr, "rapporteur: %s:%ld: set aside: %s\n", j->in, line,
+                ierr.msg[0] ? ierr.msg : "unreadable identifier");
+        return RP_EDATA;
+    }
+    id->given = j->buf + 3 * ID_BYTES;
+    id->family = j->buf + 4 * ID_BYTES;
+    id->patronymic = j->buf + 5 * ID_BYTES;
+    id->document = doc;
+    id->address = "";
+    id->sex = rec->sex;
+    if (id->family[0] == '\0' && id->given[0] == '\0') {
+        fprintf(stderr, "rapporteur: %s:%ld: set aside: no name to encode\n", j->in, line);
+        return RP_EDATA;
+    }
+    return RP_OK;
+}
+
+/* One row: validate, read the identifiers, encode, write. RP_OK, RP_EDATA (set aside). */
+static int encode_row(job *j, const char *const *row, size_t nf, long line)
+{
+    rp_case_record rec;
+    rp_issue_list_clear(&j->issues);
+    int rc = rp_mapping_apply(&rec, &j->issues, j->map, row, nf, line, &j->err);
+    if (rc == RP_ENOMEM)
+        return rc;
+    if (rc != RP_OK) {
+        for (size_t i = 0; i < j->issues.n; i++)
+            fprintf(stderr, "rapporteur: %s:%ld:%ld: set aside: %s: %s (%s)\n", j->in,
+                    j->issues.v[i].line, j->issues.v[i].column, j->issues.v[i].column_name,
+                    j->issues.v[i].message, j->issues.v[i].rule);
+        return RP_EDATA;
+    }
+    rp_enc_identifiers id;
+    memset(&id, 0, sizeof id);
+    rc = read_identifiers(j, row, nf, line, &rec, &id);
+    if (rc == RP_OK) {
+        char pseudo[33];
+        rp_encoder_pseudonym(j->enc, rec.list, rec.case_id, pseudo);
+        rp_enc_blocking bk;
+        rc = rp_encoder_encode(j->enc, &id, seed_of(pseudo), j->clk, j->fields, &bk, &j->err);
+        /* the case reference is replaced by the pseudonym */
+        rec.case_id[0] = '\0';
+        rec.person_id[0] = '\0';
+        if (rc == RP_OK)
+            rc = rp_sub_writer_add(j->w, pseudo, j->clk, j->fields, &bk, &rec, &j->err);
+    }
+    sodium_memzero(j->buf, 7 * ID_BYTES);
+    sodium_memzero(j->birth, sizeof j->birth);
+    return rc;
+}
+
+/* Every row of the input. */
+static int encode_rows(job *j)
+{
+    for (;;) {
+        const char *const *row = NULL;
+        size_t nf = 0;
+        long line = 0;
+        int got = rp_reader_next(j->rd, &row, &nf, &line, &j->err);
+        if (got <= 0)
+            return got;
+        j->n_read++;
+        if ((j->n_read & 1023) == 0)
+            rp_cli_progress((size_t)(rp_reader_progress(j->rd) * 1000.0), 1000, &j->ps);
+        int rc = encode_row(j, row, nf, line);
+        if (rc == RP_EDATA) {
+            j->n_aside++;
+            continue;
+        }
+        if (rc != RP_OK)
+            return rc;
+        j->n_encoded++;
+    }
+}
+
+static int report(job *j)
+{
+    const rp_enc_schema *used = rp_encoder_schema(j->enc);
+    int status = j->n_aside > 0 ? RP_EXIT_VALIDATION : RP_EXIT_OK;
+    if (j->common.json) {
+        json_t *root =
+            json_pack("{s:I, s:I, s:I, s:s, s:s, s:i}", "read", (json_int_t)j->n_read, "encoded",
+                      (json_int_t)j->n_encoded, "set_aside", (json_int_t)j->n_aside, "out",
+                      j->a.out, "key_id", used->key_id, "bits", (int)rp_enc_schema_bits(used));
+        if (root == NULL || rp_cli_json_print(root, &j->err) != RP_OK)
+            status = RP_EXIT_IO;
+        json_decref(root);
+    } else if (!j->common.quiet) {
+        printf("Encoded %ld of %ld records into %s (%u-bit CLKs, key id %s)", j->n_encoded,
+               j->n_read, j->a.out, rp_enc_schema_bits(used), used->key_id);
+        if (j->n_aside > 0)
+            printf("; %ld set aside (see the messages above)", j->n_aside);
+        printf("\n");
+    }
+    return status;
+}
+
+int cmd_encode(int argc, char **argv)
+{
+    job j;
+    memset(&j, 0, sizeof j);
+    j.a.reader = (rp_reader_opts)RP_READER_OPTS_INIT;
+    j.err = (rp_error)RP_ERROR_INIT;
+    j.issues = (rp_issue_list)RP_ISSUE_LIST_INIT;
+    int status = rp_cli_parse_opts(&j.common, CMD_NAME, argc, argv, longopts, usage, apply, &j.a);
+    if (status != -1)
+        return status;
+    if (optind != argc - 1)
+        return rp_cli_usage_error(CMD_NAME, "expected one input FILE");
+    if (j.a.mapping == NULL || j.a.secret == NULL || j.a.out == NULL)
+        return rp_cli_usage_error(CMD_NAME, "--mapping, --secret and --out are required");
+    j.in = argv[optind];
+    j.ps =
+        (rp_cli_progress_state){.enabled = rp_cli_progress_wanted(j.common.quiet || j.common.json),
+                                .label = "encode",
+                                .last_percent = -1,
+                                .drawn = false};
+    int rc = open_all(&j);
+    if (rc == RP_OK)
+        rc = encode_rows(&j);
+    rp_cli_progress_end(&j.ps);
+    if (rc == RP_OK) {
+        rc = rp_sub_writer_close(j.w, &j.err);
+        j.w = NULL;
+    }
+    if (rc == RP_OK) {
+        status = report(&j);
+    } else {
+        status = rp_cli_report(&j.err, j.common.json);
+        /* a file, mapping or schema that cannot be used is bad input data */
+        if (rc == RP_EPARSE || rc == RP_EDATA || (rc == RP_EINVAL && j.w == NULL && j.enc == NULL))
+            status = RP_EXIT_DATAERR;
+    }
+    rp_sub_writer_abort(j.w);
+    if (j.buf != NULL)
+        sodium_free(j.buf);
+    rp_free(j.clk);
+    rp_issue_list_release(&j.issues);
+    rp_reader_free(j.rd);
+    rp_mapping_free(j.map);
+    rp_normaliser_free(j.norm);
+    rp_encoder_free(j.enc);
+    return status;
+}
