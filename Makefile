@@ -5,6 +5,7 @@
 #   make test SANITIZE=1 the same with ASan + UBSan in build-san/
 #   make bench           Release build in build-bench/, run every bench/bench_*.c
 #   make eval-mse        Release build in build-bench/, run the MSE coverage study
+#   make eval-encode     Release build in build-bench/, link FEBRL4 through the encoding
 #   make fuzz FUZZ_TIME=60  clang + libFuzzer build in build-fuzz/, each target N seconds
 #   make format-check | format | tidy | clean
 
@@ -33,7 +34,7 @@ FORMAT_FILES = $(shell find include src cli tests fuzz bench web \
                    \( -path tests/fixtures -o -path tests/golden -o -path fuzz/corpus \) -prune \
                    -o -type f \( -name '*.c' -o -name '*.h' \) -print 2>/dev/null | sort)
 
-.PHONY: all build configure deps run test bench eval-mse fuzz format format-check tidy clean
+.PHONY: all build configure deps run test bench eval-mse eval-encode fuzz format format-check tidy clean
 
 all: build
 
@@ -65,6 +66,12 @@ eval-mse: deps
 	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
 	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_mse
 	$(BENCH_DIR)/bench/eval_mse $(EVAL_ARGS)
+
+# EVAL_ARGS goes to eval_encode too, e.g. make eval-encode EVAL_ARGS="--address street".
+eval-encode: deps
+	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
+	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_encode
+	$(BENCH_DIR)/bench/eval_encode $(EVAL_ARGS)
 
 fuzz: deps
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DRP_FUZZ=ON \
