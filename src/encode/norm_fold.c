@@ -84,7 +84,8 @@ static size_t tokenise(const char *w, size_t len, char *t)
         bool matched = false;
         for (size_t r = 0; r < sizeof(digraphs) / sizeof(digraphs[0]); r++) {
             const digraph *d = &digraphs[r];
-            if (d->len <= len - i && memcmp(w + i, d->from, d->len) == 0) {
+            /* the first letter first: most rules fail there, without a call */
+            if (d->from[0] == w[i] && d->len <= len - i && memcmp(w + i, d->from, d->len) == 0) {
                 for (const char *p = d->to; *p; p++)
                     t[m++] = *p;
                 i += d->len;

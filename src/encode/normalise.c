@@ -582,6 +582,25 @@ static bool in_pairs(const glyph_pair *p, size_t np, UChar c, bool latin)
     return false;
 }
 
+/* Has word @p w[0..len) letters of Latin and of Cyrillic or Greek? Only then can
+ * repair_homoglyphs() change it. */
+static bool mixed_latin(const UChar *w, int32_t len)
+{
+    bool latin = false, other = false;
+    for (int32_t i = 0; i < len && !(latin && other);) {
+        UChar32 c;
+        U16_NEXT(w, i, len, c);
+        if (c < 0x80) {
+            latin = latin || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+            continue;
+        }
+        script s = script_of(c);
+        latin = latin || s == SC_LATIN;
+        other = other || s == SC_CYRILLIC || s == SC_GREEK;
+    }
+    return latin && other;
+}
+
 /*
  * Repair the look-alikes of word @p w[0..len) in place (all pairs are BMP, one unit each,
  * so the length stays). Counts the letters of each script that are not look-alikes; the
@@ -734,13 +753,11 @@ static int to_utf8(rp_normaliser *n, const UChar *s, int32_t len, size_t *out_le
 {
     UErrorCode st = U_ZERO_ERROR;
     int32_t n8 = 0;
-    u_strToUTF8(NULL, 0, &n8, s, len, &st);
-    if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
-        return icu_fail(err, "to UTF-8", st);
-    if (grow_bytes(&n->u8, &n->u8_cap, (size_t)n8 + 1) != RP_OK)
+    /* a UTF-16 unit is at most 3 bytes of UTF-8: one call, no preflight */
+    if (len < 0 || len > (INT32_MAX - 1) / 3 ||
+        grow_bytes(&n->u8, &n->u8_cap, 3 * (size_t)len + 1) != RP_OK)
         return oom(err);
-    st = U_ZERO_ERROR;
-    u_strToUTF8(n->u8, (int32_t)n->u8_cap, NULL, s, len, &st);
+    u_strToUTF8(n->u8, (int32_t)n->u8_cap, &n8, s, len, &st);
     if (U_FAILURE(st))
         return icu_fail(err, "to UTF-8", st);
     *out_len = (size_t)n8;
@@ -859,6 +876,15 @@ static int icu_nfkc(rp_normaliser *n, const char *in, size_t len, int32_t *nk, r
     u_strFromUTF8(n->u_in, n->u_in_cap, &n16, in, (int32_t)len, &st);
     if (U_FAILURE(st))
         return icu_fail(err, "from UTF-8", st);
+    /* most names are NFKC already: a copy then, as unorm2_normalize() would give */
+    int32_t span = unorm2_spanQuickCheckYes(n->nfkc, n->u_in, n16, &st);
+    if (U_SUCCESS(st) && span == n16) {
+        if (grow_u16(&n->u_nfkc, &n->u_nfkc_cap, n16 + 1) != RP_OK)
+            return oom(err);
+        memcpy(n->u_nfkc, n->u_in, (size_t)n16 * sizeof(*n->u_in));
+        *nk = n16;
+        return RP_OK;
+    }
     for (int32_t cap = 2 * n16 + 16;;) {
         if (grow_u16(&n->u_nfkc, &n->u_nfkc_cap, cap) != RP_OK)
             return oom(err);
@@ -964,7 +990,9 @@ static int icu_words(rp_normaliser *n, const char *in, size_t len, const char *c
     /* homoglyphs, on the letters as written; then case folding */
     ul_clear(&n->folded);
     for (size_t w = 0; w < n->words.n; w++) {
-        repair_homoglyphs(n->words.buf + n->words.off[w], n->words.wlen[w]);
+        /* one script (the common case): nothing to repair */
+        if (mixed_latin(n->words.buf + n->words.off[w], n->words.wlen[w]))
+            repair_homoglyphs(n->words.buf + n->words.off[w], n->words.wlen[w]);
         rc = icu_fold_word(n, w, err);
         if (rc != RP_OK)
             return rc;
@@ -1354,6 +1382,13 @@ static unsigned whole_name_id(const char code[3])
            (unsigned)(unsigned char)code[1];
 }
 
+/* The memo id of the particle test of a token (token_is_particle()), by language code:
+ * above every whole_name_id(). */
+static unsigned particle_id(const char code[3])
+{
+    return whole_name_id(code) + (1u << 16);
+}
+
 static int run(rp_normaliser *n,
                const char *in,
                size_t len,
@@ -1524,11 +1559,25 @@ typedef struct span {
 static int token_is_particle(rp_normaliser *n, span t, const char *code, bool *yes, rp_error *err)
 {
     *yes = false;
+    bool ascii = true;
+    for (size_t i = 0; i < t.len && ascii; i++)
+        ascii = (unsigned char)t.s[i] < 0x80;
+    /* the answer for a non-ASCII token is memoised, as whole names are ("p" or "") */
+    bool memo = !ascii && t.len <= NORM_INPUT_MAX;
+    unsigned id = particle_id(code);
+    uint64_t h = memo ? hash_bytes(id, t.s, t.len) : 0;
+    const char *val = memo ? memo_find(n, id, t.s, t.len, h) : NULL;
+    if (val) {
+        *yes = val[0] != '\0';
+        return RP_OK;
+    }
     int rc = collect(n, t.s, t.len, code, err);
     if (rc != RP_OK)
         return rc;
     if (n->raw.n == 1)
         *yes = is_split_particle(wl_word(&n->raw, 0), n->raw.wlen[0]);
+    if (memo && memo_put(n, id, t.s, t.len, h, *yes ? "p" : "") != RP_OK)
+        return oom(err);
     return RP_OK;
 }
 

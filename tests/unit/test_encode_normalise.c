@@ -671,6 +671,52 @@ static void normalise_full_name__splits(void **state)
     rp_normaliser_free(n);
 }
 
+/* The memo (whole names, particle tests of tokens, words) gives what a fresh normaliser
+ * gives, on the first call and on repeats: native-script particles, look-alike letters,
+ * names that are not NFKC. */
+static void normalise_full_name__memo_agrees(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *in;
+        bool family_first;
+        const char *lang;
+    } cases[] = {
+        {"Ян ван ден Берг", false, "ru"},
+        {"Ян ван ден Берг", false, NULL},
+        {"ван ден Берг Ян", true, "ru"},
+        {"Iванов Петро Iванович", true, "uk"},
+        {"Петро Iванович Iванов", false, NULL},
+        {"\xEF\xBC\xAF\xEF\xBD\x8C\xEF\xBD\x85\xEF\xBD\x8E\xEF\xBD\x81 Шевченко", false, "uk"},
+        {"محمد عبد الرحمن", false, "ar"},
+        {"Γιώργος Παπαδόπουλος", false, "el"},
+        {"张小明", true, "zh"},
+    };
+
+    rp_normaliser *shared = new_normaliser(true);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+            char g1[RP_NAME_MAX], f1[RP_NAME_MAX], g2[RP_NAME_MAX], f2[RP_NAME_MAX];
+            rp_error err = RP_ERROR_INIT;
+            rp_normaliser *fresh = new_normaliser(true);
+            assert_rp_ok(rp_normalise_full_name(fresh, cases[i].in, cases[i].family_first,
+                                                cases[i].lang, g1, sizeof(g1), f1, sizeof(f1),
+                                                &err),
+                         &err);
+            rp_normaliser_free(fresh);
+            assert_rp_ok(rp_normalise_full_name(shared, cases[i].in, cases[i].family_first,
+                                                cases[i].lang, g2, sizeof(g2), f2, sizeof(f2),
+                                                &err),
+                         &err);
+            if (strcmp(g1, g2) != 0 || strcmp(f1, f2) != 0)
+                fail_msg("round %d case %zu: memo '%s' / '%s', fresh '%s' / '%s'", round, i, g2, f2,
+                         g1, f1);
+        }
+    }
+    rp_normaliser_free(shared);
+}
+
 static void normalise_full_name__errors(void **state)
 {
     (void)state;
@@ -976,6 +1022,7 @@ int main(void)
         cmocka_unit_test(normalise_name__latin_ignores_the_language),
         cmocka_unit_test(normalise_fold__sound_classes),
         cmocka_unit_test(normalise_full_name__splits),
+        cmocka_unit_test(normalise_full_name__memo_agrees),
         cmocka_unit_test(normalise_full_name__errors),
         cmocka_unit_test(normalise_name__errors),
         cmocka_unit_test(normaliser_new__table_errors),
