@@ -192,7 +192,46 @@ typedef struct job {
     rp_cli_progress_state ps;
     bool family_first;
     long n_read, n_encoded, n_aside;
+    char list[RP_DATA_ID_MAX]; /* the list code of the submission (its first record's) */
+    char **seen;               /* pseudonyms written so far: open addressing, 2^k slots */
+    size_t n_seen, cap_seen;
 } job;
+
+/* Remember @p pseudo; false when it was written before (a repeated case reference). */
+static int seen_add(job *j, const char *pseudo, bool *fresh)
+{
+    if (2 * (j->n_seen + 1) > j->cap_seen) {
+        size_t cap = j->cap_seen ? 2 * j->cap_seen : 1024;
+        char **t = rp_calloc(cap, sizeof *t);
+        if (t == NULL)
+            return RP_ENOMEM;
+        for (size_t i = 0; i < j->cap_seen; i++) {
+            if (j->seen[i] == NULL)
+                continue;
+            size_t h = (size_t)seed_of(j->seen[i]) & (cap - 1);
+            while (t[h] != NULL)
+                h = (h + 1) & (cap - 1);
+            t[h] = j->seen[i];
+        }
+        rp_free(j->seen);
+        j->seen = t;
+        j->cap_seen = cap;
+    }
+    size_t h = (size_t)seed_of(pseudo) & (j->cap_seen - 1);
+    while (j->seen[h] != NULL) {
+        if (strcmp(j->seen[h], pseudo) == 0) {
+            *fresh = false;
+            return RP_OK;
+        }
+        h = (h + 1) & (j->cap_seen - 1);
+    }
+    j->seen[h] = rp_strdup(pseudo);
+    if (j->seen[h] == NULL)
+        return RP_ENOMEM;
+    j->n_seen++;
+    *fresh = true;
+    return RP_OK;
+}
 
 /* The schema: the defaults, or --schema FILE. RP_OK or a status with j->err set. */
 static int load_schema(job *j, rp_enc_schema *schema)
@@ -263,7 +302,7 @@ static int open_all(job *j)
     if (j->clk == NULL || j->buf == NULL)
         return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
     j->fields = used->field_filters ? j->clk + words : NULL;
-    return rp_sub_writer_open(&j->w, j->a.out, rp_mapping_name(j->map), used, &j->err);
+    return RP_OK; /* the writer opens at the first record, which gives the list code */
 }
 
 /* The names of one row, raw then normalised, into j->buf. */
@@ -354,12 +393,44 @@ static int encode_row(job *j, const char *const *row, size_t nf, long line)
                     j->issues.v[i].message, j->issues.v[i].rule);
         return RP_EDATA;
     }
+    /* one submission holds one list */
+    if (j->list[0] == '\0') {
+        snprintf(j->list, sizeof j->list, "%s", rec.list);
+        rc = rp_sub_writer_open(&j->w, j->a.out, j->list, rp_encoder_schema(j->enc), &j->err);
+        if (rc != RP_OK)
+            return rc == RP_EINVAL ? RP_EPARSE : rc;
+    } else if (strcmp(j->list, rec.list) != 0) {
+        fprintf(stderr,
+                "rapporteur: %s:%ld: set aside: the row is on another list than the first row "
+                "(one submission holds one list: split the file)\n",
+                j->in, line);
+        return RP_EDATA;
+    }
+    /* The pseudonym: a keyed hash of the case reference, or of the line when the agency
+       gives none; a case reference seen before is set aside, as import does, so that
+       every record has its own pseudonym (and its own BLIP noise). */
+    char ref[RP_DATA_ID_MAX + 24];
+    if (rec.case_id[0] != '\0')
+        snprintf(ref, sizeof ref, "%s", rec.case_id);
+    else
+        snprintf(ref, sizeof ref, "\x01line:%ld", line);
+    char pseudo[33];
+    rp_encoder_pseudonym(j->enc, rec.list, ref, pseudo);
+    bool fresh = true;
+    rc = seen_add(j, pseudo, &fresh);
+    if (rc != RP_OK)
+        return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
+    if (!fresh) {
+        fprintf(stderr,
+                "rapporteur: %s:%ld: set aside: the case reference repeats an earlier row's "
+                "(duplicate)\n",
+                j->in, line);
+        return RP_EDATA;
+    }
     rp_enc_identifiers id;
     memset(&id, 0, sizeof id);
     rc = read_identifiers(j, row, nf, line, &rec, &id);
     if (rc == RP_OK) {
-        char pseudo[33];
-        rp_encoder_pseudonym(j->enc, rec.list, rec.case_id, pseudo);
         rp_enc_blocking bk;
         rc = rp_encoder_encode(j->enc, &id, seed_of(pseudo), j->clk, j->fields, &bk, &j->err);
         /* the case reference is replaced by the pseudonym */
@@ -443,6 +514,9 @@ int cmd_encode(int argc, char **argv)
     if (rc == RP_OK)
         rc = encode_rows(&j);
     rp_cli_progress_end(&j.ps);
+    if (rc == RP_OK && j.w == NULL) {
+        rc = rp_error_set_at(&j.err, RP_EDATA, j.in, 0, 0, "no record could be encoded");
+    }
     if (rc == RP_OK) {
         rc = rp_sub_writer_close(j.w, &j.err);
         j.w = NULL;
@@ -456,6 +530,9 @@ int cmd_encode(int argc, char **argv)
             status = RP_EXIT_DATAERR;
     }
     rp_sub_writer_abort(j.w);
+    for (size_t i = 0; i < j.cap_seen; i++)
+        rp_free(j.seen[i]);
+    rp_free(j.seen);
     if (j.buf != NULL)
         sodium_free(j.buf);
     rp_free(j.clk);

@@ -166,6 +166,11 @@ int rp_encode__schema_check(const rp_enc_schema *s, rp_error *err)
     if (!isfinite(s->blip_epsilon) || s->blip_epsilon < 0.0 || s->blip_epsilon > RP_ENC_EPS_MAX)
         return rp_error_set(err, RP_EINVAL, "blip_epsilon: expected 0 (off) or a number in (0, %g]",
                             RP_ENC_EPS_MAX);
+    if (s->blip_epsilon > 0.0 && s->field_filters)
+        return rp_error_set(err, RP_EINVAL,
+                            "blip_epsilon: BLIP cannot be combined with field_filters (every bit "
+                            "would be released twice with independent noise, so the guarantee "
+                            "would be 2 epsilon or worse, not epsilon)");
     if (s->lsh_bands > RP_ENC_BANDS_MAX)
         return rp_error_set(err, RP_EINVAL, "lsh_bands: expected an integer 0..%u",
                             RP_ENC_BANDS_MAX);

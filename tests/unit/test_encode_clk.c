@@ -1501,7 +1501,7 @@ static void schema__json_round_trip(void **state)
     x.fields[RP_ENC_ADDRESS].used = false;
     x.fields[RP_ENC_GIVEN_NAME].weight = 0.1;
     x.fields[RP_ENC_FAMILY_NAME].weight = 1.0 / 3.0;
-    x.field_filters = true;
+    x.field_filters = false; /* BLIP excludes field filters */
     x.balance = true;
     x.xor_folds = 2;
     x.salt_birth_year = true;
@@ -1588,6 +1588,8 @@ static void schema__bad_schemas_name_their_json_path(void **state)
         const char *path; /* the start of the message */
     } cases[] = {
         {"{\"version\": 1, \"colour\": 1}", RP_EINVAL, "colour: unknown key"},
+        {"{\"version\": 1, \"field_filters\": true, \"blip_epsilon\": 1}", RP_EINVAL,
+         "blip_epsilon: BLIP cannot be combined with field_filters"},
         {"{\"version\": 1, \"fields\": {\"given_name\": {\"kk\": 2}}}", RP_EINVAL,
          "fields.given_name.kk: unknown key"},
         {"{\"version\": 1, \"fields\": {\"nickname\": {}}}", RP_EINVAL,
