@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CMD_NAME "encode"
 
@@ -505,6 +506,14 @@ int cmd_encode(int argc, char **argv)
     if (j.a.mapping == NULL || j.a.secret == NULL || j.a.out == NULL)
         return rp_cli_usage_error(CMD_NAME, "--mapping, --secret and --out are required");
     j.in = argv[optind];
+    struct stat sb;
+    if (lstat(j.a.out, &sb) == 0) {
+        /* never overwrite: the output could be the input, a key file, or last year's
+           submission */
+        fprintf(stderr, "rapporteur: %s: already exists; remove it or choose another --out\n",
+                j.a.out);
+        return RP_EXIT_IO;
+    }
     j.ps =
         (rp_cli_progress_state){.enabled = rp_cli_progress_wanted(j.common.quiet || j.common.json),
                                 .label = "encode",

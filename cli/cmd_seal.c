@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { OPT_TO = RP_CLI_OPT_FIRST, OPT_KEY, OPT_OUT };
 
@@ -107,6 +108,13 @@ static int run(int argc, char **argv, bool sealing)
         if (n < 0 || (size_t)n >= sizeof out)
             return rp_cli_usage_error(cmd, "input file name too long");
         a.out = out;
+    }
+    struct stat sb;
+    if (lstat(a.out, &sb) == 0) {
+        /* never overwrite: the output could be the input or a key file */
+        fprintf(stderr, "rapporteur: %s: already exists; remove it or choose another --out\n",
+                a.out);
+        return RP_EXIT_IO;
     }
     rp_error err = RP_ERROR_INIT;
     int rc = sealing ? rp_seal_file(in, a.out, a.to, &err) : rp_unseal_file(in, a.out, a.key, &err);

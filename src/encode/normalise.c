@@ -13,6 +13,7 @@
 
 #include <rapporteur/encode.h>
 
+#include <sodium.h>
 #include <stdint.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
@@ -180,10 +181,12 @@ static char *arena_dup(arena *a, const char *s, size_t n)
     return p;
 }
 
+/* Free the blocks, wiping them first: the memo holds names (personal data). */
 static void arena_free(arena *a)
 {
     while (a->head) {
         arena_block *next = a->head->next;
+        sodium_memzero(a->head->data, a->head->cap);
         rp_free(a->head);
         a->head = next;
     }

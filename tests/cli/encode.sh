@@ -243,6 +243,14 @@ run 4 "encode refuses a world-readable secret" -- encode "$TMP/sim/$l.csv" \
 expect_grep "refusal says chmod 600" "$TMP/err" "600"
 [ -e "$TMP/x.sub" ] && not_ok "refused encode wrote a file" || ok "refused encode wrote nothing"
 
+# ---- outputs are never overwritten ----
+cp "$TMP/sim/$l.csv" "$TMP/keep.csv"
+run 4 "encode refuses to overwrite its own input" -- encode "$TMP/keep.csv" \
+    --mapping "$TMP/sim/$l.mapping.json" --secret "$TMP/secret.key" --out "$TMP/keep.csv"
+cmp -s "$TMP/sim/$l.csv" "$TMP/keep.csv" && ok "input left as it was" || not_ok "input changed"
+run 4 "seal refuses to overwrite a key file" -- seal "$TMP/$l.sub" --to "$TMP/hub.pub" \
+    --out "$TMP/secret.key"
+
 # ---- seal and unseal ----
 run 0 "seal a submission" -- seal "$TMP/$l.sub" --to "$TMP/hub.pub" --out "$TMP/s.sealed"
 run 0 "unseal it with the hub key" -- unseal "$TMP/s.sealed" --key "$TMP/hub.key" --out "$TMP/s.open"
