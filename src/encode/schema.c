@@ -115,6 +115,28 @@ static bool is_hex_id(const char *s)
     return n == 16;
 }
 
+/* BLIP and LSH settings of a schema whose CLK has @p bits bits. */
+static int check_hardening(const rp_enc_schema *s, unsigned bits, rp_error *err)
+{
+    if (!isfinite(s->blip_epsilon) || s->blip_epsilon < 0.0 || s->blip_epsilon > RP_ENC_EPS_MAX)
+        return rp_error_set(err, RP_EINVAL, "blip_epsilon: expected 0 (off) or a number in (0, %g]",
+                            RP_ENC_EPS_MAX);
+    if (s->blip_epsilon > 0.0 && s->field_filters)
+        return rp_error_set(err, RP_EINVAL,
+                            "blip_epsilon: BLIP cannot be combined with field_filters (every bit "
+                            "would be released twice with independent noise, so the guarantee "
+                            "would be 2 epsilon or worse, not epsilon)");
+    if (s->lsh_bands > RP_ENC_BANDS_MAX)
+        return rp_error_set(err, RP_EINVAL, "lsh_bands: expected an integer 0..%u",
+                            RP_ENC_BANDS_MAX);
+    if (s->lsh_bands > 0 &&
+        (s->lsh_rows < 1 || s->lsh_rows > RP_ENC_ROWS_MAX || s->lsh_rows > bits))
+        return rp_error_set(err, RP_EINVAL,
+                            "lsh_rows: expected an integer 1..%u, at most the %u bits of the CLK",
+                            RP_ENC_ROWS_MAX, bits);
+    return RP_OK;
+}
+
 int rp_encode__schema_check(const rp_enc_schema *s, rp_error *err)
 {
     if (s->version != RP_ENC_SCHEMA_VERSION)
@@ -163,22 +185,9 @@ int rp_encode__schema_check(const rp_enc_schema *s, rp_error *err)
         return rp_error_set(err, RP_EINVAL,
                             "xor_folds: %u folds of %u bits leave %u bits, not a multiple of 64",
                             s->xor_folds, s->balance ? 2u * s->l : s->l, bits);
-    if (!isfinite(s->blip_epsilon) || s->blip_epsilon < 0.0 || s->blip_epsilon > RP_ENC_EPS_MAX)
-        return rp_error_set(err, RP_EINVAL, "blip_epsilon: expected 0 (off) or a number in (0, %g]",
-                            RP_ENC_EPS_MAX);
-    if (s->blip_epsilon > 0.0 && s->field_filters)
-        return rp_error_set(err, RP_EINVAL,
-                            "blip_epsilon: BLIP cannot be combined with field_filters (every bit "
-                            "would be released twice with independent noise, so the guarantee "
-                            "would be 2 epsilon or worse, not epsilon)");
-    if (s->lsh_bands > RP_ENC_BANDS_MAX)
-        return rp_error_set(err, RP_EINVAL, "lsh_bands: expected an integer 0..%u",
-                            RP_ENC_BANDS_MAX);
-    if (s->lsh_bands > 0 &&
-        (s->lsh_rows < 1 || s->lsh_rows > RP_ENC_ROWS_MAX || s->lsh_rows > bits))
-        return rp_error_set(err, RP_EINVAL,
-                            "lsh_rows: expected an integer 1..%u, at most the %u bits of the CLK",
-                            RP_ENC_ROWS_MAX, bits);
+    int rc = check_hardening(s, bits, err);
+    if (rc != RP_OK)
+        return rc;
     if (memchr(s->key_id, '\0', sizeof(s->key_id)) == NULL)
         return rp_error_set(err, RP_EINVAL, "key_id: not a string");
     if (s->key_id[0] && !is_hex_id(s->key_id))
