@@ -227,6 +227,10 @@ typedef enum rp_enc_block_rule {
                                           order: day/month swaps block together) */
     RP_BLOCK_NAMES_PHONETIC,           /* phonetic family + phonetic given (either order) */
     RP_BLOCK_LSH,                      /* one per band: bit-sampling LSH on the CLK */
+    RP_BLOCK_DOCUMENT,                 /* the whole document number in canonical form
+                                          (letters and digits, upper-cased): exact match;
+                                          only when the schema uses the document and it
+                                          has at least 5 characters */
     RP_BLOCK_RULE_COUNT
 } rp_enc_block_rule;
 

@@ -290,6 +290,19 @@ rule_key(const rp_encode__block_keys *k, unsigned rule, const char *a, const cha
     return le64(h);
 }
 
+/* Keyed 64-bit hash of the document rule and a canonical document number (wiped). */
+static uint64_t document_key(const rp_encode__block_keys *k, const char *doc)
+{
+    unsigned char msg[1 + 256];
+    size_t ld = strnlen(doc, 256);
+    msg[0] = (unsigned char)RP_BLOCK_DOCUMENT;
+    memcpy(msg + 1, doc, ld);
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, msg, 1 + ld, k->rule_key);
+    sodium_memzero(msg, sizeof msg);
+    return le64(h);
+}
+
 static void push(rp_enc_blocking *out, unsigned rule, uint64_t key)
 {
     if (out->n >= RP_ENC_MAX_BLOCKING_KEYS)
@@ -301,6 +314,7 @@ static void push(rp_enc_blocking *out, unsigned rule, uint64_t key)
 
 void rp_encode__blocking(const rp_encode__block_keys *k,
                          const rp_enc_identifiers *id,
+                         const char *doc_canon,
                          const uint64_t *clk,
                          size_t words,
                          rp_enc_blocking *out)
@@ -373,4 +387,7 @@ void rp_encode__blocking(const rp_encode__block_keys *k,
         crypto_shorthash(h, msg, 2 + nb, k->rule_key);
         push(out, RP_BLOCK_LSH, le64(h));
     }
+    /* the document number, exactly: short numbers would make large blocks */
+    if (doc_canon != NULL && strnlen(doc_canon, 5) >= 5)
+        push(out, RP_BLOCK_DOCUMENT, document_key(k, doc_canon));
 }

@@ -741,9 +741,9 @@ int rp_encoder_encode(const rp_encoder *e,
     }
     harden(e, base, record_seed, 0, clk);
     sodium_memzero(&c.st, sizeof(c.st));
-    sodium_memzero(c.doc, sizeof(c.doc));
     if (blocking)
-        rp_encode__blocking(&e->keys->bk, id, clk, e->words, blocking);
+        rp_encode__blocking(&e->keys->bk, id, c.doc, clk, e->words, blocking);
+    sodium_memzero(c.doc, sizeof(c.doc));
     return RP_OK;
 }
 

@@ -118,10 +118,13 @@ typedef struct rp_encode__block_keys {
 /**
  * Fill @p out with the blocking keys of a record: rules 0..2 from the identifiers
  * (skipped when a part is missing), then one LSH key per band from @p clk (@p words
- * words, the CLK as written). Never fails: out->n <= RP_ENC_MAX_BLOCKING_KEYS.
+ * words, the CLK as written), then the document rule from @p doc_canon (the canonical
+ * document number, rp_encode__document_canon; "" or fewer than 5 characters: none). Never fails:
+ * out->n <= RP_ENC_MAX_BLOCKING_KEYS.
  */
 void rp_encode__blocking(const rp_encode__block_keys *k,
                          const rp_enc_identifiers *id,
+                         const char *doc_canon,
                          const uint64_t *clk,
                          size_t words,
                          rp_enc_blocking *out);

@@ -32,7 +32,7 @@
 
 /* Names of the blocking rules, the prefix of every key in "blocks". */
 static const char *const block_rule_names[RP_BLOCK_RULE_COUNT] = {"family_year", "given_date",
-                                                                  "names", "lsh"};
+                                                                  "names", "lsh", "document"};
 
 /*
  * The case attributes a submission carries: every field of the standard but list,
@@ -1129,7 +1129,7 @@ static int read_blocks(rp_sub_reader *r, rp_enc_blocking *out, const json_t *v, 
             json_string_length(e) != strlen(s))
             return BAD(r, err,
                        "blocks[%zu]: expected \"RULE:HEX\" with a rule of family_year, "
-                       "given_date, names, lsh and 16 lower-case hex digits",
+                       "given_date, names, lsh, document and 16 lower-case hex digits",
                        i);
         uint64_t key = 0;
         for (const char *p = colon + 1; *p != '\0'; p++) {

@@ -1135,6 +1135,41 @@ static void blocking__variants_share_their_keys(void **state)
     rp_encoder_free(e);
 }
 
+static void blocking__document_numbers_block_exactly(void **state)
+{
+    (void)state;
+    rp_enc_schema s;
+    rp_enc_schema_default(&s);
+    s.lsh_bands = 0;
+    rp_encoder *e = encoder(&s, secret_a);
+    rp_enc_identifiers a = ident("ivan", "petrenko", "", 1990, 4, 9, RP_SEX_MALE);
+    rp_enc_identifiers b = a, c = a, d = a, none = a;
+    a.document = "FE 123 4567";
+    b.document = "fe-1234567"; /* the same number as another clerk typed it */
+    c.document = "FE1234568";  /* one digit off: another document */
+    d.document = "AB12";       /* too short to block on */
+    none.document = "";
+    rp_enc_blocking ba, bb, bc, bd, bn;
+    block(e, &a, &ba);
+    block(e, &b, &bb);
+    block(e, &c, &bc);
+    block(e, &d, &bd);
+    block(e, &none, &bn);
+    assert_int_equal(rule_count(&ba, RP_BLOCK_DOCUMENT), 1);
+    assert_true(share(&ba, &bb, RP_BLOCK_DOCUMENT));
+    assert_false(share(&ba, &bc, RP_BLOCK_DOCUMENT));
+    assert_int_equal(rule_count(&bd, RP_BLOCK_DOCUMENT), 0);
+    assert_int_equal(rule_count(&bn, RP_BLOCK_DOCUMENT), 0);
+    /* the other rules are unchanged by the document */
+    assert_true(share(&ba, &bn, RP_BLOCK_FAMILY_PHONETIC_YEAR));
+    s.fields[RP_ENC_DOCUMENT].used = false; /* a schema without documents: no such key */
+    rp_encoder *e2 = encoder(&s, secret_a);
+    block(e2, &a, &ba);
+    assert_int_equal(rule_count(&ba, RP_BLOCK_DOCUMENT), 0);
+    rp_encoder_free(e2);
+    rp_encoder_free(e);
+}
+
 static void blocking__rules_with_missing_parts_are_skipped(void **state)
 {
     (void)state;
@@ -1675,6 +1710,7 @@ int main(void)
         cmocka_unit_test(clk__blip_flips_at_the_stated_rate_and_reproduces),
         cmocka_unit_test(clk__salted_encoding_is_thread_safe_and_salts),
         cmocka_unit_test(blocking__variants_share_their_keys),
+        cmocka_unit_test(blocking__document_numbers_block_exactly),
         cmocka_unit_test(blocking__rules_with_missing_parts_are_skipped),
         cmocka_unit_test(blocking__lsh_bands_catch_similar_filters),
         cmocka_unit_test(phonetic__romanisations_agree),

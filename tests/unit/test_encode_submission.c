@@ -584,7 +584,7 @@ static char *ref_record(const rp_enc_schema *schema, const test_rec *t)
         }
         json_object_set_new(o, "fields", fields);
     }
-    static const char *const rules[] = {"family_year", "given_date", "names", "lsh"};
+    static const char *const rules[] = {"family_year", "given_date", "names", "lsh", "document"};
     json_t *blocks = json_array();
     for (size_t i = 0; i < t->blocks.n; i++) {
         char hex[17];
