@@ -299,7 +299,7 @@ static int open_all(job *j)
     const rp_enc_schema *used = rp_encoder_schema(j->enc);
     size_t words = rp_enc_schema_bits(used) / 64;
     j->clk = rp_calloc(words * (1 + RP_ENC_FIELD_COUNT), sizeof *j->clk);
-    j->buf = sodium_malloc(7 * ID_BYTES);
+    j->buf = sodium_malloc(9 * ID_BYTES);
     if (j->clk == NULL || j->buf == NULL)
         return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
     j->fields = used->field_filters ? j->clk + words : NULL;
@@ -356,6 +356,11 @@ static int read_identifiers(job *j,
         rc = rp_birth_date_parse(&id->birth, j->birth);
     if (rc == RP_OK)
         rc = ident(j->map, RP_IDENT_DOCUMENT_NUMBER, row, nf, doc, ID_BYTES, &ierr);
+    char *addr_raw = j->buf + 7 * ID_BYTES, *addr = j->buf + 8 * ID_BYTES;
+    if (rc == RP_OK)
+        rc = ident(j->map, RP_IDENT_ADDRESS, row, nf, addr_raw, ID_BYTES, &ierr);
+    if (rc == RP_OK)
+        rc = rp_normalise_name(j->norm, addr_raw, NULL, addr, ID_BYTES, &ierr);
     if (rc == RP_ENOMEM) {
         j->err = ierr;
         return rc;
@@ -370,7 +375,7 @@ static int read_identifiers(job *j,
     id->family = j->buf + 4 * ID_BYTES;
     id->patronymic = j->buf + 5 * ID_BYTES;
     id->document = doc;
-    id->address = "";
+    id->address = addr;
     id->sex = rec->sex;
     if (id->family[0] == '\0' && id->given[0] == '\0') {
         fprintf(stderr, "rapporteur: %s:%ld: set aside: no name to encode\n", j->in, line);
@@ -440,7 +445,7 @@ static int encode_row(job *j, const char *const *row, size_t nf, long line)
         if (rc == RP_OK)
             rc = rp_sub_writer_add(j->w, pseudo, j->clk, j->fields, &bk, &rec, &j->err);
     }
-    sodium_memzero(j->buf, 7 * ID_BYTES);
+    sodium_memzero(j->buf, 9 * ID_BYTES);
     sodium_memzero(j->birth, sizeof j->birth);
     return rc;
 }

@@ -405,6 +405,7 @@ typedef enum rp_ident {
     RP_IDENT_FULL_NAME,       /* given and family name in one column */
     RP_IDENT_BIRTH_DATE,      /* birth date, possibly partial (prs_Birthdate) */
     RP_IDENT_DOCUMENT_NUMBER, /* identity or travel document number (prs_IdentityNumber) */
+    RP_IDENT_ADDRESS,         /* free text: an address or place of birth, for linkage only */
     RP_IDENT_COUNT
 } rp_ident;
 

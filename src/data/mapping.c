@@ -129,7 +129,8 @@ static const char *const default_birth_formats[] = {"%Y-%m-%d", "%Y-%m", "%Y"};
 
 /* The keys of the "identifiers" object, in rp_ident order. */
 static const char *const ident_names[RP_IDENT_COUNT] = {
-    "given_name", "family_name", "patronymic", "full_name", "birth_date", "document_number"};
+    "given_name", "family_name",     "patronymic", "full_name",
+    "birth_date", "document_number", "address"};
 
 /* English month names for %b (abbreviations and full names, any case). */
 static const char *const month_names[12] = {"january",   "february", "march",    "april",

@@ -243,6 +243,35 @@ run 4 "encode refuses a world-readable secret" -- encode "$TMP/sim/$l.csv" \
 expect_grep "refusal says chmod 600" "$TMP/err" "600"
 [ -e "$TMP/x.sub" ] && not_ok "refused encode wrote a file" || ok "refused encode wrote nothing"
 
+# ---- an address column is encoded when the mapping names it (FEBRL4 file A) ----
+cat >"$TMP/febrl.json" <<'EOF'
+{"name": "febrl-a", "list": {"value": "A"},
+ "fields": {"case_id": {"column": "rec_id"}},
+ "identifiers": {"given_name": {"column": "given_name"}, "family_name": {"column": "surname"},
+                 "document_number": {"column": "soc_sec_id"}, "address": {"column": "address_1"}}}
+EOF
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); del m["identifiers"]["address"]; json.dump(m, open(sys.argv[2], "w"))' \
+    "$TMP/febrl.json" "$TMP/febrl-noaddr.json"
+head -201 "$RP_SRC/data/linkage/febrl4/a.csv" >"$TMP/febrl-a.csv"
+run 0 "encode FEBRL4 records with an address" -- encode "$TMP/febrl-a.csv" --mapping "$TMP/febrl.json" \
+    --secret "$TMP/secret.key" --out "$TMP/febrl.sub" --quiet
+run 0 "encode them without it" -- encode "$TMP/febrl-a.csv" --mapping "$TMP/febrl-noaddr.json" \
+    --secret "$TMP/secret.key" --out "$TMP/febrl-noaddr.sub" --quiet
+expect_python "the address adds bits to every record that has one" '
+import base64, csv, json, sys
+def clks(p):
+    return [int.from_bytes(base64.b64decode(json.loads(l)["clk"]), "little")
+            for l in open(p) if "\"clk\"" in l]
+a, b = clks(sys.argv[1]), clks(sys.argv[2])
+rows = list(csv.DictReader(open(sys.argv[3])))
+assert len(a) == len(b) == len(rows) == 200
+for x, y, r in zip(a, b, rows):
+    if r["address_1"].strip():
+        assert x != y and (x & y) == y, r["rec_id"]   # a superset of the bits
+    else:
+        assert x == y
+' "$TMP/febrl.sub" "$TMP/febrl-noaddr.sub" "$TMP/febrl-a.csv"
+
 # ---- outputs are never overwritten ----
 cp "$TMP/sim/$l.csv" "$TMP/keep.csv"
 run 4 "encode refuses to overwrite its own input" -- encode "$TMP/keep.csv" \

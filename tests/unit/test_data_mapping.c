@@ -792,6 +792,11 @@ static void ident_row(char **fields, size_t n, long row, void *payload)
         char out[64];
         const char *want = ident_expected[row][id].value;
         int rc = rp_mapping_ident_read(ir->m, (rp_ident)id, f, n, out, sizeof(out), &err);
+        if (id == RP_IDENT_ADDRESS) { /* not mapped by this fixture: always empty */
+            assert_rp_ok(rc, &err);
+            assert_string_equal(out, "");
+            continue;
+        }
         if (want && (rc != RP_OK || strcmp(out, want) != 0))
             fail_msg("row %ld, %s: rc %d '%s', expected '%s' (%s)", row,
                      rp_ident_name((rp_ident)id), rc, out, want, err.msg);
@@ -832,9 +837,10 @@ static void mapping_ident__reads_every_identifier(void **state)
     ir.plain = parse_ok(agency_ident_plain);
 
     static const char *const names[RP_IDENT_COUNT] = {
-        "given_name", "family_name", "patronymic", "full_name", "birth_date", "document_number"};
-    static const char *const columns[RP_IDENT_COUNT] = {"first_name", "surname", "middle_name",
-                                                        NULL,         "dob",     "passport_no"};
+        "given_name", "family_name",     "patronymic", "full_name",
+        "birth_date", "document_number", "address"};
+    static const char *const columns[RP_IDENT_COUNT] = {
+        "first_name", "surname", "middle_name", NULL, "dob", "passport_no", NULL};
     for (int id = 0; id < RP_IDENT_COUNT; id++) {
         assert_string_equal(rp_ident_name((rp_ident)id), names[id]);
         const char *c = rp_mapping_ident_column(ir.m, (rp_ident)id);
