@@ -6,6 +6,7 @@
 #   make bench           Release build in build-bench/, run every bench/bench_*.c
 #   make eval-mse        Release build in build-bench/, run the MSE coverage study
 #   make eval-encode     Release build in build-bench/, link FEBRL4 through the encoding
+#   make eval-link       Release build in build-bench/, Dice + greedy 1:1 on anonlink's CLKs
 #   make fuzz FUZZ_TIME=60  clang + libFuzzer build in build-fuzz/, each target N seconds
 #   make format-check | format | tidy | clean
 
@@ -34,7 +35,7 @@ FORMAT_FILES = $(shell find include src cli tests fuzz bench web \
                    \( -path tests/fixtures -o -path tests/golden -o -path fuzz/corpus \) -prune \
                    -o -type f \( -name '*.c' -o -name '*.h' \) -print 2>/dev/null | sort)
 
-.PHONY: all build configure deps run test bench eval-mse eval-encode fuzz format format-check tidy clean
+.PHONY: all build configure deps run test bench eval-mse eval-encode eval-link fuzz format format-check tidy clean
 
 all: build
 
@@ -72,6 +73,12 @@ eval-encode: deps
 	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
 	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_encode
 	$(BENCH_DIR)/bench/eval_encode $(EVAL_ARGS)
+
+# EVAL_ARGS goes to eval_link too, e.g. make eval-link EVAL_ARGS="--threads 2".
+eval-link: deps
+	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
+	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_link
+	$(BENCH_DIR)/bench/eval_link $(EVAL_ARGS)
 
 fuzz: deps
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DRP_FUZZ=ON \

@@ -8,6 +8,7 @@
 #include <rapporteur/data.h>
 #include <rapporteur/encode.h>
 #include <rapporteur/error.h>
+#include <rapporteur/link.h>
 #include <rapporteur/mse.h>
 #include <rapporteur/sim.h>
 #include <rapporteur/store.h>
