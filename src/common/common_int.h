@@ -217,6 +217,37 @@ void rp_x_strvec_release(rp_x_strvec *v);
 /** Free an array of @p n strings as made by rp_x_strvec_detach(). NULL-safe. */
 void rp_x_strv_free(char **items, size_t n);
 
+/* ==== string and object arenas ==== */
+
+/**
+ * A bump allocator of linked blocks for many small objects freed together (name lists,
+ * memo tables): allocations never move, so pointers into it stay valid until release.
+ * Blocks are @c block bytes, or larger for one big allocation. Initialise with
+ * RP_X_ARENA_INIT(block_bytes).
+ */
+typedef struct rp_x_arena_block rp_x_arena_block;
+
+typedef struct rp_x_arena {
+    rp_x_arena_block *head;
+    size_t block; /* bytes of a new block */
+} rp_x_arena;
+
+/* clang-format off */
+#define RP_X_ARENA_INIT(block_bytes) {NULL, (block_bytes)}
+/* clang-format on */
+
+/** @p size bytes aligned to @p align (a power of two). @return NULL on OOM. */
+void *rp_x_arena_alloc(rp_x_arena *a, size_t size, size_t align);
+
+/** A NUL-terminated copy of @p s[0..n). @return NULL on OOM. */
+char *rp_x_arena_strndup(rp_x_arena *a, const char *s, size_t n);
+
+/**
+ * Free every block; with @p wipe, zero them first (sodium_memzero) because they held
+ * personal data. The arena is left empty and usable. NULL-safe.
+ */
+void rp_x_arena_release(rp_x_arena *a, bool wipe);
+
 /* ==== growable arrays ==== */
 
 /**

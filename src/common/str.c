@@ -5,6 +5,7 @@
  */
 #include "common/common_int.h"
 
+#include <sodium.h>
 #include <stdint.h>
 
 size_t rp_x_strlcpy(char *dst, const char *src, size_t size)
@@ -298,4 +299,64 @@ void rp_x_strv_free(char **items, size_t n)
     for (size_t i = 0; i < n; i++)
         rp_free(items[i]);
     rp_free(items);
+}
+
+/* ==== arenas ==== */
+
+struct rp_x_arena_block {
+    struct rp_x_arena_block *next;
+    size_t used, cap;
+    unsigned char data[];
+};
+
+/* Bytes to add to @p at to reach a multiple of @p align. */
+static size_t align_pad(const unsigned char *at, size_t align)
+{
+    return (size_t)((align - ((uintptr_t)at & (align - 1))) & (align - 1));
+}
+
+void *rp_x_arena_alloc(rp_x_arena *a, size_t size, size_t align)
+{
+    rp_x_arena_block *b = a->head;
+    size_t pad = b ? align_pad(b->data + b->used, align) : 0;
+    if (!b || b->cap - b->used < size + pad) {
+        if (size > SIZE_MAX - sizeof(*b) - align)
+            return NULL;
+        size_t cap = size + align > a->block ? size + align : a->block;
+        rp_x_arena_block *nb = rp_malloc(sizeof(*nb) + cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        a->head = nb;
+        b = nb;
+        pad = align_pad(b->data, align);
+    }
+    void *p = b->data + b->used + pad;
+    b->used += pad + size;
+    return p;
+}
+
+char *rp_x_arena_strndup(rp_x_arena *a, const char *s, size_t n)
+{
+    char *p = rp_x_arena_alloc(a, n + 1, 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+void rp_x_arena_release(rp_x_arena *a, bool wipe)
+{
+    if (a == NULL)
+        return;
+    while (a->head) {
+        rp_x_arena_block *next = a->head->next;
+        if (wipe)
+            sodium_memzero(a->head->data, a->head->cap);
+        rp_free(a->head);
+        a->head = next;
+    }
 }

@@ -13,7 +13,6 @@
 
 #include <rapporteur/encode.h>
 
-#include <sodium.h>
 #include <stdint.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
@@ -94,17 +93,7 @@ typedef struct tab_entry {
     long line;         /* line of the group in the table file */
 } tab_entry;
 
-typedef struct arena_block {
-    struct arena_block *next;
-    size_t used, cap;
-    char data[];
-} arena_block;
-
-#define ARENA_BLOCK ((size_t)64 * 1024)
-
-typedef struct arena {
-    arena_block *head;
-} arena;
+#define ARENA_BLOCK ((size_t)64 * 1024) /* bytes of a memo or table arena block */
 
 /* Scripts the normaliser tells apart. */
 typedef enum script {
@@ -125,10 +114,10 @@ struct rp_normaliser {
     const UNormalizer2 *nfkc;      /* ICU's singleton; not freed */
     memo_entry *memo;
     size_t memo_cap, memo_n; /* cap: power of two or 0 */
-    arena memo_arena;
+    rp_x_arena memo_arena;   /* names: wiped when released */
     tab_entry *tab;
     size_t tab_cap, tab_n;
-    arena tab_arena;
+    rp_x_arena tab_arena;
     bool use_table; /* false while the table itself is loaded */
     /* scratch, reused */
     UChar *u_in, *u_nfkc, *u_tr;
@@ -158,38 +147,6 @@ static int icu_fail(rp_error *err, const char *what, UErrorCode st)
     int rc = rp_error_set(err, RP_EINTERNAL, "name normalisation: %s: %s", what, u_errorName(st));
     rp_x_error_sys(err, (int)st);
     return rc;
-}
-
-static char *arena_dup(arena *a, const char *s, size_t n)
-{
-    arena_block *b = a->head;
-    if (!b || b->cap - b->used < n + 1) {
-        size_t cap = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
-        arena_block *nb = rp_malloc(sizeof(*nb) + cap);
-        if (!nb)
-            return NULL;
-        nb->next = b;
-        nb->used = 0;
-        nb->cap = cap;
-        a->head = nb;
-        b = nb;
-    }
-    char *p = b->data + b->used;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    b->used += n + 1;
-    return p;
-}
-
-/* Free the blocks, wiping them first: the memo holds names (personal data). */
-static void arena_free(arena *a)
-{
-    while (a->head) {
-        arena_block *next = a->head->next;
-        sodium_memzero(a->head->data, a->head->cap);
-        rp_free(a->head);
-        a->head = next;
-    }
 }
 
 /* 64-bit FNV-1a of @p s[0..n), seeded with @p seed; never 0. */
@@ -404,6 +361,8 @@ int rp_normaliser_new(rp_normaliser **out, const char *equiv_path, rp_error *err
     rp_normaliser *n = rp_calloc(1, sizeof(*n));
     if (!n)
         return oom(err);
+    n->memo_arena = (rp_x_arena)RP_X_ARENA_INIT(ARENA_BLOCK);
+    n->tab_arena = (rp_x_arena)RP_X_ARENA_INIT(ARENA_BLOCK);
     rp_x_buf_init(&n->pend);
     int rc = RP_OK;
     UErrorCode st = U_ZERO_ERROR;
@@ -438,9 +397,9 @@ void rp_normaliser_free(rp_normaliser *n)
             utrans_close(n->tr[i]);
     }
     rp_free(n->memo);
-    arena_free(&n->memo_arena);
+    rp_x_arena_release(&n->memo_arena, true);
     rp_free(n->tab);
-    arena_free(&n->tab_arena);
+    rp_x_arena_release(&n->tab_arena, false);
     rp_free(n->u_in);
     rp_free(n->u_nfkc);
     rp_free(n->u_tr);
@@ -475,7 +434,7 @@ static void memo_reset(rp_normaliser *n)
     if (n->memo)
         memset(n->memo, 0, n->memo_cap * sizeof(*n->memo));
     n->memo_n = 0;
-    arena_free(&n->memo_arena);
+    rp_x_arena_release(&n->memo_arena, true);
 }
 
 /* Remember @p val for (@p tid, @p key). @return RP_OK; RP_ENOMEM. */
@@ -501,8 +460,8 @@ memo_put(rp_normaliser *n, unsigned tid, const char *key, size_t len, uint64_t h
         n->memo = m;
         n->memo_cap = cap;
     }
-    char *k = arena_dup(&n->memo_arena, key, len);
-    char *v = k ? arena_dup(&n->memo_arena, val, strlen(val)) : NULL;
+    char *k = rp_x_arena_strndup(&n->memo_arena, key, len);
+    char *v = k ? rp_x_arena_strndup(&n->memo_arena, val, strlen(val)) : NULL;
     if (!v)
         return RP_ENOMEM;
     size_t j = (size_t)h & (n->memo_cap - 1);
@@ -1277,7 +1236,7 @@ static int tab_put(rp_normaliser *n, const char *key, const char *canon, long li
     }
     size_t len = strlen(key);
     uint64_t h = hash_bytes(0, key, len);
-    char *k = arena_dup(&n->tab_arena, key, len);
+    char *k = rp_x_arena_strndup(&n->tab_arena, key, len);
     if (!k)
         return RP_ENOMEM;
     size_t j = (size_t)h & (n->tab_cap - 1);
@@ -1487,7 +1446,7 @@ static int load_field(rp_normaliser *n,
                                "field %zu: the spelling is already in the group of line %ld", field,
                                e->line);
     if (!*canon) {
-        *canon = arena_dup(&n->tab_arena, word, strlen(word));
+        *canon = rp_x_arena_strndup(&n->tab_arena, word, strlen(word));
         if (!*canon)
             return oom(err);
     }

@@ -11,64 +11,12 @@
 #include <stdalign.h>
 #include <stdint.h>
 
-/* ==== arena ==== */
-
 /*
- * Every string and pool array of an rp_sim_names lives in one arena of 64 KiB blocks, so
- * that the object frees in a few calls and drawing returns stable borrowed pointers.
+ * Every string and pool array of an rp_sim_names lives in one arena of 64 KiB blocks
+ * (rp_x_arena), so that the object frees in a few calls and drawing returns stable
+ * borrowed pointers.
  */
-typedef struct arena_block {
-    struct arena_block *next;
-    size_t used, cap;
-    unsigned char data[];
-} arena_block;
-
 #define ARENA_BLOCK ((size_t)64 * 1024)
-
-static void *arena_alloc(arena_block **head, size_t size, size_t align)
-{
-    arena_block *b = *head;
-    size_t pad = 0;
-    if (b) {
-        uintptr_t at = (uintptr_t)(b->data + b->used);
-        pad = (size_t)((align - (at & (align - 1))) & (align - 1));
-    }
-    if (!b || b->cap - b->used < size + pad) {
-        size_t cap = size + align > ARENA_BLOCK ? size + align : ARENA_BLOCK;
-        arena_block *nb = rp_malloc(sizeof(*nb) + cap);
-        if (!nb)
-            return NULL;
-        nb->next = b;
-        nb->used = 0;
-        nb->cap = cap;
-        *head = nb;
-        b = nb;
-        uintptr_t at = (uintptr_t)b->data;
-        pad = (size_t)((align - (at & (align - 1))) & (align - 1));
-    }
-    void *p = b->data + b->used + pad;
-    b->used += pad + size;
-    return p;
-}
-
-static char *arena_strndup(arena_block **head, const char *s, size_t n)
-{
-    char *p = arena_alloc(head, n + 1, 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
-static void arena_release(arena_block *head)
-{
-    while (head) {
-        arena_block *next = head->next;
-        rp_free(head);
-        head = next;
-    }
-}
 
 /* ==== string set ==== */
 
@@ -213,7 +161,7 @@ typedef struct nm_locale {
 } nm_locale;
 
 struct rp_sim_names {
-    arena_block *arena;
+    rp_x_arena arena;
     nm_locale *loc;
     size_t n;
 };
@@ -822,7 +770,7 @@ static void raw_release(raw_lists *raw)
 }
 
 /* Pool of sex @p s: its own list followed by the "any" list (no masculine forms). */
-static int pool_union(arena_block **ar, pool *out, const cvec *own, const cvec *any)
+static int pool_union(rp_x_arena *ar, pool *out, const cvec *own, const cvec *any)
 {
     size_t n = own->n + any->n;
     out->n = out->cap = 0;
@@ -830,7 +778,7 @@ static int pool_union(arena_block **ar, pool *out, const cvec *own, const cvec *
     out->masc = NULL;
     if (n == 0)
         return RP_OK;
-    out->name = arena_alloc(ar, n * sizeof(*out->name), alignof(const char *));
+    out->name = rp_x_arena_alloc(ar, n * sizeof(*out->name), alignof(const char *));
     if (!out->name)
         return RP_ENOMEM;
     if (own->n)
@@ -841,15 +789,15 @@ static int pool_union(arena_block **ar, pool *out, const cvec *own, const cvec *
     return RP_OK;
 }
 
-static int pool_alloc(arena_block **ar, pool *p, size_t cap)
+static int pool_alloc(rp_x_arena *ar, pool *p, size_t cap)
 {
     p->n = p->cap = 0;
     p->name = NULL;
     p->masc = NULL;
     if (cap == 0)
         return RP_OK;
-    p->name = arena_alloc(ar, cap * sizeof(*p->name), alignof(const char *));
-    p->masc = arena_alloc(ar, cap * sizeof(*p->masc), alignof(const char *));
+    p->name = rp_x_arena_alloc(ar, cap * sizeof(*p->name), alignof(const char *));
+    p->masc = rp_x_arena_alloc(ar, cap * sizeof(*p->masc), alignof(const char *));
     if (!p->name || !p->masc)
         return RP_ENOMEM;
     p->cap = cap;
@@ -885,7 +833,7 @@ static const char *first_held(const sset *forms, const cands *c, const char *sel
  * masculine form whose feminine is derived (Kowalski -> Kowalska), a feminine form whose
  * masculine is in the list (Konieczna, Αγγελίδου), or the same for both.
  */
-static int build_family(arena_block **ar, nm_locale *L, infl how, const raw_lists *raw)
+static int build_family(rp_x_arena *ar, nm_locale *L, infl how, const raw_lists *raw)
 {
     int rc = RP_OK;
     sset forms = {NULL, 0, 0};
@@ -912,7 +860,7 @@ static int build_family(arena_block **ar, nm_locale *L, infl how, const raw_list
         masculine_cands(how, f, &c);
         const char *m = first_held(&forms, &c, f);
         if (!m && masculine_rule(how, L->code, f, buf)) {
-            m = arena_strndup(ar, buf, strlen(buf));
+            m = rp_x_arena_strndup(ar, buf, strlen(buf));
             if (!m) {
                 rc = RP_ENOMEM;
                 goto out;
@@ -942,7 +890,7 @@ static int build_family(arena_block **ar, nm_locale *L, infl how, const raw_list
         }
         if (sset_find(&forms, TAG_FAMILY_FORM, buf, strlen(buf)))
             continue; /* the list has it: drawn as its own entry */
-        const char *f = arena_strndup(ar, buf, strlen(buf));
+        const char *f = rp_x_arena_strndup(ar, buf, strlen(buf));
         if (!f) {
             rc = RP_ENOMEM;
             goto out;
@@ -954,7 +902,7 @@ out:
     return rc;
 }
 
-static int build_pools(arena_block **ar, nm_locale *L, infl how, const raw_lists *raw)
+static int build_pools(rp_x_arena *ar, nm_locale *L, infl how, const raw_lists *raw)
 {
     int rc = RP_OK;
     for (int s = SX_FEMALE; s <= SX_MALE && rc == RP_OK; s++) {
@@ -1117,7 +1065,7 @@ static int add_name(
     unsigned tag = (unsigned)(kind * SX_COUNT + sex);
     if (sset_find(seen, tag, name, n))
         return RP_OK;
-    char *copy = arena_strndup(&nm->arena, name, n);
+    char *copy = rp_x_arena_strndup(&nm->arena, name, n);
     if (!copy || sset_add(seen, tag, copy) != RP_OK || cvec_push(&raw->v[kind][sex], copy) != RP_OK)
         return RP_ENOMEM;
     return RP_OK;
@@ -1205,6 +1153,7 @@ int rp_sim__names_load(
     rp_sim_names *nm = rp_calloc(1, sizeof(*nm));
     if (!nm)
         return rp_error_set(err, RP_ENOMEM, "out of memory");
+    nm->arena = (rp_x_arena)RP_X_ARENA_INIT(ARENA_BLOCK);
     if (n > 0) {
         nm->loc = rp_calloc(n, sizeof(*nm->loc));
         if (!nm->loc) {
@@ -1238,7 +1187,7 @@ void rp_sim__names_free(rp_sim_names *nm)
 {
     if (!nm)
         return;
-    arena_release(nm->arena);
+    rp_x_arena_release(&nm->arena, false);
     rp_free(nm->loc);
     rp_free(nm);
 }

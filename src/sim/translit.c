@@ -304,20 +304,14 @@ typedef struct memo_entry {
     const char *out; /* in the arena */
 } memo_entry;
 
-typedef struct tr_block {
-    struct tr_block *next;
-    size_t used, cap;
-    char data[];
-} tr_block;
-
-#define TR_BLOCK ((size_t)256 * 1024)
+#define TR_BLOCK ((size_t)256 * 1024) /* bytes of a memo arena block */
 
 struct rp_sim_translit {
     UTransliterator *tr[N_LOCS * SYS_MAX]; /* opened on first use */
     memo_entry *memo;
     size_t memo_cap, memo_n; /* cap: a power of two, or 0 */
-    tr_block *arena;
-    UChar *u16; /* scratch: the text being transformed */
+    rp_x_arena arena;        /* the memo's strings */
+    UChar *u16;              /* scratch: the text being transformed */
     int32_t u16_cap;
     char *u8; /* scratch: the UTF-8 result */
     size_t u8_cap;
@@ -332,6 +326,7 @@ int rp_sim__translit_new(rp_sim_translit **out, rp_error *err)
     rp_sim_translit *t = rp_calloc(1, sizeof(*t));
     if (!t)
         return rp_error_set(err, RP_ENOMEM, "out of memory");
+    t->arena = (rp_x_arena)RP_X_ARENA_INIT(TR_BLOCK);
     *out = t;
     return RP_OK;
 }
@@ -344,36 +339,11 @@ void rp_sim__translit_free(rp_sim_translit *t)
         if (t->tr[i])
             utrans_close(t->tr[i]);
     }
-    while (t->arena) {
-        tr_block *next = t->arena->next;
-        rp_free(t->arena);
-        t->arena = next;
-    }
+    rp_x_arena_release(&t->arena, false);
     rp_free(t->memo);
     rp_free(t->u16);
     rp_free(t->u8);
     rp_free(t);
-}
-
-static char *tr_strdup(rp_sim_translit *t, const char *s, size_t n)
-{
-    tr_block *b = t->arena;
-    if (!b || b->cap - b->used < n + 1) {
-        size_t cap = n + 1 > TR_BLOCK ? n + 1 : TR_BLOCK;
-        tr_block *nb = rp_malloc(sizeof(*nb) + cap);
-        if (!nb)
-            return NULL;
-        nb->next = b;
-        nb->used = 0;
-        nb->cap = cap;
-        t->arena = nb;
-        b = nb;
-    }
-    char *p = b->data + b->used;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    b->used += n + 1;
-    return p;
 }
 
 /* 64-bit FNV-1a of the text, seeded with the slot; never 0. */
@@ -667,8 +637,8 @@ int rp_sim__translit(rp_sim_translit *t,
         return rc;
     if (2 * (t->memo_n + 1) > t->memo_cap && memo_grow(t) != RP_OK)
         return rp_error_set(err, RP_ENOMEM, "out of memory");
-    char *kin = tr_strdup(t, in, len);
-    char *kout = kin ? tr_strdup(t, t->u8, strlen(t->u8)) : NULL;
+    char *kin = rp_x_arena_strndup(&t->arena, in, len);
+    char *kout = kin ? rp_x_arena_strndup(&t->arena, t->u8, strlen(t->u8)) : NULL;
     if (!kout)
         return rp_error_set(err, RP_ENOMEM, "out of memory");
     size_t j = (size_t)h & (t->memo_cap - 1);
