@@ -10,7 +10,6 @@
  */
 #include "bench_util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -100,29 +99,6 @@ static long count_lines(const char *path)
     return n;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    char p[8704];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            struct stat sb;
-            if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-                remove_dir(p);
-            } else {
-                unlink(p);
-            }
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 int main(int argc, char **argv)
 {
     size_t people = DEFAULT_PEOPLE;
@@ -186,7 +162,7 @@ int main(int argc, char **argv)
     char *key_argv[] = {bin, a_keygen, a_secret, key, a_quiet, NULL};
     if (spawn(sim_argv) != 0 || spawn(key_argv) != 0) {
         fprintf(stderr, "bench_encode: simulate or keygen failed (is %s built?)\n", bin);
-        remove_dir(dir);
+        bench_remove_tree(dir);
         return 1;
     }
     double records = 0, cpu = 0, wall = 0;
@@ -208,7 +184,7 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
-    remove_dir(dir);
+    bench_remove_tree(dir);
     if (status != 0) {
         return status;
     }

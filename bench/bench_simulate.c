@@ -147,24 +147,6 @@ static double copy_floor(const char *dir, double *seconds)
     return bytes;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    char p[8704];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 int main(int argc, char **argv)
 {
     args a;
@@ -220,7 +202,7 @@ int main(int argc, char **argv)
         json_decref(s);
         rp_free(sum);
         bytes = copy_floor(out, &floor_s[r]);
-        remove_dir(out);
+        bench_remove_tree(out);
     }
     rmdir(base);
     if (status == 0) {

@@ -4,11 +4,13 @@
  */
 #include "bench_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* clang-format off: banned.h must stay last, since it redefines banned libc names */
@@ -136,6 +138,31 @@ void bench_machine_print(const bench_machine *m)
            m->load[0] ? m->load : "unknown");
     printf("build      %s, %s; %s\n", m->compiler,
            m->assertions ? "assertions ON (not a Release build)" : "assertions off", m->date);
+}
+
+/* ==== scratch folders ==== */
+
+void bench_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char p[8704];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        int n = snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (n < 0 || (size_t)n >= sizeof p)
+            continue;
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+            bench_remove_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
 }
 
 /* ==== JSON ==== */

@@ -43,6 +43,12 @@ void bench_machine_describe(bench_machine *m);
 /** Print the "machine" and "build" lines of a report header on stdout. */
 void bench_machine_print(const bench_machine *m);
 
+/**
+ * Remove the folder @p dir and everything in it (sub-folders too; symbolic links are
+ * removed, never followed). Quietly does what it can: for benchmarks' scratch folders.
+ */
+void bench_remove_tree(const char *dir);
+
 /** A JSON number, or null for NaN and infinities (JSON has neither). */
 json_t *bench_json_number(double x);
 
