@@ -10,6 +10,7 @@
 #include "cmds.h"
 #include "common/banned.h" /* last: it redefines banned libc names */
 #include "common/common_int.h"
+#include "encode/encode_int.h"
 
 #include <rapporteur/data.h>
 #include <rapporteur/encode.h>
@@ -146,14 +147,10 @@ static const char *lang_of_citizenship(const char *country)
 
 /* The first 16 hex digits of a pseudonym as a number: the record's BLIP seed, stable
    for one record whatever the order of the file. */
-static uint64_t seed_of(const char *hex)
+static uint64_t seed_of(const char *pseudo)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 16 && hex[i]; i++) {
-        char c = hex[i];
-        unsigned d = c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 32) - 'a' + 10);
-        v = (v << 4) | (d & 15u);
-    }
+    (void)rp_encode__hex_to_u64(pseudo, 16, &v); /* pseudonyms are 32 hex digits */
     return v;
 }
 
