@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,16 @@ void rp_x_strvec_release(rp_x_strvec *v);
 
 /** Free an array of @p n strings as made by rp_x_strvec_detach(). NULL-safe. */
 void rp_x_strv_free(char **items, size_t n);
+
+/* ==== hashing for in-memory tables ==== */
+
+/**
+ * 64-bit FNV-1a of @p n bytes at @p p, with @p seed mixed into the offset basis (so one
+ * table can hold keys of several kinds), finished by folding the high half into the low
+ * one. Never 0, so tables may mark empty slots with 0. Not for anything an adversary
+ * chooses keys for (no key): memo and set tables only.
+ */
+uint64_t rp_x_hash64(uint64_t seed, const void *p, size_t n);
 
 /* ==== string and object arenas ==== */
 

@@ -360,3 +360,17 @@ void rp_x_arena_release(rp_x_arena *a, bool wipe)
         a->head = next;
     }
 }
+
+/* ==== hashing ==== */
+
+uint64_t rp_x_hash64(uint64_t seed, const void *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ (seed * 0x9E3779B97F4A7C15ULL);
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    h ^= h >> 32;
+    return h ? h : 1;
+}

@@ -149,18 +149,6 @@ static int icu_fail(rp_error *err, const char *what, UErrorCode st)
     return rc;
 }
 
-/* 64-bit FNV-1a of @p s[0..n), seeded with @p seed; never 0. */
-static uint64_t hash_bytes(unsigned seed, const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL ^ ((uint64_t)seed * 0x9E3779B97F4A7C15ULL);
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 29;
-    return h ? h : 1;
-}
-
 static int grow_u16(UChar **p, int32_t *cap, int32_t need)
 {
     if (need <= *cap)
@@ -922,7 +910,7 @@ static int icu_word(rp_normaliser *n, size_t w, tr_id tid, rp_error *err)
         ascii = (unsigned char)n->u8[i] < 0x80;
     if (ascii) /* a plain ASCII word in a non-ASCII name: nothing to transliterate */
         return push_words(n, n->u8) == RP_OK ? RP_OK : oom(err);
-    uint64_t h = hash_bytes(tid, n->u8, kl);
+    uint64_t h = rp_x_hash64(tid, n->u8, kl);
     const char *val = memo_find(n, tid, n->u8, kl, h);
     if (!val) {
         /* the key must outlive the transliteration, which reuses n->u8 */
@@ -1206,7 +1194,7 @@ static const tab_entry *tab_find(const rp_normaliser *n, const char *key, size_t
 {
     if (!n->tab_cap)
         return NULL;
-    uint64_t h = hash_bytes(0, key, len);
+    uint64_t h = rp_x_hash64(0, key, len);
     for (size_t j = (size_t)h & (n->tab_cap - 1); n->tab[j].h; j = (j + 1) & (n->tab_cap - 1)) {
         const tab_entry *e = &n->tab[j];
         if (e->h == h && strncmp(e->key, key, len) == 0 && e->key[len] == '\0')
@@ -1235,7 +1223,7 @@ static int tab_put(rp_normaliser *n, const char *key, const char *canon, long li
         n->tab_cap = cap;
     }
     size_t len = strlen(key);
-    uint64_t h = hash_bytes(0, key, len);
+    uint64_t h = rp_x_hash64(0, key, len);
     char *k = rp_x_arena_strndup(&n->tab_arena, key, len);
     if (!k)
         return RP_ENOMEM;
@@ -1366,7 +1354,7 @@ static int run(rp_normaliser *n,
         ascii = (unsigned char)in[i] < 0x80;
     bool memo = n->use_table && !ascii && len <= NORM_INPUT_MAX;
     unsigned id = whole_name_id(code);
-    uint64_t h = memo ? hash_bytes(id, in, len) : 0;
+    uint64_t h = memo ? rp_x_hash64(id, in, len) : 0;
     const char *val = memo ? memo_find(n, id, in, len, h) : NULL;
     if (val) {
         size_t vl = strlen(val);
@@ -1527,7 +1515,7 @@ static int token_is_particle(rp_normaliser *n, span t, const char *code, bool *y
     /* the answer for a non-ASCII token is memoised, as whole names are ("p" or "") */
     bool memo = !ascii && t.len <= NORM_INPUT_MAX;
     unsigned id = particle_id(code);
-    uint64_t h = memo ? hash_bytes(id, t.s, t.len) : 0;
+    uint64_t h = memo ? rp_x_hash64(id, t.s, t.len) : 0;
     const char *val = memo ? memo_find(n, id, t.s, t.len, h) : NULL;
     if (val) {
         *yes = val[0] != '\0';

@@ -32,16 +32,6 @@ typedef struct sset {
     size_t cap, n; /* cap is a power of two */
 } sset;
 
-static uint64_t hash_str(const char *s, size_t n, unsigned tag)
-{
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)tag; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
-
 static int sset_grow(sset *st)
 {
     size_t cap = st->cap ? st->cap * 2 : 256;
@@ -67,7 +57,7 @@ static const char *sset_find(const sset *st, unsigned tag, const char *s, size_t
 {
     if (st->n == 0)
         return NULL;
-    uint64_t h = hash_str(s, n, tag);
+    uint64_t h = rp_x_hash64(tag, s, n);
     for (size_t j = (size_t)h & (st->cap - 1); st->e[j].s; j = (j + 1) & (st->cap - 1)) {
         const sset_entry *x = &st->e[j];
         if (x->h == h && x->tag == tag && strncmp(x->s, s, n) == 0 && x->s[n] == '\0')
@@ -81,7 +71,7 @@ static int sset_add(sset *st, unsigned tag, const char *s)
 {
     if (2 * (st->n + 1) > st->cap && sset_grow(st) != RP_OK)
         return RP_ENOMEM;
-    uint64_t h = hash_str(s, strlen(s), tag);
+    uint64_t h = rp_x_hash64(tag, s, strlen(s));
     size_t j = (size_t)h & (st->cap - 1);
     while (st->e[j].s)
         j = (j + 1) & (st->cap - 1);

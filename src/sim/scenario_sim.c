@@ -340,16 +340,6 @@ static void cell_probs(const run *R, const double *eta, double *prob)
     }
 }
 
-static uint64_t hash_eta(const double *eta, size_t K)
-{
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *b = (const unsigned char *)eta;
-    for (size_t i = 0; i < K * sizeof(double); i++) {
-        h = (h ^ b[i]) * 1099511628211ull;
-    }
-    return h;
-}
-
 /* Sample a history from the cumulative distribution @p cdf. */
 static unsigned draw_cell(const double *cdf, size_t n, gsl_rng *r)
 {
@@ -376,7 +366,7 @@ static int capture(run *R, const person *p, unsigned *hist)
     for (size_t k = 0; k < R->K; k++) {
         eta[k] = effects_sum(R, k, p);
     }
-    uint64_t h = hash_eta(eta, R->K);
+    uint64_t h = rp_x_hash64(0, eta, R->K * sizeof(double));
     size_t mask = R->cap_prof - 1;
     size_t i = (size_t)h & mask;
     while (R->prof[i].eta != NULL) {

@@ -346,21 +346,6 @@ void rp_sim__translit_free(rp_sim_translit *t)
     rp_free(t);
 }
 
-/* 64-bit FNV-1a of the text, seeded with the slot; never 0. */
-static uint64_t memo_hash(unsigned slot, const char *s, size_t *len)
-{
-    uint64_t h = 1469598103934665603ULL ^ ((uint64_t)slot * 0x9E3779B97F4A7C15ULL);
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    for (; u[i]; i++) {
-        h ^= u[i];
-        h *= 1099511628211ULL;
-    }
-    *len = i;
-    h ^= h >> 32;
-    return h ? h : 1;
-}
-
 static int memo_grow(rp_sim_translit *t)
 {
     size_t cap = t->memo_cap ? t->memo_cap * 2 : 1024;
@@ -612,8 +597,8 @@ int rp_sim__translit(rp_sim_translit *t,
     if (rc != RP_OK)
         return rc;
 
-    size_t len = 0;
-    uint64_t h = memo_hash(slot, in, &len);
+    size_t len = strlen(in);
+    uint64_t h = rp_x_hash64(slot, in, len);
     if (t->memo_cap) {
         for (size_t j = (size_t)h & (t->memo_cap - 1); t->memo[j].h;
              j = (j + 1) & (t->memo_cap - 1)) {
