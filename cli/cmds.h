@@ -39,6 +39,16 @@ int cmd_encode(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
 
+/** `rapporteur link`: link the encoded records in the store into persons (cli/cmd_link.c). */
+int cmd_link(int argc, char **argv);
+
+/**
+ * `rapporteur link --clear FILE...`: Fellegi–Sunter linkage of clear-text agency files
+ * where an office may lawfully link in clear (cli/cmd_link_clear.c); cmd_link() hands
+ * over to it when --clear is given.
+ */
+int cmd_link_clear(int argc, char **argv);
+
 /* ==== helpers shared by the store commands ==== */
 
 #include <rapporteur/store.h>

@@ -19,7 +19,9 @@
 
 #include <rapporteur/common.h>
 #include <rapporteur/error.h>
+#include <rapporteur/mse.h> /* rp_progress_fn */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,6 +104,148 @@ RP_API int rp_link_greedy_1to1(const rp_link_pair *pairs,
                                int64_t *match_b,
                                size_t *n_matched,
                                rp_error *err);
+
+/* ==== scored edges and clustering into persons (src/link/cluster.c) ==== */
+
+/**
+ * A scored record pair for clustering: records @c a and @c b index one numbering of all
+ * records (every list together), and @c score is a Dice coefficient or a Fellegi–Sunter
+ * match weight (higher = more alike).
+ */
+typedef struct rp_link_edge {
+    uint32_t a;
+    uint32_t b;
+    double score;
+} rp_link_edge;
+
+/** Options of rp_link_cluster(). Initialise with RP_CLUSTER_OPTS_INIT. */
+typedef struct rp_cluster_opts {
+    unsigned version;
+    double threshold; /* edges with score >= threshold are links; the rest are ignored */
+    /*
+     * Anti-chaining (docs/linkage.md): two groups merge only when at least this share of
+     * the record pairs between them are links (anonlink's probabilistic multi-party greedy
+     * solver's merge threshold); 0 merges on any link (connected components, Splink's
+     * clustering). In [0, 1]; default 0.5.
+     */
+    double min_cohesion;
+    /*
+     * Two records of one list end in one person only when they are linked directly (a
+     * within-list duplicate the comparison saw), never through other lists' records.
+     */
+    bool list_guard;
+    size_t max_size; /* most records per person; 0 = no limit */
+} rp_cluster_opts;
+
+#define RP_CLUSTER_OPTS_VERSION 1
+/* clang-format off */
+#define RP_CLUSTER_OPTS_INIT {RP_CLUSTER_OPTS_VERSION, 0.8, 0.5, true, 0}
+/* clang-format on */
+
+/** What rp_link_cluster() did. */
+typedef struct rp_cluster_stats {
+    size_t links;            /* edges at or above the threshold */
+    size_t merges;           /* links that joined two groups */
+    size_t refused_cohesion; /* merges refused by min_cohesion */
+    size_t refused_list;     /* merges refused by list_guard */
+    size_t refused_size;     /* merges refused by max_size */
+    size_t persons;          /* groups at the end, singletons included */
+    size_t largest;          /* records in the largest group */
+} rp_cluster_stats;
+
+/**
+ * Cluster records into persons: edges are taken in order of score (descending, ties by
+ * (a, b)); a link whose two records are in different groups merges the groups when the
+ * guards allow it. Deterministic: the result depends only on the edge multiset.
+ *
+ * @param edges     n_edges edges, any order (not modified); a and b < n_records, a != b;
+ *                  a pair may appear once only
+ * @param list      n_records list indices (for list_guard), or NULL (guard off)
+ * @param person    out: n_records person numbers 0..persons-1, numbered in order of each
+ *                  person's lowest record
+ * @param stats     may be NULL
+ * @return RP_OK; RP_EINVAL (bad option, record out of range, self pair, repeated pair);
+ *         RP_ENOMEM.
+ */
+RP_API int rp_link_cluster(const rp_link_edge *edges,
+                           size_t n_edges,
+                           size_t n_records,
+                           const uint16_t *list,
+                           const rp_cluster_opts *opts,
+                           uint32_t *person,
+                           rp_cluster_stats *stats,
+                           rp_error *err);
+
+/* ==== candidate pairs of encoded records by their keyed blocking keys (src/link/hub.c) ==== */
+
+/**
+ * Encoded records of one or more lists, in one numbering (as rp_store_encoded_load()
+ * gives them, or built by a caller): record i has the CLK clks[i*words .. (i+1)*words),
+ * list index list[i] and the blocking keys keys[key_off[i] .. key_off[i+1]) with their
+ * rules key_rule[...] (rp_enc_block_rule of <rapporteur/encode.h>).
+ */
+typedef struct rp_link_input {
+    size_t n;
+    size_t words;
+    const uint64_t *clks;
+    const uint16_t *list;
+    const size_t *key_off; /* n + 1 entries */
+    const uint64_t *keys;
+    const uint8_t *key_rule;
+} rp_link_input;
+
+/** Most blocking rules counted in a blocking report. */
+#define RP_LINK_MAX_RULES 8
+
+/** Blocking report of rp_link_candidates(). */
+typedef struct rp_block_report {
+    struct {
+        size_t keys;           /* distinct keys of the rule */
+        size_t pairs;          /* record pairs sharing a key of the rule */
+        size_t first_pairs;    /* pairs this rule generated first (union counted once) */
+        size_t oversized;      /* blocks above max_block, not compared */
+        size_t oversized_recs; /* records in them */
+    } rule[RP_LINK_MAX_RULES];
+    size_t candidates;  /* distinct candidate pairs compared (Dice computed) */
+    size_t kept;        /* pairs at or above min_score */
+    size_t peak_bytes;  /* the largest working memory held at once */
+    double seconds;     /* wall time */
+} rp_block_report;
+
+/** Options of rp_link_candidates(). Initialise with RP_LINK_OPTS_INIT. */
+typedef struct rp_link_opts {
+    unsigned version;
+    double min_score;  /* Dice below this is dropped; in [0, 1] */
+    unsigned rules;    /* bit mask of rules used (1u << rule); 0 = every rule */
+    size_t max_block;  /* blocks with more records are skipped and reported; 0 = no limit */
+    bool within_list;  /* also pair records of one list (de-duplication) */
+    bool across_lists; /* pair records of different lists */
+    unsigned threads;  /* 0 or 1 = calling thread; the result does not depend on it */
+    rp_progress_fn progress; /* may be NULL */
+    void *payload;
+} rp_link_opts;
+
+#define RP_LINK_OPTS_VERSION 1
+/* clang-format off */
+#define RP_LINK_OPTS_INIT \
+    {RP_LINK_OPTS_VERSION, 0.5, 0u, 10000, true, true, 1u, NULL, NULL}
+/* clang-format on */
+
+/**
+ * Every distinct pair of records that share at least one blocking key (of the chosen
+ * rules) and whose Dice is at least opts->min_score, streamed block by block: a pair
+ * found in several blocks is compared once (in the block of the first key the two
+ * records share), and no list of all candidate pairs is ever built; memory is the sorted
+ * key index plus the kept edges.
+ * @param out  edges (a < b), sorted by score descending, ties by (a, b); rp_free()
+ * @return RP_OK; RP_EINVAL; RP_ENOMEM; RP_ECANCELED (progress); RP_EINTERNAL (threads).
+ */
+RP_API int rp_link_candidates(const rp_link_input *in,
+                              const rp_link_opts *opts,
+                              rp_link_edge **out,
+                              size_t *n_out,
+                              rp_block_report *report,
+                              rp_error *err);
 
 #ifdef __cplusplus
 }

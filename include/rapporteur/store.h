@@ -162,6 +162,109 @@ RP_API int rp_store_capture_set(rp_capture_set **out,
                                 size_t n_by,
                                 rp_error *err);
 
+/* ==== encoded submissions and linkage runs (src/store/encoded.c, src/store/linkrun.c) ==== */
+
+/**
+ * Import one submission file of the encoding step (rp_sub_reader_open: plain, or sealed
+ * and opened with @p hub_key_path) as one transaction: its case attributes become records
+ * of the submission's list (case id = the pseudonymous record id, validated against the
+ * data standard like any import: bad ones quarantined with every reason), and each
+ * stored record keeps its CLK, field filters and blocking keys for `rapporteur link`.
+ * The submission's encoding schema (JSON, never a secret) is kept with it; a submission
+ * whose schema differs from those already in the store in key id, bits or anything
+ * that changes the filters is refused (RP_EDATA: filters made with another key or
+ * schema cannot be compared). Any reader error rolls back everything. opts->list, if
+ * set, must equal the submission's list. Same duplicate-file rule as rp_store_import().
+ * @return RP_OK; RP_EIO; RP_EPARSE (damaged file: line and column); RP_EPERM (hub key,
+ *         seal); RP_EDATA; RP_ESQL; RP_ECANCELED; RP_ENOMEM.
+ */
+RP_API int rp_store_import_submission(rp_import_report *report,
+                                      rp_store *st,
+                                      const char *path,
+                                      const char *hub_key_path,
+                                      const rp_import_opts *opts,
+                                      rp_error *err);
+
+/**
+ * Every stored encoded record, in one numbering (cases.id order), ready for
+ * rp_link_candidates() (<rapporteur/link.h>: its rp_link_input takes these arrays).
+ * Owned by the set; free with rp_encoded_set_free().
+ */
+typedef struct rp_encoded_set {
+    size_t n;            /* records */
+    size_t words;        /* 64-bit words per CLK (bits / 64) */
+    unsigned bits;       /* CLK bits as written (rp_enc_schema_bits) */
+    char key_id[17];     /* the secret's public id shared by every submission */
+    char *schema_json;   /* the shared encoding schema */
+    uint64_t *clks;      /* n * words */
+    long long *case_row; /* n: cases.id of each record */
+    uint16_t *list;      /* n: index into lists */
+    char (*lists)[RP_DATA_ID_MAX];
+    size_t n_lists;
+    size_t *key_off;   /* n + 1 */
+    uint64_t *keys;    /* key_off[n] keyed blocking keys */
+    uint8_t *key_rule; /* their rules (rp_enc_block_rule) */
+} rp_encoded_set;
+
+/**
+ * Load every encoded record of the store (of the lists named in @p lists, or all when
+ * @p n_lists is 0). @return RP_OK; RP_EDATA (no encoded records); RP_ESQL; RP_ENOMEM.
+ */
+RP_API int rp_store_encoded_load(rp_encoded_set **out,
+                                 rp_store *st,
+                                 const char *const *lists,
+                                 size_t n_lists,
+                                 rp_error *err);
+
+RP_API void rp_encoded_set_free(rp_encoded_set *set);
+
+/**
+ * The cases.id of the stored record (@p list, @p case_id), for linkage in clear text
+ * where the records come from the agencies' files. @return RP_OK; RP_ENOTFOUND; RP_ESQL.
+ */
+RP_API int rp_store_case_row(long long *row,
+                             rp_store *st,
+                             const char *list,
+                             const char *case_id,
+                             rp_error *err);
+
+/** Decision on a scored pair of a linkage run. */
+typedef enum rp_link_decision {
+    RP_LINK_NONMATCH = 0,
+    RP_LINK_REVIEW,  /* in the clerical-review band */
+    RP_LINK_MATCH,   /* at or above the threshold */
+    RP_LINK_ACCEPTED, /* clerical review said match */
+    RP_LINK_REJECTED  /* clerical review said non-match */
+} rp_link_decision;
+
+/** One linkage run to save (all arrays borrowed). */
+typedef struct rp_link_run {
+    const char *method;      /* "dice" or "fellegi-sunter" */
+    const char *params_json; /* the options (thresholds, rules, ...), a JSON object */
+    const char *report_json; /* blocking report, cluster stats, sensitivity, a JSON object */
+    size_t n_records;
+    const long long *case_row; /* n_records cases.id */
+    const uint32_t *person;    /* n_records person numbers (rp_link_cluster) */
+    size_t n_pairs;            /* scored pairs kept (matches and the review band) */
+    const long long *pair_a;   /* cases.id */
+    const long long *pair_b;
+    const double *score;
+    const uint8_t *decision; /* rp_link_decision */
+} rp_link_run;
+
+/**
+ * Save a linkage run in one transaction: the run (method, parameters, report, time),
+ * its pairs with scores and decisions, and each record's person; then every record of
+ * the run gets person_id "L<run>-<person>" so that rp_store_capture_set() (and
+ * `rapporteur estimate --store`) counts one capture history per person. Records not in
+ * the run keep their person_id.
+ * @return RP_OK; RP_EINVAL (a case row not in the store); RP_ESQL; RP_ENOMEM.
+ */
+RP_API int rp_store_link_save(long long *run_id,
+                              rp_store *st,
+                              const rp_link_run *run,
+                              rp_error *err);
+
 #ifdef __cplusplus
 }
 #endif
