@@ -3,7 +3,9 @@
  * against the data standard and store it as one submission, in one transaction: every
  * row is stored or quarantined with every reason, and read = stored + quarantined is
  * printed. A file that cannot be used at all (binary, unbalanced quote, bad encoding,
- * mapping that does not fit) exits 65 and leaves the store as it was.
+ * mapping that does not fit) exits 65 and leaves the store as it was. With
+ * --submission, FILE is a submission of `rapporteur encode` (sealed ones open with
+ * --hub-key): its records and their encodings are stored for `rapporteur link`.
  */
 #include "cli_util.h"
 #include "cmds.h"
@@ -30,7 +32,9 @@ enum {
     OPT_DELIMITER,
     OPT_FORMAT,
     OPT_MAX_FIELD,
-    OPT_ALLOW_REIMPORT
+    OPT_ALLOW_REIMPORT,
+    OPT_SUBMISSION,
+    OPT_HUB_KEY
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -43,12 +47,15 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"max-field", required_argument, NULL, OPT_MAX_FIELD},
                                          {"allow-reimport", no_argument, NULL, OPT_ALLOW_REIMPORT},
+                                         {"submission", no_argument, NULL, OPT_SUBMISSION},
+                                         {"hub-key", required_argument, NULL, OPT_HUB_KEY},
                                          {NULL, 0, NULL, 0}};
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: rapporteur import FILE --mapping MAP.json [options]\n"
+            "   or: rapporteur import --submission FILE [--hub-key KEY] [options]\n"
             "\n"
             "Validate the case records in FILE (CSV, SPSS .sav or Stata .dta) against the\n"
             "data standard through the mapping MAP.json (docs/data-standard.md), and store\n"
@@ -56,13 +63,20 @@ static void usage(FILE *f)
             "set aside (quarantined) with every reason; read = stored + quarantined.\n"
             "A file whose SHA-256 is already in the store is not imported again.\n"
             "\n"
+            "With --submission, FILE is a submission written by 'rapporteur encode'\n"
+            "(sealed with 'rapporteur seal': give the hub's key with --hub-key). Its\n"
+            "records are stored under their pseudonymous ids on the submission's list,\n"
+            "with their encodings and blocking keys for 'rapporteur link'. A damaged or\n"
+            "cut file, or one encoded with another key or schema than the submissions\n"
+            "already in the store, is refused and nothing is stored.\n"
+            "\n"
             "Options:\n"
             "  --mapping MAP.json   how FILE's columns and codes map to the standard\n"
             "  --store FILE         the store (default %s; create it with\n"
             "                       'rapporteur init')\n"
             "  --agency NAME        submitting agency, kept with the submission\n"
             "  --list CODE          list (data source) code for every row, instead of the\n"
-            "                       mapping's\n"
+            "                       mapping's (with --submission: must be the submission's)\n"
             "  --format F           auto (default: by content, then extension), csv, sav\n"
             "                       or dta\n"
             "  --encoding ENC       CSV encoding, an iconv name such as WINDOWS-1251\n"
@@ -72,6 +86,8 @@ static void usage(FILE *f)
             "  --max-field BYTES    longest field accepted (default 1048576); a longer one\n"
             "                       makes the file unusable\n"
             "  --allow-reimport     import a file even if it was imported before\n"
+            "  --submission         FILE is an encoded submission (no --mapping)\n"
+            "  --hub-key KEY        the hub's secret key file, to open a sealed submission\n"
             "  --json               print {\"read\", \"stored\", \"quarantined\",\n"
             "                       \"submission_id\", \"sha256\", \"duplicate\", \"reasons\"}\n"
             "  -q, --quiet          no summary and no progress bar\n"
@@ -79,8 +95,10 @@ static void usage(FILE *f)
             "\n"
             "Exit status: 0 every row stored (or the file was imported before), 2 usage,\n"
             "3 some rows were quarantined (see 'rapporteur quarantine'), 4 I/O or store\n"
-            "error, 65 the file or the mapping is unusable (message \"file:line:column:\n"
-            "...\"; nothing stored). Interrupted (Ctrl-C), nothing is stored either.\n",
+            "error (also: a sealed submission without the right --hub-key), 65 the file\n"
+            "or the mapping is unusable, or a submission is damaged or encoded with\n"
+            "another key or schema (message \"file:line:column: ...\"; nothing stored).\n"
+            "Interrupted (Ctrl-C), nothing is stored either.\n",
             RP_STORE_DEFAULT_PATH);
 }
 
@@ -92,6 +110,9 @@ typedef struct import_args {
     const char *store;
     const char *mapping;
     rp_import_opts opts;
+    bool submission;
+    const char *hub_key;
+    const char *csv_opt; /* a CSV-only option given (for the usage error), or NULL */
 } import_args;
 
 /* "tab" or "\t" (as typed), or a single character other than quote and line ends. */
@@ -130,10 +151,12 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
         break;
     case OPT_ENCODING:
         a->opts.reader.encoding = v;
+        a->csv_opt = "--encoding";
         break;
     case OPT_DELIMITER:
         if (!parse_delimiter(&a->opts.reader.delimiter, v))
             return rp_cli_usage_error(CMD_NAME, "--delimiter: expected one character or 'tab'");
+        a->csv_opt = "--delimiter";
         break;
     case OPT_FORMAT:
         if (strcmp(v, "auto") == 0)
@@ -146,13 +169,21 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
             a->opts.reader.format = RP_INPUT_DTA;
         else
             return rp_cli_usage_error(CMD_NAME, "--format: expected auto, csv, sav or dta");
+        a->csv_opt = "--format";
         break;
     case OPT_MAX_FIELD:
         if (!rp_cli_parse_size(&a->opts.reader.max_field, v) || a->opts.reader.max_field == 0)
             return rp_cli_usage_error(CMD_NAME, "--max-field: expected a positive integer");
+        a->csv_opt = "--max-field";
         break;
     case OPT_ALLOW_REIMPORT:
         a->opts.allow_reimport = true;
+        break;
+    case OPT_SUBMISSION:
+        a->submission = true;
+        break;
+    case OPT_HUB_KEY:
+        a->hub_key = v;
         break;
     default:
         return RP_CLI_OPT_UNKNOWN;
@@ -172,7 +203,13 @@ static int parse_args(import_args *a, int argc, char **argv)
         return rp_cli_usage_error(CMD_NAME, "one input FILE expected, got '%s' too",
                                   argv[optind + 1]);
     a->path = argv[optind];
-    if (a->mapping == NULL)
+    if (a->submission && a->mapping != NULL)
+        return rp_cli_usage_error(CMD_NAME, "--mapping does not apply to a --submission");
+    if (a->submission && a->csv_opt != NULL)
+        return rp_cli_usage_error(CMD_NAME, "%s does not apply to a --submission", a->csv_opt);
+    if (!a->submission && a->hub_key != NULL)
+        return rp_cli_usage_error(CMD_NAME, "--hub-key needs --submission");
+    if (!a->submission && a->mapping == NULL)
         return rp_cli_usage_error(CMD_NAME, "no --mapping given");
     if (strcmp(a->path, a->store) == 0)
         return rp_cli_usage_error(CMD_NAME, "FILE is the store itself");
@@ -260,7 +297,8 @@ static json_t *report_json(const import_args *a,
         json_object_set_new(reasons, "other", json_integer(rs->other));
     json_t *root = json_pack(
         "{s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:b, s:I, s:I, s:I, s:o}", "file", a->path, "store",
-        a->store, "mapping", rp_mapping_name(map) != NULL ? rp_mapping_name(map) : "", "agency",
+        a->store, "mapping",
+        map != NULL && rp_mapping_name(map) != NULL ? rp_mapping_name(map) : "", "agency",
         a->opts.agency, "list", a->opts.list, "submission_id", (json_int_t)rep->submission_id,
         "sha256", rep->sha256, "duplicate", rep->duplicate, "read", (json_int_t)rep->read, "stored",
         (json_int_t)rep->stored, "quarantined", (json_int_t)rep->quarantined, "reasons", reasons);
@@ -317,7 +355,7 @@ int cmd_import(int argc, char **argv)
     if (status >= 0)
         return status;
 
-    int rc = rp_mapping_load(&map, a.mapping, &err);
+    int rc = a.submission ? RP_OK : rp_mapping_load(&map, a.mapping, &err);
     if (rc != RP_OK) {
         status = rp_cli_report(&err, a.common.json);
         goto out;
@@ -333,7 +371,10 @@ int cmd_import(int argc, char **argv)
     a.opts.payload = &ps;
     interrupted = 0;
     catch_signals(true);
-    rc = rp_store_import(&rep, st, a.path, map, &a.opts, &err);
+    if (a.submission)
+        rc = rp_store_import_submission(&rep, st, a.path, a.hub_key, &a.opts, &err);
+    else
+        rc = rp_store_import(&rep, st, a.path, map, &a.opts, &err);
     catch_signals(false);
     rp_cli_progress_end(&ps);
     if (rc == RP_ECANCELED && interrupted)

@@ -175,8 +175,11 @@ RP_API int rp_store_capture_set(rp_capture_set **out,
  * that changes the filters is refused (RP_EDATA: filters made with another key or
  * schema cannot be compared). Any reader error rolls back everything. opts->list, if
  * set, must equal the submission's list. Same duplicate-file rule as rp_store_import().
+ * Quarantine lines are the file's lines (line 1 is the header, record i is on line i + 1).
  * @return RP_OK; RP_EIO; RP_EPARSE (damaged file: line and column); RP_EPERM (hub key,
- *         seal); RP_EDATA; RP_ESQL; RP_ECANCELED; RP_ENOMEM.
+ *         seal, read-only store); RP_EDATA (other key or schema: err->path names the file
+ *         and the message the first differing parameter; other list); RP_ESQL;
+ *         RP_ECANCELED; RP_ENOMEM.
  */
 RP_API int rp_store_import_submission(rp_import_report *report,
                                       rp_store *st,
@@ -191,15 +194,15 @@ RP_API int rp_store_import_submission(rp_import_report *report,
  * Owned by the set; free with rp_encoded_set_free().
  */
 typedef struct rp_encoded_set {
-    size_t n;            /* records */
-    size_t words;        /* 64-bit words per CLK (bits / 64) */
-    unsigned bits;       /* CLK bits as written (rp_enc_schema_bits) */
-    char key_id[17];     /* the secret's public id shared by every submission */
-    char *schema_json;   /* the shared encoding schema */
-    uint64_t *clks;      /* n * words */
-    long long *case_row; /* n: cases.id of each record */
-    uint16_t *list;      /* n: index into lists */
-    char (*lists)[RP_DATA_ID_MAX];
+    size_t n;                      /* records */
+    size_t words;                  /* 64-bit words per CLK (bits / 64) */
+    unsigned bits;                 /* CLK bits as written (rp_enc_schema_bits) */
+    char key_id[17];               /* the secret's public id shared by every submission */
+    char *schema_json;             /* the shared encoding schema */
+    uint64_t *clks;                /* n * words */
+    long long *case_row;           /* n: cases.id of each record */
+    uint16_t *list;                /* n: index into lists */
+    char (*lists)[RP_DATA_ID_MAX]; /* n_lists list codes, in code order (strcmp) */
     size_t n_lists;
     size_t *key_off;   /* n + 1 */
     uint64_t *keys;    /* key_off[n] keyed blocking keys */
@@ -208,31 +211,28 @@ typedef struct rp_encoded_set {
 
 /**
  * Load every encoded record of the store (of the lists named in @p lists, or all when
- * @p n_lists is 0). @return RP_OK; RP_EDATA (no encoded records); RP_ESQL; RP_ENOMEM.
+ * @p n_lists is 0), in one read transaction.
+ * @return RP_OK; RP_EINVAL; RP_EDATA (no encoded records, or none on a list named in
+ *         @p lists; damaged encodings); RP_ESQL; RP_ENOMEM.
  */
-RP_API int rp_store_encoded_load(rp_encoded_set **out,
-                                 rp_store *st,
-                                 const char *const *lists,
-                                 size_t n_lists,
-                                 rp_error *err);
+RP_API int rp_store_encoded_load(
+    rp_encoded_set **out, rp_store *st, const char *const *lists, size_t n_lists, rp_error *err);
 
+/** Free a set (NULL is fine). */
 RP_API void rp_encoded_set_free(rp_encoded_set *set);
 
 /**
  * The cases.id of the stored record (@p list, @p case_id), for linkage in clear text
  * where the records come from the agencies' files. @return RP_OK; RP_ENOTFOUND; RP_ESQL.
  */
-RP_API int rp_store_case_row(long long *row,
-                             rp_store *st,
-                             const char *list,
-                             const char *case_id,
-                             rp_error *err);
+RP_API int rp_store_case_row(
+    long long *row, rp_store *st, const char *list, const char *case_id, rp_error *err);
 
 /** Decision on a scored pair of a linkage run. */
 typedef enum rp_link_decision {
     RP_LINK_NONMATCH = 0,
-    RP_LINK_REVIEW,  /* in the clerical-review band */
-    RP_LINK_MATCH,   /* at or above the threshold */
+    RP_LINK_REVIEW,   /* in the clerical-review band */
+    RP_LINK_MATCH,    /* at or above the threshold */
     RP_LINK_ACCEPTED, /* clerical review said match */
     RP_LINK_REJECTED  /* clerical review said non-match */
 } rp_link_decision;
@@ -257,13 +257,15 @@ typedef struct rp_link_run {
  * its pairs with scores and decisions, and each record's person; then every record of
  * the run gets person_id "L<run>-<person>" so that rp_store_capture_set() (and
  * `rapporteur estimate --store`) counts one capture history per person. Records not in
- * the run keep their person_id.
- * @return RP_OK; RP_EINVAL (a case row not in the store); RP_ESQL; RP_ENOMEM.
+ * the run keep their person_id. Checked before anything is written: a method name,
+ * parameters and report NULL ("{}") or JSON objects, each record once, pairs between
+ * records of the run (never a record with itself, never twice), decisions
+ * rp_link_decision, finite scores. @p run_id may be NULL; 0 on failure.
+ * @return RP_OK; RP_EINVAL (any of those, or a case row not in the store: nothing is
+ *         kept); RP_EPERM (read-only store); RP_ESQL; RP_ENOMEM.
  */
-RP_API int rp_store_link_save(long long *run_id,
-                              rp_store *st,
-                              const rp_link_run *run,
-                              rp_error *err);
+RP_API int
+rp_store_link_save(long long *run_id, rp_store *st, const rp_link_run *run, rp_error *err);
 
 #ifdef __cplusplus
 }

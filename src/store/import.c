@@ -15,8 +15,7 @@
 /* Bytes read at a time while hashing. */
 #define HASH_CHUNK 65536
 
-/* The SHA-256 of the file @p path as 64 hex digits in @p hex. */
-static int hash_file(char hex[65], const char *path, rp_error *err)
+int rp_store__hash_file(char hex[65], const char *path, rp_error *err)
 {
     crypto_hash_sha256_state state;
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -59,8 +58,7 @@ out:
     return rc;
 }
 
-/* The id of the first submission with this SHA-256, or 0. */
-static int find_sha256(long long *id, rp_store *st, const char *hex, rp_error *err)
+int rp_store__find_sha256(long long *id, rp_store *st, const char *hex, rp_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     *id = 0;
@@ -84,8 +82,7 @@ static int find_sha256(long long *id, rp_store *st, const char *hex, rp_error *e
     return rc;
 }
 
-/* The last component of @p path. */
-static const char *base_name(const char *path)
+const char *rp_store__base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash != NULL ? slash + 1 : path;
@@ -108,17 +105,9 @@ static size_t drop_list_required(rp_issue_list *issues)
     return kept;
 }
 
-/* Check the arguments of rp_store_import(); *opts_io becomes the defaults if NULL. */
-static int check_args(rp_store *st,
-                      const char *path,
-                      rp_mapping *mapping,
-                      const rp_import_opts **opts_io,
-                      rp_error *err)
+int rp_store__check_import_opts(rp_store *st, const rp_import_opts **opts_io, rp_error *err)
 {
     static const rp_import_opts defaults = RP_IMPORT_OPTS_INIT;
-    if (st == NULL || path == NULL || mapping == NULL) {
-        return rp_error_set(err, RP_EINVAL, "no store, file or mapping given");
-    }
     if (*opts_io == NULL) {
         *opts_io = &defaults;
     }
@@ -138,6 +127,19 @@ static int check_args(rp_store *st,
         return rp_error_set(err, RP_EPERM, "store '%s' is open read-only", st->path);
     }
     return RP_OK;
+}
+
+/* Check the arguments of rp_store_import(); *opts_io becomes the defaults if NULL. */
+static int check_args(rp_store *st,
+                      const char *path,
+                      rp_mapping *mapping,
+                      const rp_import_opts **opts_io,
+                      rp_error *err)
+{
+    if (st == NULL || path == NULL || mapping == NULL) {
+        return rp_error_set(err, RP_EINVAL, "no store, file or mapping given");
+    }
+    return rp_store__check_import_opts(st, opts_io, err);
 }
 
 /*
@@ -197,7 +199,8 @@ static int report_progress(const rp_import_opts *opts,
         total = n_rows;
     }
     if (opts->progress(n_rows, total, opts->payload) != 0) {
-        return rp_error_set(err, RP_ECANCELED, "import of '%s' cancelled", base_name(path));
+        return rp_error_set(err, RP_ECANCELED, "import of '%s' cancelled",
+                            rp_store__base_name(path));
     }
     return RP_OK;
 }
@@ -243,7 +246,7 @@ static void fill_submission(rp_submission *sub,
     memset(sub, 0, sizeof(*sub));
     rp_x_strlcpy(sub->agency, opts->agency != NULL ? opts->agency : "", sizeof(sub->agency));
     rp_x_strlcpy(sub->list, opts->list != NULL ? opts->list : "", sizeof(sub->list));
-    rp_x_strlcpy(sub->file_name, base_name(path), sizeof(sub->file_name));
+    rp_x_strlcpy(sub->file_name, rp_store__base_name(path), sizeof(sub->file_name));
     rp_x_strlcpy(sub->sha256, sha256, sizeof(sub->sha256));
     const char *mname = rp_mapping_name(mapping);
     rp_x_strlcpy(sub->mapping, mname != NULL ? mname : "", sizeof(sub->mapping));
@@ -268,9 +271,9 @@ int rp_store_import(rp_import_report *report,
     if (rc != RP_OK) {
         return rc;
     }
-    rc = hash_file(rep.sha256, path, err);
+    rc = rp_store__hash_file(rep.sha256, path, err);
     if (rc == RP_OK) {
-        rc = find_sha256(&rep.duplicate_of, st, rep.sha256, err);
+        rc = rp_store__find_sha256(&rep.duplicate_of, st, rep.sha256, err);
     }
     if (rc != RP_OK) {
         goto out;

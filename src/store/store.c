@@ -38,6 +38,22 @@
  * detects duplicates. Counts by field, lists and capture histories are full scans (one
  * pass, then GROUP BY or a sort of the linked records); quarantine rows are found by
  * submission through their own index.
+ *
+ * Version 2, record linkage (issue 6):
+ *   submissions    gain encoding_schema (the canonical JSON of the encoding schema of
+ *                  a submission of the encoding step, never a secret; NULL for a CSV
+ *                  import) and key_id (the schema's public key id). Every encoded
+ *                  submission of a store has the same schema: filters made with another
+ *                  key or schema cannot be compared, so the import refuses them.
+ *   encodings      one row per stored encoded record (case_row = cases.id): the CLK as
+ *                  little-endian 64-bit words, the field filters (RP_ENC_FIELD_COUNT
+ *                  filters, NULL when the schema has none), and the keyed blocking keys
+ *                  as 9 bytes each: the key little-endian, then its rule.
+ *   link_runs      one row per saved linkage run: UTC time, method, options and report
+ *                  (JSON objects), records and pairs.
+ *   link_pairs     the run's scored pairs (cases.id of both records, score, decision:
+ *                  rp_link_decision); link_members each record's person in the run.
+ *                  The run's person ids "L<run>-<person>" go into cases.person_id.
  */
 static const char *const migrations[RP_STORE_SCHEMA_VERSION] = {
     /* 0 -> 1 */
@@ -103,7 +119,50 @@ static const char *const migrations[RP_STORE_SCHEMA_VERSION] = {
     "  message TEXT NOT NULL"
     ");"
     "CREATE INDEX quarantine_reasons_quarantine ON quarantine_reasons (quarantine_id);",
+    /* 1 -> 2 */
+    "ALTER TABLE submissions ADD COLUMN encoding_schema TEXT;"
+    "ALTER TABLE submissions ADD COLUMN key_id TEXT;"
+    "CREATE TABLE encodings ("
+    "  case_row INTEGER PRIMARY KEY REFERENCES cases (id),"
+    "  clk BLOB NOT NULL,"
+    "  fields BLOB,"
+    "  blocks BLOB NOT NULL"
+    ");"
+    "CREATE TABLE link_runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  created_at TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  params TEXT NOT NULL DEFAULT '{}',"
+    "  report TEXT NOT NULL DEFAULT '{}',"
+    "  n_records INTEGER NOT NULL,"
+    "  n_pairs INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE link_pairs ("
+    "  run_id INTEGER NOT NULL REFERENCES link_runs (id),"
+    "  case_a INTEGER NOT NULL REFERENCES cases (id),"
+    "  case_b INTEGER NOT NULL REFERENCES cases (id),"
+    "  score REAL NOT NULL,"
+    "  decision INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, case_a, case_b)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX link_pairs_case_b ON link_pairs (case_b);"
+    "CREATE TABLE link_members ("
+    "  run_id INTEGER NOT NULL REFERENCES link_runs (id),"
+    "  case_row INTEGER NOT NULL REFERENCES cases (id),"
+    "  person INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, case_row)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX link_members_person ON link_members (run_id, person);"
+    "CREATE INDEX link_members_case_row ON link_members (case_row);",
 };
+
+const char *rp_store__migration(int from)
+{
+    if (from < 0 || from >= RP_STORE_SCHEMA_VERSION) {
+        return NULL;
+    }
+    return migrations[from];
+}
 
 /* ==== SQLite helpers ==== */
 

@@ -18,7 +18,13 @@
 #include <stdbool.h>
 
 /** Schema version this program writes (the number of migrations in store.c). */
-#define RP_STORE_SCHEMA_VERSION 1
+#define RP_STORE_SCHEMA_VERSION 2
+
+/**
+ * The SQL of the migration from schema version @p from to @p from + 1 (constant text),
+ * or NULL when @p from is out of range. For tests that build a store of an older version.
+ */
+const char *rp_store__migration(int from);
 
 /** An open store. */
 struct rp_store {
@@ -68,6 +74,28 @@ void rp_store__row_record(rp_case_record *rec, sqlite3_stmt *stmt, int first);
  * @return RP_OK; RP_ENOMEM (sticky in @p b).
  */
 int rp_store__field_text(rp_x_buf *b, const rp_case_record *rec, rp_field f);
+
+/* ==== shared by the imports (import.c; encoded.c imports submissions) ==== */
+
+/** The current time as ISO 8601 UTC, "2024-05-01T12:00:00Z" ("" if unknown). */
+void rp_store__now_utc(char *buf, size_t size);
+
+/** The last component of @p path (borrowed from it). */
+const char *rp_store__base_name(const char *path);
+
+/** The SHA-256 of the file @p path as 64 hex digits. @return RP_OK; RP_EIO; RP_ENOMEM. */
+int rp_store__hash_file(char hex[65], const char *path, rp_error *err);
+
+/** The id of the first submission whose file had SHA-256 @p hex, or 0. @return RP_OK;
+ *  RP_ESQL. */
+int rp_store__find_sha256(long long *id, rp_store *st, const char *hex, rp_error *err);
+
+/**
+ * Check the import options (version, list and agency lengths) and that @p st is
+ * writable; *@p opts_io becomes the defaults when NULL.
+ * @return RP_OK; RP_EINVAL; RP_EPERM (read-only store).
+ */
+int rp_store__check_import_opts(rp_store *st, const rp_import_opts **opts_io, rp_error *err);
 
 /* ==== the import writer ==== */
 

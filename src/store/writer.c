@@ -19,8 +19,7 @@ struct rp_store__writer {
     bool in_txn;
 };
 
-/* The current time as ISO 8601 UTC, "2024-05-01T12:00:00Z". */
-static void now_utc(char *buf, size_t size)
+void rp_store__now_utc(char *buf, size_t size)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -82,7 +81,7 @@ int rp_store__writer_begin(rp_store__writer **out,
         goto out;
     }
     char when[32];
-    now_utc(when, sizeof(when));
+    rp_store__now_utc(when, sizeof(when));
     if (sqlite3_bind_text(stmt, 1, sub->agency, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(stmt, 2, sub->list, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(stmt, 3, sub->file_name, -1, SQLITE_STATIC) != SQLITE_OK ||

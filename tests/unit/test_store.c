@@ -147,7 +147,7 @@ static void store_open__creates_file_mode_0600_at_current_version(void **state)
     umask(old);
     assert_rp_ok(rc, &err);
     assert_int_equal(rp_store_schema_version(st), RP_STORE_SCHEMA_VERSION);
-    assert_int_equal(rp_store_schema_version(st), 1);
+    assert_int_equal(rp_store_schema_version(st), 2);
     struct stat sb;
     assert_int_equal(stat(fx->db, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
@@ -162,7 +162,7 @@ static void store_open__creates_file_mode_0600_at_current_version(void **state)
                                         -1, &stmt, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "1");
+    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "2");
     assert_string_equal((const char *)sqlite3_column_text(stmt, 1), "wal");
     assert_int_equal(sqlite3_column_int(stmt, 2), 1);
     sqlite3_finalize(stmt);
@@ -171,7 +171,7 @@ static void store_open__creates_file_mode_0600_at_current_version(void **state)
     /* reopen without CREATE, and read-only */
     st = NULL;
     assert_rp_ok(rp_store_open(&st, fx->db, 0, &err), &err);
-    assert_int_equal(rp_store_schema_version(st), 1);
+    assert_int_equal(rp_store_schema_version(st), 2);
     rp_store_close(st);
     st = NULL;
     assert_rp_ok(rp_store_open(&st, fx->db, RP_STORE_READONLY, &err), &err);
@@ -226,7 +226,7 @@ static void store_open__refuses_newer_schema(void **state)
     st = NULL;
     assert_rp_status(rp_store_open(&st, fx->db, 0, &err), RP_ESQL, &err);
     assert_null(st);
-    assert_string_equal(err.msg, "store schema version 7 is newer than this program's 1");
+    assert_string_equal(err.msg, "store schema version 7 is newer than this program's 2");
 }
 
 /* ==== import ==== */
