@@ -6,7 +6,8 @@
 #   make bench           Release build in build-bench/, run every bench/bench_*.c
 #   make eval-mse        Release build in build-bench/, run the MSE coverage study
 #   make eval-encode     Release build in build-bench/, link FEBRL4 through the encoding
-#   make eval-link       Release build in build-bench/, Dice + greedy 1:1 on anonlink's CLKs
+#   make eval-link       Release build in build-bench/: linkage quality on every benchmark set
+#                        (clear text and CLKs) and the import -> link -> estimate chain
 #   make fuzz FUZZ_TIME=60  clang + libFuzzer build in build-fuzz/, each target N seconds
 #   make format-check | format | tidy | clean
 
@@ -77,8 +78,10 @@ eval-encode: deps
 # EVAL_ARGS goes to eval_link too, e.g. make eval-link EVAL_ARGS="--threads 2".
 eval-link: deps
 	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
-	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_link
+	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_link eval_encode rapporteur
 	$(BENCH_DIR)/bench/eval_link $(EVAL_ARGS)
+	$(BENCH_DIR)/bench/eval_encode
+	@scripts/eval-chain $(BENCH_DIR)/rapporteur
 
 fuzz: deps
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DRP_FUZZ=ON \

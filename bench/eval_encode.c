@@ -8,6 +8,16 @@
  * Dice thresholds 0.60..0.95 and at the best threshold, with the time of each step.
  * Not a timed benchmark and never run by ctest; docs/encoding.md ("Quality on FEBRL4")
  * holds the results.
+ *
+ * Then the hub's linkage (issue 6) on the same encodings, as `rapporteur link` runs it:
+ * candidate pairs by the keyed blocking keys (rp_link_candidates), clustering into
+ * persons at the library's default Dice threshold with its anti-chaining guards
+ * (rp_link_cluster, RP_CLUSTER_OPTS_INIT: never a threshold chosen on the truth), and
+ * pairwise precision, recall and F1 of the persons against the entity column, with the
+ * blocking's pairs completeness. Besides FEBRL4 (--set febrl4), the two PPRL sets of
+ * data/linkage: clkhash_dirty_1000_50 and blocklib_alice_bob (names, suburb and
+ * postcode only); --set all (the default) runs the three. docs/linkage.md holds the
+ * results.
  */
 #include "bench_util.h"
 #include "common/common_int.h"
@@ -15,6 +25,7 @@
 #include <rapporteur/common.h>
 #include <rapporteur/encode.h>
 #include <rapporteur/error.h>
+#include <rapporteur/link.h>
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,7 +42,7 @@
 #include "common/banned.h"
 /* clang-format on */
 
-#define DEFAULT_DATA  "data/linkage/febrl4"
+#define DEFAULT_DATA  "data/linkage"
 #define DEFAULT_EQUIV "data/names/equivalents.csv"
 #define KEEP_MIN      0.6   /* candidate pairs below this Dice are never matched */
 #define GOAL_F1       0.997 /* issue 5: F1 at least 0.997 with the default settings */
@@ -47,8 +58,33 @@ typedef enum addr_mode { ADDR_FULL, ADDR_STREET, ADDR_NONE } addr_mode;
 
 static const char *const addr_mode_names[] = {"full", "street", "none"};
 
+/* A two-file linkage set: its files and the column of each field ("" = absent). */
+typedef struct dataset {
+    const char *name;
+    const char *file_a, *file_b;
+    const char *col[11]; /* C_ENTITY .. C_SSID */
+} dataset;
+
+static const dataset datasets[] = {
+    {"febrl4",
+     "a.csv",
+     "b.csv",
+     {"entity_id", "given_name", "surname", "street_number", "address_1", "address_2", "suburb",
+      "postcode", "state", "date_of_birth", "soc_sec_id"}},
+    {"clkhash_dirty_1000_50",
+     "party1.csv",
+     "party2.csv",
+     {"rec_id", "given_name", "surname", "street_number", "address_1", "address_2", "suburb",
+      "postcode", "state", "date_of_birth", "soc_sec_id"}},
+    {"blocklib_alice_bob",
+     "alice.csv",
+     "bob.csv",
+     {"recid", "givenname", "surname", "", "", "", "suburb", "pc", "", "", ""}},
+};
+
 typedef struct eval_args {
     const char *data;
+    const char *set;   /* a dataset name or "all" */
     const char *equiv; /* NULL: no equivalence table */
     const char *schema_path;
     addr_mode address;
@@ -60,15 +96,20 @@ typedef struct eval_args {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: eval_encode [options]\n"
+            "usage: eval_encode [--set NAME|all] [options]\n"
             "\n"
             "Linkage quality of the CLK encoding on FEBRL4: normalise, encode, all-pairs\n"
             "Dice, greedy 1:1 matching; precision, recall and F1 against entity_id at\n"
             "Dice thresholds 0.60..0.95 and at the best threshold, searched down to %.2f\n"
             "(goal of issue 5: F1 >= %.3f with the default schema).\n"
             "\n"
+            "Then the hub's linkage as 'rapporteur link' runs it: candidates by blocking\n"
+            "keys, clustering at the library's default Dice threshold, pairwise F1.\n"
+            "\n"
             "Options:\n"
-            "  --data DIR          folder with a.csv and b.csv (default %s)\n"
+            "  --set NAME          febrl4, clkhash_dirty_1000_50, blocklib_alice_bob or\n"
+            "                      all (default)\n"
+            "  --data DIR          folder holding the sets' folders (default %s)\n"
             "  --equivalents PATH  name-equivalence table (default %s)\n"
             "  --no-equivalents    normalise without the table\n"
             "  --plain             lower-case ASCII letters only, no rp_normaliser\n"
@@ -95,7 +136,8 @@ static int parse_args(eval_args *a, int argc, char **argv)
         OPT_ADDR,
         OPT_SCHEMA,
         OPT_RANDOM,
-        OPT_JSON
+        OPT_JSON,
+        OPT_SET
     };
     static const struct option longopts[] = {{"data", required_argument, NULL, OPT_DATA},
                                              {"equivalents", required_argument, NULL, OPT_EQUIV},
@@ -105,6 +147,7 @@ static int parse_args(eval_args *a, int argc, char **argv)
                                              {"schema", required_argument, NULL, OPT_SCHEMA},
                                              {"random-secret", no_argument, NULL, OPT_RANDOM},
                                              {"json", no_argument, NULL, OPT_JSON},
+                                             {"set", required_argument, NULL, OPT_SET},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     for (;;) {
@@ -144,6 +187,18 @@ static int parse_args(eval_args *a, int argc, char **argv)
         case OPT_JSON:
             a->json = true;
             break;
+        case OPT_SET: {
+            bool known = strcmp(optarg, "all") == 0;
+            for (size_t k = 0; k < RP_ARRAY_LEN(datasets); k++)
+                known |= strcmp(optarg, datasets[k].name) == 0;
+            if (!known) {
+                fprintf(stderr, "eval_encode: --set expects febrl4, clkhash_dirty_1000_50, "
+                                "blocklib_alice_bob or all\n");
+                return 2;
+            }
+            a->set = optarg;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -177,10 +232,6 @@ enum {
     C_SSID,
     C_COUNT
 };
-
-static const char *const col_names[C_COUNT] = {
-    "entity_id", "given_name", "surname", "street_number", "address_1", "address_2",
-    "suburb",    "postcode",   "state",   "date_of_birth", "soc_sec_id"};
 
 /* One record, normalised. */
 typedef struct rec {
@@ -317,9 +368,31 @@ static void build_record(rec *r, char **f, addr_mode mode, rp_normaliser *nz, si
     }
 }
 
-static int read_table(
-    table *t, const char *path, addr_mode mode, rp_normaliser *nz, size_t *n_failed, rp_error *err)
+/* The position of each column of @p ds in the header @p f (-1 for an absent one). */
+static int
+find_columns(int *col, char **f, size_t nf, const dataset *ds, const char *path, rp_error *err)
 {
+    for (size_t c = 0; c < C_COUNT; c++) {
+        col[c] = -1;
+        for (size_t i = 0; i < nf; i++) {
+            if (strcmp(f[i], ds->col[c]) == 0)
+                col[c] = (int)i;
+        }
+        if (col[c] < 0 && ds->col[c][0])
+            return rp_error_set_at(err, RP_EPARSE, path, 1, 0, "no column '%s'", ds->col[c]);
+    }
+    return RP_OK;
+}
+
+static int read_table(table *t,
+                      const char *path,
+                      const dataset *ds,
+                      addr_mode mode,
+                      rp_normaliser *nz,
+                      size_t *n_failed,
+                      rp_error *err)
+{
+    char empty[1] = "";
     char *text = NULL;
     size_t len = 0;
     int rc = rp_x_read_file(&text, &len, path, CSV_MAX, err);
@@ -354,16 +427,7 @@ static int read_table(
         size_t nf = split(s, f, RP_ARRAY_LEN(f));
         if (line == 1) {
             n_cols = nf;
-            for (size_t c = 0; c < C_COUNT; c++) {
-                col[c] = -1;
-                for (size_t i = 0; i < nf; i++) {
-                    if (strcmp(f[i], col_names[c]) == 0)
-                        col[c] = (int)i;
-                }
-                if (col[c] < 0)
-                    rc =
-                        rp_error_set_at(err, RP_EPARSE, path, 1, 0, "no column '%s'", col_names[c]);
-            }
+            rc = find_columns(col, f, nf, ds, path, err);
             continue;
         }
         if (n_cols == 0 || nf != n_cols) {
@@ -377,7 +441,7 @@ static int read_table(
         }
         char *byname[C_COUNT];
         for (size_t c = 0; c < C_COUNT; c++)
-            byname[c] = f[col[c]];
+            byname[c] = col[c] >= 0 ? f[col[c]] : empty;
         build_record(&t->r[t->n], byname, mode, nz, n_failed);
         if (t->r[t->n].entity < 0) {
             rc = rp_error_set_at(err, RP_EPARSE, path, line, 0, "entity_id: expected an integer");
@@ -420,8 +484,13 @@ static int load_secret(rp_secret **out, bool random_secret, rp_error *err)
     return rc;
 }
 
-static int encode_table(
-    uint64_t *clks, size_t words, const rp_encoder *e, const table *t, double *fill, rp_error *err)
+static int encode_table(uint64_t *clks,
+                        rp_enc_blocking *blk,
+                        size_t words,
+                        const rp_encoder *e,
+                        const table *t,
+                        double *fill,
+                        rp_error *err)
 {
     double bits = 0.0;
     for (size_t i = 0; i < t->n; i++) {
@@ -429,7 +498,7 @@ static int encode_table(
         rp_enc_identifiers id = {r->given,       r->family,   "",        r->birth,
                                  RP_SEX_MISSING, r->document, r->address};
         uint64_t *c = clks + i * words;
-        int rc = rp_encoder_encode(e, &id, i, c, NULL, NULL, err);
+        int rc = rp_encoder_encode(e, &id, i, c, NULL, &blk[i], err);
         if (rc != RP_OK)
             return rc;
         for (size_t w = 0; w < words; w++)
@@ -522,6 +591,11 @@ typedef struct result {
     scores at[N_THRESHOLDS];
     scores best;
     double t_read, t_encode, t_compare, t_match;
+    /* the hub's linkage (rp_link_candidates + rp_link_cluster at the default threshold) */
+    const char *set;
+    double hub_threshold;
+    size_t hub_candidates, hub_pairs_found, hub_persons, hub_linked_pairs, hub_correct;
+    double hub_precision, hub_recall, hub_f1, hub_completeness, t_hub;
 } result;
 
 static json_t *scores_json(const scores *s)
@@ -581,6 +655,19 @@ static void print_json(const eval_args *a, const result *r, const bench_machine 
     json_object_set_new(t, "compare_s", json_real(r->t_compare));
     json_object_set_new(t, "match_s", json_real(r->t_match));
     json_object_set_new(root, "seconds", t);
+    json_object_set_new(root, "set", json_string(r->set));
+    json_t *h = json_object();
+    json_object_set_new(h, "threshold", json_real(r->hub_threshold));
+    json_object_set_new(h, "candidates", json_integer((json_int_t)r->hub_candidates));
+    json_object_set_new(h, "pairs_completeness", bench_json_number(r->hub_completeness));
+    json_object_set_new(h, "persons", json_integer((json_int_t)r->hub_persons));
+    json_object_set_new(h, "linked_pairs", json_integer((json_int_t)r->hub_linked_pairs));
+    json_object_set_new(h, "correct", json_integer((json_int_t)r->hub_correct));
+    json_object_set_new(h, "precision", bench_json_number(r->hub_precision));
+    json_object_set_new(h, "recall", bench_json_number(r->hub_recall));
+    json_object_set_new(h, "f1", bench_json_number(r->hub_f1));
+    json_object_set_new(h, "seconds", bench_json_number(r->t_hub));
+    json_object_set_new(root, "hub", h);
     char *s = json_dumps(root, JSON_INDENT(2));
     if (s)
         printf("%s\n", s);
@@ -590,9 +677,10 @@ static void print_json(const eval_args *a, const result *r, const bench_machine 
 
 static void print_report(const eval_args *a, const result *r, const bench_machine *m)
 {
-    printf("eval_encode: CLK linkage quality on FEBRL4 (rapporteur %s)\n", RP_VERSION_STRING);
+    printf("eval_encode: CLK linkage quality on %s (rapporteur %s)\n", r->set, RP_VERSION_STRING);
     bench_machine_print(m);
-    printf("data       %s: %zu + %zu records, %zu true pairs\n", a->data, r->n_a, r->n_b, r->truth);
+    printf("data       %s/%s: %zu + %zu records, %zu true pairs\n", a->data, r->set, r->n_a, r->n_b,
+           r->truth);
     printf("inputs     names %s; address %s; date_of_birth; soc_sec_id as document; %s "
            "secret\n",
            a->plain   ? "lower-case ASCII (--plain)"
@@ -622,8 +710,17 @@ static void print_report(const eval_args *a, const result *r, const bench_machin
            r->best.threshold, r->best.above, r->best.matched, r->best.correct, r->best.precision,
            r->best.recall, r->best.f1, GOAL_F1, r->best.f1 >= GOAL_F1 ? "met" : "not met");
     printf("seconds    read and normalise %.3f, encode %.3f, compare %zu pairs %.3f, match "
-           "%.3f\n",
+           "%.3f\n\n",
            r->t_read, r->t_encode, r->n_a * r->n_b, r->t_compare, r->t_match);
+    printf("hub        rapporteur link defaults: candidates by blocking keys, clusters at Dice "
+           ">= %.2f\n",
+           r->hub_threshold);
+    printf("           %zu candidate pairs, pairs completeness %.4f (true pairs sharing a key)\n",
+           r->hub_candidates, r->hub_completeness);
+    printf("           %zu persons, %zu linked pairs, %zu correct: precision %.4f recall %.4f "
+           "F1 %.4f  (%.3f s)\n",
+           r->hub_persons, r->hub_linked_pairs, r->hub_correct, r->hub_precision, r->hub_recall,
+           r->hub_f1, r->t_hub);
 }
 
 /* The quantiles of result: true pairs exactly, non-matching pairs to the bin (0.001). */
@@ -668,19 +765,20 @@ static int load_schema(rp_enc_schema *schema, const char *path, rp_error *err)
 }
 
 /* Both files, read and normalised. */
-static int read_tables(const eval_args *a, table *ta, table *tb, result *r, rp_error *err)
+static int
+read_tables(const eval_args *a, const dataset *ds, table *ta, table *tb, result *r, rp_error *err)
 {
     rp_normaliser *nz = NULL;
     int rc = RP_OK;
     if (!a->plain)
         rc = rp_normaliser_new(&nz, a->equiv, err);
     char path[1024];
-    snprintf(path, sizeof(path), "%s/a.csv", a->data);
+    snprintf(path, sizeof(path), "%s/%s/%s", a->data, ds->name, ds->file_a);
     if (rc == RP_OK)
-        rc = read_table(ta, path, a->address, nz, &r->n_norm_failed, err);
-    snprintf(path, sizeof(path), "%s/b.csv", a->data);
+        rc = read_table(ta, path, ds, a->address, nz, &r->n_norm_failed, err);
+    snprintf(path, sizeof(path), "%s/%s/%s", a->data, ds->name, ds->file_b);
     if (rc == RP_OK)
-        rc = read_table(tb, path, a->address, nz, &r->n_norm_failed, err);
+        rc = read_table(tb, path, ds, a->address, nz, &r->n_norm_failed, err);
     rp_normaliser_free(nz);
     r->n_a = ta->n;
     r->n_b = tb->n;
@@ -688,13 +786,14 @@ static int read_tables(const eval_args *a, table *ta, table *tb, result *r, rp_e
     return rc;
 }
 
-/* Every record of both files into @p ca, @p cb (n * words each). */
+/* Every record of both files into @p ca, @p cb (n * words each), with blocking keys. */
 static int encode_all(const eval_args *a,
                       const rp_enc_schema *schema,
                       const table *ta,
                       const table *tb,
                       uint64_t *ca,
                       uint64_t *cb,
+                      rp_enc_blocking *blk,
                       result *r,
                       rp_error *err)
 {
@@ -713,9 +812,9 @@ static int encode_all(const eval_args *a,
     double t0 = bench_clock_seconds(CLOCK_MONOTONIC);
     r->fill = 0.0;
     if (rc == RP_OK)
-        rc = encode_table(ca, words, e, ta, &r->fill, err);
+        rc = encode_table(ca, blk, words, e, ta, &r->fill, err);
     if (rc == RP_OK)
-        rc = encode_table(cb, words, e, tb, &r->fill, err);
+        rc = encode_table(cb, blk + ta->n, words, e, tb, &r->fill, err);
     r->fill /= (double)(ta->n + tb->n ? ta->n + tb->n : 1);
     r->t_encode = bench_clock_seconds(CLOCK_MONOTONIC) - t0;
     rp_encoder_free(e);
@@ -824,12 +923,162 @@ static int match(const table *ta, const table *tb, cand *c, size_t n_c, result *
     return RP_OK;
 }
 
-static int run(const eval_args *a, result *r, rp_error *err)
+/* ==== the hub's linkage ==== */
+
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t p = *(const uint64_t *)x;
+    uint64_t q = *(const uint64_t *)y;
+    return (p > q) - (p < q);
+}
+
+/* Pairs inside runs of equal values of @p v (sorted here). */
+static size_t run_pairs(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, u64_cmp);
+    size_t pairs = 0;
+    for (size_t s = 0; s < n;) {
+        size_t e = s + 1;
+        while (e < n && v[e] == v[s])
+            e++;
+        pairs += (e - s) * (e - s - 1) / 2;
+        s = e;
+    }
+    return pairs;
+}
+
+typedef struct hub_input {
+    uint64_t *clks;
+    uint16_t *list;
+    size_t *off;
+    uint64_t *keys;
+    uint8_t *rule;
+    long *entity;
+} hub_input;
+
+static void hub_input_free(hub_input *h)
+{
+    rp_free(h->clks);
+    rp_free(h->list);
+    rp_free(h->off);
+    rp_free(h->keys);
+    rp_free(h->rule);
+    rp_free(h->entity);
+}
+
+static int hub_input_make(hub_input *h,
+                          const table *ta,
+                          const table *tb,
+                          const uint64_t *ca,
+                          const uint64_t *cb,
+                          const rp_enc_blocking *blk,
+                          size_t words)
+{
+    size_t n = ta->n + tb->n;
+    h->clks = rp_calloc(n * words + 1, sizeof *h->clks);
+    h->list = rp_calloc(n + 1, sizeof *h->list);
+    h->off = rp_calloc(n + 1, sizeof *h->off);
+    h->entity = rp_calloc(n + 1, sizeof *h->entity);
+    if (!h->clks || !h->list || !h->off || !h->entity)
+        return RP_ENOMEM;
+    memcpy(h->clks, ca, ta->n * words * sizeof *ca);
+    memcpy(h->clks + ta->n * words, cb, tb->n * words * sizeof *cb);
+    for (size_t i = 0; i < n; i++) {
+        h->list[i] = i >= ta->n;
+        h->entity[i] = i < ta->n ? ta->r[i].entity : tb->r[i - ta->n].entity;
+        h->off[i + 1] = h->off[i] + blk[i].n;
+    }
+    h->keys = rp_calloc(h->off[n] + 1, sizeof *h->keys);
+    h->rule = rp_calloc(h->off[n] + 1, sizeof *h->rule);
+    if (!h->keys || !h->rule)
+        return RP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(h->keys + h->off[i], blk[i].keys, blk[i].n * sizeof *h->keys);
+        memcpy(h->rule + h->off[i], blk[i].rule, blk[i].n);
+    }
+    return RP_OK;
+}
+
+/*
+ * As `rapporteur link` with its defaults: every pair sharing a blocking key (within and
+ * across the two files), Dice from 0 so that the pairs completeness can be counted,
+ * clustered at RP_CLUSTER_OPTS_INIT (default threshold, cohesion and list guard);
+ * pairwise precision and recall of the persons against the entity column.
+ */
+static int hub_link(const table *ta,
+                    const table *tb,
+                    const uint64_t *ca,
+                    const uint64_t *cb,
+                    const rp_enc_blocking *blk,
+                    size_t words,
+                    result *r,
+                    rp_error *err)
+{
+    size_t n = ta->n + tb->n;
+    hub_input h;
+    memset(&h, 0, sizeof h);
+    rp_link_edge *e = NULL;
+    size_t ne = 0;
+    uint32_t *person = rp_calloc(n + 1, sizeof *person);
+    uint64_t *v = rp_calloc(n + 1, sizeof *v);
+    int rc = RP_OK;
+    if (!person || !v || hub_input_make(&h, ta, tb, ca, cb, blk, words) != RP_OK) {
+        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    double t0 = bench_clock_seconds(CLOCK_MONOTONIC);
+    rp_link_input in = {n, words, h.clks, h.list, h.off, h.keys, h.rule};
+    rp_link_opts lo = RP_LINK_OPTS_INIT;
+    lo.min_score = 0.0;
+    lo.threads = 2;
+    rp_block_report rep;
+    rc = rp_link_candidates(&in, &lo, &e, &ne, &rep, err);
+    rp_cluster_opts co = RP_CLUSTER_OPTS_INIT;
+    rp_cluster_stats cs;
+    if (rc == RP_OK)
+        rc = rp_link_cluster(e, ne, n, h.list, &co, person, &cs, err);
+    r->t_hub = bench_clock_seconds(CLOCK_MONOTONIC) - t0;
+    if (rc != RP_OK)
+        goto out;
+    size_t found = 0;
+    for (size_t k = 0; k < ne; k++)
+        found += h.entity[e[k].a] == h.entity[e[k].b];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint64_t)person[i] << 32 | (uint32_t)h.entity[i];
+    size_t correct = run_pairs(v, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = person[i];
+    size_t linked = run_pairs(v, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint64_t)h.entity[i];
+    size_t truth = run_pairs(v, n);
+    r->hub_threshold = co.threshold;
+    r->hub_candidates = rep.candidates;
+    r->hub_pairs_found = found;
+    r->hub_completeness = truth ? (double)found / (double)truth : 1.0;
+    r->hub_persons = cs.persons;
+    r->hub_linked_pairs = linked;
+    r->hub_correct = correct;
+    r->hub_precision = linked ? (double)correct / (double)linked : 1.0;
+    r->hub_recall = truth ? (double)correct / (double)truth : 1.0;
+    r->hub_f1 = r->hub_precision + r->hub_recall > 0
+                    ? 2 * r->hub_precision * r->hub_recall / (r->hub_precision + r->hub_recall)
+                    : 0.0;
+out:
+    rp_free(e);
+    rp_free(person);
+    rp_free(v);
+    hub_input_free(&h);
+    return rc;
+}
+
+static int run(const eval_args *a, const dataset *ds, result *r, rp_error *err)
 {
     table ta = {NULL, 0};
     table tb = {NULL, 0};
     uint64_t *ca = NULL;
     uint64_t *cb = NULL;
+    rp_enc_blocking *blk = NULL;
     cand *c = NULL;
     size_t n_c = 0;
     rp_enc_schema schema;
@@ -839,16 +1088,18 @@ static int run(const eval_args *a, result *r, rp_error *err)
     size_t words = rp_enc_schema_bits(&schema) / 64u;
 
     double t0 = bench_clock_seconds(CLOCK_MONOTONIC);
-    rc = read_tables(a, &ta, &tb, r, err);
+    r->set = ds->name;
+    rc = read_tables(a, ds, &ta, &tb, r, err);
     r->t_read = bench_clock_seconds(CLOCK_MONOTONIC) - t0;
     if (rc == RP_OK) {
         ca = rp_calloc(ta.n ? ta.n * words : 1, sizeof(uint64_t));
         cb = rp_calloc(tb.n ? tb.n * words : 1, sizeof(uint64_t));
-        if (!ca || !cb)
+        blk = rp_calloc(ta.n + tb.n + 1, sizeof(*blk));
+        if (!ca || !cb || !blk)
             rc = rp_error_set(err, RP_ENOMEM, "out of memory");
     }
     if (rc == RP_OK)
-        rc = encode_all(a, &schema, &ta, &tb, ca, cb, r, err);
+        rc = encode_all(a, &schema, &ta, &tb, ca, cb, blk, r, err);
 
     double t1 = bench_clock_seconds(CLOCK_MONOTONIC);
     if (rc == RP_OK)
@@ -858,7 +1109,10 @@ static int run(const eval_args *a, result *r, rp_error *err)
     if (rc == RP_OK)
         rc = match(&ta, &tb, c, n_c, r, err);
     r->t_match = bench_clock_seconds(CLOCK_MONOTONIC) - t2;
+    if (rc == RP_OK)
+        rc = hub_link(&ta, &tb, ca, cb, blk, words, r, err);
 
+    rp_free(blk);
     rp_free(c);
     rp_free(ca);
     rp_free(cb);
@@ -867,33 +1121,43 @@ static int run(const eval_args *a, result *r, rp_error *err)
     return rc;
 }
 
+/* Report a failure of set @p name on stderr. */
+static void report_error(const char *name, const rp_error *err)
+{
+    if (err->path[0] && err->line)
+        fprintf(stderr, "eval_encode: %s: %s:%ld: %s\n", name, err->path, err->line, err->msg);
+    else if (err->path[0])
+        fprintf(stderr, "eval_encode: %s: %s: %s\n", name, err->path, err->msg);
+    else
+        fprintf(stderr, "eval_encode: %s: %s\n", name, err->msg);
+}
+
 int main(int argc, char **argv)
 {
-    eval_args a = {DEFAULT_DATA, DEFAULT_EQUIV, NULL, ADDR_FULL, false, false, false};
+    eval_args a = {DEFAULT_DATA, "all", DEFAULT_EQUIV, NULL, ADDR_FULL, false, false, false};
     int st = parse_args(&a, argc, argv);
     if (st >= 0)
         return st;
     rp_init();
     bench_machine m;
     bench_machine_describe(&m);
-    result r;
-    memset(&r, 0, sizeof(r));
-    rp_error err = RP_ERROR_INIT;
-    int rc = run(&a, &r, &err);
-    if (rc != RP_OK) {
-        if (err.path[0] && err.line)
-            fprintf(stderr, "eval_encode: %s:%ld: %s\n", err.path, err.line, err.msg);
-        else if (err.path[0])
-            fprintf(stderr, "eval_encode: %s: %s\n", err.path, err.msg);
-        else
-            fprintf(stderr, "eval_encode: %s\n", err.msg);
+    int status = 0;
+    for (size_t k = 0; k < RP_ARRAY_LEN(datasets); k++) {
+        if (strcmp(a.set, "all") != 0 && strcmp(a.set, datasets[k].name) != 0)
+            continue;
+        result r;
+        memset(&r, 0, sizeof(r));
+        rp_error err = RP_ERROR_INIT;
+        if (run(&a, &datasets[k], &r, &err) != RP_OK) {
+            report_error(datasets[k].name, &err);
+            status = 1;
+        } else if (a.json) {
+            print_json(&a, &r, &m);
+        } else {
+            print_report(&a, &r, &m);
+            printf("\n");
+        }
         rp_free(r.schema_json);
-        return 1;
     }
-    if (a.json)
-        print_json(&a, &r, &m);
-    else
-        print_report(&a, &r, &m);
-    rp_free(r.schema_json);
-    return 0;
+    return status;
 }

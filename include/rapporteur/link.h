@@ -140,6 +140,7 @@ typedef struct rp_cluster_opts {
 #define RP_CLUSTER_OPTS_VERSION 1
 /* clang-format off */
 #define RP_CLUSTER_OPTS_INIT {RP_CLUSTER_OPTS_VERSION, 0.8, 0.5, true, 0}
+
 /* clang-format on */
 
 /** What rp_link_cluster() did. */
@@ -159,13 +160,18 @@ typedef struct rp_cluster_stats {
  * guards allow it. Deterministic: the result depends only on the edge multiset.
  *
  * @param edges     n_edges edges, any order (not modified); a and b < n_records, a != b;
- *                  a pair may appear once only
+ *                  a pair may appear once only among the links ((a, b) and (b, a) are
+ *                  one pair; edges below the threshold are not checked for repeats)
  * @param list      n_records list indices (for list_guard), or NULL (guard off)
  * @param person    out: n_records person numbers 0..persons-1, numbered in order of each
  *                  person's lowest record
  * @param stats     may be NULL
  * @return RP_OK; RP_EINVAL (bad option, record out of range, self pair, repeated pair);
  *         RP_ENOMEM.
+ * @note   Merges are refused, in this order, by max_size, list_guard (two records of
+ *         one list not linked directly) and min_cohesion (links < min_cohesion x |G| |H|
+ *         over every link at the threshold). docs/linkage.md.
+ * @test   tests/unit/test_link_cluster.c
  */
 RP_API int rp_link_cluster(const rp_link_edge *edges,
                            size_t n_edges,
@@ -200,27 +206,30 @@ typedef struct rp_link_input {
 /** Blocking report of rp_link_candidates(). */
 typedef struct rp_block_report {
     struct {
-        size_t keys;           /* distinct keys of the rule */
-        size_t pairs;          /* record pairs sharing a key of the rule */
+        size_t keys;           /* distinct keys of the rule (singleton blocks included) */
+        size_t pairs;          /* record pairs sharing a key of the rule, in blocks that
+                                  were compared and allowed by the list filters */
         size_t first_pairs;    /* pairs this rule generated first (union counted once) */
         size_t oversized;      /* blocks above max_block, not compared */
         size_t oversized_recs; /* records in them */
     } rule[RP_LINK_MAX_RULES];
-    size_t candidates;  /* distinct candidate pairs compared (Dice computed) */
-    size_t kept;        /* pairs at or above min_score */
-    size_t peak_bytes;  /* the largest working memory held at once */
-    double seconds;     /* wall time */
+
+    size_t candidates; /* distinct candidate pairs compared: the sum of first_pairs (the
+                          popcount bound settles some without the AND) */
+    size_t kept;       /* pairs at or above min_score */
+    size_t peak_bytes; /* the largest working memory held at once */
+    double seconds;    /* wall time */
 } rp_block_report;
 
 /** Options of rp_link_candidates(). Initialise with RP_LINK_OPTS_INIT. */
 typedef struct rp_link_opts {
     unsigned version;
-    double min_score;  /* Dice below this is dropped; in [0, 1] */
-    unsigned rules;    /* bit mask of rules used (1u << rule); 0 = every rule */
-    size_t max_block;  /* blocks with more records are skipped and reported; 0 = no limit */
-    bool within_list;  /* also pair records of one list (de-duplication) */
-    bool across_lists; /* pair records of different lists */
-    unsigned threads;  /* 0 or 1 = calling thread; the result does not depend on it */
+    double min_score;        /* Dice below this is dropped; in [0, 1] */
+    unsigned rules;          /* bit mask of rules used (1u << rule); 0 = every rule */
+    size_t max_block;        /* blocks with more records are skipped and reported; 0 = no limit */
+    bool within_list;        /* also pair records of one list (de-duplication) */
+    bool across_lists;       /* pair records of different lists */
+    unsigned threads;        /* 0 or 1 = calling thread; the result does not depend on it */
     rp_progress_fn progress; /* may be NULL */
     void *payload;
 } rp_link_opts;
@@ -238,7 +247,13 @@ typedef struct rp_link_opts {
  * records share), and no list of all candidate pairs is ever built; memory is the sorted
  * key index plus the kept edges.
  * @param out  edges (a < b), sorted by score descending, ties by (a, b); rp_free()
+ * @param report  may be NULL; filled also on failure (what was done so far)
  * @return RP_OK; RP_EINVAL; RP_ENOMEM; RP_ECANCELED (progress); RP_EINTERNAL (threads).
+ * @note   Blocks of more than opts->max_block records are skipped; a pair whose first
+ *         shared key is such a block is compared in its next shared block. The
+ *         progress callback runs on the calling thread (done/total in record pairs of
+ *         the blocks), at the start, between chunks and at the end. docs/linkage.md.
+ * @test   tests/unit/test_link_hub.c
  */
 RP_API int rp_link_candidates(const rp_link_input *in,
                               const rp_link_opts *opts,

@@ -223,6 +223,27 @@ scan_rows_popcnt(const scan_ctx *c, size_t from, size_t to, size_t k0, size_t k1
         scan_rows(c, from, to, k0, k1, out, 1, c->words);
 }
 
+/* ==== kernels for the block comparisons of src/link/hub.c (link_int.h) ==== */
+
+static uint64_t and_count_swar_fn(const uint64_t *a, const uint64_t *b, size_t w)
+{
+    return and_count(a, b, w, 0);
+}
+
+RP_POPCNT_TARGET static uint64_t and_count_popcnt_fn(const uint64_t *a, const uint64_t *b, size_t w)
+{
+    if (w == 16)
+        return and_count(a, b, 16, 1);
+    return and_count(a, b, w, 1);
+}
+
+#ifdef RP_LINK_X86
+RP_AVX512_TARGET static uint64_t and_count_avx512_fn(const uint64_t *a, const uint64_t *b, size_t w)
+{
+    return and_count_avx512(a, b, w);
+}
+#endif
+
 static rp_link__kernel forced_kernel = RP_LINK__KERNEL_AUTO;
 
 bool rp_link__kernel_available(rp_link__kernel k)
@@ -264,6 +285,20 @@ static rp_link__kernel pick_kernel(size_t words)
     if (rp_link__kernel_available(RP_LINK__KERNEL_POPCNT))
         return RP_LINK__KERNEL_POPCNT;
     return RP_LINK__KERNEL_SWAR;
+}
+
+rp_link__and_count_fn rp_link__and_count_kernel(size_t words)
+{
+    switch (pick_kernel(words)) {
+#ifdef RP_LINK_X86
+    case RP_LINK__KERNEL_AVX512:
+        return and_count_avx512_fn;
+#endif
+    case RP_LINK__KERNEL_POPCNT:
+        return and_count_popcnt_fn;
+    default:
+        return and_count_swar_fn;
+    }
 }
 
 typedef void (*scan_fn)(
@@ -362,6 +397,21 @@ static void prep_need(uint32_t *need, size_t bits, double threshold)
             g++;
         need[t] = g <= t / 2 ? (uint32_t)g : UINT32_MAX;
     }
+}
+
+void rp_link__need_table(uint32_t *need, size_t bits, double threshold)
+{
+    prep_need(need, bits, threshold);
+}
+
+uint32_t rp_link__popcount(const uint64_t *f, size_t words)
+{
+    return popcount_filter(f, words);
+}
+
+double rp_link__dice_of(uint64_t both, uint64_t total)
+{
+    return dice_of(both, total);
 }
 
 static void prep_windows(prep *p, size_t bits, double threshold, bool prune, size_t n_b)

@@ -478,7 +478,8 @@ static int open_db(rp_store *st, const char *path, bool create, rp_error *err)
     }
     if (st->readonly) {
         return rp_error_set(err, RP_ESQL,
-                            "store schema version %d must be upgraded to %d: open it writable",
+                            "store schema version %d must be upgraded to %d: run `rapporteur init` "
+                            "on it (or open it writable)",
                             version, RP_STORE_SCHEMA_VERSION);
     }
     return migrate(st, err);

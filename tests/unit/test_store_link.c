@@ -897,7 +897,8 @@ static void store_open__upgrades_version_1_keeping_its_data(void **state)
     rp_error err = RP_ERROR_INIT;
     /* read-only cannot upgrade */
     assert_rp_status(rp_store_open(&st, fx->db, RP_STORE_READONLY, &err), RP_ESQL, &err);
-    assert_string_equal(err.msg, "store schema version 1 must be upgraded to 2: open it writable");
+    assert_string_equal(err.msg, "store schema version 1 must be upgraded to 2: run `rapporteur "
+                                 "init` on it (or open it writable)");
     assert_rp_ok(rp_store_open(&st, fx->db, 0, &err), &err);
     assert_int_equal(rp_store_schema_version(st), 2);
     assert_int_equal(sql_int(st, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);

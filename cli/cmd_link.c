@@ -1,0 +1,716 @@
+/*
+ * rapporteur CLI: `rapporteur link`, the hub-side linkage of encoded records. Loads the
+ * CLKs and keyed blocking keys of every encoded record in the store, finds candidate
+ * pairs (rp_link_candidates), clusters them into persons at a Dice threshold
+ * (rp_link_cluster), writes the clerical-review band, saves the run so that `rapporteur
+ * estimate --store` counts persons, and shows how the estimate moves with the threshold
+ * (linkage sensitivity). With --clear it hands over to cmd_link_clear (Fellegi–Sunter on
+ * clear-text files).
+ */
+#include "cli_util.h"
+#include "cmds.h"
+#include "common/banned.h" /* last: it redefines banned libc names */
+
+#include <rapporteur/link.h>
+#include <rapporteur/mse.h>
+#include <rapporteur/rapporteur.h>
+#include <rapporteur/store.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CMD_NAME "link"
+
+/*
+ * Defaults chosen on simulated scenarios, never on FEBRL4 (docs/linkage.md, "Choosing
+ * the defaults"): the Dice threshold for a link, and the lower end of the clerical-review
+ * band.
+ */
+#define DEFAULT_THRESHOLD 0.8
+#define DEFAULT_REVIEW    0.7
+#define MAX_SENSITIVITY   41 /* thresholds in one --sensitivity range */
+/*
+ * Above this many records the LSH rule is left out unless --rules names it: its bands of
+ * 16 sampled bits have at most 65,536 values each, so its blocks grow with the input and
+ * its pairs with its square (docs/linkage.md, "Scale").
+ */
+#define LSH_MAX_RECORDS 200000
+#define RULE_LSH        3
+
+/* The rule names of submissions (docs/encoding.md), by rp_enc_block_rule. */
+static const char *const rule_names[] = {"family_year", "given_date", "names", "lsh", "document"};
+#define N_RULE_NAMES (sizeof(rule_names) / sizeof(rule_names[0]))
+
+enum {
+    OPT_STORE = RP_CLI_OPT_FIRST,
+    OPT_THRESHOLD,
+    OPT_REVIEW,
+    OPT_REVIEW_FILE,
+    OPT_COHESION,
+    OPT_NO_LIST_GUARD,
+    OPT_RULES,
+    OPT_MAX_BLOCK,
+    OPT_WITHIN,
+    OPT_ACROSS,
+    OPT_SENSITIVITY,
+    OPT_THREADS
+};
+
+static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
+                                         {"store", required_argument, NULL, OPT_STORE},
+                                         {"threshold", required_argument, NULL, OPT_THRESHOLD},
+                                         {"review", required_argument, NULL, OPT_REVIEW},
+                                         {"review-file", required_argument, NULL, OPT_REVIEW_FILE},
+                                         {"cohesion", required_argument, NULL, OPT_COHESION},
+                                         {"no-list-guard", no_argument, NULL, OPT_NO_LIST_GUARD},
+                                         {"rules", required_argument, NULL, OPT_RULES},
+                                         {"max-block", required_argument, NULL, OPT_MAX_BLOCK},
+                                         {"within-list", no_argument, NULL, OPT_WITHIN},
+                                         {"across-lists-only", no_argument, NULL, OPT_ACROSS},
+                                         {"sensitivity", required_argument, NULL, OPT_SENSITIVITY},
+                                         {"threads", required_argument, NULL, OPT_THREADS},
+                                         {NULL, 0, NULL, 0}};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rapporteur link [--store DB] [options]\n"
+            "   or: rapporteur link --clear FILE... (clear-text Fellegi-Sunter; see\n"
+            "       'rapporteur link --clear --help')\n"
+            "\n"
+            "Link the encoded records in the store (imported with 'rapporteur import\n"
+            "--submission') into persons: records that share a keyed blocking key are\n"
+            "compared by the Dice coefficient of their CLKs, pairs at or above the\n"
+            "threshold are links, and links are clustered into persons with guards\n"
+            "against chaining. Every record then has a person, so that 'rapporteur\n"
+            "estimate --store DB' counts people, not records. Pairs in the review band\n"
+            "[--review, --threshold) go to a clerical-review file. The linkage\n"
+            "sensitivity table shows how the estimate moves with the threshold.\n"
+            "\n"
+            "Options:\n"
+            "  --store FILE         the store (default %s)\n"
+            "  --threshold T        Dice at or above which a pair is a link (default %.2f)\n"
+            "  --review LOW         lower end of the clerical-review band (default %.2f)\n"
+            "  --review-file FILE   write the review band as CSV (store record numbers,\n"
+            "                       lists and Dice; no identifiers exist at the hub)\n"
+            "  --cohesion C         two groups merge only when at least this share of\n"
+            "                       their record pairs are links (default 0.5; 0 gives\n"
+            "                       connected components)\n"
+            "  --no-list-guard      allow two records of one list in one person without a\n"
+            "                       direct link between them\n"
+            "  --rules R1,R2        blocking rules to use: family_year, given_date, names,\n"
+            "                       lsh, document (default: all)\n"
+            "  --max-block N        skip blocks of more than N records (default 10000;\n"
+            "                       0 = no limit); the report counts them\n"
+            "  --within-list        only pair records of one list (de-duplication)\n"
+            "  --across-lists-only  only pair records of different lists\n"
+            "  --sensitivity FROM:TO:STEP\n"
+            "                       thresholds of the sensitivity table (default\n"
+            "                       0.70:0.95:0.05)\n"
+            "  --threads N          worker threads (default: one per CPU)\n"
+            "  --json               print one JSON object on stdout\n"
+            "  -q, --quiet          no report and no progress bar\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "Exit status: 0 ok, 2 usage, 4 I/O or store error, 65 no encoded records.\n",
+            RP_STORE_DEFAULT_PATH, DEFAULT_THRESHOLD, DEFAULT_REVIEW);
+}
+
+/* ==== arguments ==== */
+
+typedef struct link_args {
+    rp_cli_common common;
+    const char *store;
+    const char *review_file;
+    double threshold, review;
+    double sens_from, sens_to, sens_step;
+    rp_cluster_opts cluster;
+    rp_link_opts link;
+    bool within_only, across_only;
+    bool rules_given;
+    bool lsh_dropped; /* LSH left out for size (LSH_MAX_RECORDS) */
+} link_args;
+
+static int parse_rules(unsigned *mask, const char *v)
+{
+    rp_cli_strv sv = {NULL, 0};
+    int st = -1;
+    if (rp_cli_strv_split(&sv, v, ',', NULL) != RP_OK || sv.n == 0) {
+        st = rp_cli_usage_error(CMD_NAME, "--rules: expected rule names separated by commas");
+        goto out;
+    }
+    *mask = 0;
+    for (size_t i = 0; i < sv.n; i++) {
+        size_t r = 0;
+        while (r < N_RULE_NAMES && strcmp(sv.v[i], rule_names[r]) != 0)
+            r++;
+        if (r == N_RULE_NAMES) {
+            st = rp_cli_usage_error(CMD_NAME,
+                                    "--rules: unknown rule '%s' (family_year, given_date, "
+                                    "names, lsh, document)",
+                                    sv.v[i]);
+            goto out;
+        }
+        *mask |= 1u << r;
+    }
+out:
+    rp_cli_strv_clear(&sv);
+    return st;
+}
+
+static bool parse_unit(double *out, const char *v)
+{
+    return rp_cli_parse_double(out, v) && *out >= 0.0 && *out <= 1.0;
+}
+
+static int parse_sensitivity(link_args *a, const char *v)
+{
+    rp_cli_strv sv = {NULL, 0};
+    int st = -1;
+    if (rp_cli_strv_split(&sv, v, ':', NULL) != RP_OK || sv.n != 3 ||
+        !parse_unit(&a->sens_from, sv.v[0]) || !parse_unit(&a->sens_to, sv.v[1]) ||
+        !rp_cli_parse_double(&a->sens_step, sv.v[2]) || !(a->sens_step > 0.0) ||
+        a->sens_to < a->sens_from ||
+        (a->sens_to - a->sens_from) / a->sens_step > MAX_SENSITIVITY - 1 + 1e-9)
+        st = rp_cli_usage_error(CMD_NAME,
+                                "--sensitivity: expected FROM:TO:STEP with 0 <= FROM <= TO <= 1, "
+                                "STEP > 0 and at most %d thresholds",
+                                MAX_SENSITIVITY);
+    rp_cli_strv_clear(&sv);
+    return st;
+}
+
+/* One link option (an rp_cli_opt_fn). */
+static int apply_opt(int opt, const char *v, const char *name, void *payload)
+{
+    link_args *a = payload;
+    switch (opt) {
+    case OPT_STORE:
+        a->store = v;
+        break;
+    case OPT_THRESHOLD:
+    case OPT_REVIEW:
+    case OPT_COHESION: {
+        double x = 0;
+        if (!parse_unit(&x, v))
+            return rp_cli_usage_error(CMD_NAME, "%s: expected a number in [0, 1]", name);
+        if (opt == OPT_THRESHOLD)
+            a->threshold = x;
+        else if (opt == OPT_REVIEW)
+            a->review = x;
+        else
+            a->cluster.min_cohesion = x;
+        break;
+    }
+    case OPT_REVIEW_FILE:
+        a->review_file = v;
+        break;
+    case OPT_NO_LIST_GUARD:
+        a->cluster.list_guard = false;
+        break;
+    case OPT_RULES:
+        a->rules_given = true;
+        return parse_rules(&a->link.rules, v);
+    case OPT_MAX_BLOCK:
+        if (!rp_cli_parse_size(&a->link.max_block, v))
+            return rp_cli_usage_error(CMD_NAME, "--max-block: expected a count");
+        break;
+    case OPT_WITHIN:
+        a->within_only = true;
+        break;
+    case OPT_ACROSS:
+        a->across_only = true;
+        break;
+    case OPT_SENSITIVITY:
+        return parse_sensitivity(a, v);
+    case OPT_THREADS: {
+        int t = 0;
+        if (!rp_cli_parse_int(&t, v, 1, 256))
+            return rp_cli_usage_error(CMD_NAME, "--threads: expected 1 to 256");
+        a->link.threads = (unsigned)t;
+        break;
+    }
+    default:
+        return RP_CLI_OPT_UNKNOWN;
+    }
+    return -1;
+}
+
+static int parse_args(link_args *a, int argc, char **argv)
+{
+    int st = rp_cli_parse_opts(&a->common, CMD_NAME, argc, argv, longopts, usage, apply_opt, a);
+    if (st != -1)
+        return st;
+    st = rp_cli_no_operands(CMD_NAME, argc, argv);
+    if (st != -1)
+        return st;
+    if (a->within_only && a->across_only)
+        return rp_cli_usage_error(CMD_NAME, "--within-list and --across-lists-only exclude "
+                                            "each other");
+    if (a->review > a->threshold)
+        return rp_cli_usage_error(CMD_NAME, "--review %.3g is above --threshold %.3g", a->review,
+                                  a->threshold);
+    a->link.within_list = !a->across_only;
+    a->link.across_lists = !a->within_only;
+    a->cluster.threshold = a->threshold;
+    /* candidates down to the lowest score any output needs */
+    a->link.min_score = fmin(a->review, fmin(a->threshold, a->sens_from));
+    return -1;
+}
+
+/* ==== progress and interruption ==== */
+
+static volatile sig_atomic_t interrupted = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void catch_signals(bool on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int on_progress(size_t done, size_t total, void *payload)
+{
+    if (interrupted)
+        return 1;
+    return rp_cli_progress(done, total, payload);
+}
+
+/* ==== the run ==== */
+
+/* One row of the sensitivity table. */
+typedef struct sens_row {
+    double threshold;
+    size_t persons;
+    size_t multi; /* persons with more than one record */
+    double observed, estimate, lower, upper;
+    bool estimated;
+    char note[sizeof(((rp_error *)NULL)->msg)];
+} sens_row;
+
+typedef struct link_run {
+    link_args a;
+    rp_store *st;
+    rp_encoded_set *set;
+    rp_link_edge *edges;
+    size_t n_edges;
+    rp_block_report rep;
+    uint32_t *person;
+    rp_cluster_stats cstats;
+    size_t n_review;
+    long long run_id;
+    sens_row *sens;
+    size_t n_sens;
+    rp_error err;
+} link_run;
+
+static void run_release(link_run *r)
+{
+    rp_free(r->sens);
+    rp_free(r->person);
+    rp_free(r->edges);
+    rp_encoded_set_free(r->set);
+    rp_store_close(r->st);
+}
+
+/* Capture histories of the persons: one bit per list; the table counts patterns. */
+static int capture_table(rp_capture_table **out,
+                         const link_run *r,
+                         const uint32_t *person,
+                         size_t n_persons,
+                         rp_error *err)
+{
+    const rp_encoded_set *set = r->set;
+    *out = NULL;
+    if (set->n_lists < 2 || set->n_lists > RP_MSE_MAX_LISTS)
+        return rp_error_set(err, RP_EINVAL, "%zu lists: estimation needs 2 to %d", set->n_lists,
+                            RP_MSE_MAX_LISTS);
+    const char *names[RP_MSE_MAX_LISTS];
+    for (size_t l = 0; l < set->n_lists; l++)
+        names[l] = set->lists[l];
+    uint32_t *hist = rp_calloc(n_persons ? n_persons : 1, sizeof *hist);
+    if (!hist)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < set->n; i++)
+        hist[person[i]] |= 1u << set->list[i];
+    rp_capture_table *tab = NULL;
+    int rc = rp_capture_table_new(&tab, set->n_lists, names, err);
+    if (rc == RP_OK) {
+        for (size_t p = 0; p < n_persons; p++)
+            tab->counts[hist[p]] += 1.0;
+        *out = tab;
+    }
+    rp_free(hist);
+    return rc;
+}
+
+/* Cluster at @p threshold and estimate; failures of the estimate become a note. */
+static int sensitivity_row(sens_row *row, link_run *r, double threshold, uint32_t *person)
+{
+    rp_cluster_opts co = r->a.cluster;
+    co.threshold = threshold;
+    rp_cluster_stats cs;
+    row->threshold = threshold;
+    row->estimate = row->lower = row->upper = NAN;
+    int rc =
+        rp_link_cluster(r->edges, r->n_edges, r->set->n, r->set->list, &co, person, &cs, &r->err);
+    if (rc != RP_OK)
+        return rc;
+    row->persons = cs.persons;
+    row->multi = 0;
+    rp_capture_table *tab = NULL;
+    rp_error e = RP_ERROR_INIT;
+    rp_mse_result *res = NULL;
+    rc = capture_table(&tab, r, person, cs.persons, &e);
+    if (rc == RP_ENOMEM)
+        return rp_error_set(&r->err, RP_ENOMEM, "out of memory");
+    if (rc == RP_OK) {
+        row->observed = rp_capture_table_observed(tab);
+        rc = rp_mse_estimate(&res, tab, NULL, &e);
+    }
+    if (rc == RP_OK) {
+        row->estimated = true;
+        row->estimate = res->estimate;
+        row->lower = isnan(res->profile_lower) ? res->ci_lower : res->profile_lower;
+        row->upper = isnan(res->profile_upper) ? res->ci_upper : res->profile_upper;
+    } else {
+        snprintf(row->note, sizeof(row->note), "%s", e.msg);
+    }
+    rp_mse_result_free(res);
+    rp_capture_table_free(tab);
+    return RP_OK;
+}
+
+static int run_sensitivity(link_run *r)
+{
+    const link_args *a = &r->a;
+    size_t n = (size_t)floor((a->sens_to - a->sens_from) / a->sens_step + 1e-9) + 1;
+    r->sens = rp_calloc(n + 1, sizeof *r->sens);
+    uint32_t *person = rp_calloc(r->set->n ? r->set->n : 1, sizeof *person);
+    int rc = RP_OK;
+    if (!r->sens || !person) {
+        rc = rp_error_set(&r->err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    bool has_chosen = false;
+    for (size_t k = 0; k < n && rc == RP_OK; k++) {
+        double t = a->sens_from + (double)k * a->sens_step;
+        if (t > 1.0)
+            t = 1.0;
+        has_chosen |= fabs(t - a->threshold) < 1e-9;
+        rc = sensitivity_row(&r->sens[r->n_sens++], r, t, person);
+    }
+    /* the chosen threshold is always a row */
+    if (rc == RP_OK && !has_chosen)
+        rc = sensitivity_row(&r->sens[r->n_sens++], r, a->threshold, person);
+out:
+    rp_free(person);
+    return rc;
+}
+
+/* ==== outputs ==== */
+
+static int write_review(FILE *f, const char *path, void *payload, rp_error *err)
+{
+    const link_run *r = payload;
+    fprintf(f, "score,list_a,record_a,list_b,record_b,decision\n");
+    for (size_t k = 0; k < r->n_edges; k++) {
+        const rp_link_edge *e = &r->edges[k];
+        if (e->score >= r->a.threshold || e->score < r->a.review)
+            continue;
+        fprintf(f, "%.6f,", e->score);
+        rp_cli_csv_cell(f, r->set->lists[r->set->list[e->a]]);
+        fprintf(f, ",%lld,", r->set->case_row[e->a]);
+        rp_cli_csv_cell(f, r->set->lists[r->set->list[e->b]]);
+        fprintf(f, ",%lld,\n", r->set->case_row[e->b]);
+    }
+    if (ferror(f))
+        return rp_error_set(err, RP_EIO, "cannot write '%s'", path);
+    return RP_OK;
+}
+
+static json_t *blocking_json(const rp_block_report *rep)
+{
+    json_t *rules = json_array();
+    for (size_t u = 0; rules && u < RP_LINK_MAX_RULES; u++) {
+        if (rep->rule[u].keys == 0)
+            continue;
+        json_array_append_new(
+            rules, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "rule",
+                             u < N_RULE_NAMES ? rule_names[u] : "other", "keys",
+                             (json_int_t)rep->rule[u].keys, "pairs", (json_int_t)rep->rule[u].pairs,
+                             "first_pairs", (json_int_t)rep->rule[u].first_pairs,
+                             "oversized_blocks", (json_int_t)rep->rule[u].oversized,
+                             "oversized_records", (json_int_t)rep->rule[u].oversized_recs));
+    }
+    return json_pack("{s:o, s:I, s:I, s:I, s:o}", "rules", rules, "candidates",
+                     (json_int_t)rep->candidates, "kept", (json_int_t)rep->kept, "peak_bytes",
+                     (json_int_t)rep->peak_bytes, "seconds", rp_cli_json_number(rep->seconds));
+}
+
+static json_t *clusters_json(const rp_cluster_stats *c)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "links", (json_int_t)c->links, "merges",
+                     (json_int_t)c->merges, "refused_cohesion", (json_int_t)c->refused_cohesion,
+                     "refused_list", (json_int_t)c->refused_list, "refused_size",
+                     (json_int_t)c->refused_size, "persons", (json_int_t)c->persons, "largest",
+                     (json_int_t)c->largest);
+}
+
+static json_t *sensitivity_json(const link_run *r)
+{
+    json_t *arr = json_array();
+    for (size_t k = 0; arr && k < r->n_sens; k++) {
+        const sens_row *s = &r->sens[k];
+        json_t *o = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}", "threshold",
+                              rp_cli_json_number(s->threshold), "persons", (json_int_t)s->persons,
+                              "observed", rp_cli_json_count(s->observed), "estimate",
+                              rp_cli_json_number(s->estimate), "lower",
+                              rp_cli_json_number(s->lower), "upper", rp_cli_json_number(s->upper));
+        if (o && !s->estimated)
+            json_object_set_new(o, "note", json_string(s->note));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *params_json(const link_args *a)
+{
+    json_t *rules = json_array();
+    for (size_t u = 0; rules && u < N_RULE_NAMES; u++) {
+        if (!a->link.rules || (a->link.rules & (1u << u)))
+            json_array_append_new(rules, json_string(rule_names[u]));
+    }
+    return json_pack(
+        "{s:o, s:o, s:o, s:b, s:o, s:I, s:b, s:b, s:o}", "threshold",
+        rp_cli_json_number(a->threshold), "review", rp_cli_json_number(a->review), "cohesion",
+        rp_cli_json_number(a->cluster.min_cohesion), "list_guard", a->cluster.list_guard, "rules",
+        rules, "max_block", (json_int_t)a->link.max_block, "within_list", a->link.within_list,
+        "across_lists", a->link.across_lists, "min_score", rp_cli_json_number(a->link.min_score));
+}
+
+static json_t *result_json(const link_run *r)
+{
+    json_t *lists = json_array();
+    for (size_t l = 0; lists && l < r->set->n_lists; l++)
+        json_array_append_new(lists, json_string(r->set->lists[l]));
+    json_t *root = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:I, s:s?, s:o}", "store", r->a.store,
+                             "records", (json_int_t)r->set->n, "lists", lists, "params",
+                             params_json(&r->a), "blocking", blocking_json(&r->rep), "clusters",
+                             clusters_json(&r->cstats), "review_pairs", (json_int_t)r->n_review,
+                             "review_file", r->a.review_file, "sensitivity", sensitivity_json(r));
+    if (root && r->run_id > 0)
+        json_object_set_new(root, "run_id", json_integer(r->run_id));
+    if (root && r->a.lsh_dropped)
+        json_object_set_new(root, "notes",
+                            json_pack("[s]", "lsh blocking left out above 200000 records "
+                                             "(name it in --rules to use it)"));
+    return root;
+}
+
+/* Save the run: every record's person, and the pairs at or above the review band. */
+static int save_run(link_run *r)
+{
+    size_t n_pairs = 0;
+    for (size_t k = 0; k < r->n_edges; k++)
+        n_pairs += r->edges[k].score >= r->a.review;
+    long long *pa = rp_calloc(n_pairs ? n_pairs : 1, sizeof *pa);
+    long long *pb = rp_calloc(n_pairs ? n_pairs : 1, sizeof *pb);
+    double *score = rp_calloc(n_pairs ? n_pairs : 1, sizeof *score);
+    uint8_t *dec = rp_calloc(n_pairs ? n_pairs : 1, sizeof *dec);
+    json_t *params = params_json(&r->a);
+    json_t *report = json_pack("{s:o, s:o, s:o}", "blocking", blocking_json(&r->rep), "clusters",
+                               clusters_json(&r->cstats), "sensitivity", sensitivity_json(r));
+    char *params_s = params ? json_dumps(params, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *report_s = report ? json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    int rc = RP_OK;
+    if (!pa || !pb || !score || !dec || !params_s || !report_s) {
+        rc = rp_error_set(&r->err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t at = 0;
+    for (size_t k = 0; k < r->n_edges; k++) {
+        const rp_link_edge *e = &r->edges[k];
+        if (e->score < r->a.review)
+            continue;
+        pa[at] = r->set->case_row[e->a];
+        pb[at] = r->set->case_row[e->b];
+        score[at] = e->score;
+        dec[at] = e->score >= r->a.threshold ? RP_LINK_MATCH : RP_LINK_REVIEW;
+        at++;
+    }
+    rp_link_run run = {"dice", params_s, report_s, r->set->n, r->set->case_row, r->person, n_pairs,
+                       pa,     pb,       score,    dec};
+    rc = rp_store_link_save(&r->run_id, r->st, &run, &r->err);
+out:
+    free(params_s); /* NOLINT: jansson allocates with malloc */
+    free(report_s);
+    json_decref(params);
+    json_decref(report);
+    rp_free(pa);
+    rp_free(pb);
+    rp_free(score);
+    rp_free(dec);
+    return rc;
+}
+
+static void print_number(double x)
+{
+    if (isnan(x))
+        printf(" %10s", "-");
+    else
+        printf(" %10.0f", x);
+}
+
+static void print_report(const link_run *r)
+{
+    const rp_block_report *rep = &r->rep;
+    printf("Linked %zu encoded records on %zu lists (run %lld)\n\n", r->set->n, r->set->n_lists,
+           r->run_id);
+    if (r->a.lsh_dropped)
+        printf("Note: LSH blocking left out above %d records (name it in --rules to use "
+               "it)\n\n",
+               LSH_MAX_RECORDS);
+    printf("Blocking        %12s %14s %14s %10s\n", "keys", "pairs", "first pairs", "oversized");
+    for (size_t u = 0; u < RP_LINK_MAX_RULES; u++) {
+        if (rep->rule[u].keys == 0)
+            continue;
+        printf("  %-13s %12zu %14zu %14zu %10zu\n", u < N_RULE_NAMES ? rule_names[u] : "other",
+               rep->rule[u].keys, rep->rule[u].pairs, rep->rule[u].first_pairs,
+               rep->rule[u].oversized);
+    }
+    printf("Candidates      %12zu compared, %zu at Dice >= %.2f; %.2f s, peak %.1f MB\n\n",
+           rep->candidates, rep->kept, r->a.link.min_score, rep->seconds,
+           (double)rep->peak_bytes / 1e6);
+    const rp_cluster_stats *c = &r->cstats;
+    printf("Clusters at Dice >= %.2f: %zu links, %zu merges; refused: %zu cohesion, %zu list,\n"
+           "%zu size; %zu persons, largest %zu records\n",
+           r->a.threshold, c->links, c->merges, c->refused_cohesion, c->refused_list,
+           c->refused_size, c->persons, c->largest);
+    printf("Review band [%.2f, %.2f): %zu pairs%s%s\n\n", r->a.review, r->a.threshold, r->n_review,
+           r->a.review_file ? " written to " : "", r->a.review_file ? r->a.review_file : "");
+    printf("Linkage sensitivity (estimate: stepwise log-linear MSE, 95%% interval)\n");
+    printf("  %9s %10s %10s %10s %10s %10s\n", "threshold", "persons", "observed", "estimate",
+           "lower", "upper");
+    for (size_t k = 0; k < r->n_sens; k++) {
+        const sens_row *s = &r->sens[k];
+        printf("  %9.2f %10zu", s->threshold, s->persons);
+        print_number(s->estimated ? s->observed : (double)s->persons);
+        print_number(s->estimate);
+        print_number(s->lower);
+        print_number(s->upper);
+        printf("%s%s\n", fabs(s->threshold - r->a.threshold) < 1e-9 ? "  <- chosen" : "",
+               s->estimated ? "" : "  (no estimate)");
+    }
+}
+
+/* Candidates, clusters at the threshold, sensitivity, review file, saved run. */
+static int link_body(link_run *r, rp_cli_progress_state *ps)
+{
+    rp_link_input in = {r->set->n,       r->set->words, r->set->clks,    r->set->list,
+                        r->set->key_off, r->set->keys,  r->set->key_rule};
+    if (!r->a.rules_given && r->set->n > LSH_MAX_RECORDS) {
+        r->a.link.rules = ((1u << N_RULE_NAMES) - 1u) & ~(1u << RULE_LSH);
+        r->a.lsh_dropped = true;
+    }
+    r->a.link.progress = on_progress;
+    r->a.link.payload = ps;
+    interrupted = 0;
+    catch_signals(true);
+    int rc = rp_link_candidates(&in, &r->a.link, &r->edges, &r->n_edges, &r->rep, &r->err);
+    catch_signals(false);
+    rp_cli_progress_end(ps);
+    if (rc == RP_ECANCELED && interrupted)
+        rp_error_set(&r->err, RP_ECANCELED, "linkage interrupted; nothing was saved");
+    if (rc != RP_OK)
+        return rc;
+    r->person = rp_calloc(r->set->n ? r->set->n : 1, sizeof *r->person);
+    if (!r->person)
+        return rp_error_set(&r->err, RP_ENOMEM, "out of memory");
+    rc = rp_link_cluster(r->edges, r->n_edges, r->set->n, r->set->list, &r->a.cluster, r->person,
+                         &r->cstats, &r->err);
+    if (rc != RP_OK)
+        return rc;
+    for (size_t k = 0; k < r->n_edges; k++)
+        r->n_review += r->edges[k].score >= r->a.review && r->edges[k].score < r->a.threshold;
+    rc = run_sensitivity(r);
+    if (rc == RP_OK && r->a.review_file)
+        rc = rp_cli_write_atomic(r->a.review_file, true, write_review, r, &r->err);
+    if (rc == RP_OK)
+        rc = save_run(r);
+    return rc;
+}
+
+static bool has_clear(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--clear") == 0)
+            return true;
+    }
+    return false;
+}
+
+int cmd_link(int argc, char **argv)
+{
+    if (has_clear(argc, argv))
+        return cmd_link_clear(argc, argv);
+    link_run r;
+    memset(&r, 0, sizeof r);
+    r.err = (rp_error)RP_ERROR_INIT;
+    r.a.store = RP_STORE_DEFAULT_PATH;
+    r.a.threshold = DEFAULT_THRESHOLD;
+    r.a.review = DEFAULT_REVIEW;
+    r.a.sens_from = 0.70;
+    r.a.sens_to = 0.95;
+    r.a.sens_step = 0.05;
+    r.a.cluster = (rp_cluster_opts)RP_CLUSTER_OPTS_INIT;
+    r.a.link = (rp_link_opts)RP_LINK_OPTS_INIT;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    r.a.link.threads = cpus > 0 && cpus < 256 ? (unsigned)cpus : 1u;
+    int status = parse_args(&r.a, argc, argv);
+    if (status >= 0)
+        return status;
+    json_t *root = NULL;
+    status = rp_cli_store_open(&r.st, r.a.store, 0, r.a.common.json);
+    if (status >= 0)
+        goto out;
+    int rc = rp_store_encoded_load(&r.set, r.st, NULL, 0, &r.err);
+    rp_cli_progress_state ps = {.enabled =
+                                    rp_cli_progress_wanted(r.a.common.quiet || r.a.common.json),
+                                .label = "linking",
+                                .last_percent = -1};
+    if (rc == RP_OK)
+        rc = link_body(&r, &ps);
+    if (rc != RP_OK) {
+        status = rp_cli_report(&r.err, r.a.common.json);
+        goto out;
+    }
+    status = RP_EXIT_OK;
+    if (r.a.common.json) {
+        root = result_json(&r);
+        if (root == NULL || rp_cli_json_print(root, &r.err) != RP_OK)
+            status = RP_EXIT_IO;
+    } else if (!r.a.common.quiet) {
+        print_report(&r);
+        if (fflush(stdout) != 0)
+            status = RP_EXIT_IO;
+    }
+out:
+    json_decref(root);
+    run_release(&r);
+    return status;
+}

@@ -1,0 +1,346 @@
+/*
+ * Clustering of scored record pairs into persons (include/rapporteur/link.h,
+ * rp_link_cluster): a greedy merge by score over a union-find, with three guards
+ * against chaining, so that one person becomes one capture history.
+ *
+ * The links (edges at or above the threshold) are taken best first. A link whose two
+ * records are already in one group does nothing; otherwise the two groups G and H merge
+ * unless a guard refuses, checked in this order:
+ *
+ *  1. size:     |G| + |H| > max_size;
+ *  2. list:     two records of one list, one in G and one in H, that are not linked to
+ *               each other directly (the within-list duplicate rule: lists that each
+ *               record a person once must not be chained together through other lists);
+ *  3. cohesion: fewer than min_cohesion of the |G| |H| record pairs between G and H are
+ *               links (anonlink's probabilistic multi-party solver merges on a share of
+ *               pairs seen; we count every link at the threshold, so the share does not
+ *               depend on the order in which links arrive).
+ *
+ * With min_cohesion 0, no list guard and no size limit this is connected components at
+ * the threshold (Splink's cluster_pairwise_predictions_at_threshold).
+ *
+ * Data structures: the links in a CSR adjacency (sorted neighbour lists, which also
+ * find repeated pairs), parent/size arrays with union by size and path halving, and a
+ * circular list of members per group (next[]), so that a merge splices two lists in
+ * O(1) and a guard walks the members of a group. The cohesion check walks the smaller
+ * group's neighbour lists (links between the groups are exactly the neighbours in the
+ * other group); the list guard also counts the same-list record pairs between the
+ * groups with a per-list histogram of the larger group. Deterministic: links are sorted
+ * by (score descending, a, b) with a < b, so the result depends only on the edge set.
+ */
+#include <rapporteur/common.h>
+#include <rapporteur/error.h>
+#include <rapporteur/link.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* clang-format off: banned.h must stay last, since it redefines banned libc names */
+#include "common/banned.h"
+
+/* clang-format on */
+
+#define N_LIST_VALUES 65536u /* list indices are uint16_t */
+
+typedef struct cl_state {
+    size_t n;
+    const uint16_t *list;
+    const rp_cluster_opts *opts;
+    rp_link_edge *links; /* a < b, sorted best first */
+    size_t n_links;
+    size_t *off; /* n + 1: CSR offsets of the link adjacency */
+    uint32_t *nbr;
+    uint32_t *parent;
+    uint32_t *size;
+    uint32_t *next;     /* circular member list of each group */
+    uint32_t *list_cnt; /* N_LIST_VALUES, zero between uses */
+} cl_state;
+
+static void cl_release(cl_state *s)
+{
+    rp_free(s->links);
+    rp_free(s->off);
+    rp_free(s->nbr);
+    rp_free(s->parent);
+    rp_free(s->size);
+    rp_free(s->next);
+    rp_free(s->list_cnt);
+}
+
+static int link_cmp(const void *x, const void *y)
+{
+    const rp_link_edge *p = x;
+    const rp_link_edge *q = y;
+    if (p->score != q->score)
+        return p->score > q->score ? -1 : 1;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    if (p->b != q->b)
+        return p->b < q->b ? -1 : 1;
+    return 0;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+    uint32_t p = *(const uint32_t *)x;
+    uint32_t q = *(const uint32_t *)y;
+    return (p > q) - (p < q);
+}
+
+static int check_opts(const rp_cluster_opts *o, rp_error *err)
+{
+    if (o->version != RP_CLUSTER_OPTS_VERSION)
+        return rp_error_set(err, RP_EINVAL, "cluster options version %u, expected %u", o->version,
+                            (unsigned)RP_CLUSTER_OPTS_VERSION);
+    if (isnan(o->threshold))
+        return rp_error_set(err, RP_EINVAL, "cluster threshold is not a number");
+    if (!(o->min_cohesion >= 0.0 && o->min_cohesion <= 1.0))
+        return rp_error_set(err, RP_EINVAL, "min_cohesion must be in [0, 1]");
+    return RP_OK;
+}
+
+/* Check every edge; copy the links (a < b) and sort them best first. */
+static int collect_links(cl_state *s, const rp_link_edge *edges, size_t n_edges, rp_error *err)
+{
+    size_t n_links = 0;
+    for (size_t k = 0; k < n_edges; k++) {
+        const rp_link_edge *e = &edges[k];
+        if (e->a >= s->n || e->b >= s->n)
+            return rp_error_set(err, RP_EINVAL, "edge %zu names a record out of range", k);
+        if (e->a == e->b)
+            return rp_error_set(err, RP_EINVAL, "edge %zu pairs a record with itself", k);
+        if (e->score >= s->opts->threshold)
+            n_links++;
+    }
+    s->links = rp_reallocarray(NULL, n_links ? n_links : 1, sizeof *s->links);
+    if (!s->links)
+        return rp_error_set(err, RP_ENOMEM, "out of memory for links");
+    for (size_t k = 0; k < n_edges; k++) {
+        const rp_link_edge *e = &edges[k];
+        if (!(e->score >= s->opts->threshold))
+            continue;
+        rp_link_edge l = {e->a < e->b ? e->a : e->b, e->a < e->b ? e->b : e->a, e->score};
+        s->links[s->n_links++] = l;
+    }
+    qsort(s->links, s->n_links, sizeof *s->links, link_cmp);
+    return RP_OK;
+}
+
+/* The CSR adjacency of the links, each neighbour list sorted; a repeated pair fails. */
+static int build_adjacency(cl_state *s, rp_error *err)
+{
+    s->off = rp_calloc(s->n + 1, sizeof *s->off);
+    s->nbr = rp_reallocarray(NULL, s->n_links ? 2 * s->n_links : 1, sizeof *s->nbr);
+    if (!s->off || !s->nbr)
+        return rp_error_set(err, RP_ENOMEM, "out of memory for the link adjacency");
+    for (size_t k = 0; k < s->n_links; k++) {
+        s->off[s->links[k].a + 1]++;
+        s->off[s->links[k].b + 1]++;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        s->off[i + 1] += s->off[i];
+    /* fill with a moving cursor per record (off[i] advanced, then restored) */
+    for (size_t k = 0; k < s->n_links; k++) {
+        s->nbr[s->off[s->links[k].a]++] = s->links[k].b;
+        s->nbr[s->off[s->links[k].b]++] = s->links[k].a;
+    }
+    for (size_t i = s->n; i > 0; i--)
+        s->off[i] = s->off[i - 1];
+    s->off[0] = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t lo = s->off[i];
+        size_t deg = s->off[i + 1] - lo;
+        if (deg > 1)
+            qsort(s->nbr + lo, deg, sizeof *s->nbr, u32_cmp);
+        for (size_t x = 1; x < deg; x++) {
+            if (s->nbr[lo + x] == s->nbr[lo + x - 1])
+                return rp_error_set(err, RP_EINVAL, "records %zu and %u are paired twice", i,
+                                    (unsigned)s->nbr[lo + x]);
+        }
+    }
+    return RP_OK;
+}
+
+static uint32_t find_root(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+/*
+ * The links between groups @p small and @p big (roots), and among them those that join
+ * two records of one list: walk the smaller group's members and their neighbours.
+ */
+static void
+count_cross_links(cl_state *s, uint32_t small, uint32_t big, size_t *links, size_t *same)
+{
+    size_t l = 0, sl = 0;
+    uint32_t x = small;
+    do {
+        for (size_t k = s->off[x]; k < s->off[x + 1]; k++) {
+            uint32_t y = s->nbr[k];
+            if (find_root(s->parent, y) != big)
+                continue;
+            l++;
+            if (s->list && s->list[x] == s->list[y])
+                sl++;
+        }
+        x = s->next[x];
+    } while (x != small);
+    *links = l;
+    *same = sl;
+}
+
+/* Record pairs of one list between the groups @p small and @p big. */
+static size_t count_same_list_pairs(cl_state *s, uint32_t small, uint32_t big)
+{
+    size_t pairs = 0;
+    uint32_t y = big;
+    do {
+        s->list_cnt[s->list[y]]++;
+        y = s->next[y];
+    } while (y != big);
+    uint32_t x = small;
+    do {
+        pairs += s->list_cnt[s->list[x]];
+        x = s->next[x];
+    } while (x != small);
+    y = big;
+    do {
+        s->list_cnt[s->list[y]] = 0;
+        y = s->next[y];
+    } while (y != big);
+    return pairs;
+}
+
+typedef enum verdict { MERGE, REFUSE_SIZE, REFUSE_LIST, REFUSE_COHESION } verdict;
+
+static verdict judge(cl_state *s, uint32_t ra, uint32_t rb)
+{
+    const rp_cluster_opts *o = s->opts;
+    size_t sa = s->size[ra];
+    size_t sb = s->size[rb];
+    if (o->max_size && sa + sb > o->max_size)
+        return REFUSE_SIZE;
+    bool guard = o->list_guard && s->list;
+    if (!guard && o->min_cohesion <= 0.0)
+        return MERGE;
+    uint32_t small = sa <= sb ? ra : rb;
+    uint32_t big = small == ra ? rb : ra;
+    size_t links = 0, same_links = 0;
+    count_cross_links(s, small, big, &links, &same_links);
+    if (guard && count_same_list_pairs(s, small, big) != same_links)
+        return REFUSE_LIST;
+    if ((double)links < o->min_cohesion * (double)sa * (double)sb)
+        return REFUSE_COHESION;
+    return MERGE;
+}
+
+static void merge(cl_state *s, uint32_t ra, uint32_t rb)
+{
+    if (s->size[ra] < s->size[rb]) {
+        uint32_t t = ra;
+        ra = rb;
+        rb = t;
+    }
+    s->parent[rb] = ra;
+    s->size[ra] += s->size[rb];
+    uint32_t t = s->next[ra];
+    s->next[ra] = s->next[rb];
+    s->next[rb] = t;
+}
+
+static int cl_init(cl_state *s, rp_error *err)
+{
+    s->parent = rp_reallocarray(NULL, s->n ? s->n : 1, sizeof *s->parent);
+    s->size = rp_reallocarray(NULL, s->n ? s->n : 1, sizeof *s->size);
+    s->next = rp_reallocarray(NULL, s->n ? s->n : 1, sizeof *s->next);
+    if (s->opts->list_guard && s->list)
+        s->list_cnt = rp_calloc(N_LIST_VALUES, sizeof *s->list_cnt);
+    if (!s->parent || !s->size || !s->next || (s->opts->list_guard && s->list && !s->list_cnt))
+        return rp_error_set(err, RP_ENOMEM, "out of memory for clustering");
+    for (size_t i = 0; i < s->n; i++) {
+        s->parent[i] = (uint32_t)i;
+        s->size[i] = 1;
+        s->next[i] = (uint32_t)i;
+    }
+    return RP_OK;
+}
+
+int rp_link_cluster(const rp_link_edge *edges,
+                    size_t n_edges,
+                    size_t n_records,
+                    const uint16_t *list,
+                    const rp_cluster_opts *opts,
+                    uint32_t *person,
+                    rp_cluster_stats *stats,
+                    rp_error *err)
+{
+    const rp_cluster_opts defaults = RP_CLUSTER_OPTS_INIT;
+    cl_state s = {.n = n_records, .list = list, .opts = opts ? opts : &defaults};
+    rp_cluster_stats st = {0};
+    int rc = check_opts(s.opts, err);
+    if (rc != RP_OK)
+        return rc;
+    if ((n_edges && !edges) || (n_records && !person))
+        return rp_error_set(err, RP_EINVAL, "missing edges or person array");
+    if (n_records > UINT32_MAX)
+        return rp_error_set(err, RP_EINVAL, "too many records (at most %u)", UINT32_MAX);
+    rc = collect_links(&s, edges, n_edges, err);
+    if (rc == RP_OK)
+        rc = build_adjacency(&s, err);
+    if (rc == RP_OK)
+        rc = cl_init(&s, err);
+    if (rc != RP_OK)
+        goto out;
+
+    st.links = s.n_links;
+    for (size_t k = 0; k < s.n_links; k++) {
+        uint32_t ra = find_root(s.parent, s.links[k].a);
+        uint32_t rb = find_root(s.parent, s.links[k].b);
+        if (ra == rb)
+            continue;
+        switch (judge(&s, ra, rb)) {
+        case MERGE:
+            merge(&s, ra, rb);
+            st.merges++;
+            break;
+        case REFUSE_SIZE:
+            st.refused_size++;
+            break;
+        case REFUSE_LIST:
+            st.refused_list++;
+            break;
+        case REFUSE_COHESION:
+            st.refused_cohesion++;
+            break;
+        }
+    }
+
+    /* number persons by their lowest record: the first record met of each group */
+    uint32_t *num = s.next; /* the member lists are no longer needed */
+    for (size_t i = 0; i < n_records; i++)
+        num[i] = UINT32_MAX;
+    size_t count = 0;
+    for (size_t i = 0; i < n_records; i++) {
+        uint32_t r = find_root(s.parent, (uint32_t)i);
+        if (num[r] == UINT32_MAX) {
+            num[r] = (uint32_t)count++;
+            if (s.size[r] > st.largest)
+                st.largest = s.size[r];
+        }
+        person[i] = num[r];
+    }
+    st.persons = count;
+    if (stats)
+        *stats = st;
+out:
+    cl_release(&s);
+    return rc;
+}

@@ -1,0 +1,889 @@
+/*
+ * Clear-text linkage driver (include/rapporteur/fs.h: rp_fs_link): u from random pairs,
+ * two streamed blocking passes, EM on the pattern table in between.
+ *
+ * Blocking. Each rule gives each record one 64-bit key (a hash of its transformed parts;
+ * 0 when a part is missing). A pass takes the rules in order; for rule r it sorts the
+ * (key, record) pairs and walks each block of equal keys. A pair of a block is emitted
+ * only if no earlier rule r' < r gives both records the same key: r' generated it
+ * already. So the union of the rules is enumerated with each pair once, from the keys
+ * alone, without a set of pairs (the price: a 2^-64 chance per pair that a hash
+ * collision of an earlier rule hides it). Blocks above max_block records are skipped
+ * and reported; their records lose that rule's key, so a later rule may still pair them.
+ *
+ * Pass 1 compares every candidate and counts its comparison pattern in a hash table;
+ * EM then runs on that table (fs_em.c). Pass 2 regenerates the same pairs, scores them
+ * with the fitted weights plus the term-frequency adjustments, and keeps those above
+ * keep_weight. Memory: the keys (8 bytes per record and rule), one sort buffer (16 bytes
+ * per record), term frequencies (8 bytes per record and TF comparison), the pattern
+ * table, and the kept edges; never a list of all candidate pairs.
+ */
+#include "link/fs_int.h"
+
+#include <rapporteur/common.h>
+#include <rapporteur/error.h>
+#include <rapporteur/fs.h>
+#include <rapporteur/link.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* clang-format off: banned.h must stay last, since it redefines banned libc names */
+#include "common/common_int.h"
+/* clang-format on */
+
+#define KEY_TEXT_MAX    1024 /* bytes of one rule's key text before hashing */
+#define U_MAX_ATTEMPTS  50   /* random draws per wanted pair before giving up */
+#define M_INIT_DECAY    0.25 /* starting m of level l+1 relative to level l */
+#define LAMBDA_INIT_MAX 0.5
+#define LAMBDA_INIT     0.1 /* starting match rate of a training session */
+#define RULE_SHIFT      48  /* bits of the rule in a training key: 12 comparisons x 4 */
+
+typedef struct entry {
+    uint64_t key;
+    uint32_t rec;
+} entry;
+
+typedef struct ctx {
+    const rp_fs_spec *spec;
+    const rp_fs_data *data;
+    const uint64_t *truth;
+    rp_fs_opts o;
+    rp_fs_result *res;
+    rp_error *err;
+    size_t colmap[2 * RP_FS_MAX_COMPARISONS + RP_FS_MAX_RULES * RP_FS_MAX_RULE_PART];
+    uint64_t *keys; /* n_rules * n */
+    double *tf;     /* n_comp * n: frequency of the record's value (TF comparisons) */
+    entry *idx;
+    /* code points of every (record, spec column), decoded once */
+    size_t n_cols;
+    uint32_t *cp_pool;
+    size_t *cp_off;
+    uint8_t *cp_len;
+    /* pattern table: open addressing, code 0 is a valid pattern so slots keep a flag */
+    uint64_t *pt_code; /* masked pattern | rule << RULE_SHIFT */
+    double *pt_count;  /* pairs of the rule (training) */
+    double *pt_first;  /* of them, pairs the rule generated first */
+    bool *pt_used;
+    size_t pt_cap, pt_n;
+    uint64_t rule_mask[RP_FS_MAX_RULES]; /* levels kept in the rule's training session */
+    double det_pairs;                    /* candidates agreeing exactly on prior.agree */
+    /* pass 2 */
+    int pass;
+    double w[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
+    double base;
+    size_t cap_edges;
+    size_t bytes;
+} ctx;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *val(const ctx *c, size_t i, unsigned col)
+{
+    const char *v = c->data->values[i * c->data->n_columns + c->colmap[col]];
+    return v ? v : "";
+}
+
+static rp_fs__value value_at(const ctx *c, size_t i, unsigned col)
+{
+    size_t at = i * c->n_cols + col;
+    return (rp_fs__value){val(c, i, col), c->cp_pool + c->cp_off[at], c->cp_len[at]};
+}
+
+static uint16_t list_of(const ctx *c, size_t i)
+{
+    return c->data->list ? c->data->list[i] : 0;
+}
+
+static bool pair_allowed(const ctx *c, size_t a, size_t b)
+{
+    bool same = list_of(c, a) == list_of(c, b);
+    return same ? c->o.within_list : c->o.across_lists;
+}
+
+/* ==== set-up ==== */
+
+static int bind_columns(ctx *c)
+{
+    const char *const *names = NULL;
+    size_t n = rp_fs_spec_columns(c->spec, &names);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < c->data->n_columns && strcmp(c->data->columns[j], names[i]) != 0)
+            j++;
+        if (j == c->data->n_columns)
+            return rp_error_set(c->err, RP_EINVAL, "the spec's column '%s' is not in the data",
+                                names[i]);
+        c->colmap[i] = j;
+    }
+    return RP_OK;
+}
+
+/* Decode every value of the spec's columns once (the comparators work on code points). */
+static int decode_all(ctx *c)
+{
+    size_t n = c->data->n, total = 0;
+    c->n_cols = c->spec->n_columns;
+    size_t cells = n * c->n_cols;
+    c->cp_off = rp_reallocarray(NULL, cells ? cells : 1, sizeof *c->cp_off);
+    c->cp_len = rp_reallocarray(NULL, cells ? cells : 1, sizeof *c->cp_len);
+    if (c->cp_off == NULL || c->cp_len == NULL)
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned col = 0; col < c->n_cols; col++) {
+            size_t len = strlen(val(c, i, col)); /* code points <= bytes */
+            c->cp_off[i * c->n_cols + col] = total;
+            total += len < RP_FS_MAX_CHARS ? len : RP_FS_MAX_CHARS;
+        }
+    }
+    c->cp_pool = rp_reallocarray(NULL, total ? total : 1, sizeof *c->cp_pool);
+    if (c->cp_pool == NULL)
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    c->bytes += total * sizeof *c->cp_pool + cells * (sizeof *c->cp_off + sizeof *c->cp_len);
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned col = 0; col < c->n_cols; col++) {
+            size_t at = i * c->n_cols + col;
+            c->cp_len[at] =
+                (uint8_t)rp_fs__decode(val(c, i, col), c->cp_pool + c->cp_off[at], RP_FS_MAX_CHARS);
+        }
+    }
+    return RP_OK;
+}
+
+static uint64_t rule_key(const ctx *c, const rp_fs__rule *r, size_t i)
+{
+    char text[KEY_TEXT_MAX];
+    size_t len = 0;
+    for (size_t p = 0; p < r->n_parts; p++) {
+        char part[256];
+        size_t pl = rp_fs__transform(&r->part[p], val(c, i, r->part[p].col), part, sizeof part);
+        if (pl == 0 || len + pl + 1 > sizeof text)
+            return 0;
+        memcpy(text + len, part, pl);
+        len += pl;
+        text[len++] = '\x1f';
+    }
+    return rp_x_hash64(0x9e3779b97f4a7c15ull, text, len);
+}
+
+static int make_keys(ctx *c)
+{
+    size_t n = c->data->n, nr = c->spec->n_rules;
+    c->keys = rp_reallocarray(NULL, n * nr > 0 ? n * nr : 1, sizeof *c->keys);
+    c->idx = rp_reallocarray(NULL, n > 0 ? n : 1, sizeof *c->idx);
+    if (c->keys == NULL || c->idx == NULL)
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    c->bytes += n * nr * sizeof *c->keys + n * sizeof *c->idx;
+    for (size_t r = 0; r < nr; r++)
+        for (size_t i = 0; i < n; i++)
+            c->keys[r * n + i] = rule_key(c, &c->spec->rule[r], i);
+    return RP_OK;
+}
+
+/* Value frequencies of the TF comparisons: a hash table of first records and counts. */
+static int tf_column(ctx *c, size_t k, uint32_t *slot, uint32_t *count, size_t cap)
+{
+    size_t n = c->data->n;
+    unsigned col = c->spec->comp[k].col;
+    size_t nonmissing = 0;
+    memset(slot, 0xff, cap * sizeof *slot);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = val(c, i, col);
+        if (v[0] == '\0')
+            continue;
+        nonmissing++;
+        size_t h = (size_t)rp_x_hash64(k, v, strlen(v)) & (cap - 1);
+        while (slot[h] != UINT32_MAX && strcmp(val(c, slot[h], col), v) != 0)
+            h = (h + 1) & (cap - 1);
+        if (slot[h] == UINT32_MAX) {
+            slot[h] = (uint32_t)i;
+            count[h] = 0;
+        }
+        count[h]++;
+    }
+    double *f = c->tf + k * n;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = val(c, i, col);
+        f[i] = 0;
+        if (v[0] == '\0')
+            continue;
+        size_t h = (size_t)rp_x_hash64(k, v, strlen(v)) & (cap - 1);
+        while (strcmp(val(c, slot[h], col), v) != 0)
+            h = (h + 1) & (cap - 1);
+        f[i] = (double)count[h] / (double)nonmissing;
+    }
+    return RP_OK;
+}
+
+static int make_tf(ctx *c)
+{
+    size_t n = c->data->n, cap = 16;
+    bool any = false;
+    for (size_t k = 0; k < c->spec->n_comp; k++)
+        any = any || c->spec->comp[k].tf;
+    if (!any || n == 0)
+        return RP_OK;
+    while (cap < 2 * n)
+        cap *= 2;
+    c->tf = rp_reallocarray(NULL, n * c->spec->n_comp, sizeof *c->tf);
+    uint32_t *slot = rp_reallocarray(NULL, cap, sizeof *slot);
+    uint32_t *count = rp_reallocarray(NULL, cap, sizeof *count);
+    int rc = RP_OK;
+    if (c->tf == NULL || slot == NULL || count == NULL) {
+        rc = rp_error_set(c->err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    c->bytes += n * c->spec->n_comp * sizeof *c->tf;
+    for (size_t k = 0; k < c->spec->n_comp && rc == RP_OK; k++)
+        if (c->spec->comp[k].tf)
+            rc = tf_column(c, k, slot, count, cap);
+out:
+    rp_free(slot);
+    rp_free(count);
+    return rc;
+}
+
+/* ==== comparison patterns ==== */
+
+static uint64_t pattern(const ctx *c, size_t a, size_t b)
+{
+    uint64_t code = 0;
+    for (size_t k = 0; k < c->spec->n_comp; k++) {
+        const rp_fs__comparison *cmp = &c->spec->comp[k];
+        const char *ra = NULL, *rb = NULL;
+        if (cmp->rev_col >= 0) {
+            ra = val(c, a, (unsigned)cmp->rev_col);
+            rb = val(c, b, (unsigned)cmp->rev_col);
+        }
+        rp_fs__value va = value_at(c, a, cmp->col), vb = value_at(c, b, cmp->col);
+        unsigned l = rp_fs__level_v(cmp, &va, &vb, ra, rb);
+        code |= (uint64_t)l << (4u * k);
+    }
+    return code;
+}
+
+static int pt_grow(ctx *c)
+{
+    size_t cap = c->pt_cap ? 2 * c->pt_cap : 1024;
+    uint64_t *code = rp_calloc(cap, sizeof *code);
+    double *count = rp_calloc(cap, sizeof *count);
+    double *first = rp_calloc(cap, sizeof *first);
+    bool *used = rp_calloc(cap, sizeof *used);
+    if (code == NULL || count == NULL || first == NULL || used == NULL) {
+        rp_free(code);
+        rp_free(count);
+        rp_free(first);
+        rp_free(used);
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < c->pt_cap; i++) {
+        if (!c->pt_used[i])
+            continue;
+        size_t h = (size_t)rp_x_hash64(1, &c->pt_code[i], sizeof(uint64_t)) & (cap - 1);
+        while (used[h])
+            h = (h + 1) & (cap - 1);
+        used[h] = true;
+        code[h] = c->pt_code[i];
+        count[h] = c->pt_count[i];
+        first[h] = c->pt_first[i];
+    }
+    rp_free(c->pt_code);
+    rp_free(c->pt_count);
+    rp_free(c->pt_first);
+    rp_free(c->pt_used);
+    c->pt_code = code;
+    c->pt_count = count;
+    c->pt_first = first;
+    c->pt_used = used;
+    c->pt_cap = cap;
+    return RP_OK;
+}
+
+static int pt_add(ctx *c, uint64_t code, bool first)
+{
+    if (2 * (c->pt_n + 1) > c->pt_cap && pt_grow(c) != RP_OK)
+        return RP_ENOMEM;
+    size_t h = (size_t)rp_x_hash64(1, &code, sizeof code) & (c->pt_cap - 1);
+    while (c->pt_used[h] && c->pt_code[h] != code)
+        h = (h + 1) & (c->pt_cap - 1);
+    if (!c->pt_used[h]) {
+        c->pt_used[h] = true;
+        c->pt_code[h] = code;
+        c->pt_n++;
+    }
+    c->pt_count[h] += 1.0;
+    c->pt_first[h] += first ? 1.0 : 0.0;
+    return RP_OK;
+}
+
+/* Pass 2: the match weight of a pair with its term-frequency adjustments. */
+static double pair_weight(const ctx *c, uint64_t code, size_t a)
+{
+    double w = c->base;
+    for (size_t k = 0; k < c->spec->n_comp; k++) {
+        unsigned l = RP_FS_LEVEL(code, k);
+        w += c->w[k][l];
+        if (l == 1 && c->spec->comp[k].tf && c->tf != NULL)
+            w +=
+                rp_fs_tf_adjustment(c->res->params.u[k][1], c->tf[k * c->data->n + a], c->o.tf_min);
+    }
+    return w;
+}
+
+static int keep_edge(ctx *c, size_t a, size_t b, double w)
+{
+    rp_fs_result *r = c->res;
+    if (r->n_edges == c->cap_edges) {
+        size_t old = c->cap_edges;
+        if (rp_x_grow(&r->edges, &c->cap_edges, r->n_edges + 1, sizeof *r->edges) != RP_OK)
+            return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+        c->bytes += (c->cap_edges - old) * sizeof *r->edges;
+    }
+    r->edges[r->n_edges++] = (rp_link_edge){(uint32_t)a, (uint32_t)b, w};
+    return RP_OK;
+}
+
+/*
+ * Pass 1: the pair enters the training session of every rule that generates it (its
+ * first rule r and any later rule whose key the two records share), with the levels of
+ * that rule's own columns set to null: within a rule's pairs, agreement on the blocked
+ * columns is given, not evidence (Splink trains m by EM per blocking rule this way).
+ */
+static int train_add(ctx *c, size_t r, size_t a, size_t b, uint64_t code)
+{
+    size_t n = c->data->n;
+    const rp_fs_spec *s = c->spec;
+    if (s->prior_agree != 0) {
+        bool all = true;
+        for (size_t k = 0; k < s->n_comp; k++)
+            if ((s->prior_agree >> k) & 1u)
+                all = all && RP_FS_LEVEL(code, k) == 1;
+        c->det_pairs += all ? 1.0 : 0.0;
+    }
+    for (size_t q = r; q < s->n_rules; q++) {
+        uint64_t ka = c->keys[q * n + a];
+        if (q != r && (ka == 0 || ka != c->keys[q * n + b]))
+            continue;
+        int rc = pt_add(c, (code & c->rule_mask[q]) | ((uint64_t)q << RULE_SHIFT), q == r);
+        if (rc != RP_OK)
+            return rc;
+    }
+    return RP_OK;
+}
+
+static int emit(ctx *c, size_t r, size_t a, size_t b)
+{
+    uint64_t code = pattern(c, a, b);
+    if (c->pass == 1) {
+        c->res->candidates++;
+        c->res->rule[r].first_pairs++;
+        if (c->truth != NULL && c->truth[a] == c->truth[b]) {
+            c->res->rule[r].true_pairs++;
+            c->res->true_candidates++;
+        }
+        return train_add(c, r, a, b, code);
+    }
+    double w = pair_weight(c, code, a);
+    return w >= c->o.keep_weight ? keep_edge(c, a, b, w) : RP_OK;
+}
+
+/* ==== blocking passes ==== */
+
+static int cmp_entry(const void *x, const void *y)
+{
+    const entry *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->rec > b->rec) - (a->rec < b->rec);
+}
+
+static bool seen_before(const ctx *c, size_t r, size_t a, size_t b)
+{
+    size_t n = c->data->n;
+    for (size_t q = 0; q < r; q++) {
+        uint64_t ka = c->keys[q * n + a];
+        if (ka != 0 && ka == c->keys[q * n + b])
+            return true;
+    }
+    return false;
+}
+
+static int block_pairs(ctx *c, size_t r, size_t s, size_t e)
+{
+    for (size_t i = s; i < e; i++) {
+        for (size_t j = i + 1; j < e; j++) {
+            size_t a = c->idx[i].rec, b = c->idx[j].rec;
+            if (!pair_allowed(c, a, b))
+                continue;
+            if (c->pass == 1)
+                c->res->rule[r].pairs++;
+            if (seen_before(c, r, a, b))
+                continue;
+            int rc = emit(c, r, a, b);
+            if (rc != RP_OK)
+                return rc;
+        }
+    }
+    return RP_OK;
+}
+
+static int run_rule(ctx *c, size_t r)
+{
+    size_t n = c->data->n, m = 0;
+    uint64_t *keys = c->keys + r * n;
+    for (size_t i = 0; i < n; i++)
+        if (keys[i] != 0)
+            c->idx[m++] = (entry){keys[i], (uint32_t)i};
+    qsort(c->idx, m, sizeof *c->idx, cmp_entry);
+    for (size_t s = 0, e = 0; s < m; s = e) {
+        e = s + 1;
+        while (e < m && c->idx[e].key == c->idx[s].key)
+            e++;
+        if (e - s < 2)
+            continue;
+        if (c->pass == 1)
+            c->res->rule[r].blocks++;
+        if (c->o.max_block > 0 && e - s > c->o.max_block) {
+            /* skipped: its records lose this key, so later rules may still pair them */
+            c->res->rule[r].oversized++;
+            for (size_t t = s; t < e; t++)
+                keys[c->idx[t].rec] = 0;
+            continue;
+        }
+        int rc = block_pairs(c, r, s, e);
+        if (rc != RP_OK)
+            return rc;
+    }
+    return RP_OK;
+}
+
+static int run_pass(ctx *c, int pass)
+{
+    c->pass = pass;
+    size_t nr = c->spec->n_rules;
+    for (size_t r = 0; r < nr; r++) {
+        int rc = run_rule(c, r);
+        if (rc != RP_OK)
+            return rc;
+        if (c->o.progress != NULL &&
+            c->o.progress((size_t)(pass - 1) * nr + r + 1, 2 * nr, c->o.payload) != 0)
+            return rp_error_set(c->err, RP_ECANCELED, "linkage cancelled");
+    }
+    return RP_OK;
+}
+
+/* ==== u from random pairs ==== */
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static size_t uniform(uint64_t *s, size_t n)
+{
+    return (size_t)((double)(splitmix(s) >> 11) * 0x1p-53 * (double)n);
+}
+
+typedef struct ucount {
+    double cnt[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
+    size_t pairs;
+} ucount;
+
+static void u_add(const ctx *c, ucount *u, size_t a, size_t b)
+{
+    uint64_t code = pattern(c, a, b);
+    for (size_t k = 0; k < c->spec->n_comp; k++)
+        u->cnt[k][RP_FS_LEVEL(code, k)] += 1.0;
+    u->pairs++;
+}
+
+static void u_sample(const ctx *c, ucount *u)
+{
+    size_t n = c->data->n;
+    double all = 0.5 * (double)n * (double)(n - 1);
+    if (all <= (double)c->o.u_pairs) {
+        /* few records: every pair, exactly */
+        for (size_t a = 0; a < n; a++)
+            for (size_t b = a + 1; b < n; b++)
+                if (pair_allowed(c, a, b))
+                    u_add(c, u, a, b);
+        return;
+    }
+    uint64_t s = c->o.seed;
+    size_t tries = U_MAX_ATTEMPTS * c->o.u_pairs;
+    for (size_t t = 0; t < tries && u->pairs < c->o.u_pairs; t++) {
+        size_t a = uniform(&s, n), b = uniform(&s, n);
+        if (a != b && pair_allowed(c, a, b))
+            u_add(c, u, a, b);
+    }
+}
+
+static int estimate_u(ctx *c, rp_fs_params *p)
+{
+    ucount *u = rp_calloc(1, sizeof *u);
+    if (u == NULL)
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    u_sample(c, u);
+    int rc = RP_OK;
+    if (u->pairs == 0)
+        rc = rp_error_set(c->err, RP_EINVAL,
+                          "no pair of records is allowed by the list options (within or across "
+                          "lists)");
+    for (size_t k = 0; k < c->spec->n_comp && rc == RP_OK; k++) {
+        const rp_fs__comparison *cmp = &c->spec->comp[k];
+        double tot = 0;
+        for (unsigned l = 1; l < cmp->n_levels; l++)
+            tot += u->cnt[k][l];
+        /* add-one smoothing: a level never seen among random pairs is not impossible */
+        for (unsigned l = 1; l < cmp->n_levels; l++)
+            p->u[k][l] =
+                cmp->has_u ? cmp->u[l] : (u->cnt[k][l] + 1.0) / (tot + (double)(cmp->n_levels - 1));
+    }
+    rp_free(u);
+    return rc;
+}
+
+/* ==== EM set-up ==== */
+
+static void init_params(const ctx *c, rp_fs_params *p)
+{
+    const rp_fs_spec *s = c->spec;
+    p->n_comparisons = s->n_comp;
+    for (size_t k = 0; k < s->n_comp; k++) {
+        const rp_fs__comparison *cmp = &s->comp[k];
+        p->n_levels[k] = cmp->n_levels;
+        double x = 1.0, sum = 0;
+        for (unsigned l = 1; l < cmp->n_levels; l++) {
+            p->m[k][l] = cmp->has_m ? cmp->m[l] : x;
+            sum += p->m[k][l];
+            x *= M_INIT_DECAY;
+        }
+        for (unsigned l = 1; l < cmp->n_levels; l++)
+            p->m[k][l] /= sum;
+        p->m_fixed[k] = cmp->has_m;
+        p->u_fixed[k] = true; /* u from random pairs (or the spec), never from EM */
+    }
+}
+
+/* Levels kept in each rule's training session: all but those of the rule's columns. */
+static void make_masks(ctx *c)
+{
+    const rp_fs_spec *s = c->spec;
+    for (size_t r = 0; r < s->n_rules; r++) {
+        uint64_t mask = 0;
+        for (size_t k = 0; k < s->n_comp; k++) {
+            bool blocked = false;
+            for (size_t p = 0; p < s->rule[r].n_parts; p++)
+                blocked = blocked || s->rule[r].part[p].col == s->comp[k].col;
+            if (!blocked)
+                mask |= (uint64_t)0xf << (4u * k);
+        }
+        c->rule_mask[r] = mask;
+    }
+}
+
+/* Record pairs the list options allow: the denominator of the match rate. */
+static double allowed_pairs(const ctx *c)
+{
+    size_t n = c->data->n;
+    double within = 0;
+    size_t *per = rp_calloc(65536, sizeof *per);
+    if (per == NULL)
+        return 0.5 * (double)n * (double)(n - 1);
+    for (size_t i = 0; i < n; i++)
+        per[list_of(c, i)]++;
+    for (size_t l = 0; l < 65536; l++)
+        within += 0.5 * (double)per[l] * (double)(per[l] > 0 ? per[l] - 1 : 0);
+    rp_free(per);
+    double all = 0.5 * (double)n * (double)(n > 0 ? n - 1 : 0);
+    return (c->o.within_list ? within : 0.0) + (c->o.across_lists ? all - within : 0.0);
+}
+
+/* Sums over the training sessions. */
+typedef struct pooled {
+    double m[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
+    double weight[RP_FS_MAX_COMPARISONS];
+    double expected; /* matches among the candidates (first pairs) */
+} pooled;
+
+/* One rule's session: EM on its table, then its m (weighted by its expected matches)
+   and its first pairs' posteriors into @p pool. */
+static int session(ctx *c, size_t r, const rp_fs_patterns *t, const double *first, pooled *pool)
+{
+    rp_fs_params p = c->res->params;
+    p.lambda = LAMBDA_INIT;
+    p.lambda_fixed = false;
+    rp_fs_em_info info;
+    rp_fs_em_opts eo = c->o.em;
+    eo.prior_weight = 0;
+    int rc = rp_fs_em(&p, t, &eo, &info, c->err);
+    if (rc != RP_OK)
+        return rc;
+    rp_fs_em_info *all = &c->res->em;
+    all->iterations = info.iterations > all->iterations ? info.iterations : all->iterations;
+    all->converged = all->converged && info.converged;
+    all->loglik += info.loglik;
+    all->warnings |= info.warnings & RP_FS_WARN_NOCONV;
+    c->res->session[r] = info;
+    c->res->session_lambda[r] = p.lambda;
+    for (size_t i = 0; i < t->n; i++) {
+        double w = rp_fs_pattern_weight(&p, t->code[i]);
+        pool->expected += first[i] / (1.0 + exp2(-w));
+    }
+    /*
+     * Sessions without enough pairs or matches, and sessions whose match rate passed
+     * lambda_max, are left out of the pooled m: the latter are most often a collapse in
+     * which non-matches that agree on fields correlated with the blocked ones (postcode
+     * and suburb) join the match class. A comparison no session informs keeps its
+     * starting m, with RP_FS_WARN_FEW_PAIRS.
+     */
+    if (info.warnings & (RP_FS_WARN_FEW_PAIRS | RP_FS_WARN_LAMBDA_LOW | RP_FS_WARN_LAMBDA_HIGH))
+        return RP_OK;
+    for (size_t k = 0; k < p.n_comparisons; k++) {
+        if (((c->rule_mask[r] >> (4u * k)) & 0xfu) == 0)
+            continue;
+        for (unsigned l = 1; l < p.n_levels[k]; l++)
+            pool->m[k][l] += info.expected_matches * p.m[k][l];
+        pool->weight[k] += info.expected_matches;
+    }
+    return RP_OK;
+}
+
+/*
+ * Fit m by one EM session per blocking rule (u fixed from random pairs, the rule's own
+ * columns null), pool each comparison's m over the sessions that saw it, weighted by
+ * their expected matches; then the match rate of two random allowed records: from the
+ * spec's prior, or the expected matches among the candidates over all allowed pairs.
+ */
+static int fit(ctx *c)
+{
+    size_t cap = c->pt_n ? c->pt_n : 1;
+    uint64_t *code = rp_reallocarray(NULL, cap, sizeof *code);
+    double *count = rp_reallocarray(NULL, cap, sizeof *count);
+    double *first = rp_reallocarray(NULL, cap, sizeof *first);
+    pooled *pool = rp_calloc(1, sizeof *pool);
+    int rc = RP_OK;
+    if (code == NULL || count == NULL || first == NULL || pool == NULL) {
+        rc = rp_error_set(c->err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    c->res->patterns = c->pt_n;
+    c->res->em.converged = true;
+    for (size_t r = 0; r < c->spec->n_rules && rc == RP_OK; r++) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->pt_cap; i++) {
+            if (c->pt_used[i] && (c->pt_code[i] >> RULE_SHIFT) == r) {
+                code[n] = c->pt_code[i] & (((uint64_t)1 << RULE_SHIFT) - 1);
+                count[n] = c->pt_count[i];
+                first[n++] = c->pt_first[i];
+            }
+        }
+        rp_fs_patterns t = {n, code, count};
+        if (n > 0)
+            rc = session(c, r, &t, first, pool);
+    }
+    if (rc != RP_OK)
+        goto out;
+    rp_fs_params *p = &c->res->params;
+    for (size_t k = 0; k < p->n_comparisons; k++) {
+        if (p->m_fixed[k])
+            continue;
+        if (pool->weight[k] <= 0) {
+            c->res->em.warnings |= RP_FS_WARN_FEW_PAIRS; /* m stays at its starting guess */
+            continue;
+        }
+        for (unsigned l = 1; l < p->n_levels[k]; l++)
+            p->m[k][l] = pool->m[k][l] / pool->weight[k];
+    }
+    double all = allowed_pairs(c);
+    c->res->all_pairs = all;
+    c->res->em.pairs = (double)c->res->candidates;
+    c->res->em.expected_matches = pool->expected;
+    const rp_fs_spec *s = c->spec;
+    double lam = pool->expected / all;
+    if (s->prior_lambda > 0)
+        lam = s->prior_lambda;
+    else if (s->prior_agree != 0)
+        lam = c->det_pairs / s->prior_recall / all;
+    c->res->lambda_rule = s->prior_lambda > 0 || s->prior_agree != 0 ? lam : 0.0;
+    double lo = 1.0 / (4.0 * all + 4.0);
+    p->lambda = fmin(fmax(lam, lo), 1.0 - lo);
+    for (size_t k = 0; k < p->n_comparisons; k++) {
+        if (p->n_levels[k] > 2 && p->m[k][1] <= p->u[k][1]) {
+            c->res->em.warnings |= RP_FS_WARN_M_LE_U;
+            c->res->em.m_le_u_comparisons |= 1u << k;
+        }
+    }
+    if (pool->expected < 1.0)
+        c->res->em.warnings |= RP_FS_WARN_LAMBDA_LOW;
+    if (pool->expected > c->o.em.lambda_max * (double)c->res->candidates)
+        c->res->em.warnings |= RP_FS_WARN_LAMBDA_HIGH;
+out:
+    rp_free(code);
+    rp_free(count);
+    rp_free(first);
+    rp_free(pool);
+    return rc;
+}
+
+static int cmp_edge(const void *x, const void *y)
+{
+    const rp_link_edge *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->a != b->a)
+        return a->a < b->a ? -1 : 1;
+    return (a->b > b->b) - (a->b < b->b);
+}
+
+static int count_true_pairs(ctx *c)
+{
+    size_t n = c->data->n;
+    entry *e = rp_reallocarray(NULL, n ? n : 1, sizeof *e);
+    if (e == NULL)
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    /* sort by entity, then list; the list goes in the record field */
+    for (size_t i = 0; i < n; i++)
+        e[i] = (entry){c->truth[i], list_of(c, i)};
+    qsort(e, n, sizeof *e, cmp_entry);
+    size_t total = 0;
+    for (size_t s = 0, t = 0; s < n; s = t) {
+        size_t within = 0;
+        t = s;
+        while (t < n && e[t].key == e[s].key) {
+            size_t u = t;
+            while (t < n && e[t].key == e[s].key && e[t].rec == e[u].rec)
+                t++;
+            within += (t - u) * (t - u - 1) / 2;
+        }
+        size_t all = (t - s) * (t - s - 1) / 2;
+        total += (c->o.within_list ? within : 0) + (c->o.across_lists ? all - within : 0);
+    }
+    c->res->true_pairs = total;
+    rp_free(e);
+    return RP_OK;
+}
+
+static int
+check_opts(const rp_fs_spec *spec, const rp_fs_data *data, const rp_fs_opts *o, rp_error *err)
+{
+    if (spec == NULL || data == NULL || (data->n > 0 && data->values == NULL) ||
+        (data->n_columns > 0 && data->columns == NULL))
+        return rp_error_set(err, RP_EINVAL, "link: NULL argument");
+    if (data->n > UINT32_MAX)
+        return rp_error_set(err, RP_EINVAL, "link: at most 2^32 - 1 records");
+    if (!o->within_list && !o->across_lists)
+        return rp_error_set(err, RP_EINVAL, "link: neither within nor across lists");
+    if (o->u_pairs == 0 || !(o->tf_min > 0 && o->tf_min <= 1) || isnan(o->keep_weight))
+        return rp_error_set(err, RP_EINVAL, "link: bad options");
+    return RP_OK;
+}
+
+static int link_run(ctx *c)
+{
+    rp_fs_result *res = c->res;
+    int rc = bind_columns(c);
+    if (rc == RP_OK)
+        rc = decode_all(c);
+    if (rc == RP_OK)
+        rc = make_keys(c);
+    if (rc == RP_OK)
+        rc = make_tf(c);
+    if (rc == RP_OK && c->truth != NULL)
+        rc = count_true_pairs(c);
+    if (rc != RP_OK)
+        return rc;
+    double t0 = now_seconds();
+    init_params(c, &res->params);
+    make_masks(c);
+    rc = estimate_u(c, &res->params);
+    double t1 = now_seconds();
+    res->seconds_u = t1 - t0;
+    if (rc == RP_OK)
+        rc = run_pass(c, 1);
+    double t2 = now_seconds();
+    if (rc == RP_OK)
+        rc = fit(c);
+    double t3 = now_seconds();
+    res->seconds_em = t3 - t2;
+    if (rc != RP_OK)
+        return rc;
+    c->bytes += c->pt_cap * (sizeof(uint64_t) + 2 * sizeof(double) + sizeof(bool));
+    const rp_fs_params *p = &res->params;
+    c->base = log2(p->lambda) - log2(1.0 - p->lambda);
+    for (size_t k = 0; k < p->n_comparisons; k++) {
+        c->w[k][0] = 0.0;
+        for (unsigned l = 1; l < p->n_levels[k]; l++)
+            c->w[k][l] = log2(p->m[k][l]) - log2(p->u[k][l]);
+    }
+    rc = run_pass(c, 2);
+    res->seconds_block = (t2 - t1) + (now_seconds() - t3);
+    if (rc == RP_OK)
+        qsort(res->edges, res->n_edges, sizeof *res->edges, cmp_edge);
+    return rc;
+}
+
+int rp_fs_link(rp_fs_result **out,
+               const rp_fs_spec *spec,
+               const rp_fs_data *data,
+               const uint64_t *truth,
+               const rp_fs_opts *opts,
+               rp_error *err)
+{
+    *out = NULL;
+    rp_fs_opts o = RP_FS_OPTS_INIT;
+    if (opts != NULL)
+        o = *opts;
+    int rc = check_opts(spec, data, &o, err);
+    if (rc != RP_OK)
+        return rc;
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.spec = spec;
+    c.data = data;
+    c.truth = truth;
+    c.o = o;
+    c.err = err;
+    c.res = rp_calloc(1, sizeof *c.res);
+    if (c.res == NULL)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    c.res->n_rules = spec->n_rules;
+    rc = link_run(&c);
+    c.res->peak_bytes = c.bytes;
+    rp_free(c.keys);
+    rp_free(c.idx);
+    rp_free(c.cp_pool);
+    rp_free(c.cp_off);
+    rp_free(c.cp_len);
+    rp_free(c.tf);
+    rp_free(c.pt_code);
+    rp_free(c.pt_count);
+    rp_free(c.pt_first);
+    rp_free(c.pt_used);
+    if (rc != RP_OK) {
+        rp_fs_result_free(c.res);
+        return rc;
+    }
+    *out = c.res;
+    return RP_OK;
+}
+
+void rp_fs_result_free(rp_fs_result *res)
+{
+    if (res == NULL)
+        return;
+    rp_free(res->edges);
+    rp_free(res);
+}

@@ -1,0 +1,110 @@
+#!/bin/bash
+# tests/cli/link.sh: `rapporteur link` end to end. Usage errors and exit statuses; the
+# whole chain simulate -> keygen -> encode -> import --submission -> link -> estimate on
+# two shipped scenarios (scripts/eval-chain), with the pairwise precision and recall of
+# the linkage against the simulator's truth above floors measured on seeds 1-3, and the
+# difference between the estimate from linked data and from the true capture histories
+# reported; then the JSON report, the clerical-review file and the saved run on the
+# linked store.
+
+. "$(dirname "$0")/lib.bash"
+
+R="$RP_BIN"
+SCEN="$RP_SRC/data/scenarios"
+
+# ---- help and usage ----
+run 0 "link --help" -- link --help
+expect_grep "help names the threshold" "$TMP/out" "--threshold"
+expect_grep "help names the sensitivity table" "$TMP/out" "--sensitivity"
+run 2 "link: threshold out of range" -- link --threshold 1.5
+run 2 "link: review above threshold" -- link --threshold 0.8 --review 0.9
+run 2 "link: within and across exclude each other" -- link --within-list --across-lists-only
+run 2 "link: unknown rule" -- link --rules family_year,soundex
+expect_grep "link: the unknown rule is named" "$TMP/err" "soundex"
+run 2 "link: bad sensitivity range" -- link --sensitivity 0.9:0.7:0.05
+run 2 "link: bad thread count" -- link --threads 0
+run 2 "link: unexpected operand" -- link extra
+run 4 "link: no store" -- link --store "$TMP/none.db"
+"$R" init --store "$TMP/empty.db" --quiet || not_ok "init empty store"
+run 65 "link: a store without encoded records" -- link --store "$TMP/empty.db" --json
+expect_grep "link: error as JSON" "$TMP/out" '"error"'
+
+# ---- the chain on simulated scenarios, against the truth ----
+# Floors measured at the defaults (threshold 0.80, cohesion 0.5, list guard) on seeds 1-3:
+# small-national precision 0.978-0.98, recall 0.946-0.97; cross-border precision
+# 0.97-0.99, recall 0.98-0.99 (docs/linkage.md).
+if "$RP_SRC/scripts/eval-chain" --bin "$R" --seed 1 --json --keep "$TMP/chain" \
+    "$SCEN/small-national.json" "$SCEN/cross-border.json" >"$TMP/chain.json" 2>"$TMP/chain.err"; then
+    ok "the chain runs on small-national and cross-border"
+else
+    not_ok "the chain" "$(tail -5 "$TMP/chain.err")"
+fi
+expect_python "linkage precision and recall above the floors; estimate difference reported" '
+import json, math, sys
+floors = {"small-national": (0.95, 0.92), "cross-border": (0.95, 0.95)}
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert {r["scenario"] for r in rows} == set(floors), rows
+for r in rows:
+    p, q = floors[r["scenario"]]
+    assert r["precision"] >= p and r["recall"] >= q, r
+    # the estimate from linked data beside the one from the true capture histories
+    for k in ("estimate_true_histories", "estimate_linked", "difference"):
+        assert math.isfinite(r[k]), (k, r)
+    assert abs(r["relative_difference"]) < 0.15, r
+    assert r["linked_persons"] <= r["records"]
+    print("#", r["scenario"], "P %.4f R %.4f F1 %.4f, estimate %.0f (true histories %.0f, "
+          "difference %+.0f)" % (r["precision"], r["recall"], r["f1"], r["estimate_linked"],
+          r["estimate_true_histories"], r["difference"]), file=sys.stderr)
+' "$TMP/chain.json"
+
+# ---- the report, the review file and the saved run ----
+DB="$TMP/chain/small-national/store.db"
+run 0 "link again with a review file" -- link --store "$DB" --json \
+    --review-file "$TMP/review.csv" --sensitivity 0.75:0.9:0.05 --threads 2
+cp "$TMP/out" "$TMP/link.json"
+expect_python "link --json: blocking report, clusters and sensitivity" '
+import csv, json, math, sys
+r = json.load(open(sys.argv[1]))
+b = r["blocking"]
+rules = {x["rule"]: x for x in b["rules"]}
+assert {"family_year", "given_date", "names", "lsh"} <= set(rules), rules
+assert sum(x["first_pairs"] for x in rules.values()) == b["candidates"]
+for x in rules.values():
+    assert x["first_pairs"] <= x["pairs"]
+assert b["kept"] <= b["candidates"] and b["peak_bytes"] > 0
+c = r["clusters"]
+assert c["persons"] + c["merges"] == r["records"], c
+assert r["params"]["threshold"] == 0.8 and r["params"]["review"] == 0.7
+th = [s["threshold"] for s in r["sensitivity"]]
+assert [round(t, 2) for t in th] == [0.75, 0.8, 0.85, 0.9], th
+chosen = [s for s in r["sensitivity"] if abs(s["threshold"] - 0.8) < 1e-9][0]
+assert chosen["persons"] == c["persons"], (chosen, c)
+for s in r["sensitivity"]:
+    assert s["observed"] == s["persons"] and s["lower"] <= s["estimate"] <= s["upper"], s
+# fewer persons at lower thresholds (more links)
+ps = [s["persons"] for s in r["sensitivity"]]
+assert ps == sorted(ps), ps
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == r["review_pairs"], (len(rows), r["review_pairs"])
+assert rows and set(rows[0]) == {"score", "list_a", "record_a", "list_b", "record_b", "decision"}
+for x in rows:
+    assert 0.7 <= float(x["score"]) < 0.8, x
+    int(x["record_a"]); int(x["record_b"])
+' "$TMP/link.json" "$TMP/review.csv"
+[ "$(stat -c %a "$TMP/review.csv")" = 600 ] && ok "review file mode 0600" ||
+    not_ok "review file mode $(stat -c %a "$TMP/review.csv")"
+run 0 "estimate --store after link" -- estimate --store "$DB" --json
+expect_python "the store counts the linked persons" '
+import json, sys
+e, l = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert e["observed"] == l["clusters"]["persons"], (e["observed"], l["clusters"]["persons"])
+assert e.get("unlinked_records", 0) == 0, e
+' "$TMP/out" "$TMP/link.json"
+run 0 "link: text report" -- link --store "$DB" --across-lists-only --cohesion 0 --no-list-guard \
+    --rules family_year,names --max-block 50
+expect_grep "text report: sensitivity table" "$TMP/out" "Linkage sensitivity"
+expect_grep "text report: chosen row marked" "$TMP/out" "<- chosen"
+run 0 "link --quiet prints nothing" -- link --store "$DB" --quiet
+[ -s "$TMP/out" ] && not_ok "link --quiet printed something" || ok "link --quiet is quiet"
+
+finish
