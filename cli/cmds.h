@@ -26,6 +26,9 @@ int cmd_export(int argc, char **argv);
 /** `rapporteur stats --field NAME`: stored records counted by the values of a field. */
 int cmd_stats(int argc, char **argv);
 
+/** `rapporteur report`: protected tables, charts, HTML and Excel (cli/cmd_report.c). */
+int cmd_report(int argc, char **argv);
+
 /** `rapporteur simulate`: a scenario with known truth (cli/cmd_simulate.c). */
 int cmd_simulate(int argc, char **argv);
 

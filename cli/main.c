@@ -20,6 +20,7 @@ static const rp_cli_cmd cmds[] = {
     {"export", cmd_export, "write the stored records in the standard (CSV or JSON)"},
     {"stats", cmd_stats, "count stored records by the values of a field"},
     {"estimate", cmd_estimate, "estimate the hidden total by multiple systems estimation"},
+    {"report", cmd_report, "publish patterns and trends: protected tables, charts, HTML, Excel"},
     {"simulate", cmd_simulate, "simulate a population and agency lists with known truth"},
     {"keygen", cmd_keygen, "create the linkage secret or the hub's key pair"},
     {"encode", cmd_encode, "encode an agency file for privacy-preserving linkage"},

@@ -1,9 +1,11 @@
 /*
  * rapporteur: patterns and trends, published safely (issue 7). Count tables of the data
- * standard's fields with margins (src/report/table.c), statistical disclosure control
- * (src/report/sdc.c: threshold rule, secondary cell suppression with an LP audit on GLPK,
- * rounding, differentially private counts), and the outputs (src/report/out_*.c: CSV,
- * JSON, Excel workbook, cairo charts, one self-contained HTML report).
+ * standard's fields with margins (src/report/table.c), trends by year with a Poisson
+ * trend (src/report/trend.c), MSE estimates per stratum (src/report/estimates.c),
+ * statistical disclosure control (src/report/sdc.c: threshold rule, secondary cell
+ * suppression with an LP audit on GLPK, rounding; src/report/dp.c: differentially
+ * private counts and the privacy budget), and the outputs (src/report/table_out.c: CSV
+ * and JSON; charts, workbook and HTML elsewhere). docs/report.md states every rule.
  */
 #ifndef RAPPORTEUR_REPORT_H
 #define RAPPORTEUR_REPORT_H
@@ -11,10 +13,13 @@
 #include <rapporteur/common.h>
 #include <rapporteur/data.h>
 #include <rapporteur/error.h>
+#include <rapporteur/mse.h>
+#include <rapporteur/store.h>
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +57,9 @@ typedef struct rp_table_dim {
  * of their categories, so the interior does not sum to the margin; the margin counts
  * persons with information on the field (CTDC's denominator rule), and additive is
  * false.
+ *
+ * value[] is what may be published: it equals count[] until disclosure control changes
+ * it, and is NaN where status says the cell is suppressed.
  */
 typedef struct rp_table {
     char *title;
@@ -60,11 +68,11 @@ typedef struct rp_table {
     rp_table_dim dims[RP_TABLE_MAX_DIMS];
     size_t stride[RP_TABLE_MAX_DIMS];
     size_t n_cells;
-    double *count;          /* n_cells true counts (never published as such) */
-    double *value;          /* n_cells published values (after rounding or noise) */
-    uint8_t *status;        /* n_cells rp_cell_status */
-    bool additive;          /* interior cells sum to the margins */
-    char **notes;           /* plain-language notes (suppression, rounding, budget) */
+    double *count;   /* n_cells true counts (never published as such) */
+    double *value;   /* n_cells published values (after rounding or noise; NaN suppressed) */
+    uint8_t *status; /* n_cells rp_cell_status */
+    bool additive;   /* interior cells sum to the margins */
+    char **notes;    /* plain-language notes (suppression, rounding, budget) */
     size_t n_notes;
 } rp_table;
 
@@ -73,6 +81,498 @@ RP_API void rp_table_free(rp_table *t);
 
 /** Index of cell @p idx (n_dims indices, each 0..n_cats, n_cats = the margin). */
 RP_API size_t rp_table_cell(const rp_table *t, const size_t *idx);
+
+/** The inverse of rp_table_cell(): the n_dims indices of cell @p cell into @p idx. */
+RP_API void rp_table_index(size_t *idx, const rp_table *t, size_t cell);
+
+/** True when dimension @p d is additive (a single-valued field). */
+RP_API bool rp_table_dim_additive(const rp_table *t, size_t d);
+
+/**
+ * True when category @p i of dimension @p d carries information on the field, that is,
+ * it is neither "" (not recorded) nor "unknown" (recorded as unknown).
+ */
+RP_API bool rp_table_cat_known(const rp_table *t, size_t d, size_t i);
+
+/** A deep copy of @p t, or NULL on OOM. */
+RP_API rp_table *rp_table_dup(const rp_table *t);
+
+/**
+ * Append a note to @p t (printf format). @return RP_OK; RP_ENOMEM.
+ */
+RP_API int rp_table_add_note(rp_table *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** What tables count. */
+typedef enum rp_report_unit {
+    RP_REPORT_UNIT_AUTO = 0, /* persons when any record has a person id, else records */
+    RP_REPORT_UNIT_PERSONS,  /* one per distinct person id (a record without one: itself) */
+    RP_REPORT_UNIT_RECORDS   /* one per stored record */
+} rp_report_unit;
+
+/** Options for rp_report_data_load(). Initialise with RP_REPORT_DATA_OPTS_INIT. */
+typedef struct rp_report_data_opts {
+    unsigned version;
+    rp_report_unit unit;
+} rp_report_data_opts;
+
+#define RP_REPORT_DATA_OPTS_VERSION 1
+/* clang-format off */
+#define RP_REPORT_DATA_OPTS_INIT {RP_REPORT_DATA_OPTS_VERSION, RP_REPORT_UNIT_AUTO}
+/* clang-format on */
+
+/**
+ * The units of a report (persons or records) with the attributes that tables count,
+ * read once so that many tables can be made from them (opaque).
+ */
+typedef struct rp_report_data rp_report_data;
+
+/**
+ * Read the units of @p st in one read transaction. Persons: one per distinct person_id,
+ * with the attributes of their earliest-registered record (a missing year last, ties by
+ * row id), as rp_store_capture_set() takes strata; a record without a person id is a
+ * person of its own (counted in rp_report_data_unlinked()). Forms of exploitation,
+ * sectors, types and means of control are those of that record too.
+ *
+ * @param[out] out   new data; free with rp_report_data_free(); NULL on failure.
+ * @param[in]  opts  NULL for defaults (unit AUTO).
+ * @return RP_OK; RP_EDATA (no stored record; unit PERSONS and no person id at all);
+ *         RP_ESQL; RP_ENOMEM.
+ */
+RP_API int rp_report_data_load(rp_report_data **out,
+                               rp_store *st,
+                               const rp_report_data_opts *opts,
+                               rp_error *err);
+
+/**
+ * As rp_report_data_load() from @p n records in memory (tests, benchmarks, pooled
+ * submissions). Records are borrowed; nothing is retained.
+ * @return RP_OK; RP_EDATA (n == 0); RP_EINVAL; RP_ENOMEM.
+ */
+RP_API int rp_report_data_from_records(rp_report_data **out,
+                                       const rp_case_record *recs,
+                                       size_t n,
+                                       const rp_report_data_opts *opts,
+                                       rp_error *err);
+
+/** Free. NULL-safe. */
+RP_API void rp_report_data_free(rp_report_data *d);
+
+/** Number of units. */
+RP_API size_t rp_report_data_count(const rp_report_data *d);
+
+/** "persons" or "records" (static string). */
+RP_API const char *rp_report_data_unit(const rp_report_data *d);
+
+/** Persons made of a single record without a person id (0 when counting records). */
+RP_API size_t rp_report_data_unlinked(const rp_report_data *d);
+
+/** Options for rp_report_table_build(). Initialise with RP_TABLE_OPTS_INIT. */
+typedef struct rp_table_opts {
+    unsigned version;
+    const char *title; /* NULL: "persons by sex and citizenship" */
+    bool known_only;   /* CTDC's rule on every dimension: leave out units with "" or
+                          "unknown" in a single-valued field (always so for multi-valued) */
+    int year_min;      /* only units registered in year_min..year_max; 0 = no bound */
+    int year_max;
+} rp_table_opts;
+
+#define RP_TABLE_OPTS_VERSION 1
+/* clang-format off */
+#define RP_TABLE_OPTS_INIT {RP_TABLE_OPTS_VERSION, NULL, false, 0, 0}
+/* clang-format on */
+
+/**
+ * Cross-tabulate @p n_fields (1 to RP_TABLE_MAX_DIMS) distinct fields with margins.
+ *
+ * Categories are those present in the data, in code-list order (numbers ascending,
+ * countries alphabetical), then "unknown", then "" (not recorded); a registration_year
+ * dimension has every year between the first and the last present (zeros included), so
+ * trends see the years with no one. Single-valued fields are additive: each unit is in
+ * one category, "" and "unknown" included. Multi-valued fields (exploitation,
+ * sexual_types, labour_sectors, means_of_control, recruiter_relation) follow CTDC's
+ * denominator rule: a unit is counted in each of its categories, the margin counts the
+ * units with at least one, and units with none are left out of the table (the number is
+ * in a note); the table is then not additive. Every field but case_id, person_id and
+ * registration_date can be a dimension (list included).
+ *
+ * value[] starts equal to count[], status all RP_CELL_PUBLISHED: apply
+ * rp_sdc_protect() before publishing.
+ *
+ * @return RP_OK; RP_EINVAL (no field, too many, repeated, not tabulable, bad years);
+ *         RP_ENOMEM.
+ * @test   tests/unit/test_report_table.c
+ */
+RP_API int rp_report_table_build(rp_table **out,
+                                 const rp_report_data *data,
+                                 const rp_field *fields,
+                                 size_t n_fields,
+                                 const rp_table_opts *opts,
+                                 rp_error *err);
+
+/**
+ * Shares of the published values along dimension @p d: out[c] = value[c] / denominator,
+ * where the denominator is the value of the cell's margin along @p d less the cells of
+ * the "" and "unknown" categories of @p d (CTDC: only units with information on the
+ * field). Cells of "" / "unknown", suppressed cells and cells whose denominator is
+ * suppressed or 0 get NaN; margin cells get 1. Shares of a multi-valued dimension can
+ * sum to more than 1.
+ * @param[out] out  t->n_cells shares.
+ * @return RP_OK; RP_EINVAL (@p d out of range).
+ */
+RP_API int rp_table_shares(double *out, const rp_table *t, size_t d, rp_error *err);
+
+/* ==== trends (src/report/trend.c) ==== */
+
+/** Options for rp_trend_fit(). Initialise with RP_TREND_OPTS_INIT. */
+typedef struct rp_trend_opts {
+    unsigned version;
+    double ci_level; /* in (0, 1) */
+    double tol;      /* Newton: stop when the step in the slope is below tol */
+    int max_iter;
+    bool profile; /* also the profile-likelihood interval */
+} rp_trend_opts;
+
+#define RP_TREND_OPTS_VERSION 1
+/* clang-format off */
+#define RP_TREND_OPTS_INIT {RP_TREND_OPTS_VERSION, 0.95, 1e-12, 100, true}
+
+/* clang-format on */
+
+/** A trend by year. Arrays owned; free with rp_trend_free(). */
+typedef struct rp_trend {
+    size_t n_years;
+    int *years;         /* n_years */
+    double *counts;     /* the counts fitted (NaN: suppressed, left out of the fit) */
+    double *change;     /* counts[i] - counts[i - 1]; NaN for the first and gaps */
+    double *change_pct; /* 100 change / counts[i - 1]; NaN when that is 0 or NaN */
+    size_t n_fitted;    /* years in the fit */
+    double slope;       /* b of log mu = a + b (year - mean year) */
+    double slope_se;    /* Wald SE from the observed information */
+    double rate_ratio;  /* exp(b): multiplicative change per year */
+    double ci_level;
+    double wald_lower, wald_upper;       /* exp(b -+ z se) */
+    double profile_lower, profile_upper; /* profile likelihood; NaN if off or open */
+    double deviance;                     /* residual deviance, df = n_fitted - 2 */
+    double df;
+    int iterations;
+    char **notes;
+    size_t n_notes;
+} rp_trend;
+
+/**
+ * Fit the Poisson log-linear trend log E[y_t] = a + b (t - mean t) by maximum
+ * likelihood (Newton on the profile log-likelihood of b; a is explicit given b), with
+ * Wald and profile-likelihood intervals for exp(b), and the annual changes. Years with
+ * NaN counts are left out of the fit and their changes are NaN.
+ * @return RP_OK; RP_EINVAL (fewer than 2 fitted years, negative count, bad level);
+ *         RP_EDOM (all fitted counts 0: no trend); RP_ENOCONV; RP_ENOMEM.
+ * @see    McCullagh & Nelder (1989) ch. 6; as R glm(y ~ year, family = poisson) and
+ *         confint() (MASS profile).
+ */
+RP_API int rp_trend_fit(rp_trend **out,
+                        const int *years,
+                        const double *counts,
+                        size_t n,
+                        const rp_trend_opts *opts,
+                        rp_error *err);
+
+/**
+ * The trend of a table's published values along its registration_year dimension @p d,
+ * the other dimensions at positions @p at (n_dims entries, the one at @p d ignored;
+ * NULL = every other dimension at its margin). The "" year category is left out;
+ * suppressed cells are NaN (left out of the fit).
+ * @return as rp_trend_fit(); RP_EINVAL (@p d is not a registration_year dimension).
+ */
+RP_API int rp_table_trend(rp_trend **out,
+                          const rp_table *t,
+                          size_t d,
+                          const size_t *at,
+                          const rp_trend_opts *opts,
+                          rp_error *err);
+
+/** Free. NULL-safe. */
+RP_API void rp_trend_free(rp_trend *tr);
+
+/* ==== MSE estimates per stratum (src/report/estimates.c) ==== */
+
+/** One stratum: the observed persons and the estimated total. */
+typedef struct rp_report_estimate {
+    char *label;     /* "sex=female"; "" for the pooled table */
+    double observed; /* persons on at least one list */
+    double estimate; /* N; NaN when not estimated */
+    double lower;    /* interval on N: profile likelihood when available, else the
+                        model-conditional one; NaN when not estimated */
+    double upper;
+    char model[256]; /* the chosen model (names), "" if none */
+    int status;      /* RP_OK, or why there is no estimate (rp_status) */
+    bool suppressed; /* observed below opts->min_observed: nothing published */
+} rp_report_estimate;
+
+/** Estimates by stratum. Owned; free with rp_report_estimates_free(). */
+typedef struct rp_report_estimates {
+    rp_report_estimate total; /* the pooled table */
+    size_t n;
+    rp_report_estimate *strata;
+    double ci_level;
+    char **notes;
+    size_t n_notes;
+} rp_report_estimates;
+
+/** Options for rp_report_estimates(). Initialise with RP_REPORT_ESTIMATES_OPTS_INIT. */
+typedef struct rp_report_estimates_opts {
+    unsigned version;
+    rp_mse_opts mse;     /* passed to rp_mse_estimate() for each table */
+    double min_observed; /* strata with fewer observed persons get no estimate (the
+                            threshold rule: use the report's k) */
+} rp_report_estimates_opts;
+
+#define RP_REPORT_ESTIMATES_OPTS_VERSION 1
+/* clang-format off */
+#define RP_REPORT_ESTIMATES_OPTS_INIT \
+    {RP_REPORT_ESTIMATES_OPTS_VERSION, RP_MSE_OPTS_INIT, 5.0}
+/* clang-format on */
+
+/**
+ * MSE estimates of the pooled capture histories of @p st and of each stratum by the
+ * fields @p by (rp_store_capture_set(), then rp_mse_estimate() per table), beside the
+ * observed counts. A stratum whose estimation fails keeps its observed count, NaN
+ * estimates and the failure's code in status, with a note; that is not an error.
+ * @return RP_OK; the errors of rp_store_capture_set(); RP_ENOMEM.
+ */
+RP_API int rp_report_estimates_run(rp_report_estimates **out,
+                                   rp_store *st,
+                                   const char *const *by,
+                                   size_t n_by,
+                                   const rp_report_estimates_opts *opts,
+                                   rp_error *err);
+
+/** As rp_report_estimates_run() on a capture set already made. */
+RP_API int rp_report_estimates_of_set(rp_report_estimates **out,
+                                      const rp_capture_set *set,
+                                      const rp_report_estimates_opts *opts,
+                                      rp_error *err);
+
+/** Free. NULL-safe. */
+RP_API void rp_report_estimates_free(rp_report_estimates *e);
+
+/* ==== disclosure control (src/report/sdc.c, src/report/dp.c) ==== */
+
+/** How a table is protected. */
+typedef enum rp_sdc_method {
+    RP_SDC_SUPPRESS = 0, /* threshold rule + secondary suppression, LP-audited */
+    RP_SDC_ROUND,        /* every cell rounded to the nearest multiple of base */
+    RP_SDC_KROUND,       /* CTDC k-synthetic / SDS: below k not shown, else down to k */
+    RP_SDC_DP_LAPLACE,   /* discrete Laplace noise, pure epsilon-DP */
+    RP_SDC_DP_GAUSSIAN,  /* discrete Gaussian noise, rho-zCDP */
+    RP_SDC_NONE          /* publish as counted (internal use only) */
+} rp_sdc_method;
+
+/** Cost of suppressing a cell, which secondary suppression minimises greedily. */
+typedef enum rp_sdc_cost {
+    RP_SDC_COST_VALUE = 0, /* the count (tau-ARGUS's default for frequency tables) */
+    RP_SDC_COST_LOG,       /* 1 + log(count): fewer large cells */
+    RP_SDC_COST_UNIT       /* 1: fewest cells */
+} rp_sdc_cost;
+
+/** Options for rp_sdc_protect() and rp_sdc_audit(). Initialise with RP_SDC_OPTS_INIT. */
+typedef struct rp_sdc_opts {
+    unsigned version;
+    rp_sdc_method method;
+    double k;              /* threshold: cells with 0 < count < k are primary */
+    bool zero_unsafe;      /* also cells of count 0 are primary (default: published) */
+    bool zero_complements; /* cells of count 0 may be secondary suppressions */
+    double protection_pct; /* required lower and upper protection, % of the cell value
+                              (at least 1 person each way) */
+    bool width_k;          /* the attacker's interval must also be at least k wide */
+    rp_sdc_cost cost;
+    size_t max_rounds; /* rounds of audit + complement choice before giving up */
+    double base;       /* RP_SDC_ROUND: rounding base */
+    double epsilon;    /* RP_SDC_DP_LAPLACE: epsilon of this release */
+    double rho;        /* RP_SDC_DP_GAUSSIAN: rho (zCDP) of this release */
+    double lp_tol;     /* slack in comparing LP bounds with protection levels */
+} rp_sdc_opts;
+
+#define RP_SDC_OPTS_VERSION 1
+/* clang-format off */
+#define RP_SDC_OPTS_INIT \
+    {RP_SDC_OPTS_VERSION, RP_SDC_SUPPRESS, 5.0, false, false, 10.0, true, \
+     RP_SDC_COST_VALUE, 10000, 5.0, 1.0, 0.5, 1e-6}
+
+/* clang-format on */
+
+/** What rp_sdc_protect() did. */
+typedef struct rp_sdc_report {
+    size_t n_primary;
+    size_t n_secondary;
+    size_t n_rounded;
+    size_t n_noisy;
+    size_t rounds;           /* audit rounds of secondary suppression */
+    size_t lp_solves;        /* LPs solved by the audits */
+    double suppressed_total; /* sum of the counts of the suppressed interior cells */
+    bool audit_passed;       /* RP_SDC_SUPPRESS: the final audit protects every primary */
+} rp_sdc_report;
+
+/**
+ * Protect @p t in place with @p opts->method: sets value[] (NaN where suppressed) and
+ * status[], and appends notes that say what was done (k, protection, rounding base,
+ * epsilon or rho and the sensitivity). Suppression marks the primary cells (every cell,
+ * margins too, with 0 < count < k; zeros if zero_unsafe), then adds complementary
+ * suppressions until rp_sdc_audit() finds every primary cell's feasibility interval at
+ * least as wide as its protection interval (docs/report.md, "Secondary suppression").
+ * Differential privacy draws from libsodium's randombytes; record the release in the
+ * budget first with rp_report_budget_charge().
+ *
+ * @param[out] report  may be NULL.
+ * @return RP_OK; RP_EINVAL (bad options, a table already protected); RP_EINTERNAL (LP
+ *         solver failure); RP_ENOMEM.
+ * @test   tests/unit/test_report_sdc.c
+ */
+RP_API int
+rp_sdc_protect(rp_table *t, const rp_sdc_opts *opts, rp_sdc_report *report, rp_error *err);
+
+/** The attacker's interval for one suppressed cell, from the audit. */
+typedef struct rp_sdc_interval {
+    size_t cell;       /* index into the table */
+    double value;      /* true count */
+    double lower;      /* least value consistent with everything published */
+    double upper;      /* largest (INFINITY when unbounded) */
+    double need_lower; /* protection interval: lower must be <= need_lower ... */
+    double need_upper; /* ... and upper >= need_upper ... */
+    double need_width; /* ... and upper - lower >= need_width */
+    bool primary;
+    bool protected_; /* primary cells: the three conditions hold; secondary: true */
+} rp_sdc_interval;
+
+/**
+ * The LP audit (tau-ARGUS's audit): for every suppressed cell, minimise and maximise it
+ * subject to every relation of the table with the published cells fixed at their values
+ * and the suppressed cells >= 0 (GLPK simplex). Relations: along an additive dimension,
+ * each line of categories sums to its margin; along a multi-valued dimension each cell
+ * is at most its margin and the line sums to at least the margin. Bounds are rounded
+ * inwards to integers (counts are whole persons).
+ *
+ * @param[out] out    new array of one interval per suppressed cell, in cell order; free
+ *                    with rp_free(); NULL when there is none.
+ * @param[out] n_out  its length.
+ * @param[out] passed true when every primary cell is protected; may be NULL.
+ * @return RP_OK; RP_EINVAL; RP_EINTERNAL (LP solver failure); RP_ENOMEM.
+ */
+RP_API int rp_sdc_audit(rp_sdc_interval **out,
+                        size_t *n_out,
+                        bool *passed,
+                        const rp_table *t,
+                        const rp_sdc_opts *opts,
+                        rp_error *err);
+
+/** The protection interval rp_sdc_audit() requires of a primary cell of count @p x. */
+RP_API void rp_sdc_protection(
+    double *need_lower, double *need_upper, double *need_width, double x, const rp_sdc_opts *opts);
+
+/** Noise mechanisms. */
+typedef enum rp_dp_mechanism { RP_DP_LAPLACE = 0, RP_DP_GAUSSIAN } rp_dp_mechanism;
+
+/**
+ * One draw of discrete Laplace noise, P(Z = z) proportional to exp(-|z| / scale)
+ * (the geometric mechanism of Ghosh, Roughgarden & Sundararajan 2009: scale =
+ * sensitivity / epsilon), from libsodium's randombytes. @p scale > 0.
+ */
+RP_API long long rp_dp_laplace(double scale);
+
+/**
+ * One draw of discrete Gaussian noise, P(Z = z) proportional to exp(-z^2 / (2 sigma2)),
+ * by Canonne, Kamath & Steinke (2020), Algorithm 3 (rejection from discrete Laplace),
+ * from libsodium's randombytes. @p sigma2 > 0.
+ */
+RP_API long long rp_dp_gaussian(double sigma2);
+
+/** Variance of rp_dp_laplace(scale): 2 p / (1 - p)^2, p = exp(-1 / scale). */
+RP_API double rp_dp_laplace_variance(double scale);
+
+/** Variance of rp_dp_gaussian(sigma2), summed over the support (slightly below sigma2). */
+RP_API double rp_dp_gaussian_variance(double sigma2);
+
+/* ==== the privacy budget (src/store/report_query.c) ==== */
+
+/** Budget spent so far in a store. */
+typedef struct rp_budget {
+    size_t releases;
+    double epsilon; /* sum of epsilon over pure-DP (Laplace) releases */
+    double rho;     /* zCDP of everything: sum of rho plus epsilon^2 / 2 per Laplace
+                       release (Bun & Steinke 2016, Prop. 1.4) */
+} rp_budget;
+
+/**
+ * The budget spent by the releases recorded in @p st (the privacy_budget table; none
+ * yet: zeros). @return RP_OK; RP_ESQL.
+ */
+RP_API int rp_report_budget_spent(rp_budget *out, rp_store *st, rp_error *err);
+
+/**
+ * Record one differentially private release of @p label before it is made, in one
+ * transaction with the check: refused (nothing recorded) when the total would exceed
+ * @p epsilon_cap (pure-DP releases; 0 = no cap) or @p rho_cap (zCDP of all; 0 = no
+ * cap). Exactly one of @p epsilon and @p rho is positive (Laplace or Gaussian).
+ * @param[out] after  the budget with this release; may be NULL.
+ * @return RP_OK; RP_EPERM (over a cap, or the store is read-only); RP_EINVAL; RP_ESQL.
+ */
+RP_API int rp_report_budget_charge(rp_budget *after,
+                                   rp_store *st,
+                                   const char *label,
+                                   double epsilon,
+                                   double rho,
+                                   double epsilon_cap,
+                                   double rho_cap,
+                                   rp_error *err);
+
+/* ==== outputs (src/report/table_out.c) ==== */
+
+/** CSV layouts. */
+typedef enum rp_table_csv_layout {
+    RP_TABLE_CSV_LONG = 0, /* one row per cell: the categories, value, status */
+    RP_TABLE_CSV_WIDE      /* the last dimension across, the others down; then notes */
+} rp_table_csv_layout;
+
+/** Options for the writers. Initialise with RP_TABLE_WRITE_OPTS_INIT. */
+typedef struct rp_table_write_opts {
+    unsigned version;
+    rp_table_csv_layout layout;
+    const char *total_label;     /* label of margins; NULL = "Total" */
+    const char *suppressed_mark; /* NULL = "x" */
+    const char *not_recorded;    /* label of the "" category; NULL = "Not recorded" */
+    int share_dim;               /* JSON/long CSV: also shares along this dim; -1 none */
+} rp_table_write_opts;
+
+#define RP_TABLE_WRITE_OPTS_VERSION 1
+/* clang-format off */
+#define RP_TABLE_WRITE_OPTS_INIT \
+    {RP_TABLE_WRITE_OPTS_VERSION, RP_TABLE_CSV_LONG, NULL, NULL, NULL, -1}
+/* clang-format on */
+
+/**
+ * Write the published values of @p t as CSV (RFC 4180, UTF-8): never the true counts of
+ * suppressed cells, which appear as the suppressed mark ("x"); the status column of the
+ * long layout says "published", "primary", "secondary", "rounded" or "noisy"; the wide
+ * layout ends with a blank row, a legend and the notes. Formula-like labels are
+ * prefixed with ' (as the store export does). @return RP_OK; RP_EIO; RP_ENOMEM.
+ */
+RP_API int
+rp_table_write_csv(FILE *f, const rp_table *t, const rp_table_write_opts *opts, rp_error *err);
+
+/**
+ * Write @p t as one JSON object: title, unit, additive, dims (field and categories),
+ * cells (indices, labels, value or null, status, share if asked), notes.
+ * @return RP_OK; RP_EIO; RP_ENOMEM.
+ */
+RP_API int
+rp_table_write_json(FILE *f, const rp_table *t, const rp_table_write_opts *opts, rp_error *err);
+
+/** As rp_table_write_json() into a new string (free with rp_free()). */
+RP_API int
+rp_table_json_string(char **out, const rp_table *t, const rp_table_write_opts *opts, rp_error *err);
+
+/** Name of a status ("published", "primary", "secondary", "rounded", "noisy"). */
+RP_API const char *rp_cell_status_str(rp_cell_status s);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,223 @@
+#!/bin/bash
+# tests/cli/report.sh: `rapporteur report` on the CTDC global dataset (data/ctdc). The
+# report's tables agree with counts computed here from the CSV; no suppressed value
+# appears in the HTML, the workbook or the CSV; the HTML is self-contained and
+# accessible (lang, <caption>, <th scope>, SVG <title>/<desc>, no script); headless
+# Chromium renders it to a PNG that is checked for size and content (not blank, the
+# charts' Okabe-Ito blue present); the charts' PNGs are checked the same way; the output
+# directory is replaced whole, and a directory that is not a report is refused.
+#
+# Chromium is a declared dependency (scripts/deps.txt, installed by scripts/install-deps):
+# when it is missing the test fails with a message saying so rather than skipping, so
+# that CI never passes without having rendered the HTML report.
+
+. "$(dirname "$0")/lib.bash"
+
+CSV="$RP_SRC/data/ctdc/ctdc_global_dataset_2018_kanon.csv"
+MAPPING="$RP_SRC/data/mappings/ctdc.json"
+S="$TMP/ctdc.db"
+R="$TMP/report"
+
+run 0 "report --help" -- report --help
+expect_grep "help names the options" "$TMP/out" "--dp-epsilon"
+
+run 0 "init" -- init --store "$S" --quiet
+run 0 "import CTDC" -- import "$CSV" --mapping "$MAPPING" --store "$S" --agency IOM --quiet
+
+# k = 30 so that citizenship and country tables have suppressed cells on this data.
+run 0 "report with k = 30" -- report --store "$S" --out-dir "$R" --k 30 --json
+expect_python "report lists its files, six tables" '
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+assert r["out_dir"] == sys.argv[2], r
+assert len(r["tables"]) == 6, r["tables"]
+assert r["estimates"] is False, r  # CTDC has no linked persons
+for f in ["report.html", "report.xlsx", "01-year.csv", "01-year.json", "01-year.svg",
+          "01-year.png", "01-year.pdf", "03-citizenship.png", "04-exploitation.svg"]:
+    assert f in r["files"], f
+for f in r["files"]:
+    assert os.path.getsize(os.path.join(sys.argv[2], f)) > 0, f
+assert not [d for d in os.listdir(os.path.dirname(sys.argv[2])) if ".tmp-" in d]
+' "$TMP/out" "$R"
+
+expect_python "tables agree with counts computed from the CSV; suppressed cells are x" '
+import collections, csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
+def coded(v):
+    v = v.strip()
+    return "" if v in ("", "-99", "Missing") else ("unknown" if v == "Unknown" else v)
+years = collections.Counter(coded(r["yearOfRegistration"]) for r in rows)
+cit = collections.Counter(coded(r["citizenship"]) for r in rows)
+for stem, want in (("01-year", years), ("03-citizenship", cit)):
+    t = json.load(open(sys.argv[2] + "/" + stem + ".json"))
+    n_sup = 0
+    for c in t["cells"]:
+        label = {"Not recorded": "", "Unknown": "unknown"}.get(c["labels"][0], c["labels"][0])
+        true = sum(want.values()) if label is None or label == "Total" else want.get(label, 0)
+        if c["status"] in ("primary", "secondary"):
+            assert c["value"] is None, c
+            n_sup += 1
+            if c["status"] == "primary":
+                assert 0 < true < 30, (c, true)
+        else:
+            assert c["value"] == true, (stem, c, true)
+    if stem == "03-citizenship":
+        assert n_sup >= 5, n_sup
+' "$CSV" "$R"
+
+expect_python "HTML: accessible, self-contained, no suppressed value" '
+import csv, json, re, sys
+html = open(sys.argv[1] + "/report.html", encoding="utf-8").read()
+assert html.startswith("<!DOCTYPE html>\n<html lang=\"en\">"), html[:60]
+assert "<script" not in html and "<link" not in html and "<img" not in html
+assert not re.search(r"(src|href)=\"(https?:)?//", html), "external resource"
+for want in ["<title>Trafficking in human beings: patterns and trends</title>",
+             "<h2 id=\"s1-h\">Case records by year of registration</h2>",
+             "<caption id=\"s3-cap\">Case records by citizenship",
+             "<th scope=\"col\">Year of registration</th>", "<th scope=\"row\">Philippines</th>",
+             "<title id=\"s1-chart-title\">Case records by year of registration</title>",
+             "Horizontal axis: Year of registration. Vertical axis: Number of records",
+             "Source: IOM (ctdc_global_dataset_2018_kanon.csv)", "<h2 id=\"method-h\">Method</h2>",
+             "<meta name=\"viewport\""]:
+    assert want in html, want
+# every suppressed citizenship is an x in the HTML, and its true count is nowhere in that
+# section (published cells there are all >= 30)
+rows = list(csv.DictReader(open(sys.argv[2], newline="", encoding="utf-8")))
+t = json.load(open(sys.argv[1] + "/03-citizenship.json"))
+sup = [c["labels"][0] for c in t["cells"] if c["value"] is None]
+sec = html[html.index("<section aria-labelledby=\"s3-h\">"):]
+sec = sec[:sec.index("</section>")]
+table = sec[sec.index("<table>"):]
+assert table.count("class=\"sup") == len(sup), (table.count("class=\"sup"), sup)
+published = set(re.findall(r"<td(?: class=\"total\")?>([0-9,]+)</td>", table))
+for code in sup:
+    true = sum(1 for r in rows if r["citizenship"].strip() == code)
+    assert f"{true:,}" not in published or true >= 30, (code, true)
+' "$R" "$CSV"
+
+expect_python "workbook: one sheet per table, Notes, x for suppressed cells" '
+import re, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1] + "/report.xlsx")
+wb = z.read("xl/workbook.xml").decode()
+names = re.findall(r"<sheet name=\"([^\"]+)\"", wb)
+assert len(names) == 7 and names[-1] == "Notes", names
+strings = z.read("xl/sharedStrings.xml").decode()
+assert "<t>x</t>" in strings and "Case records by citizenship" in strings
+assert "pane" in z.read("xl/worksheets/sheet1.xml").decode()  # frozen header
+' "$R"
+
+# ---- rendering: the chart PNGs and the HTML report through headless Chromium ----
+
+# PNG_CHECK FILE WIDTH MIN_HEIGHT [ROWS]: a PNG of that width, not blank, with the bars'
+# Okabe-Ito blue, in its first ROWS rows (default all). A PNG decoder in Python's standard
+# library (zlib + the five PNG filters), so that no imaging package is needed.
+PNG_CHECK='
+import struct, sys, zlib
+path, want_w, min_h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = open(path, "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat, ihdr = 8, b"", None
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        ihdr = struct.unpack(">IIBBBBB", body)
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+w, h, depth, ctype, _, _, interlace = ihdr
+assert w == want_w and h >= min_h, (w, h)
+assert depth == 8 and ctype in (2, 6) and interlace == 0, ihdr
+bpp = 3 if ctype == 2 else 4
+raw = zlib.decompress(idat)
+stride = w * bpp
+prev = bytearray(stride)
+inked = blue = 0
+colours = set()
+rows = min(h, int(sys.argv[4])) if len(sys.argv) > 4 else h  # filters need only rows above
+for y in range(rows):
+    f = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    if f == 1:
+        for i in range(bpp, stride):
+            line[i] = (line[i] + line[i - bpp]) & 255
+    elif f == 2:
+        line = bytearray((u + v) & 255 for u, v in zip(line, prev))
+    elif f == 3:
+        for i in range(stride):
+            line[i] = (line[i] + ((line[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255
+    elif f == 4:
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    prev = line
+    for x in range(0, stride, bpp * 2):  # every other pixel is enough
+        px = bytes(line[x:x + 3])
+        if px != b"\xff\xff\xff":
+            inked += 1
+        if abs(px[0] - 0) < 8 and abs(px[1] - 114) < 8 and abs(px[2] - 178) < 8:
+            blue += 1
+        if len(colours) < 64:
+            colours.add(px)
+total = (w // 2) * rows
+assert inked * 50 > total, ("blank?", inked, total)
+assert blue > 200, ("no bars in Okabe-Ito blue", blue)
+assert len(colours) >= 16, ("too few colours", len(colours))
+'
+
+expect_python "chart PNG: trend by year" "$PNG_CHECK" "$R/01-year.png" 1080 600
+expect_python "chart PNG: citizenship" "$PNG_CHECK" "$R/03-citizenship.png" 1080 400
+
+CHROMIUM=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+if [ -z "$CHROMIUM" ]; then
+    not_ok "render the HTML report with headless Chromium" \
+        "chromium not found: it is a test dependency (scripts/deps.txt); run scripts/install-deps"
+else
+    mkdir -p "$TMP/chromium-home"
+    if HOME="$TMP/chromium-home" timeout 120 "$CHROMIUM" --headless --disable-gpu --no-sandbox \
+        --hide-scrollbars --user-data-dir="$TMP/chromium-home/profile" \
+        --screenshot="$TMP/report.png" --window-size=1200,3000 "file://$R/report.html" \
+        >"$TMP/chromium.log" 2>&1 && [ -s "$TMP/report.png" ]; then
+        ok "render the HTML report with headless Chromium"
+        expect_python "HTML report PNG: 1200 x 3000, not blank, charts drawn" "$PNG_CHECK" \
+            "$TMP/report.png" 1200 3000 1400
+    else
+        not_ok "render the HTML report with headless Chromium" "$(tail -5 "$TMP/chromium.log")"
+    fi
+fi
+
+# ---- the output directory ----
+
+run 0 "a second report replaces the first" -- report --store "$S" --out-dir "$R" \
+    --format html,csv --quiet
+expect_python "only the new files are there" '
+import os, sys
+got = sorted(f for f in os.listdir(sys.argv[1]) if not f.startswith("."))
+assert "report.html" in got and "report.xlsx" not in got and not any(f.endswith(".png") for f in got), got
+' "$R"
+
+mkdir -p "$TMP/precious"
+echo keep >"$TMP/precious/notes.txt"
+run 2 "a directory that is not a report is refused" -- report --store "$S" --out-dir "$TMP/precious"
+expect_grep "refusal says why" "$TMP/err" "is not an earlier report"
+expect_grep "its file is untouched" "$TMP/precious/notes.txt" "^keep$"
+
+run 2 "--round and --dp-epsilon exclude each other" -- report --store "$S" --round 5 \
+    --dp-epsilon 1 --out-dir "$TMP/r2"
+run 2 "unknown format" -- report --store "$S" --format html,gif --out-dir "$TMP/r2"
+run 2 "bad k" -- report --store "$S" --k 0 --out-dir "$TMP/r2"
+run 4 "missing store" -- report --store "$TMP/none.db" --out-dir "$TMP/r2"
+
+run 0 "rounded report" -- report --store "$S" --round 10 --format csv --out-dir "$TMP/r3" --quiet
+expect_python "rounded counts are multiples of 10" '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1] + "/01-year.csv", newline="")))
+vals = [r[1] for r in rows[2:] if len(r) > 1 and r[1] not in ("", "x") and r[1].isdigit()]
+assert vals and all(int(v) % 10 == 0 for v in vals), vals
+' "$TMP/r3"
+
+finish
