@@ -52,6 +52,12 @@ int cmd_link(int argc, char **argv);
  */
 int cmd_link_clear(int argc, char **argv);
 
+/** `rapporteur serve`: the office online, and its accounts (cli/cmd_serve.c). */
+int cmd_serve(int argc, char **argv);
+
+/** `rapporteur recs`: recommendation and commitment tracking (cli/cmd_recs.c). */
+int cmd_recs(int argc, char **argv);
+
 /* ==== helpers shared by the store commands ==== */
 
 #include <rapporteur/store.h>

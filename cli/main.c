@@ -26,7 +26,9 @@ static const rp_cli_cmd cmds[] = {
     {"encode", cmd_encode, "encode an agency file for privacy-preserving linkage"},
     {"seal", cmd_seal, "encrypt a submission to the hub's public key"},
     {"unseal", cmd_unseal, "open a sealed submission at the hub"},
+    {"recs", cmd_recs, "track GRETA/OSCE recommendations, actions and scorecards"},
     {"link", cmd_link, "link records across and within lists into persons"},
+    {"serve", cmd_serve, "serve the store: dashboard, JSON API, accounts and roles"},
 };
 
 static const size_t n_cmds = sizeof(cmds) / sizeof(cmds[0]);
