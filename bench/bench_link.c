@@ -330,6 +330,54 @@ static bool parse_rules(unsigned *mask, const char *v)
     return *mask != 0;
 }
 
+/* The same records scored by Fellegi–Sunter (rapporteur link --method fs). */
+typedef struct fs_run {
+    double seconds, cpu, prec, recall, f1, lambda, expected, train_share;
+    size_t candidates, kept, persons, peak_bytes;
+    unsigned warnings;
+} fs_run;
+
+static int run_fs(fs_run *f,
+                  const rp_link_input *in,
+                  const rp_link_opts *lo,
+                  const uint32_t *truth,
+                  rp_error *err)
+{
+    rp_link_fs_opts fo = RP_LINK_FS_OPTS_INIT;
+    fo.link = *lo;
+    const char *names = getenv("BENCH_LINK_FS_NAMES"); /* "0": score_names off */
+    fo.score_names = !(names && strcmp(names, "0") == 0);
+    fo.keep_weight = -5.0;
+    rp_cluster_opts co = RP_CLUSTER_OPTS_INIT;
+    co.threshold = 0.0;
+    uint32_t *cluster = rp_calloc(in->n, sizeof *cluster);
+    rp_link_fs_result *res = NULL;
+    rp_cluster_stats cs;
+    double t0 = bench_clock_seconds(CLOCK_MONOTONIC);
+    double c0 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    int rc = cluster ? rp_link_fs(&res, in, &fo, err) : RP_ENOMEM;
+    if (rc == RP_OK)
+        rc = rp_link_cluster(res->edges, res->n_edges, in->n, in->list, &co, cluster, &cs, err);
+    f->seconds = bench_clock_seconds(CLOCK_MONOTONIC) - t0;
+    f->cpu = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    if (rc == RP_OK) {
+        size_t tp = 0;
+        quality(cluster, truth, in->n, &f->prec, &f->recall, &tp);
+        f->f1 = f->prec + f->recall > 0 ? 2 * f->prec * f->recall / (f->prec + f->recall) : 0;
+        f->candidates = res->report.candidates;
+        f->kept = res->n_edges;
+        f->persons = cs.persons;
+        f->peak_bytes = res->report.peak_bytes;
+        f->lambda = res->params.lambda;
+        f->expected = res->expected_matches;
+        f->train_share = res->train_share;
+        f->warnings = res->em.warnings;
+    }
+    rp_link_fs_result_free(res);
+    rp_free(cluster);
+    return rc;
+}
+
 /* ==== main ==== */
 
 static void usage(FILE *f)
@@ -584,6 +632,18 @@ int main(int argc, char **argv)
     double prec = 0, recall = 0;
     size_t tp = 0;
     quality(cluster, d.truth, d.n, &prec, &recall, &tp);
+    rp_free(edges);
+    edges = NULL;
+    fs_run fr;
+    memset(&fr, 0, sizeof fr);
+    rc = run_fs(&fr, &in, &lo, d.truth, &err);
+    if (rc != RP_OK) {
+        fprintf(stderr, "bench_link: fs: %s\n", err.msg);
+        rp_free(cluster);
+        data_free(&d);
+        return 1;
+    }
+    getrusage(RUSAGE_SELF, &ru);
     double f1 = prec + recall > 0 ? 2 * prec * recall / (prec + recall) : 0;
     double link_s = t2 - t0;
     double peak_rss = (double)ru.ru_maxrss * 1024.0;
@@ -615,6 +675,23 @@ int main(int argc, char **argv)
         json_object_set_new(o, "recall", bench_json_number(recall));
         json_object_set_new(o, "f1", bench_json_number(f1));
         json_object_set_new(o, "pass", json_boolean(pass));
+        json_t *jf = json_object();
+        json_object_set_new(jf, "link_seconds", bench_json_number(fr.seconds));
+        json_object_set_new(jf, "link_cpu_seconds", bench_json_number(fr.cpu));
+        json_object_set_new(jf, "candidates", json_integer((json_int_t)fr.candidates));
+        json_object_set_new(jf, "kept", json_integer((json_int_t)fr.kept));
+        json_object_set_new(jf, "link_peak_bytes", json_integer((json_int_t)fr.peak_bytes));
+        json_object_set_new(jf, "peak_rss_bytes_both_runs",
+                            bench_json_number((double)ru.ru_maxrss * 1024.0));
+        json_object_set_new(jf, "train_share", bench_json_number(fr.train_share));
+        json_object_set_new(jf, "lambda", bench_json_number(fr.lambda));
+        json_object_set_new(jf, "expected_matches", bench_json_number(fr.expected));
+        json_object_set_new(jf, "warnings", json_integer(fr.warnings));
+        json_object_set_new(jf, "persons", json_integer((json_int_t)fr.persons));
+        json_object_set_new(jf, "precision", bench_json_number(fr.prec));
+        json_object_set_new(jf, "recall", bench_json_number(fr.recall));
+        json_object_set_new(jf, "f1", bench_json_number(fr.f1));
+        json_object_set_new(o, "fs", jf);
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("\n");
         json_decref(o);
@@ -641,6 +718,14 @@ int main(int argc, char **argv)
                peak_rss / 1e9, GOAL_BYTES / 1e9, input_bytes / 1e9, (double)rep.peak_bytes / 1e9);
         printf("quality          pairwise precision %.4f recall %.4f F1 %.4f\n", prec, recall, f1);
         printf("result           %s\n", pass ? "PASS" : "BELOW-GOAL");
+        printf("fs               --method fs: %.2f s wall, %.2f s CPU; %zu candidates (training "
+               "share %.3g), %zu kept at weight >= -5; working memory %.2f GB, peak RSS of both "
+               "runs %.2f GB\n",
+               fr.seconds, fr.cpu, fr.candidates, fr.train_share, fr.kept,
+               (double)fr.peak_bytes / 1e9, (double)ru.ru_maxrss * 1024.0 / 1e9);
+        printf("fs quality       lambda %.3g, %.0f expected matches, warnings 0x%x; %zu persons; "
+               "pairwise precision %.4f recall %.4f F1 %.4f\n",
+               fr.lambda, fr.expected, fr.warnings, fr.persons, fr.prec, fr.recall, fr.f1);
     }
     rp_free(edges);
     rp_free(cluster);

@@ -596,6 +596,10 @@ typedef struct result {
     double hub_threshold;
     size_t hub_candidates, hub_pairs_found, hub_persons, hub_linked_pairs, hub_correct;
     double hub_precision, hub_recall, hub_f1, hub_completeness, t_hub;
+    /* the same candidates scored by Fellegi–Sunter (rp_link_fs), clusters at weight 0 */
+    size_t fs_persons, fs_linked_pairs, fs_correct;
+    double fs_precision, fs_recall, fs_f1, fs_lambda, fs_expected, t_fs;
+    unsigned fs_warnings;
 } result;
 
 static json_t *scores_json(const scores *s)
@@ -668,6 +672,19 @@ static void print_json(const eval_args *a, const result *r, const bench_machine 
     json_object_set_new(h, "f1", bench_json_number(r->hub_f1));
     json_object_set_new(h, "seconds", bench_json_number(r->t_hub));
     json_object_set_new(root, "hub", h);
+    json_t *f = json_object();
+    json_object_set_new(f, "threshold_weight", json_real(0.0));
+    json_object_set_new(f, "persons", json_integer((json_int_t)r->fs_persons));
+    json_object_set_new(f, "linked_pairs", json_integer((json_int_t)r->fs_linked_pairs));
+    json_object_set_new(f, "correct", json_integer((json_int_t)r->fs_correct));
+    json_object_set_new(f, "precision", bench_json_number(r->fs_precision));
+    json_object_set_new(f, "recall", bench_json_number(r->fs_recall));
+    json_object_set_new(f, "f1", bench_json_number(r->fs_f1));
+    json_object_set_new(f, "lambda", bench_json_number(r->fs_lambda));
+    json_object_set_new(f, "expected_matches", bench_json_number(r->fs_expected));
+    json_object_set_new(f, "warnings", json_integer((json_int_t)r->fs_warnings));
+    json_object_set_new(f, "seconds", bench_json_number(r->t_fs));
+    json_object_set_new(root, "hub_fs", f);
     char *s = json_dumps(root, JSON_INDENT(2));
     if (s)
         printf("%s\n", s);
@@ -721,6 +738,15 @@ static void print_report(const eval_args *a, const result *r, const bench_machin
            "F1 %.4f  (%.3f s)\n",
            r->hub_persons, r->hub_linked_pairs, r->hub_correct, r->hub_precision, r->hub_recall,
            r->hub_f1, r->t_hub);
+    printf("hub fs     rapporteur link --method fs: the same candidates by Fellegi-Sunter match "
+           "weight,\n"
+           "           clusters at weight >= 0 (lambda %.3g, %.0f expected matches, "
+           "warnings 0x%x)\n",
+           r->fs_lambda, r->fs_expected, r->fs_warnings);
+    printf("           %zu persons, %zu linked pairs, %zu correct: precision %.4f recall %.4f "
+           "F1 %.4f  (%.3f s)\n",
+           r->fs_persons, r->fs_linked_pairs, r->fs_correct, r->fs_precision, r->fs_recall,
+           r->fs_f1, r->t_fs);
 }
 
 /* The quantiles of result: true pairs exactly, non-matching pairs to the bin (0.001). */
@@ -999,6 +1025,62 @@ static int hub_input_make(hub_input *h,
     return RP_OK;
 }
 
+static double f1_of(double p, double r)
+{
+    return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+}
+
+/* Pairs put in one person (@p linked), of them true (@p correct): v is n scratch words. */
+static void person_pairs(const uint32_t *person,
+                         const long *entity,
+                         size_t n,
+                         uint64_t *v,
+                         size_t *linked,
+                         size_t *correct)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint64_t)person[i] << 32 | (uint32_t)entity[i];
+    *correct = run_pairs(v, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = person[i];
+    *linked = run_pairs(v, n);
+}
+
+/* As `rapporteur link --method fs`: rp_link_fs, clusters at weight 0, pairwise scores. */
+static int hub_link_fs(const rp_link_input *in,
+                       const long *entity,
+                       uint64_t *v,
+                       uint32_t *person,
+                       size_t truth,
+                       result *r,
+                       rp_error *err)
+{
+    double t0 = bench_clock_seconds(CLOCK_MONOTONIC);
+    rp_link_fs_opts fo = RP_LINK_FS_OPTS_INIT;
+    fo.link.threads = 2;
+    rp_link_fs_result *fr = NULL;
+    int rc = rp_link_fs(&fr, in, &fo, err);
+    rp_cluster_opts co = RP_CLUSTER_OPTS_INIT;
+    co.threshold = 0.0;
+    rp_cluster_stats cs;
+    if (rc == RP_OK)
+        rc = rp_link_cluster(fr->edges, fr->n_edges, in->n, in->list, &co, person, &cs, err);
+    r->t_fs = bench_clock_seconds(CLOCK_MONOTONIC) - t0;
+    if (rc == RP_OK) {
+        person_pairs(person, entity, in->n, v, &r->fs_linked_pairs, &r->fs_correct);
+        r->fs_persons = cs.persons;
+        r->fs_precision =
+            r->fs_linked_pairs ? (double)r->fs_correct / (double)r->fs_linked_pairs : 1.0;
+        r->fs_recall = truth ? (double)r->fs_correct / (double)truth : 1.0;
+        r->fs_f1 = f1_of(r->fs_precision, r->fs_recall);
+        r->fs_lambda = fr->params.lambda;
+        r->fs_expected = fr->expected_matches;
+        r->fs_warnings = fr->em.warnings;
+    }
+    rp_link_fs_result_free(fr);
+    return rc;
+}
+
 /*
  * As `rapporteur link` with its defaults: every pair sharing a blocking key (within and
  * across the two files), Dice from 0 so that the pairs completeness can be counted,
@@ -1043,12 +1125,9 @@ static int hub_link(const table *ta,
     size_t found = 0;
     for (size_t k = 0; k < ne; k++)
         found += h.entity[e[k].a] == h.entity[e[k].b];
-    for (size_t i = 0; i < n; i++)
-        v[i] = (uint64_t)person[i] << 32 | (uint32_t)h.entity[i];
-    size_t correct = run_pairs(v, n);
-    for (size_t i = 0; i < n; i++)
-        v[i] = person[i];
-    size_t linked = run_pairs(v, n);
+    size_t correct = 0;
+    size_t linked = 0;
+    person_pairs(person, h.entity, n, v, &linked, &correct);
     for (size_t i = 0; i < n; i++)
         v[i] = (uint64_t)h.entity[i];
     size_t truth = run_pairs(v, n);
@@ -1061,9 +1140,8 @@ static int hub_link(const table *ta,
     r->hub_correct = correct;
     r->hub_precision = linked ? (double)correct / (double)linked : 1.0;
     r->hub_recall = truth ? (double)correct / (double)truth : 1.0;
-    r->hub_f1 = r->hub_precision + r->hub_recall > 0
-                    ? 2 * r->hub_precision * r->hub_recall / (r->hub_precision + r->hub_recall)
-                    : 0.0;
+    r->hub_f1 = f1_of(r->hub_precision, r->hub_recall);
+    rc = hub_link_fs(&in, h.entity, v, person, truth, r, err);
 out:
     rp_free(e);
     rp_free(person);

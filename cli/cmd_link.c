@@ -11,6 +11,7 @@
 #include "cmds.h"
 #include "common/banned.h" /* last: it redefines banned libc names */
 
+#include <rapporteur/fs.h>
 #include <rapporteur/link.h>
 #include <rapporteur/mse.h>
 #include <rapporteur/rapporteur.h>
@@ -32,6 +33,20 @@
 #define DEFAULT_THRESHOLD 0.8
 #define DEFAULT_REVIEW    0.7
 #define MAX_SENSITIVITY   41 /* thresholds in one --sensitivity range */
+/*
+ * --method fs: match weights in bits; weight 0 is posterior 0.5 (docs/linkage.md,
+ * "Scoring by Fellegi–Sunter"); the review band is the 5 bits below it, and the
+ * sensitivity table runs from -8 to 8 bits.
+ */
+/* dice stays the default: fs did not win on the simulated scenarios and bench_link
+   (docs/linkage.md, "Scoring by Fellegi–Sunter") */
+#define DEFAULT_METHOD_FS false
+#define FS_THRESHOLD      0.0
+#define FS_REVIEW         (-5.0)
+#define FS_SENS_FROM      (-8.0)
+#define FS_SENS_TO        8.0
+#define FS_SENS_STEP      2.0
+#define FS_WEIGHT_MAX     1000.0 /* |weight| accepted on the command line */
 /*
  * Above this many records the LSH rule is left out unless --rules names it: its bands of
  * 16 sampled bits have at most 65,536 values each, so its blocks grow with the input and
@@ -56,7 +71,8 @@ enum {
     OPT_WITHIN,
     OPT_ACROSS,
     OPT_SENSITIVITY,
-    OPT_THREADS
+    OPT_THREADS,
+    OPT_METHOD
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -72,6 +88,7 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"across-lists-only", no_argument, NULL, OPT_ACROSS},
                                          {"sensitivity", required_argument, NULL, OPT_SENSITIVITY},
                                          {"threads", required_argument, NULL, OPT_THREADS},
+                                         {"method", required_argument, NULL, OPT_METHOD},
                                          {NULL, 0, NULL, 0}};
 
 static void usage(FILE *f)
@@ -83,17 +100,23 @@ static void usage(FILE *f)
             "\n"
             "Link the encoded records in the store (imported with 'rapporteur import\n"
             "--submission') into persons: records that share a keyed blocking key are\n"
-            "compared by the Dice coefficient of their CLKs, pairs at or above the\n"
-            "threshold are links, and links are clustered into persons with guards\n"
-            "against chaining. Every record then has a person, so that 'rapporteur\n"
+            "compared, scored by the Dice of their CLKs (--method dice) or by their\n"
+            "Fellegi-Sunter match weight (--method fs: the Dice in levels and agreement\n"
+            "on each keyed blocking rule, m by EM, u from random pairs); pairs\n"
+            "at or above the threshold are links, and links are clustered into persons\n"
+            "with guards against chaining. Every record then has a person, so that 'rapporteur\n"
             "estimate --store DB' counts people, not records. Pairs in the review band\n"
             "[--review, --threshold) go to a clerical-review file. The linkage\n"
             "sensitivity table shows how the estimate moves with the threshold.\n"
             "\n"
             "Options:\n"
             "  --store FILE         the store (default %s)\n"
-            "  --threshold T        Dice at or above which a pair is a link (default %.2f)\n"
-            "  --review LOW         lower end of the clerical-review band (default %.2f)\n"
+            "  --method M           dice (default) or fs\n"
+            "  --threshold T        score at or above which a pair is a link: match weight\n"
+            "                       in bits for fs (default %.0f, posterior 0.5), Dice for\n"
+            "                       dice (default %.2f)\n"
+            "  --review LOW         lower end of the clerical-review band (default %.0f\n"
+            "                       bits for fs, %.2f for dice)\n"
             "  --review-file FILE   write the review band as CSV (store record numbers,\n"
             "                       lists and Dice; no identifiers exist at the hub)\n"
             "  --cohesion C         two groups merge only when at least this share of\n"
@@ -109,14 +132,14 @@ static void usage(FILE *f)
             "  --across-lists-only  only pair records of different lists\n"
             "  --sensitivity FROM:TO:STEP\n"
             "                       thresholds of the sensitivity table (default\n"
-            "                       0.70:0.95:0.05)\n"
+            "                       -8:8:2 for fs, 0.70:0.95:0.05 for dice)\n"
             "  --threads N          worker threads (default: one per CPU)\n"
             "  --json               print one JSON object on stdout\n"
             "  -q, --quiet          no report and no progress bar\n"
             "  -h, --help           show this help\n"
             "\n"
             "Exit status: 0 ok, 2 usage, 4 I/O or store error, 65 no encoded records.\n",
-            RP_STORE_DEFAULT_PATH, DEFAULT_THRESHOLD, DEFAULT_REVIEW);
+            RP_STORE_DEFAULT_PATH, FS_THRESHOLD, DEFAULT_THRESHOLD, FS_REVIEW, DEFAULT_REVIEW);
 }
 
 /* ==== arguments ==== */
@@ -132,6 +155,8 @@ typedef struct link_args {
     bool within_only, across_only;
     bool rules_given;
     bool lsh_dropped; /* LSH left out for size (LSH_MAX_RECORDS) */
+    bool fs;          /* --method fs */
+    bool threshold_given, review_given, sens_given;
 } link_args;
 
 static int parse_rules(unsigned *mask, const char *v)
@@ -170,14 +195,16 @@ static int parse_sensitivity(link_args *a, const char *v)
 {
     rp_cli_strv sv = {NULL, 0};
     int st = -1;
+    a->sens_given = true;
     if (rp_cli_strv_split(&sv, v, ':', NULL) != RP_OK || sv.n != 3 ||
-        !parse_unit(&a->sens_from, sv.v[0]) || !parse_unit(&a->sens_to, sv.v[1]) ||
-        !rp_cli_parse_double(&a->sens_step, sv.v[2]) || !(a->sens_step > 0.0) ||
-        a->sens_to < a->sens_from ||
+        !rp_cli_parse_double(&a->sens_from, sv.v[0]) ||
+        !rp_cli_parse_double(&a->sens_to, sv.v[1]) || !isfinite(a->sens_from) ||
+        !isfinite(a->sens_to) || !rp_cli_parse_double(&a->sens_step, sv.v[2]) ||
+        !(a->sens_step > 0.0) || a->sens_to < a->sens_from ||
         (a->sens_to - a->sens_from) / a->sens_step > MAX_SENSITIVITY - 1 + 1e-9)
         st = rp_cli_usage_error(CMD_NAME,
-                                "--sensitivity: expected FROM:TO:STEP with 0 <= FROM <= TO <= 1, "
-                                "STEP > 0 and at most %d thresholds",
+                                "--sensitivity: expected FROM:TO:STEP with FROM <= TO, STEP > 0 "
+                                "and at most %d thresholds",
                                 MAX_SENSITIVITY);
     rp_cli_strv_clear(&sv);
     return st;
@@ -192,19 +219,31 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
         a->store = v;
         break;
     case OPT_THRESHOLD:
-    case OPT_REVIEW:
+    case OPT_REVIEW: {
+        double x = 0;
+        if (!rp_cli_parse_double(&x, v) || !(fabs(x) <= FS_WEIGHT_MAX))
+            return rp_cli_usage_error(CMD_NAME, "%s: expected a number", name);
+        if (opt == OPT_THRESHOLD) {
+            a->threshold = x;
+            a->threshold_given = true;
+        } else {
+            a->review = x;
+            a->review_given = true;
+        }
+        break;
+    }
     case OPT_COHESION: {
         double x = 0;
         if (!parse_unit(&x, v))
             return rp_cli_usage_error(CMD_NAME, "%s: expected a number in [0, 1]", name);
-        if (opt == OPT_THRESHOLD)
-            a->threshold = x;
-        else if (opt == OPT_REVIEW)
-            a->review = x;
-        else
-            a->cluster.min_cohesion = x;
+        a->cluster.min_cohesion = x;
         break;
     }
+    case OPT_METHOD:
+        if (strcmp(v, "fs") != 0 && strcmp(v, "dice") != 0)
+            return rp_cli_usage_error(CMD_NAME, "--method: expected fs or dice");
+        a->fs = strcmp(v, "fs") == 0;
+        break;
     case OPT_REVIEW_FILE:
         a->review_file = v;
         break;
@@ -239,6 +278,28 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
     return -1;
 }
 
+/* The defaults of the method, and the range checks that depend on it (Dice in [0, 1]). */
+static int method_defaults(link_args *a)
+{
+    if (a->fs) {
+        if (!a->threshold_given)
+            a->threshold = FS_THRESHOLD;
+        if (!a->review_given)
+            a->review = fmin(FS_REVIEW, a->threshold);
+        if (!a->sens_given) {
+            a->sens_from = FS_SENS_FROM;
+            a->sens_to = FS_SENS_TO;
+            a->sens_step = FS_SENS_STEP;
+        }
+        return -1;
+    }
+    if (!(a->threshold >= 0.0 && a->threshold <= 1.0) || !(a->review >= 0.0 && a->review <= 1.0))
+        return rp_cli_usage_error(CMD_NAME, "--threshold, --review: expected a Dice in [0, 1]");
+    if (!(a->sens_from >= 0.0 && a->sens_to <= 1.0))
+        return rp_cli_usage_error(CMD_NAME, "--sensitivity: Dice thresholds in [0, 1]");
+    return -1;
+}
+
 static int parse_args(link_args *a, int argc, char **argv)
 {
     int st = rp_cli_parse_opts(&a->common, CMD_NAME, argc, argv, longopts, usage, apply_opt, a);
@@ -250,6 +311,9 @@ static int parse_args(link_args *a, int argc, char **argv)
     if (a->within_only && a->across_only)
         return rp_cli_usage_error(CMD_NAME, "--within-list and --across-lists-only exclude "
                                             "each other");
+    st = method_defaults(a);
+    if (st != -1)
+        return st;
     if (a->review > a->threshold)
         return rp_cli_usage_error(CMD_NAME, "--review %.3g is above --threshold %.3g", a->review,
                                   a->threshold);
@@ -313,11 +377,13 @@ typedef struct link_run {
     long long run_id;
     sens_row *sens;
     size_t n_sens;
+    rp_link_fs_result *fs; /* --method fs: the model (its edges moved to edges) */
     rp_error err;
 } link_run;
 
 static void run_release(link_run *r)
 {
+    rp_link_fs_result_free(r->fs);
     rp_free(r->sens);
     rp_free(r->person);
     rp_free(r->edges);
@@ -407,7 +473,7 @@ static int run_sensitivity(link_run *r)
     bool has_chosen = false;
     for (size_t k = 0; k < n && rc == RP_OK; k++) {
         double t = a->sens_from + (double)k * a->sens_step;
-        if (t > 1.0)
+        if (t > 1.0 && !a->fs)
             t = 1.0;
         has_chosen |= fabs(t - a->threshold) < 1e-9;
         rc = sensitivity_row(&r->sens[r->n_sens++], r, t, person);
@@ -494,11 +560,60 @@ static json_t *params_json(const link_args *a)
             json_array_append_new(rules, json_string(rule_names[u]));
     }
     return json_pack(
-        "{s:o, s:o, s:o, s:b, s:o, s:I, s:b, s:b, s:o}", "threshold",
-        rp_cli_json_number(a->threshold), "review", rp_cli_json_number(a->review), "cohesion",
-        rp_cli_json_number(a->cluster.min_cohesion), "list_guard", a->cluster.list_guard, "rules",
-        rules, "max_block", (json_int_t)a->link.max_block, "within_list", a->link.within_list,
-        "across_lists", a->link.across_lists, "min_score", rp_cli_json_number(a->link.min_score));
+        "{s:s, s:o, s:o, s:o, s:b, s:o, s:I, s:b, s:b, s:o}", "method", a->fs ? "fs" : "dice",
+        "threshold", rp_cli_json_number(a->threshold), "review", rp_cli_json_number(a->review),
+        "cohesion", rp_cli_json_number(a->cluster.min_cohesion), "list_guard",
+        a->cluster.list_guard, "rules", rules, "max_block", (json_int_t)a->link.max_block,
+        "within_list", a->link.within_list, "across_lists", a->link.across_lists, "min_score",
+        rp_cli_json_number(a->link.min_score));
+}
+
+static json_t *probs_json(const double *p, unsigned n_levels)
+{
+    json_t *a = json_array();
+    for (unsigned l = 1; a && l < n_levels; l++)
+        json_array_append_new(a, rp_cli_json_number(p[l]));
+    return a;
+}
+
+/* The Fellegi–Sunter model: m, u, lambda per comparison and session, and the warnings. */
+static json_t *fs_json(const rp_link_fs_result *f)
+{
+    json_t *cmp = json_array();
+    for (size_t k = 0; cmp && k < f->params.n_comparisons; k++)
+        json_array_append_new(cmp,
+                              json_pack("{s:s, s:o, s:o}", "name", rp_link_fs_comparison_name(k),
+                                        "m", probs_json(f->params.m[k], f->params.n_levels[k]), "u",
+                                        probs_json(f->params.u[k], f->params.n_levels[k])));
+    json_t *ses = json_array();
+    for (size_t s = 0; ses && s < RP_LINK_FS_SESSIONS; s++) {
+        const rp_fs_params *p = &f->session_params[s];
+        json_t *o =
+            json_pack("{s:s, s:o, s:o, s:b, s:I}", "name", rp_link_fs_session_name(s), "pairs",
+                      rp_cli_json_number(f->session_pairs[s]), "lambda",
+                      rp_cli_json_number(f->session_lambda[s]), "fallback", f->session_fallback[s],
+                      "iterations", (json_int_t)f->session[s].iterations);
+        if (o && !f->session_fallback[s] && p->n_comparisons > 0)
+            json_object_set_new(o, "dice_m_u",
+                                json_pack("{s:o, s:o}", "m", probs_json(p->m[0], p->n_levels[0]),
+                                          "u", probs_json(p->u[0], p->n_levels[0])));
+        json_array_append_new(ses, o);
+    }
+    json_t *warn = json_array();
+    for (unsigned w = 1; warn && w <= RP_FS_WARN_FEW_PAIRS; w <<= 1) {
+        if (f->em.warnings & w)
+            json_array_append_new(warn, json_string(rp_fs_warning_text(w)));
+    }
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "lambda",
+                     rp_cli_json_number(f->params.lambda), "expected_matches",
+                     rp_cli_json_number(f->expected_matches), "train_share",
+                     rp_cli_json_number(f->train_share), "comparisons", cmp, "sessions", ses,
+                     "u_pairs", (json_int_t)f->u_pairs, "warnings", warn, "seconds",
+                     json_pack("{s:o, s:o, s:o, s:o}", "u", rp_cli_json_number(f->seconds_u),
+                               "train", rp_cli_json_number(f->seconds_train), "em",
+                               rp_cli_json_number(f->seconds_em), "score",
+                               rp_cli_json_number(f->seconds_score)),
+                     "train_candidates", rp_cli_json_number((double)f->train.candidates));
 }
 
 static json_t *result_json(const link_run *r)
@@ -513,6 +628,8 @@ static json_t *result_json(const link_run *r)
                              "review_file", r->a.review_file, "sensitivity", sensitivity_json(r));
     if (root && r->run_id > 0)
         json_object_set_new(root, "run_id", json_integer(r->run_id));
+    if (root && r->fs)
+        json_object_set_new(root, "fs", fs_json(r->fs));
     if (root && r->a.lsh_dropped)
         json_object_set_new(root, "notes",
                             json_pack("[s]", "lsh blocking left out above 200000 records "
@@ -533,6 +650,8 @@ static int save_run(link_run *r)
     json_t *params = params_json(&r->a);
     json_t *report = json_pack("{s:o, s:o, s:o}", "blocking", blocking_json(&r->rep), "clusters",
                                clusters_json(&r->cstats), "sensitivity", sensitivity_json(r));
+    if (report && r->fs)
+        json_object_set_new(report, "fs", fs_json(r->fs));
     char *params_s = params ? json_dumps(params, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     char *report_s = report ? json_dumps(report, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     int rc = RP_OK;
@@ -551,8 +670,17 @@ static int save_run(link_run *r)
         dec[at] = e->score >= r->a.threshold ? RP_LINK_MATCH : RP_LINK_REVIEW;
         at++;
     }
-    rp_link_run run = {"dice", params_s, report_s, r->set->n, r->set->case_row, r->person, n_pairs,
-                       pa,     pb,       score,    dec};
+    rp_link_run run = {r->a.fs ? "fellegi-sunter" : "dice",
+                       params_s,
+                       report_s,
+                       r->set->n,
+                       r->set->case_row,
+                       r->person,
+                       n_pairs,
+                       pa,
+                       pb,
+                       score,
+                       dec};
     rc = rp_store_link_save(&r->run_id, r->st, &run, &r->err);
 out:
     free(params_s); /* NOLINT: jansson allocates with malloc */
@@ -574,6 +702,27 @@ static void print_number(double x)
         printf(" %10.0f", x);
 }
 
+static void print_fs(const rp_link_fs_result *f)
+{
+    printf("Fellegi-Sunter: lambda %.3g (%.0f expected matches among the candidates), m by EM "
+           "per rule, u from %zu random pairs\n",
+           f->params.lambda, f->expected_matches, f->u_pairs);
+    for (size_t k = 0; k < f->params.n_comparisons; k++) {
+        printf("  %-12s m", rp_link_fs_comparison_name(k));
+        for (unsigned l = 1; l < f->params.n_levels[k]; l++)
+            printf(" %.3f", f->params.m[k][l]);
+        printf("  u");
+        for (unsigned l = 1; l < f->params.n_levels[k]; l++)
+            printf(" %.2g", f->params.u[k][l]);
+        printf("\n");
+    }
+    for (unsigned w = 1; w <= RP_FS_WARN_FEW_PAIRS; w <<= 1) {
+        if (f->em.warnings & w)
+            printf("  warning: %s\n", rp_fs_warning_text(w));
+    }
+    printf("\n");
+}
+
 static void print_report(const link_run *r)
 {
     const rp_block_report *rep = &r->rep;
@@ -591,13 +740,16 @@ static void print_report(const link_run *r)
                rep->rule[u].keys, rep->rule[u].pairs, rep->rule[u].first_pairs,
                rep->rule[u].oversized);
     }
-    printf("Candidates      %12zu compared, %zu at Dice >= %.2f; %.2f s, peak %.1f MB\n\n",
-           rep->candidates, rep->kept, r->a.link.min_score, rep->seconds,
+    const char *unit = r->a.fs ? "weight" : "Dice";
+    printf("Candidates      %12zu compared, %zu at %s >= %.2f; %.2f s, peak %.1f MB\n\n",
+           rep->candidates, rep->kept, unit, r->a.link.min_score, rep->seconds,
            (double)rep->peak_bytes / 1e6);
+    if (r->fs)
+        print_fs(r->fs);
     const rp_cluster_stats *c = &r->cstats;
-    printf("Clusters at Dice >= %.2f: %zu links, %zu merges; refused: %zu cohesion, %zu list,\n"
+    printf("Clusters at %s >= %.2f: %zu links, %zu merges; refused: %zu cohesion, %zu list,\n"
            "%zu size; %zu persons, largest %zu records\n",
-           r->a.threshold, c->links, c->merges, c->refused_cohesion, c->refused_list,
+           unit, r->a.threshold, c->links, c->merges, c->refused_cohesion, c->refused_list,
            c->refused_size, c->persons, c->largest);
     printf("Review band [%.2f, %.2f): %zu pairs%s%s\n\n", r->a.review, r->a.threshold, r->n_review,
            r->a.review_file ? " written to " : "", r->a.review_file ? r->a.review_file : "");
@@ -629,7 +781,21 @@ static int link_body(link_run *r, rp_cli_progress_state *ps)
     r->a.link.payload = ps;
     interrupted = 0;
     catch_signals(true);
-    int rc = rp_link_candidates(&in, &r->a.link, &r->edges, &r->n_edges, &r->rep, &r->err);
+    int rc = RP_OK;
+    if (r->a.fs) {
+        rp_link_fs_opts fo = RP_LINK_FS_OPTS_INIT;
+        fo.link = r->a.link;
+        fo.keep_weight = r->a.link.min_score;
+        rc = rp_link_fs(&r->fs, &in, &fo, &r->err);
+        if (rc == RP_OK) {
+            r->edges = r->fs->edges;
+            r->n_edges = r->fs->n_edges;
+            r->fs->edges = NULL;
+            r->rep = r->fs->report;
+        }
+    } else {
+        rc = rp_link_candidates(&in, &r->a.link, &r->edges, &r->n_edges, &r->rep, &r->err);
+    }
     catch_signals(false);
     rp_cli_progress_end(ps);
     if (rc == RP_ECANCELED && interrupted)
@@ -672,6 +838,7 @@ int cmd_link(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.err = (rp_error)RP_ERROR_INIT;
     r.a.store = RP_STORE_DEFAULT_PATH;
+    r.a.fs = DEFAULT_METHOD_FS;
     r.a.threshold = DEFAULT_THRESHOLD;
     r.a.review = DEFAULT_REVIEW;
     r.a.sens_from = 0.70;

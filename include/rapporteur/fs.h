@@ -18,7 +18,7 @@
 
 #include <rapporteur/common.h>
 #include <rapporteur/error.h>
-#include <rapporteur/link.h> /* rp_link_edge */
+#include <rapporteur/mse.h> /* rp_progress_fn */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -298,16 +298,16 @@ typedef struct rp_fs_result {
     double session_lambda[RP_FS_MAX_RULES]; /* its match rate among the rule's pairs */
     size_t n_rules;
     rp_fs_rule_report rule[RP_FS_MAX_RULES];
-    size_t candidates;      /* distinct pairs compared */
-    size_t patterns;        /* distinct comparison patterns among them */
-    size_t true_pairs;      /* all true pairs (truth given), within the paired lists */
-    size_t true_candidates; /* true pairs among the candidates (pairs completeness) */
-    double lambda_rule;     /* prior mean of lambda from the spec's deterministic rule, or 0 */
-    double all_pairs;       /* record pairs the list options allow */
-    size_t n_edges;         /* kept pairs: weight >= keep_weight */
-    rp_link_edge *edges;    /* a < b, score = match weight; by weight descending */
-    size_t peak_bytes;      /* largest working memory held at once (estimate) */
-    double seconds_block;   /* both blocking passes with comparisons */
+    size_t candidates;          /* distinct pairs compared */
+    size_t patterns;            /* distinct comparison patterns among them */
+    size_t true_pairs;          /* all true pairs (truth given), within the paired lists */
+    size_t true_candidates;     /* true pairs among the candidates (pairs completeness) */
+    double lambda_rule;         /* prior mean of lambda from the spec's deterministic rule, or 0 */
+    double all_pairs;           /* record pairs the list options allow */
+    size_t n_edges;             /* kept pairs: weight >= keep_weight */
+    struct rp_link_edge *edges; /* a < b, score = match weight; by weight descending */
+    size_t peak_bytes;          /* largest working memory held at once (estimate) */
+    double seconds_block;       /* both blocking passes with comparisons */
     double seconds_em;
     double seconds_u;
 } rp_fs_result;
@@ -336,5 +336,11 @@ RP_API void rp_fs_result_free(rp_fs_result *res);
 #ifdef __cplusplus
 }
 #endif
+
+/*
+ * rp_link_edge, and the encoded Fellegi–Sunter scoring that uses the types above: at the
+ * end, so that link.h, which includes this header in its middle, finds them defined.
+ */
+#include <rapporteur/link.h>
 
 #endif

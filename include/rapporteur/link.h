@@ -262,6 +262,141 @@ RP_API int rp_link_candidates(const rp_link_input *in,
                               rp_block_report *report,
                               rp_error *err);
 
+/* ==== Fellegi–Sunter scoring of encoded candidate pairs (src/link/hub_fs.c) ==== */
+
+/*
+ * The Dice of the CLK mixes the evidence of the names and of the birth date: two
+ * namesakes born on other days reach Dice ~0.85, as a typo'd copy of one person does.
+ * The blocking keys keep them apart (family name sound + birth year, given name sound +
+ * month and day), so the hub scores each candidate pair with the Fellegi–Sunter model
+ * on a comparison vector it can form without plaintext: the Dice in levels, and per
+ * keyed blocking rule whether the two records share a key of it (agree), both have keys
+ * of it but share none (disagree), or one has none (null). docs/linkage.md, "Scoring by
+ * Fellegi–Sunter".
+ *
+ * Sources: Fellegi & Sunter (1969), JASA 64:1183–1210; EM on pattern counts as fastLink
+ * (Enamorado, Fifield & Imai 2019, APSR 113(2)); m by EM per blocking rule with u from
+ * random pairs as Splink (docs/topic_guides/training/training_rationale.md); the
+ * engine is rp_fs_em (<rapporteur/fs.h>, docs/fellegi-sunter.md).
+ */
+
+#include <rapporteur/fs.h> /* rp_fs_params, rp_fs_em_info, rp_fs_em_opts */
+
+/** Comparisons of rp_link_fs(), in the order of rp_link_fs_result.params. */
+enum {
+    RP_LINK_FS_DICE = 0,    /* levels: null (an empty CLK), >= 0.95, 0.90, 0.85, 0.80,
+                               0.75, 0.70, else */
+    RP_LINK_FS_FAMILY_YEAR, /* levels: null, agree, disagree (rule family_year) */
+    RP_LINK_FS_GIVEN_DATE,  /* rule given_date */
+    RP_LINK_FS_NAMES,       /* rule names */
+    RP_LINK_FS_DOCUMENT,    /* rule document */
+    RP_LINK_FS_COMPARISONS
+};
+
+/** Dice levels of RP_LINK_FS_DICE besides null and else. */
+#define RP_LINK_FS_DICE_THRESHOLDS 6
+
+/** Training sessions: one per keyed rule compared, and one for the other candidates. */
+#define RP_LINK_FS_SESSIONS 5
+
+/** Options of rp_link_fs(). Initialise with RP_LINK_FS_OPTS_INIT. */
+typedef struct rp_link_fs_opts {
+    unsigned version;
+    rp_link_opts link;  /* rules, max_block, list filters, threads, progress; min_score is
+                           ignored (the lowest Dice level is used) */
+    size_t u_pairs;     /* random pairs for u; default 1,000,000 */
+    uint64_t seed;      /* of the random pairs and of the training sample */
+    double train_share; /* share of the blocks whose pairs train EM, in (0, 1]; 0 =
+                           automatic: 1 up to RP_LINK_FS_TRAIN_RECORDS records, then
+                           (RP_LINK_FS_TRAIN_RECORDS / n)^2 */
+    double keep_weight; /* pairs with a match weight below this are dropped; -10 */
+    /*
+     * Score the names rule (default true). Given the Dice, agreement on both name sounds
+     * repeats the name evidence the CLK holds; where namesakes are common (millions of
+     * records) that double count links namesakes born on other days, and false leaves
+     * the names rule as a blocking rule and training session only (docs/linkage.md).
+     */
+    bool score_names;
+    /*
+     * Take the matches out of the random-pair u (u = (share - lambda m) / (1 - lambda))
+     * and fit once more (default false): needed where exact copies make the top Dice
+     * level rarer among non-matches than lambda x m (blocklib's set).
+     */
+    bool correct_u;
+    rp_fs_em_opts em;
+} rp_link_fs_opts;
+
+/** Records up to which every block trains EM when train_share is 0. */
+#define RP_LINK_FS_TRAIN_RECORDS 300000
+
+#define RP_LINK_FS_OPTS_VERSION 1
+/* clang-format off */
+#define RP_LINK_FS_OPTS_INIT {RP_LINK_FS_OPTS_VERSION, RP_LINK_OPTS_INIT, 1000000, 42u, 0.0, \
+                              -10.0, true, false, RP_FS_EM_OPTS_INIT}
+
+/* clang-format on */
+
+/** Result of rp_link_fs(); free with rp_link_fs_result_free(). */
+typedef struct rp_link_fs_result {
+    rp_fs_params params; /* m pooled over the sessions, u from random pairs, lambda of two
+                            random allowed records: the fallback model, and the report */
+    rp_fs_em_info em;    /* over the sessions; warnings after pooling */
+    /* each session's own fit (report only: the pooled params score every pair);
+       unusable: it warned (too few pairs, a collapse) or m <= u on the top Dice level,
+       and its m was not pooled */
+    rp_fs_params session_params[RP_LINK_FS_SESSIONS];
+    bool session_fallback[RP_LINK_FS_SESSIONS];
+    bool score_names;                           /* as the options said */
+    rp_fs_em_info session[RP_LINK_FS_SESSIONS]; /* family_year, given_date, names,
+                                                   document, other */
+    double session_lambda[RP_LINK_FS_SESSIONS]; /* match rate among the session's pairs */
+    double session_pairs[RP_LINK_FS_SESSIONS];  /* candidate pairs in it (estimated) */
+    double expected_matches;                    /* among the candidates */
+    double all_pairs;                           /* record pairs the list options allow */
+    double train_share;                         /* share of the blocks that trained EM */
+    size_t patterns;        /* distinct comparison patterns among the training pairs */
+    size_t u_pairs;         /* random pairs drawn for u */
+    rp_block_report train;  /* blocking report of the training pass */
+    rp_block_report report; /* of the scoring pass: candidates, kept edges, memory */
+    size_t n_edges;
+    rp_link_edge *edges; /* a < b, score = match weight (bits); by weight descending */
+    double seconds_u, seconds_train, seconds_em, seconds_score;
+} rp_link_fs_result;
+
+/**
+ * Score the candidate pairs of encoded records by their Fellegi–Sunter match weight,
+ * unsupervised: (1) u of every comparison from opts->u_pairs random pairs of records
+ * the list options allow (add-one smoothing); (2) a training pass over the candidate
+ * pairs (rp_link_candidates' blocks, each distinct pair once; a sample of the blocks
+ * above RP_LINK_FS_TRAIN_RECORDS records) that counts comparison patterns; (3) one EM
+ * session (rp_fs_em, u fixed) per keyed rule on the pairs that agree on it, with that
+ * rule's comparison null, m pooled over the sessions by their expected matches; the
+ * candidates that agree on no keyed rule (LSH only) give their expected matches by EM
+ * on lambda alone; lambda = expected matches / allowed pairs; (4) a scoring pass that
+ * keeps the pairs with weight >= keep_weight. Weight 0 is posterior 0.5.
+ * @param out  the result (edges for rp_link_cluster with a weight threshold); NULL on
+ *             failure
+ * @return RP_OK (look at out->em.warnings); RP_EINVAL (as rp_link_candidates, or bad
+ *         options); RP_ENOMEM; RP_ECANCELED (progress); RP_EINTERNAL (threads).
+ * @note   Memory: rp_link_candidates' index, 4 bytes per record and keyed rule plus 8
+ *         per key of the compared rules, a pattern table per thread (5 KB), the kept
+ *         edges. Deterministic for a seed: the result does not depend on the threads.
+ * @test   tests/unit/test_link_hub_fs.c
+ */
+RP_API int rp_link_fs(rp_link_fs_result **out,
+                      const rp_link_input *in,
+                      const rp_link_fs_opts *opts,
+                      rp_error *err);
+
+/** Free. NULL-safe. */
+RP_API void rp_link_fs_result_free(rp_link_fs_result *res);
+
+/** Name of comparison @p k ("dice", "family_year", ...), NULL when out of range. */
+RP_API const char *rp_link_fs_comparison_name(size_t k);
+
+/** Name of training session @p s ("family_year", ..., "other"), NULL out of range. */
+RP_API const char *rp_link_fs_session_name(size_t s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,8 +40,7 @@
 #define U_MAX_ATTEMPTS  50   /* random draws per wanted pair before giving up */
 #define M_INIT_DECAY    0.25 /* starting m of level l+1 relative to level l */
 #define LAMBDA_INIT_MAX 0.5
-#define LAMBDA_INIT     0.1 /* starting match rate of a training session */
-#define RULE_SHIFT      48  /* bits of the rule in a training key: 12 comparisons x 4 */
+#define RULE_SHIFT      48 /* bits of the rule in a training key: 12 comparisons x 4 */
 
 typedef struct entry {
     uint64_t key;
@@ -483,19 +482,6 @@ static int run_pass(ctx *c, int pass)
 
 /* ==== u from random pairs ==== */
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static size_t uniform(uint64_t *s, size_t n)
-{
-    return (size_t)((double)(splitmix(s) >> 11) * 0x1p-53 * (double)n);
-}
-
 typedef struct ucount {
     double cnt[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
     size_t pairs;
@@ -524,7 +510,7 @@ static void u_sample(const ctx *c, ucount *u)
     uint64_t s = c->o.seed;
     size_t tries = U_MAX_ATTEMPTS * c->o.u_pairs;
     for (size_t t = 0; t < tries && u->pairs < c->o.u_pairs; t++) {
-        size_t a = uniform(&s, n), b = uniform(&s, n);
+        size_t a = rp_fs__uniform(&s, n), b = rp_fs__uniform(&s, n);
         if (a != b && pair_allowed(c, a, b))
             u_add(c, u, a, b);
     }
@@ -543,13 +529,9 @@ static int estimate_u(ctx *c, rp_fs_params *p)
                           "lists)");
     for (size_t k = 0; k < c->spec->n_comp && rc == RP_OK; k++) {
         const rp_fs__comparison *cmp = &c->spec->comp[k];
-        double tot = 0;
-        for (unsigned l = 1; l < cmp->n_levels; l++)
-            tot += u->cnt[k][l];
-        /* add-one smoothing: a level never seen among random pairs is not impossible */
-        for (unsigned l = 1; l < cmp->n_levels; l++)
-            p->u[k][l] =
-                cmp->has_u ? cmp->u[l] : (u->cnt[k][l] + 1.0) / (tot + (double)(cmp->n_levels - 1));
+        rp_fs__u_from_counts(p->u[k], u->cnt[k], cmp->n_levels);
+        for (unsigned l = 1; cmp->has_u && l < cmp->n_levels; l++)
+            p->u[k][l] = cmp->u[l];
     }
     rp_free(u);
     return rc;
@@ -611,54 +593,12 @@ static double allowed_pairs(const ctx *c)
     return (c->o.within_list ? within : 0.0) + (c->o.across_lists ? all - within : 0.0);
 }
 
-/* Sums over the training sessions. */
-typedef struct pooled {
-    double m[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
-    double weight[RP_FS_MAX_COMPARISONS];
-    double expected; /* matches among the candidates (first pairs) */
-} pooled;
-
-/* One rule's session: EM on its table, then its m (weighted by its expected matches)
-   and its first pairs' posteriors into @p pool. */
-static int session(ctx *c, size_t r, const rp_fs_patterns *t, const double *first, pooled *pool)
+/* One rule's session (rp_fs__session), recorded in the result. */
+static int
+session(ctx *c, size_t r, const rp_fs_patterns *t, const double *first, rp_fs__pool *pool)
 {
-    rp_fs_params p = c->res->params;
-    p.lambda = LAMBDA_INIT;
-    p.lambda_fixed = false;
-    rp_fs_em_info info;
-    rp_fs_em_opts eo = c->o.em;
-    eo.prior_weight = 0;
-    int rc = rp_fs_em(&p, t, &eo, &info, c->err);
-    if (rc != RP_OK)
-        return rc;
-    rp_fs_em_info *all = &c->res->em;
-    all->iterations = info.iterations > all->iterations ? info.iterations : all->iterations;
-    all->converged = all->converged && info.converged;
-    all->loglik += info.loglik;
-    all->warnings |= info.warnings & RP_FS_WARN_NOCONV;
-    c->res->session[r] = info;
-    c->res->session_lambda[r] = p.lambda;
-    for (size_t i = 0; i < t->n; i++) {
-        double w = rp_fs_pattern_weight(&p, t->code[i]);
-        pool->expected += first[i] / (1.0 + exp2(-w));
-    }
-    /*
-     * Sessions without enough pairs or matches, and sessions whose match rate passed
-     * lambda_max, are left out of the pooled m: the latter are most often a collapse in
-     * which non-matches that agree on fields correlated with the blocked ones (postcode
-     * and suburb) join the match class. A comparison no session informs keeps its
-     * starting m, with RP_FS_WARN_FEW_PAIRS.
-     */
-    if (info.warnings & (RP_FS_WARN_FEW_PAIRS | RP_FS_WARN_LAMBDA_LOW | RP_FS_WARN_LAMBDA_HIGH))
-        return RP_OK;
-    for (size_t k = 0; k < p.n_comparisons; k++) {
-        if (((c->rule_mask[r] >> (4u * k)) & 0xfu) == 0)
-            continue;
-        for (unsigned l = 1; l < p.n_levels[k]; l++)
-            pool->m[k][l] += info.expected_matches * p.m[k][l];
-        pool->weight[k] += info.expected_matches;
-    }
-    return RP_OK;
+    return rp_fs__session(&c->res->params, t, first, c->rule_mask[r], &c->o.em, pool,
+                          &c->res->session[r], &c->res->session_lambda[r], NULL, c->err);
 }
 
 /*
@@ -673,14 +613,14 @@ static int fit(ctx *c)
     uint64_t *code = rp_reallocarray(NULL, cap, sizeof *code);
     double *count = rp_reallocarray(NULL, cap, sizeof *count);
     double *first = rp_reallocarray(NULL, cap, sizeof *first);
-    pooled *pool = rp_calloc(1, sizeof *pool);
+    rp_fs__pool *pool = rp_calloc(1, sizeof *pool);
     int rc = RP_OK;
     if (code == NULL || count == NULL || first == NULL || pool == NULL) {
         rc = rp_error_set(c->err, RP_ENOMEM, "out of memory");
         goto out;
     }
     c->res->patterns = c->pt_n;
-    c->res->em.converged = true;
+    rp_fs__pool_init(pool);
     for (size_t r = 0; r < c->spec->n_rules && rc == RP_OK; r++) {
         size_t n = 0;
         for (size_t i = 0; i < c->pt_cap; i++) {
@@ -696,19 +636,9 @@ static int fit(ctx *c)
     }
     if (rc != RP_OK)
         goto out;
-    rp_fs_params *p = &c->res->params;
-    for (size_t k = 0; k < p->n_comparisons; k++) {
-        if (p->m_fixed[k])
-            continue;
-        if (pool->weight[k] <= 0) {
-            c->res->em.warnings |= RP_FS_WARN_FEW_PAIRS; /* m stays at its starting guess */
-            continue;
-        }
-        for (unsigned l = 1; l < p->n_levels[k]; l++)
-            p->m[k][l] = pool->m[k][l] / pool->weight[k];
-    }
     double all = allowed_pairs(c);
     c->res->all_pairs = all;
+    c->res->em = pool->all;
     c->res->em.pairs = (double)c->res->candidates;
     c->res->em.expected_matches = pool->expected;
     const rp_fs_spec *s = c->spec;
@@ -718,18 +648,8 @@ static int fit(ctx *c)
     else if (s->prior_agree != 0)
         lam = c->det_pairs / s->prior_recall / all;
     c->res->lambda_rule = s->prior_lambda > 0 || s->prior_agree != 0 ? lam : 0.0;
-    double lo = 1.0 / (4.0 * all + 4.0);
-    p->lambda = fmin(fmax(lam, lo), 1.0 - lo);
-    for (size_t k = 0; k < p->n_comparisons; k++) {
-        if (p->n_levels[k] > 2 && p->m[k][1] <= p->u[k][1]) {
-            c->res->em.warnings |= RP_FS_WARN_M_LE_U;
-            c->res->em.m_le_u_comparisons |= 1u << k;
-        }
-    }
-    if (pool->expected < 1.0)
-        c->res->em.warnings |= RP_FS_WARN_LAMBDA_LOW;
-    if (pool->expected > c->o.em.lambda_max * (double)c->res->candidates)
-        c->res->em.warnings |= RP_FS_WARN_LAMBDA_HIGH;
+    rp_fs__pool_finish(&c->res->params, pool, lam, all, (double)c->res->candidates,
+                       c->o.em.lambda_max, &c->res->em);
 out:
     rp_free(code);
     rp_free(count);

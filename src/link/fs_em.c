@@ -260,3 +260,114 @@ const char *rp_fs_warning_text(unsigned w)
         return "unknown warning";
     }
 }
+
+/* ==== training sessions (shared by fs.c and hub_fs.c) ==== */
+
+void rp_fs__pool_init(rp_fs__pool *pool)
+{
+    memset(pool, 0, sizeof *pool);
+    pool->all.converged = true;
+}
+
+int rp_fs__session(const rp_fs_params *start,
+                   const rp_fs_patterns *t,
+                   const double *first,
+                   uint64_t mask,
+                   const rp_fs_em_opts *eo,
+                   rp_fs__pool *pool,
+                   rp_fs_em_info *info,
+                   double *lambda,
+                   rp_fs_params *fitted,
+                   rp_error *err)
+{
+    rp_fs_params p = *start;
+    p.lambda = RP_FS__LAMBDA_INIT;
+    p.lambda_fixed = false;
+    rp_fs_em_opts o = *eo;
+    o.prior_weight = 0;
+    int rc = rp_fs_em(&p, t, &o, info, err);
+    if (rc != RP_OK)
+        return rc;
+    rp_fs_em_info *all = &pool->all;
+    all->iterations = info->iterations > all->iterations ? info->iterations : all->iterations;
+    all->converged = all->converged && info->converged;
+    all->loglik += info->loglik;
+    all->warnings |= info->warnings & RP_FS_WARN_NOCONV;
+    *lambda = p.lambda;
+    if (fitted != NULL)
+        *fitted = p;
+    for (size_t i = 0; first != NULL && i < t->n; i++) {
+        double w = rp_fs_pattern_weight(&p, t->code[i]);
+        pool->expected += first[i] / (1.0 + exp2(-w));
+    }
+    /*
+     * Sessions without enough pairs or matches, and sessions whose match rate passed
+     * lambda_max, are left out of the pooled m: the latter are most often a collapse in
+     * which non-matches that agree on fields correlated with the blocked ones (postcode
+     * and suburb) join the match class.
+     */
+    if (info->warnings & (RP_FS_WARN_FEW_PAIRS | RP_FS_WARN_LAMBDA_LOW | RP_FS_WARN_LAMBDA_HIGH))
+        return RP_OK;
+    for (size_t k = 0; k < p.n_comparisons; k++) {
+        if (((mask >> (4u * k)) & 0xfu) == 0)
+            continue;
+        for (unsigned l = 1; l < p.n_levels[k]; l++)
+            pool->m[k][l] += info->expected_matches * p.m[k][l];
+        pool->weight[k] += info->expected_matches;
+    }
+    return RP_OK;
+}
+
+void rp_fs__pool_finish(rp_fs_params *p,
+                        const rp_fs__pool *pool,
+                        double lambda,
+                        double all_pairs,
+                        double candidates,
+                        double lambda_max,
+                        rp_fs_em_info *em)
+{
+    for (size_t k = 0; k < p->n_comparisons; k++) {
+        if (p->m_fixed[k])
+            continue;
+        if (pool->weight[k] <= 0) {
+            em->warnings |= RP_FS_WARN_FEW_PAIRS; /* m stays at its starting guess */
+            continue;
+        }
+        for (unsigned l = 1; l < p->n_levels[k]; l++)
+            p->m[k][l] = pool->m[k][l] / pool->weight[k];
+    }
+    double lo = 1.0 / (4.0 * all_pairs + 4.0);
+    p->lambda = fmin(fmax(lambda, lo), 1.0 - lo);
+    for (size_t k = 0; k < p->n_comparisons; k++) {
+        if (p->n_levels[k] > 2 && p->m[k][1] <= p->u[k][1]) {
+            em->warnings |= RP_FS_WARN_M_LE_U;
+            em->m_le_u_comparisons |= 1u << k;
+        }
+    }
+    if (pool->expected < 1.0)
+        em->warnings |= RP_FS_WARN_LAMBDA_LOW;
+    if (pool->expected > lambda_max * candidates)
+        em->warnings |= RP_FS_WARN_LAMBDA_HIGH;
+}
+
+uint64_t rp_fs__splitmix(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+size_t rp_fs__uniform(uint64_t *state, size_t n)
+{
+    return (size_t)((double)(rp_fs__splitmix(state) >> 11) * 0x1p-53 * (double)n);
+}
+
+void rp_fs__u_from_counts(double *u, const double *cnt, unsigned n_levels)
+{
+    double tot = 0;
+    for (unsigned l = 1; l < n_levels; l++)
+        tot += cnt[l];
+    for (unsigned l = 1; l < n_levels; l++)
+        u[l] = (cnt[l] + 1.0) / (tot + (double)(n_levels - 1));
+}

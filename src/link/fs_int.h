@@ -113,4 +113,69 @@ size_t rp_fs__transform(const rp_fs__part *p, const char *v, char *out, size_t s
 /** Fill c->level[] from kind, thresholds and options; false when over RP_FS_MAX_LEVELS. */
 bool rp_fs__comparison_levels(rp_fs__comparison *c);
 
+/* ==== training sessions, shared by fs.c and hub_fs.c (defined in fs_em.c) ==== */
+
+/** Starting match rate of a training session. */
+#define RP_FS__LAMBDA_INIT 0.1
+
+/** Sums over the training sessions of one fit. */
+typedef struct rp_fs__pool {
+    double m[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
+    double weight[RP_FS_MAX_COMPARISONS]; /* expected matches of the sessions pooled */
+    double expected;                      /* matches among the candidates (first pairs) */
+    rp_fs_em_info all; /* iterations (most), converged (all), loglik (sum), NOCONV */
+} rp_fs__pool;
+
+/** An empty pool (converged true, the rest 0). */
+void rp_fs__pool_init(rp_fs__pool *pool);
+
+/**
+ * One blocking rule's training session (Splink's EM per blocking rule): EM on @p t (the
+ * levels outside @p mask already nulled by the caller) from @p start with lambda
+ * RP_FS__LAMBDA_INIT and no lambda prior; the posterior of each pattern times @p first
+ * (pairs of that pattern the rule generated first, or NULL for none) adds to
+ * pool->expected; the session's m, weighted by its expected matches, adds to the pooled
+ * m of the comparisons in @p mask, unless the session warns of too few pairs or a
+ * collapse (lambda low or high). @p info, @p lambda and @p fitted (may be NULL) get the
+ * session's own result. The fixed flags of @p start hold (u fixed: Splink's design;
+ * u free: u of the non-matches among the rule's own pairs, as hub_fs.c fits it).
+ */
+int rp_fs__session(const rp_fs_params *start,
+                   const rp_fs_patterns *t,
+                   const double *first,
+                   uint64_t mask,
+                   const rp_fs_em_opts *eo,
+                   rp_fs__pool *pool,
+                   rp_fs_em_info *info,
+                   double *lambda,
+                   rp_fs_params *fitted,
+                   rp_error *err);
+
+/**
+ * The pooled m into @p p (fixed m left alone; a comparison no session informed keeps
+ * its m and sets RP_FS_WARN_FEW_PAIRS in em->warnings); then lambda = @p lambda clamped
+ * to [1/(4 all + 4), 1 - that], and the warnings after pooling: m <= u on level 1,
+ * fewer than one expected match, expected matches above lambda_max of @p candidates.
+ */
+void rp_fs__pool_finish(rp_fs_params *p,
+                        const rp_fs__pool *pool,
+                        double lambda,
+                        double all_pairs,
+                        double candidates,
+                        double lambda_max,
+                        rp_fs_em_info *em);
+
+/** SplitMix64 step (Steele, Lea & Flood 2014): the seeded generator of the u samples. */
+uint64_t rp_fs__splitmix(uint64_t *state);
+
+/** A uniform index in [0, @p n) from @p state. */
+size_t rp_fs__uniform(uint64_t *state, size_t n);
+
+/**
+ * u of one comparison from the counts of its levels among random pairs (@p cnt[l],
+ * l = 1 .. n_levels - 1), with add-one smoothing: a level never seen among random pairs
+ * is not impossible.
+ */
+void rp_fs__u_from_counts(double *u, const double *cnt, unsigned n_levels);
+
 #endif

@@ -109,7 +109,7 @@ static double now_seconds(void)
 
 /* ==== arguments ==== */
 
-static int check_input(const rp_link_input *in, const rp_link_opts *o, rp_error *err)
+int rp_link__check_input(const rp_link_input *in, const rp_link_opts *o, rp_error *err)
 {
     if (o->version != RP_LINK_OPTS_VERSION)
         return rp_error_set(err, RP_EINVAL, "link options version %u, expected %u", o->version,
@@ -416,6 +416,8 @@ typedef struct hub_ctx {
     atomic_size_t next_chunk;
     atomic_size_t done_work;
     atomic_bool cancel;
+    const rp_link__visit *visit; /* NULL: keep the pairs at or above min_score */
+    uint64_t sample_below;       /* visit->sample as a bound on a block's hash */
 } hub_ctx;
 
 /*
@@ -459,11 +461,39 @@ static bool met_before(const member *x, const member *y)
 
 typedef struct hub_job {
     hub_ctx *ctx;
-    member *mem; /* max_m */
+    unsigned thread; /* 0 = the calling thread */
+    member *mem;     /* max_m */
     edge_vec out;
     size_t pairs[RP_LINK_MAX_RULES];
     size_t first[RP_LINK_MAX_RULES];
 } hub_job;
+
+/* A pair for the caller's visitor: its Dice, or -1 below min_score (popcount bound). */
+static void
+visit_pair(hub_job *job, const member *x, const member *y, uint32_t need, uint32_t total)
+{
+    const hub_ctx *c = job->ctx;
+    double dice = -1.0;
+    if (need <= (x->pop < y->pop ? x->pop : y->pop)) {
+        uint64_t both = c->and_count(x->clk, y->clk, c->in->words);
+        if (both >= need)
+            dice = rp_link__dice_of(both, total);
+    }
+    double score = 0.0;
+    if (c->visit->fn(c->visit->payload, job->thread, x->rec, y->rec, dice, &score))
+        edge_push(&job->out, x->rec, y->rec, score);
+}
+
+/* Whether block @p blk is in the sample of the visitor (always without one). */
+static bool block_sampled(const hub_ctx *c, const hub_block *blk)
+{
+    if (!c->visit || c->sample_below == UINT64_MAX)
+        return true;
+    uint64_t h = c->ix->ent[blk->start].key ^ (c->visit->seed + blk->rule);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return (h ^ (h >> 31)) < c->sample_below;
+}
 
 static void compare_block(hub_job *job, const hub_block *blk)
 {
@@ -499,6 +529,10 @@ static void compare_block(hub_job *job, const hub_block *blk)
             first++;
             uint32_t total = x->pop + y->pop;
             uint32_t need = c->need[total];
+            if (c->visit) {
+                visit_pair(job, x, y, need, total);
+                continue;
+            }
             if (need > (x->pop < y->pop ? x->pop : y->pop))
                 continue;
             uint64_t both = c->and_count(x->clk, y->clk, words);
@@ -523,7 +557,8 @@ static void run_chunks(hub_job *job, bool report)
         size_t work = 0;
         for (size_t b = c->chunk[k]; b < c->chunk[k + 1]; b++) {
             const hub_block *blk = &c->ix->blocks[b];
-            compare_block(job, blk);
+            if (block_sampled(c, blk))
+                compare_block(job, blk);
             work += (size_t)blk->m * (blk->m - 1) / 2;
         }
         size_t done = atomic_fetch_add(&c->done_work, work) + work;
@@ -711,6 +746,7 @@ static int setup_jobs(hub_run *r, const rp_link_input *in, const rp_link_opts *o
     memset(r->jobs, 0, r->n_jobs * sizeof *r->jobs);
     for (size_t t = 0; t < r->n_jobs; t++) {
         r->jobs[t].ctx = ctx;
+        r->jobs[t].thread = (unsigned)t;
         r->jobs[t].mem = mem_get(&r->mem, r->ix.max_m, sizeof(member));
         if (!r->jobs[t].mem)
             return RP_ENOMEM;
@@ -733,21 +769,36 @@ int rp_link_candidates(const rp_link_input *in,
                        rp_block_report *report,
                        rp_error *err)
 {
+    return rp_link__candidates_visit(in, opts, NULL, out, n_out, report, err);
+}
+
+int rp_link__candidates_visit(const rp_link_input *in,
+                              const rp_link_opts *opts,
+                              const rp_link__visit *visit,
+                              rp_link_edge **out,
+                              size_t *n_out,
+                              rp_block_report *report,
+                              rp_error *err)
+{
     const rp_link_opts defaults = RP_LINK_OPTS_INIT;
     const rp_link_opts *o = opts ? opts : &defaults;
     if (!in || !out || !n_out)
         return rp_error_set(err, RP_EINVAL, "missing input or output");
     *out = NULL;
     *n_out = 0;
-    int rc = check_input(in, o, err);
+    int rc = rp_link__check_input(in, o, err);
     if (rc != RP_OK)
         return rc;
+    if (visit && (!visit->fn || !(visit->sample > 0.0 && visit->sample <= 1.0)))
+        return rp_error_set(err, RP_EINVAL, "bad pair visitor");
     double t0 = now_seconds();
     rp_block_report rep;
     memset(&rep, 0, sizeof rep);
     hub_run r;
     memset(&r, 0, sizeof r);
-    hub_ctx ctx = {.in = in, .opts = o, .ix = &r.ix};
+    hub_ctx ctx = {.in = in, .opts = o, .ix = &r.ix, .visit = visit, .sample_below = UINT64_MAX};
+    if (visit && visit->sample < 1.0)
+        ctx.sample_below = (uint64_t)(visit->sample * 0x1p64);
     atomic_init(&ctx.next_chunk, 0);
     atomic_init(&ctx.done_work, 0);
     atomic_init(&ctx.cancel, false);

@@ -6,6 +6,9 @@
 #ifndef RP_LINK_INT_H
 #define RP_LINK_INT_H
 
+#include <rapporteur/error.h>
+#include <rapporteur/link.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,5 +53,41 @@ uint32_t rp_link__popcount(const uint64_t *f, size_t words);
 
 /** The Dice from the counts, in exactly rp_dice()'s expression (0 when total is 0). */
 double rp_link__dice_of(uint64_t both, uint64_t total);
+
+/* ==== candidate pairs with the caller's score (src/link/hub.c, used by hub_fs.c) ==== */
+
+/**
+ * Called for every distinct candidate pair (a < b not guaranteed) on worker @p thread
+ * (0 .. opts->threads - 1; 0 is the calling thread): @p dice is the pair's Dice, or -1
+ * when it is below opts->min_score (settled by the popcount bound or the AND count).
+ * Return true to keep the pair as an edge with score *@p score.
+ */
+typedef bool (*rp_link__pair_fn)(
+    void *payload, unsigned thread, uint32_t a, uint32_t b, double dice, double *score);
+
+typedef struct rp_link__visit {
+    rp_link__pair_fn fn;
+    void *payload;
+    double sample; /* share of the comparable blocks visited, in (0, 1]; 1 = every block */
+    uint64_t seed; /* of the block sample */
+} rp_link__visit;
+
+/** The argument checks of rp_link_candidates() (RP_OK or RP_EINVAL with a message). */
+int rp_link__check_input(const rp_link_input *in, const rp_link_opts *o, rp_error *err);
+
+/**
+ * rp_link_candidates() with a visitor in place of the Dice threshold (NULL: exactly
+ * rp_link_candidates). With sample < 1 a block is visited when a hash of its key, rule
+ * and seed falls below sample x 2^64, so that each distinct pair is visited with about
+ * that probability (in its first shared block) and the result does not depend on the
+ * threads. report->kept counts the kept edges.
+ */
+int rp_link__candidates_visit(const rp_link_input *in,
+                              const rp_link_opts *opts,
+                              const rp_link__visit *visit,
+                              rp_link_edge **out,
+                              size_t *n_out,
+                              rp_block_report *report,
+                              rp_error *err);
 
 #endif

@@ -16,6 +16,7 @@ SCEN="$RP_SRC/data/scenarios"
 run 0 "link --help" -- link --help
 expect_grep "help names the threshold" "$TMP/out" "--threshold"
 expect_grep "help names the sensitivity table" "$TMP/out" "--sensitivity"
+expect_grep "help names the methods" "$TMP/out" "--method"
 run 2 "link: threshold out of range" -- link --threshold 1.5
 run 2 "link: review above threshold" -- link --threshold 0.8 --review 0.9
 run 2 "link: within and across exclude each other" -- link --within-list --across-lists-only
@@ -23,6 +24,8 @@ run 2 "link: unknown rule" -- link --rules family_year,soundex
 expect_grep "link: the unknown rule is named" "$TMP/err" "soundex"
 run 2 "link: bad sensitivity range" -- link --sensitivity 0.9:0.7:0.05
 run 2 "link: bad thread count" -- link --threads 0
+run 2 "link: unknown method" -- link --method greedy
+expect_grep "link: the methods are named" "$TMP/err" "fs or dice"
 run 2 "link: unexpected operand" -- link extra
 run 4 "link: no store" -- link --store "$TMP/none.db"
 "$R" init --store "$TMP/empty.db" --quiet || not_ok "init empty store"
@@ -104,6 +107,34 @@ run 0 "link: text report" -- link --store "$DB" --across-lists-only --cohesion 0
     --rules family_year,names --max-block 50
 expect_grep "text report: sensitivity table" "$TMP/out" "Linkage sensitivity"
 expect_grep "text report: chosen row marked" "$TMP/out" "<- chosen"
+run 0 "link --method fs" -- link --store "$DB" --method fs --json --review-file "$TMP/review_fs.csv"
+cp "$TMP/out" "$TMP/link_fs.json"
+expect_python "link --method fs: weights, the model and its warnings in the report" '
+import csv, json, math, sys
+r = json.load(open(sys.argv[1]))
+assert r["params"]["method"] == "fs" and r["params"]["threshold"] == 0 and r["params"]["review"] == -5
+f = r["fs"]
+assert 0 < f["lambda"] < 1 and f["expected_matches"] > 0 and isinstance(f["warnings"], list)
+names = [c["name"] for c in f["comparisons"]]
+assert names == ["dice", "family_year", "given_date", "names", "document"], names
+for c in f["comparisons"]:
+    assert abs(sum(c["m"]) - 1) < 1e-9 and abs(sum(c["u"]) - 1) < 1e-9, c
+dice = f["comparisons"][0]
+assert dice["m"][0] > dice["u"][0] * 100, dice  # Dice >= 0.95: far likelier for matches
+assert [s["name"] for s in f["sessions"]] == ["family_year", "given_date", "names", "document", "other"]
+th = [s["threshold"] for s in r["sensitivity"]]
+assert th[0] == -8 and th[-1] == 8, th
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == r["review_pairs"]
+for x in rows:
+    assert -5 <= float(x["score"]) < 0, x
+c = r["clusters"]
+assert c["persons"] + c["merges"] == r["records"], c
+' "$TMP/link_fs.json" "$TMP/review_fs.csv"
+run 0 "link --method fs: text report" -- link --store "$DB" --method fs --threshold 2 --review -1
+expect_grep "fs text report: the model" "$TMP/out" "Fellegi-Sunter: lambda"
+expect_grep "fs text report: clusters by weight" "$TMP/out" "Clusters at weight >= 2.00"
+run 2 "link --method dice: a Dice above 1" -- link --method dice --threshold 1.5
 run 0 "link --quiet prints nothing" -- link --store "$DB" --quiet
 [ -s "$TMP/out" ] && not_ok "link --quiet printed something" || ok "link --quiet is quiet"
 
