@@ -72,7 +72,9 @@ enum {
     OPT_ACROSS,
     OPT_SENSITIVITY,
     OPT_THREADS,
-    OPT_METHOD
+    OPT_METHOD,
+    OPT_MUTUAL,
+    OPT_NO_MUTUAL
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -89,6 +91,8 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"sensitivity", required_argument, NULL, OPT_SENSITIVITY},
                                          {"threads", required_argument, NULL, OPT_THREADS},
                                          {"method", required_argument, NULL, OPT_METHOD},
+                                         {"mutual-best", required_argument, NULL, OPT_MUTUAL},
+                                         {"no-mutual-best", no_argument, NULL, OPT_NO_MUTUAL},
                                          {NULL, 0, NULL, 0}};
 
 static void usage(FILE *f)
@@ -124,6 +128,12 @@ static void usage(FILE *f)
             "                       connected components)\n"
             "  --no-list-guard      allow two records of one list in one person without a\n"
             "                       direct link between them\n"
+            "  --mutual-best LOW    below the threshold, down to LOW, a pair of records of\n"
+            "                       two lists is a link when each is the other's strictly\n"
+            "                       best match on that list (default off; 0.70 suits\n"
+            "                       two lists that each hold a person once and mostly\n"
+            "                       overlap, docs/linkage.md)\n"
+            "  --no-mutual-best     links only at or above the threshold\n"
             "  --rules R1,R2        blocking rules to use: family_year, given_date, names,\n"
             "                       lsh, document (default: all)\n"
             "  --max-block N        skip blocks of more than N records (default 10000;\n"
@@ -154,8 +164,9 @@ typedef struct link_args {
     rp_link_opts link;
     bool within_only, across_only;
     bool rules_given;
-    bool lsh_dropped; /* LSH left out for size (LSH_MAX_RECORDS) */
-    bool fs;          /* --method fs */
+    bool lsh_dropped;  /* LSH left out for size (LSH_MAX_RECORDS) */
+    bool fs;           /* --method fs */
+    bool mutual_given; /* --mutual-best or --no-mutual-best */
     bool threshold_given, review_given, sens_given;
 } link_args;
 
@@ -239,6 +250,18 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
         a->cluster.min_cohesion = x;
         break;
     }
+    case OPT_MUTUAL: {
+        double x = 0;
+        if (!rp_cli_parse_double(&x, v) || !(fabs(x) <= FS_WEIGHT_MAX))
+            return rp_cli_usage_error(CMD_NAME, "%s: expected a number", name);
+        a->cluster.mutual_low = x;
+        a->mutual_given = true;
+        break;
+    }
+    case OPT_NO_MUTUAL:
+        a->cluster.mutual_low = NAN;
+        a->mutual_given = true;
+        break;
     case OPT_METHOD:
         if (strcmp(v, "fs") != 0 && strcmp(v, "dice") != 0)
             return rp_cli_usage_error(CMD_NAME, "--method: expected fs or dice");
@@ -322,6 +345,8 @@ static int parse_args(link_args *a, int argc, char **argv)
     a->cluster.threshold = a->threshold;
     /* candidates down to the lowest score any output needs */
     a->link.min_score = fmin(a->review, fmin(a->threshold, a->sens_from));
+    if (!isnan(a->cluster.mutual_low))
+        a->link.min_score = fmin(a->link.min_score, a->cluster.mutual_low);
     return -1;
 }
 
@@ -491,7 +516,7 @@ out:
 static int write_review(FILE *f, const char *path, void *payload, rp_error *err)
 {
     const link_run *r = payload;
-    fprintf(f, "score,list_a,record_a,list_b,record_b,decision\n");
+    fprintf(f, "score,list_a,record_a,list_b,record_b,linked,decision\n");
     for (size_t k = 0; k < r->n_edges; k++) {
         const rp_link_edge *e = &r->edges[k];
         if (e->score >= r->a.threshold || e->score < r->a.review)
@@ -500,7 +525,8 @@ static int write_review(FILE *f, const char *path, void *payload, rp_error *err)
         rp_cli_csv_cell(f, r->set->lists[r->set->list[e->a]]);
         fprintf(f, ",%lld,", r->set->case_row[e->a]);
         rp_cli_csv_cell(f, r->set->lists[r->set->list[e->b]]);
-        fprintf(f, ",%lld,\n", r->set->case_row[e->b]);
+        bool one = r->person && r->person[e->a] == r->person[e->b];
+        fprintf(f, ",%lld,%d,\n", r->set->case_row[e->b], one ? 1 : 0);
     }
     if (ferror(f))
         return rp_error_set(err, RP_EIO, "cannot write '%s'", path);
@@ -560,12 +586,12 @@ static json_t *params_json(const link_args *a)
             json_array_append_new(rules, json_string(rule_names[u]));
     }
     return json_pack(
-        "{s:s, s:o, s:o, s:o, s:b, s:o, s:I, s:b, s:b, s:o}", "method", a->fs ? "fs" : "dice",
+        "{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:I, s:b, s:b, s:o}", "method", a->fs ? "fs" : "dice",
         "threshold", rp_cli_json_number(a->threshold), "review", rp_cli_json_number(a->review),
-        "cohesion", rp_cli_json_number(a->cluster.min_cohesion), "list_guard",
-        a->cluster.list_guard, "rules", rules, "max_block", (json_int_t)a->link.max_block,
-        "within_list", a->link.within_list, "across_lists", a->link.across_lists, "min_score",
-        rp_cli_json_number(a->link.min_score));
+        "mutual_best", rp_cli_json_number(a->cluster.mutual_low), "cohesion",
+        rp_cli_json_number(a->cluster.min_cohesion), "list_guard", a->cluster.list_guard, "rules",
+        rules, "max_block", (json_int_t)a->link.max_block, "within_list", a->link.within_list,
+        "across_lists", a->link.across_lists, "min_score", rp_cli_json_number(a->link.min_score));
 }
 
 static json_t *probs_json(const double *p, unsigned n_levels)
@@ -667,7 +693,9 @@ static int save_run(link_run *r)
         pa[at] = r->set->case_row[e->a];
         pb[at] = r->set->case_row[e->b];
         score[at] = e->score;
-        dec[at] = e->score >= r->a.threshold ? RP_LINK_MATCH : RP_LINK_REVIEW;
+        /* in the band: a match when the run made the two records one person */
+        bool one = r->person && r->person[e->a] == r->person[e->b];
+        dec[at] = e->score >= r->a.threshold || one ? RP_LINK_MATCH : RP_LINK_REVIEW;
         at++;
     }
     rp_link_run run = {r->a.fs ? "fellegi-sunter" : "dice",

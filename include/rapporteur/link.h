@@ -21,6 +21,7 @@
 #include <rapporteur/error.h>
 #include <rapporteur/mse.h> /* rp_progress_fn */
 
+#include <math.h> /* NAN in RP_CLUSTER_OPTS_INIT */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -135,17 +136,31 @@ typedef struct rp_cluster_opts {
      */
     bool list_guard;
     size_t max_size; /* most records per person; 0 = no limit */
+    /*
+     * Mutual best matches (docs/linkage.md, "Mutual best matches"): an edge with
+     * mutual_low <= score < threshold between records of two different lists is also a
+     * link when it is the strictly best edge of each of its records towards the other's
+     * list (the pair a 1:1 assignment between the two lists would choose: anonlink's
+     * greedy solver accepts exactly such pairs). Needs @c list; mutual_low >= threshold
+     * or NaN turns it off. Default off (NaN): on the simulated scenarios, where most
+     * people are on one list only, it links records to their best namesake and lowers
+     * precision (docs/linkage.md); for two lists that each hold a person once and
+     * overlap mostly (a 1:1 linkage such as FEBRL4), 0.70 recovers pairs pushed below
+     * the threshold by recording errors.
+     */
+    double mutual_low;
 } rp_cluster_opts;
 
 #define RP_CLUSTER_OPTS_VERSION 1
 /* clang-format off */
-#define RP_CLUSTER_OPTS_INIT {RP_CLUSTER_OPTS_VERSION, 0.8, 0.5, true, 0}
+#define RP_CLUSTER_OPTS_INIT {RP_CLUSTER_OPTS_VERSION, 0.8, 0.5, true, 0, NAN}
 
 /* clang-format on */
 
 /** What rp_link_cluster() did. */
 typedef struct rp_cluster_stats {
-    size_t links;            /* edges at or above the threshold */
+    size_t links;            /* links: edges at or above the threshold, and mutual bests */
+    size_t mutual;           /* of which mutual best matches below the threshold */
     size_t merges;           /* links that joined two groups */
     size_t refused_cohesion; /* merges refused by min_cohesion */
     size_t refused_list;     /* merges refused by list_guard */

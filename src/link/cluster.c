@@ -19,6 +19,13 @@
  * With min_cohesion 0, no list guard and no size limit this is connected components at
  * the threshold (Splink's cluster_pairwise_predictions_at_threshold).
  *
+ * Mutual best matches: below the threshold, down to mutual_low, an edge between two
+ * lists is a link too when each of its records has no better (or equal) edge towards
+ * the other's list: the pair that a 1:1 assignment of the two lists would make (the
+ * greedy solver of anonlink accepts a pair exactly when neither record has a better
+ * one left). It recovers true pairs that errors pushed below the threshold while
+ * namesakes, who have a better partner or tie, stay apart.
+ *
  * Data structures: the links in a CSR adjacency (sorted neighbour lists, which also
  * find repeated pairs), parent/size arrays with union by size and path halving, and a
  * circular list of members per group (next[]), so that a merge splices two lists in
@@ -102,10 +109,95 @@ static int check_opts(const rp_cluster_opts *o, rp_error *err)
     return RP_OK;
 }
 
-/* Check every edge; copy the links (a < b) and sort them best first. */
-static int collect_links(cl_state *s, const rp_link_edge *edges, size_t n_edges, rp_error *err)
+/* Is edge @p e in the mutual-best band [mutual_low, threshold) between two lists? */
+static bool in_band(const cl_state *s, const rp_link_edge *e)
+{
+    const rp_cluster_opts *o = s->opts;
+    return s->list && e->score >= o->mutual_low && e->score < o->threshold &&
+           s->list[e->a] != s->list[e->b];
+}
+
+/* One end of a cross-list edge: its record, the other record's list, score, edge. */
+typedef struct mb_end {
+    uint32_t rec;
+    uint16_t other_list;
+    double score;
+    size_t edge;
+} mb_end;
+
+/* By (record, other list), then score descending. */
+static int mb_cmp(const void *x, const void *y)
+{
+    const mb_end *p = x;
+    const mb_end *q = y;
+    if (p->rec != q->rec)
+        return p->rec < q->rec ? -1 : 1;
+    if (p->other_list != q->other_list)
+        return p->other_list < q->other_list ? -1 : 1;
+    if (p->score != q->score)
+        return p->score > q->score ? -1 : 1;
+    return (p->edge > q->edge) - (p->edge < q->edge);
+}
+
+/*
+ * Mark in @p mutual[k] the edges of the band that are the strictly best edge of both
+ * their records towards the other record's list. Every cross-list edge at or above
+ * mutual_low takes part in "best" (an edge above the threshold beats a band edge), so
+ * each record's ends are sorted by (record, other list, score descending): the first
+ * end of a group is the best, and it is strict when the second scores lower.
+ */
+static int mark_mutual(
+    const cl_state *s, const rp_link_edge *edges, size_t n_edges, uint8_t *mutual, rp_error *err)
+{
+    size_t n_ends = 0;
+    for (size_t k = 0; k < n_edges; k++) {
+        const rp_link_edge *e = &edges[k];
+        if (e->score >= s->opts->mutual_low && s->list[e->a] != s->list[e->b])
+            n_ends += 2;
+    }
+    if (n_ends == 0)
+        return RP_OK;
+    mb_end *ends = rp_reallocarray(NULL, n_ends, sizeof *ends);
+    uint8_t *best = rp_calloc(n_edges, 1); /* ends of edge k that are their group's best */
+    if (!ends || !best) {
+        rp_free(ends);
+        rp_free(best);
+        return rp_error_set(err, RP_ENOMEM, "out of memory for mutual best matches");
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < n_edges; k++) {
+        const rp_link_edge *e = &edges[k];
+        if (!(e->score >= s->opts->mutual_low && s->list[e->a] != s->list[e->b]))
+            continue;
+        ends[m++] = (mb_end){e->a, s->list[e->b], e->score, k};
+        ends[m++] = (mb_end){e->b, s->list[e->a], e->score, k};
+    }
+    qsort(ends, n_ends, sizeof *ends, mb_cmp);
+    for (size_t i = 0; i < n_ends;) {
+        size_t j = i + 1;
+        while (j < n_ends && ends[j].rec == ends[i].rec && ends[j].other_list == ends[i].other_list)
+            j++;
+        bool strict = j == i + 1 || ends[i + 1].score < ends[i].score;
+        if (strict)
+            best[ends[i].edge]++;
+        i = j;
+    }
+    for (size_t k = 0; k < n_edges; k++)
+        mutual[k] = best[k] == 2 && in_band(s, &edges[k]);
+    rp_free(ends);
+    rp_free(best);
+    return RP_OK;
+}
+
+/*
+ * Check every edge; copy the links (a < b): the edges at or above the threshold and the
+ * mutual best matches of the band; sort them best first.
+ */
+static int collect_links(
+    cl_state *s, const rp_link_edge *edges, size_t n_edges, size_t *n_mutual, rp_error *err)
 {
     size_t n_links = 0;
+    bool band = false;
     for (size_t k = 0; k < n_edges; k++) {
         const rp_link_edge *e = &edges[k];
         if (e->a >= s->n || e->b >= s->n)
@@ -114,17 +206,35 @@ static int collect_links(cl_state *s, const rp_link_edge *edges, size_t n_edges,
             return rp_error_set(err, RP_EINVAL, "edge %zu pairs a record with itself", k);
         if (e->score >= s->opts->threshold)
             n_links++;
+        band = band || in_band(s, e);
     }
+    uint8_t *mutual = NULL;
+    if (band) {
+        mutual = rp_calloc(n_edges, 1);
+        if (!mutual)
+            return rp_error_set(err, RP_ENOMEM, "out of memory for mutual best matches");
+        int rc = mark_mutual(s, edges, n_edges, mutual, err);
+        if (rc != RP_OK) {
+            rp_free(mutual);
+            return rc;
+        }
+        for (size_t k = 0; k < n_edges; k++)
+            *n_mutual += mutual[k];
+    }
+    n_links += *n_mutual;
     s->links = rp_reallocarray(NULL, n_links ? n_links : 1, sizeof *s->links);
-    if (!s->links)
+    if (!s->links) {
+        rp_free(mutual);
         return rp_error_set(err, RP_ENOMEM, "out of memory for links");
+    }
     for (size_t k = 0; k < n_edges; k++) {
         const rp_link_edge *e = &edges[k];
-        if (!(e->score >= s->opts->threshold))
+        if (!(e->score >= s->opts->threshold) && !(mutual && mutual[k]))
             continue;
         rp_link_edge l = {e->a < e->b ? e->a : e->b, e->a < e->b ? e->b : e->a, e->score};
         s->links[s->n_links++] = l;
     }
+    rp_free(mutual);
     qsort(s->links, s->n_links, sizeof *s->links, link_cmp);
     return RP_OK;
 }
@@ -292,7 +402,7 @@ int rp_link_cluster(const rp_link_edge *edges,
         return rp_error_set(err, RP_EINVAL, "missing edges or person array");
     if (n_records > UINT32_MAX)
         return rp_error_set(err, RP_EINVAL, "too many records (at most %u)", UINT32_MAX);
-    rc = collect_links(&s, edges, n_edges, err);
+    rc = collect_links(&s, edges, n_edges, &st.mutual, err);
     if (rc == RP_OK)
         rc = build_adjacency(&s, err);
     if (rc == RP_OK)

@@ -176,7 +176,8 @@ double rp_fs_jaro(const char *a, const char *b)
 
 double rp_fs_jaro_winkler(const char *a, const char *b)
 {
-    uint32_t ca[RP_FS_MAX_CHARS], cb[RP_FS_MAX_CHARS];
+    /* zeroed: gcc -O3 cannot see that the decoder fills what jaro reads (-Wmaybe-uninitialized) */
+    uint32_t ca[RP_FS_MAX_CHARS] = {0}, cb[RP_FS_MAX_CHARS] = {0};
     size_t na = rp_fs__decode(a, ca, RP_FS_MAX_CHARS);
     size_t nb = rp_fs__decode(b, cb, RP_FS_MAX_CHARS);
     return rp_fs__jw_cp(ca, na, cb, nb);

@@ -89,7 +89,8 @@ ps = [s["persons"] for s in r["sensitivity"]]
 assert ps == sorted(ps), ps
 rows = list(csv.DictReader(open(sys.argv[2])))
 assert len(rows) == r["review_pairs"], (len(rows), r["review_pairs"])
-assert rows and set(rows[0]) == {"score", "list_a", "record_a", "list_b", "record_b", "decision"}
+assert rows and set(rows[0]) == {"score", "list_a", "record_a", "list_b", "record_b", "linked", "decision"}
+assert all(x["linked"] in ("0", "1") for x in rows)
 for x in rows:
     assert 0.7 <= float(x["score"]) < 0.8, x
     int(x["record_a"]); int(x["record_b"])

@@ -383,6 +383,48 @@ static void link_cluster__alloc_failure_sweep(void **state)
     assert_true(n >= 5);
 }
 
+/*
+ * Mutual best matches, by hand. Records 0 (a0) and 3 (a1) are on list 0, 1 (b0) and 2
+ * (b1) on list 1; 4 (c0) on list 0, 5 (d0) and 6 (d1) on list 1. Threshold 0.80, band
+ * from 0.70:
+ *   a0-b0 0.75: a0's best on list 1 is b0, b0's best on list 0 is a0: a link;
+ *   a1-b0 0.74: b0 prefers a0: not a link; a1-b1 0.72: a1 prefers b0: not a link;
+ *   c0-d0 0.76 and c0-d1 0.76: c0 has no strictly best partner on list 1: no link;
+ *   b0-b1 0.78 (one list): never a mutual best.
+ * Persons: {a0, b0}, {b1}, {a1}, {c0}, {d0}, {d1}. With the band off, all apart.
+ */
+static void link_cluster__mutual_best_by_hand(void **state)
+{
+    (void)state;
+    const uint16_t list[] = {0, 1, 1, 0, 0, 1, 1};
+    const rp_link_edge e[] = {{0, 1, 0.75}, {3, 1, 0.74}, {3, 2, 0.72},
+                              {4, 5, 0.76}, {4, 6, 0.76}, {1, 2, 0.78}};
+    uint32_t p[7];
+    rp_cluster_stats st;
+    rp_cluster_opts o = RP_CLUSTER_OPTS_INIT;
+    cluster(e, 6, 7, list, &o, p, &st);
+    assert_int_equal(st.links, 0);
+    assert_int_equal(st.persons, 7);
+    o.mutual_low = 0.70;
+    cluster(e, 6, 7, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 0, 1, 2, 3, 4, 5}, 7);
+    assert_int_equal(st.links, 1);
+    assert_int_equal(st.mutual, 1);
+    /* an edge above the threshold beats the band: a0-b1 0.85 makes b1 a0's best */
+    const rp_link_edge e2[] = {{0, 1, 0.75}, {0, 2, 0.85}};
+    cluster(e2, 2, 7, list, &o, p, &st);
+    assert_int_equal(st.mutual, 0);
+    assert_int_equal(p[0], p[2]);
+    assert_true(p[0] != p[1]);
+    /* no list, no band */
+    cluster(e, 6, 7, NULL, &o, p, &st);
+    assert_int_equal(st.links, 0);
+    /* a band above the threshold is empty */
+    o.mutual_low = 0.9;
+    cluster(e, 6, 7, list, &o, p, &st);
+    assert_int_equal(st.links, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +433,7 @@ int main(void)
         cmocka_unit_test(link_cluster__list_guard_by_hand),
         cmocka_unit_test(link_cluster__max_size_and_threshold),
         cmocka_unit_test(link_cluster__numbering_by_lowest_record),
+        cmocka_unit_test(link_cluster__mutual_best_by_hand),
         cmocka_unit_test(link_cluster__components_match_search),
         cmocka_unit_test(link_cluster__edge_order_does_not_matter),
         cmocka_unit_test(link_cluster__rejects_bad_input),
