@@ -58,6 +58,8 @@ enum {
     OPT_FORMAT,
     OPT_AS_OF,
     OPT_OUTPUT,
+    OPT_FIELD,
+    OPT_REMOVE,
     OPT_COUNT
 };
 
@@ -95,6 +97,8 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"as-of", required_argument, NULL, OPT_AS_OF},
                                          {"out", required_argument, NULL, OPT_OUTPUT},
+                                         {"field", required_argument, NULL, OPT_FIELD},
+                                         {"remove", no_argument, NULL, OPT_REMOVE},
                                          {NULL, 0, NULL, 0}};
 
 /* Every option's value; which options a subcommand takes is its mask. */
@@ -104,6 +108,7 @@ typedef struct recs_args {
     rp_cli_common common;
     const char *v[OPT_COUNT - OPT_STORE];
     bool progress;
+    bool remove;
     const char *evidence[MAX_EVIDENCE];
     size_t n_evidence;
 } recs_args;
@@ -123,6 +128,8 @@ static int apply_opt(int opt, const char *value, const char *name, void *payload
     }
     if (opt == OPT_PROGRESS) {
         a->progress = true;
+    } else if (opt == OPT_REMOVE) {
+        a->remove = true;
     } else if (opt == OPT_EVIDENCE) {
         if (a->n_evidence == MAX_EVIDENCE) {
             return rp_cli_usage_error(CMD_NAME, "at most %d --evidence links", MAX_EVIDENCE);
@@ -143,14 +150,17 @@ static const char general_usage[] =
     "responsible bodies, actions, indicators, progress reports, a status history with a\n"
     "transition rule, an audit trail of every change, and scorecards.\n"
     "\n"
-    "Subcommands:\n"
+    "Subcommands ('rapporteur recs SUBCOMMAND --help' lists the options of each):\n"
     "  add rec TEXT | source CODE | theme CODE | body CODE   add an entry\n"
     "  import FILE        recommendations from CSV, JSON or a report's text\n"
     "  list               list recommendations (filters below)\n"
     "  show ID            one recommendation with history, actions and audit trail\n"
     "  status ID STATUS   change a status (not_started, in_progress,\n"
     "                     partially_implemented, implemented, no_longer_relevant)\n"
-    "  link ID --repeats ID2 | --follows-up ID2   link to an earlier recommendation\n"
+    "  set ID --field F --value V   edit text, due_date, paragraph, strength, themes\n"
+    "                     or bodies\n"
+    "  link ID --repeats ID2 | --follows-up ID2 [--remove]   link to an earlier\n"
+    "                     recommendation, or remove the link\n"
     "  act ID... --title T  add an action; --action A ID... links one; --action A\n"
     "                     --progress --note N reports progress on it\n"
     "  indicator ID --name N --target X   add an indicator; --indicator I --value X\n"
@@ -169,12 +179,122 @@ static const char general_usage[] =
     "Filters (list, report, export): --state XX --source CODE --round N --theme CODE\n"
     "  --body CODE --status S --strength urges|considers|invites|none\n"
     "\n"
-    "Exit status: 0 ok, 2 usage or unknown id, 4 I/O or store, 65 invalid data or a\n"
-    "refused status transition. docs/recs.md describes the model and the formats.\n";
+    "Exit status: 0 ok, 2 usage or unknown id, 4 I/O or store, 65 invalid data, a\n"
+    "refused status transition or an unusable import file. docs/recs.md describes the\n"
+    "model and the formats.\n";
 
 static void usage(FILE *f)
 {
     fputs(general_usage, f);
+}
+
+/* For rp_cli_parse_opts(): the subcommand's own help is printed once it is known. */
+static void no_usage(FILE *f)
+{
+    (void)f;
+}
+
+/* What each option means, for the help of the subcommands that take it. */
+static const struct {
+    int opt;
+    const char *synopsis;
+    const char *help;
+} opt_help[] = {
+    {OPT_STATE, "--state XX", "state (ISO 3166-1 code, or XA-XZ for fictitious data)"},
+    {OPT_SOURCE, "--source CODE", "source: GRETA, COP, OSCE-AP, OSCE-MC, NAP, ALLIANCE, ..."},
+    {OPT_ROUND, "--round N", "evaluation round, 0 (none) to 9"},
+    {OPT_PARAGRAPH, "--paragraph P", "paragraph as the report numbers it (12, 12(a))"},
+    {OPT_STRENGTH, "--strength S", "urges, considers, invites or none"},
+    {OPT_THEME, "--theme CODES", "theme code(s), separated by ';'"},
+    {OPT_BODY, "--body CODES", "responsible body code(s), separated by ';'"},
+    {OPT_DUE, "--due DATE", "due date, YYYY-MM-DD"},
+    {OPT_START, "--start DATE", "start date of an action, YYYY-MM-DD"},
+    {OPT_REF, "--ref REF",
+     "reference (default STATE/SOURCE/ROUND/PARAGRAPH; A<id> for an "
+     "action)"},
+    {OPT_KIND, "--kind KIND",
+     "kind of a source (greta, cop, osce_action_plan, osce_commitment, national_action_plan, "
+     "alliance, other) or of a body (ministry, agency, civil_society, private_sector, "
+     "international, other); default other"},
+    {OPT_LABEL, "--label TEXT", "title of a source, label of a theme, name of a body"},
+    {OPT_TITLE, "--title TEXT", "title of a new action"},
+    {OPT_NAME, "--name TEXT", "name of a new indicator"},
+    {OPT_STATUS, "--status S",
+     "not_started, in_progress, partially_implemented, implemented or no_longer_relevant"},
+    {OPT_NOTE, "--note TEXT", "why (needed to reopen or step back a status)"},
+    {OPT_DATE, "--date DATE",
+     "date of the change or report, YYYY-MM-DD, not after today "
+     "(default today, UTC)"},
+    {OPT_EVIDENCE, "--evidence LINK", "evidence link (URL or document); repeat for more"},
+    {OPT_REPEATS, "--repeats ID2", "ID restates the earlier recommendation ID2"},
+    {OPT_FOLLOWS_UP, "--follows-up ID2", "ID builds on the earlier recommendation ID2"},
+    {OPT_ACTION, "--action A", "an existing action (number or ref)"},
+    {OPT_PROGRESS, "--progress",
+     "report progress on --action A (needs --note, --evidence or "
+     "--value)"},
+    {OPT_VALUE, "--value X", "measured value (indicator), or the new value (set)"},
+    {OPT_TARGET, "--target X", "target value of an indicator"},
+    {OPT_BASELINE, "--baseline X", "baseline value of an indicator"},
+    {OPT_UNIT, "--unit TEXT", "unit of an indicator"},
+    {OPT_FREQUENCY, "--frequency F",
+     "reporting frequency: none, monthly, quarterly, semiannual, annual or biennial"},
+    {OPT_INDICATOR, "--indicator I", "an existing indicator (number), to report a measurement"},
+    {OPT_FORMAT, "--format F",
+     "format (import: csv, json, text; report: text, json, html; "
+     "export: csv, json, xlsx)"},
+    {OPT_AS_OF, "--as-of DATE", "scorecard as it stood on DATE (statuses from the history)"},
+    {OPT_OUTPUT, "--out FILE", "write to FILE (atomically) instead of standard output"},
+    {OPT_FIELD, "--field F",
+     "field to set: text, due_date, paragraph, strength, themes, "
+     "bodies"},
+    {OPT_REMOVE, "--remove", "remove the link instead of adding it"},
+};
+
+/* Print @p text from column 23 on, wrapped at word boundaries before column 80. */
+static void put_wrapped(FILE *f, const char *text)
+{
+    const size_t indent = 23;
+    const size_t width = 80 - indent;
+    const char *p = text;
+    while (*p != '\0') {
+        size_t n = strlen(p);
+        if (n > width) {
+            n = width;
+            while (n > 0 && p[n] != ' ') {
+                n--;
+            }
+            n = n == 0 ? width : n;
+        }
+        fprintf(f, "%.*s\n", (int)n, p);
+        p += n;
+        while (*p == ' ') {
+            p++;
+        }
+        if (*p != '\0') {
+            fprintf(f, "%*s", (int)indent, "");
+        }
+    }
+}
+
+/* Print the help of a subcommand: synopsis, what it does, and every option it takes. */
+static void sub_usage(FILE *f, const char *synopsis, const char *about, unsigned long long opts)
+{
+    fprintf(f, "usage: rapporteur recs %s\n\n%s\n\nOptions:\n", synopsis, about);
+    for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++) {
+        if ((opts & (1ULL << (opt_help[i].opt - OPT_STORE))) != 0) {
+            fprintf(f, "  %-20s ", opt_help[i].synopsis);
+            put_wrapped(f, opt_help[i].help);
+        }
+    }
+    fputs("  --store FILE         the store (default " RP_STORE_DEFAULT_PATH ")\n"
+          "  --author NAME        who makes the change, for the audit trail (default\n"
+          "                       $RAPPORTEUR_AUTHOR, then $USER)\n"
+          "  --json               print results as JSON\n"
+          "  -q, --quiet          print nothing on success\n"
+          "  -h, --help           show this help\n"
+          "\n"
+          "Exit status: 0 ok, 2 usage or unknown id, 4 I/O or store, 65 invalid data.\n",
+          f);
 }
 
 /* ==== shared helpers ==== */
@@ -184,6 +304,13 @@ static int fail(const rp_error *err, const recs_args *a)
 {
     int status = rp_cli_report(err, a->common.json);
     return err->code == RP_ENOTFOUND ? RP_EXIT_USAGE : status;
+}
+
+/* Report @p err of an import: everything wrong inside the file is data (65). */
+static int fail_import(const rp_error *err, const recs_args *a)
+{
+    int status = rp_cli_report(err, a->common.json);
+    return err->code == RP_ENOTFOUND ? RP_EXIT_DATAERR : status;
 }
 
 static const char *author_of(const recs_args *a)
@@ -215,8 +342,8 @@ static int parse_num(double *out, const char *s, const char *opt)
     return -1;
 }
 
-/* The filter from the options; -1 to go on, or an exit status. */
-static int filter_of(rp_recs_filter *f, const recs_args *a)
+/* The filter from the options, its codes known to @p st; -1 to go on, or an exit status. */
+static int filter_of(rp_recs_filter *f, rp_store *store, const recs_args *a)
 {
     rp_recs_filter init = RP_RECS_FILTER_INIT;
     *f = init;
@@ -234,6 +361,12 @@ static int filter_of(rp_recs_filter *f, const recs_args *a)
     }
     if (st == -1 && VAL(a, OPT_STRENGTH) != NULL) {
         st = parse_vocab(&f->strength, RP_RECS_V_STRENGTH, VAL(a, OPT_STRENGTH), "--strength");
+    }
+    rp_error err = RP_ERROR_INIT;
+    if (st == -1 && rp_recs_check_filter(store, f, &err) != RP_OK) {
+        st = err.code == RP_ENOTFOUND || err.code == RP_EINVAL
+                 ? rp_cli_usage_error(CMD_NAME, "filter: %s", err.msg)
+                 : fail(&err, a);
     }
     return st;
 }
@@ -388,7 +521,13 @@ static int sub_import(rp_store *st, const recs_args *a, int argc, char **argv)
     rp_error err = RP_ERROR_INIT;
     if (rp_recs_import(&rep, st, argv[0], &o, &err) != RP_OK) {
         return err.code == RP_EINVAL ? rp_cli_usage_error(CMD_NAME, "import: %s", err.msg)
-                                     : fail(&err, a);
+                                     : fail_import(&err, a);
+    }
+    if (rep.out_of_order > 0 && !a->common.quiet) {
+        fprintf(stderr,
+                "rapporteur: warning: %s:%ld: %lld line(s) \"N. ...\" with a paragraph number "
+                "not above the one before were kept as text; check the list\n",
+                argv[0], rep.first_out_of_order, rep.out_of_order);
     }
     if (a->common.json) {
         json_t *r =
@@ -450,7 +589,7 @@ static int sub_list(rp_store *st, const recs_args *a, int argc, char **argv)
         return rp_cli_usage_error(CMD_NAME, "list: unexpected argument");
     }
     rp_recs_filter f;
-    int status = filter_of(&f, a);
+    int status = filter_of(&f, st, a);
     if (status != -1) {
         return status;
     }
@@ -485,43 +624,90 @@ static const char *jstr(const json_t *o, const char *key)
     return s != NULL ? s : "";
 }
 
-static void show_text(const json_t *o)
+/* Print member @p key of @p o with control characters and bad UTF-8 shown as '?'. */
+static void put(const json_t *o, const char *key)
 {
     char buf[4096];
-    printf("recommendation %lld  %s\n", (long long)json_integer_value(json_object_get(o, "id")),
-           jstr(o, "ref"));
-    printf("  state %s, source %s, round %lld, paragraph %s, strength %s\n", jstr(o, "state"),
-           jstr(o, "source"), (long long)json_integer_value(json_object_get(o, "round")),
-           jstr(o, "paragraph"), jstr(o, "strength"));
-    printf("  status %s since %s; due %s\n", jstr(o, "status"), jstr(o, "status_date"),
-           jstr(o, "due_date")[0] != '\0' ? jstr(o, "due_date") : "-");
-    printf("  text: %s\n", rp_cli_text_clean(buf, sizeof(buf), jstr(o, "text")));
+    fputs(rp_cli_text_clean(buf, sizeof(buf), jstr(o, key)), stdout);
+}
+
+static void put_str(const char *s)
+{
+    char buf[4096];
+    fputs(rp_cli_text_clean(buf, sizeof(buf), s != NULL ? s : ""), stdout);
+}
+
+/* A list member of strings, each after a space. */
+static void put_list(const json_t *o, const char *key)
+{
     const json_t *v = NULL;
     size_t i = 0;
-    printf("  themes:");
-    json_array_foreach(json_object_get(o, "themes"), i, v) printf(" %s", json_string_value(v));
+    json_array_foreach(json_object_get(o, key), i, v)
+    {
+        fputc(' ', stdout);
+        put_str(json_string_value(v));
+    }
+}
+
+static void show_text(const json_t *o)
+{
+    const json_t *v = NULL;
+    size_t i = 0;
+    printf("recommendation %lld  ", (long long)json_integer_value(json_object_get(o, "id")));
+    put(o, "ref");
+    printf("\n  state ");
+    put(o, "state");
+    printf(", source ");
+    put(o, "source");
+    printf(", round %lld, paragraph ", (long long)json_integer_value(json_object_get(o, "round")));
+    put(o, "paragraph");
+    printf(", strength %s\n  status %s since ", jstr(o, "strength"), jstr(o, "status"));
+    put(o, "status_date");
+    printf("; due ");
+    put_str(jstr(o, "due_date")[0] != '\0' ? jstr(o, "due_date") : "-");
+    printf("\n  text: ");
+    put(o, "text");
+    printf("\n  themes:");
+    put_list(o, "themes");
     printf("\n  bodies:");
-    json_array_foreach(json_object_get(o, "bodies"), i, v) printf(" %s", json_string_value(v));
+    put_list(o, "bodies");
     printf("\n");
     json_array_foreach(json_object_get(o, "links"), i, v)
     {
-        printf("  %s %s\n", jstr(v, "kind"), jstr(v, "ref"));
+        printf("  %s ", jstr(v, "kind"));
+        put(v, "ref");
+        printf("\n");
     }
     printf("  history:\n");
     json_array_foreach(json_object_get(o, "history"), i, v)
     {
-        printf("    %s  %-21s %s%s%s\n", jstr(v, "date"), jstr(v, "status"),
-               rp_cli_text_clean(buf, sizeof(buf), jstr(v, "author")),
-               jstr(v, "note")[0] != '\0' ? ": " : "", jstr(v, "note"));
+        printf("    ");
+        put(v, "date");
+        printf("  %-21s ", jstr(v, "status"));
+        put(v, "author");
+        if (jstr(v, "note")[0] != '\0') {
+            printf(": ");
+            put(v, "note");
+        }
+        printf("\n");
     }
     json_array_foreach(json_object_get(o, "actions"), i, v)
     {
-        printf("  action %s: %s%s%s\n", jstr(v, "ref"), jstr(v, "title"),
-               jstr(v, "body")[0] != '\0' ? " -- " : "", jstr(v, "body"));
+        printf("  action ");
+        put(v, "ref");
+        printf(": ");
+        put(v, "title");
+        if (jstr(v, "body")[0] != '\0') {
+            printf(" -- ");
+            put(v, "body");
+        }
+        printf("\n");
     }
     json_array_foreach(json_object_get(o, "indicators"), i, v)
     {
-        printf("  indicator: %s (%s)\n", jstr(v, "name"), jstr(v, "frequency"));
+        printf("  indicator: ");
+        put(v, "name");
+        printf(" (%s)\n", jstr(v, "frequency"));
     }
     printf("  audit entries: %zu\n", json_array_size(json_object_get(o, "audit")));
 }
@@ -643,18 +829,60 @@ static int sub_link(rp_store *st, const recs_args *a, int argc, char **argv)
     }
     rp_error err = RP_ERROR_INIT;
     rp_rec_link_kind kind = rep != NULL ? RP_REC_REPEATS : RP_REC_FOLLOWS_UP;
-    if (rp_recs_link(st, from, to, kind, author, &err) != RP_OK) {
+    int rc = a->remove ? rp_recs_unlink(st, from, to, kind, author, &err)
+                       : rp_recs_link(st, from, to, kind, author, &err);
+    if (rc != RP_OK) {
         return fail(&err, a);
     }
-    char detail[64];
-    snprintf(detail, sizeof(detail), "%s %lld", rp_recs_name(RP_RECS_V_LINK, (int)kind), to);
+    char detail[80];
+    snprintf(detail, sizeof(detail), "%s%s %lld", a->remove ? "no longer " : "",
+             rp_recs_name(RP_RECS_V_LINK, (int)kind), to);
     return print_change(a, "recommendation", from, detail);
+}
+
+/* ==== set ==== */
+
+static int sub_set(rp_store *st, const recs_args *a, int argc, char **argv)
+{
+    const char *author = author_of(a);
+    const char *field = VAL(a, OPT_FIELD);
+    const char *value = VAL(a, OPT_VALUE);
+    if (argc != 1 || field == NULL || value == NULL) {
+        return rp_cli_usage_error(CMD_NAME, "set: expected ID, --field F and --value V");
+    }
+    if (author == NULL) {
+        return rp_cli_usage_error(CMD_NAME, "--author is required (or $RAPPORTEUR_AUTHOR)");
+    }
+    static const char *const fields[] = {"text",     "due_date", "paragraph",
+                                         "strength", "themes",   "bodies"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        known = known || strcmp(field, fields[i]) == 0;
+    }
+    if (!known) {
+        return rp_cli_usage_error(CMD_NAME, "--field: expected text, due_date, paragraph, "
+                                            "strength, themes or bodies");
+    }
+    long long id = 0;
+    int status = find_rec(&id, st, argv[0], a);
+    if (status != -1) {
+        return status;
+    }
+    rp_error err = RP_ERROR_INIT;
+    if (rp_recs_set_field(st, id, field, value, author, &err) != RP_OK) {
+        return fail(&err, a);
+    }
+    return print_change(a, "recommendation", id, field);
 }
 
 /* ==== act ==== */
 
 static int act_progress(rp_store *st, const recs_args *a, long long action, const char *author)
 {
+    if (VAL(a, OPT_NOTE) == NULL && VAL(a, OPT_VALUE) == NULL && a->n_evidence == 0) {
+        return rp_cli_usage_error(CMD_NAME, "act --progress: nothing to report (give --note, "
+                                            "--evidence or --value)");
+    }
     double value = NAN;
     int status = parse_num(&value, VAL(a, OPT_VALUE), "--value");
     if (status != -1) {
@@ -702,10 +930,9 @@ static int sub_act(rp_store *st, const recs_args *a, int argc, char **argv)
             return rp_cli_usage_error(CMD_NAME, "act --action: expected IDs to link, or "
                                                 "--progress");
         }
-        for (int i = 0; i < argc; i++) {
-            if (rp_recs_action_link(st, action, ids[i], author, &err) != RP_OK) {
-                return fail(&err, a);
-            }
+        /* all or nothing: one transaction */
+        if (rp_recs_action_link_many(st, action, ids, (size_t)argc, author, &err) != RP_OK) {
+            return fail(&err, a);
         }
         return print_change(a, "action", action, "linked");
     }
@@ -722,7 +949,13 @@ static int sub_act(rp_store *st, const recs_args *a, int argc, char **argv)
     if (rp_recs_add_action(&id, st, &act, ids, (size_t)argc, author, &err) != RP_OK) {
         return fail(&err, a);
     }
-    return print_added(a, "action", id, NULL);
+    char ref[RP_RECS_REF_MAX];
+    if (act.ref != NULL && act.ref[0] != '\0') {
+        snprintf(ref, sizeof(ref), "%s", act.ref);
+    } else {
+        snprintf(ref, sizeof(ref), "A%lld", id);
+    }
+    return print_added(a, "action", id, ref);
 }
 
 /* ==== indicator ==== */
@@ -856,7 +1089,7 @@ static int sub_report(rp_store *st, const recs_args *a, int argc, char **argv)
     rp_recs_format fmt = RP_RECS_TEXT;
     int status = argc != 0 ? rp_cli_usage_error(CMD_NAME, "report: unexpected argument") : -1;
     if (status == -1) {
-        status = filter_of(&o.filter, a);
+        status = filter_of(&o.filter, st, a);
     }
     if (status == -1) {
         status = format_of(&fmt, a, true);
@@ -889,7 +1122,7 @@ static int sub_export(rp_store *st, const recs_args *a, int argc, char **argv)
     rp_recs_format fmt = RP_RECS_CSV;
     int status = argc != 0 ? rp_cli_usage_error(CMD_NAME, "export: unexpected argument") : -1;
     if (status == -1) {
-        status = filter_of(&f, a);
+        status = filter_of(&f, st, a);
     }
     if (status == -1) {
         status = format_of(&fmt, a, false);
@@ -925,27 +1158,61 @@ typedef struct sub_cmd {
     const char *name;
     int (*fn)(rp_store *st, const recs_args *a, int argc, char **argv);
     unsigned long long opts;
+    const char *synopsis;
+    const char *about;
 } sub_cmd;
 
 static const sub_cmd subs[] = {
     {"add", sub_add,
      BIT(OPT_STATE) | BIT(OPT_SOURCE) | BIT(OPT_ROUND) | BIT(OPT_PARAGRAPH) | BIT(OPT_STRENGTH) |
          BIT(OPT_THEME) | BIT(OPT_BODY) | BIT(OPT_DUE) | BIT(OPT_REF) | BIT(OPT_KIND) |
-         BIT(OPT_LABEL)},
+         BIT(OPT_LABEL),
+     "add rec TEXT --state XX [options] | add source|body CODE [--kind K] [--label L] |\n"
+     "       add theme CODE [--label L]",
+     "Add a recommendation (status not_started, source GRETA unless --source), or a source,\n"
+     "theme or responsible body to the vocabulary."},
     {"import", sub_import,
-     BIT(OPT_STATE) | BIT(OPT_SOURCE) | BIT(OPT_ROUND) | BIT(OPT_DUE) | BIT(OPT_FORMAT)},
-    {"list", sub_list, FILTER_OPTS},
-    {"show", sub_show, 0},
-    {"status", sub_status, CHANGE_OPTS},
-    {"link", sub_link, BIT(OPT_REPEATS) | BIT(OPT_FOLLOWS_UP)},
+     BIT(OPT_STATE) | BIT(OPT_SOURCE) | BIT(OPT_ROUND) | BIT(OPT_DUE) | BIT(OPT_FORMAT),
+     "import FILE [--format csv|json|text] [--state XX --source CODE --round N --due DATE]",
+     "Import recommendations in one transaction: CSV, JSON (the export's form) or the text of\n"
+     "a report's list (which needs --state and --source). The audit trail names --author."},
+    {"list", sub_list, FILTER_OPTS, "list [filters]",
+     "List the recommendations matching the filters."},
+    {"show", sub_show, 0, "show ID",
+     "Show one recommendation with its history, links, actions, indicators and audit trail."},
+    {"status", sub_status, CHANGE_OPTS,
+     "status ID STATUS [--note TEXT] [--date DATE] "
+     "[--evidence LINK]...",
+     "Change the status of a recommendation under the transition rule (docs/recs.md):\n"
+     "not_started, in_progress, partially_implemented, implemented, no_longer_relevant."},
+    {"set", sub_set, BIT(OPT_FIELD) | BIT(OPT_VALUE), "set ID --field F --value V",
+     "Edit a field of a recommendation (themes and bodies replace the old lists), audited."},
+    {"link", sub_link, BIT(OPT_REPEATS) | BIT(OPT_FOLLOWS_UP) | BIT(OPT_REMOVE),
+     "link ID --repeats ID2 | --follows-up ID2 [--remove]",
+     "Link a recommendation to an earlier one of the same state (a lower round of the same\n"
+     "source, else one whose history starts no later; no cycles), or remove the link."},
     {"act", sub_act,
      BIT(OPT_TITLE) | BIT(OPT_BODY) | BIT(OPT_DUE) | BIT(OPT_START) | BIT(OPT_REF) |
-         BIT(OPT_ACTION) | BIT(OPT_PROGRESS) | BIT(OPT_VALUE) | CHANGE_OPTS},
+         BIT(OPT_ACTION) | BIT(OPT_PROGRESS) | BIT(OPT_VALUE) | CHANGE_OPTS,
+     "act ID... --title TEXT [--body CODE] [--start DATE] [--due DATE] [--ref REF] |\n"
+     "       act --action A ID... | act --action A --progress [--note T] [--value X] "
+     "[--evidence L]...",
+     "Add an action linked to recommendations, link an action to more of them (all or\n"
+     "none), or report progress on an action."},
     {"indicator", sub_indicator,
      BIT(OPT_NAME) | BIT(OPT_UNIT) | BIT(OPT_TARGET) | BIT(OPT_BASELINE) | BIT(OPT_FREQUENCY) |
-         BIT(OPT_DUE) | BIT(OPT_ACTION) | BIT(OPT_INDICATOR) | BIT(OPT_VALUE) | CHANGE_OPTS},
-    {"report", sub_report, FILTER_OPTS | BIT(OPT_FORMAT) | BIT(OPT_AS_OF) | BIT(OPT_OUTPUT)},
-    {"export", sub_export, FILTER_OPTS | BIT(OPT_FORMAT) | BIT(OPT_OUTPUT)},
+         BIT(OPT_DUE) | BIT(OPT_ACTION) | BIT(OPT_INDICATOR) | BIT(OPT_VALUE) | CHANGE_OPTS,
+     "indicator ID | --action A --name NAME [options] |\n"
+     "       indicator --indicator I --value X [--date DATE] [--note T] [--evidence L]...",
+     "Add an indicator to a recommendation or an action, or report a measurement."},
+    {"report", sub_report, FILTER_OPTS | BIT(OPT_FORMAT) | BIT(OPT_AS_OF) | BIT(OPT_OUTPUT),
+     "report [filters] [--format text|json|html] [--as-of DATE] [--out FILE]",
+     "The scorecard: counts by status, share implemented, overdue and repeated\n"
+     "recommendations, per state, theme, round, strength and body, and the trend by round."},
+    {"export", sub_export, FILTER_OPTS | BIT(OPT_FORMAT) | BIT(OPT_OUTPUT),
+     "export [filters] [--format csv|json|xlsx] [--out FILE]",
+     "Export the recommendations matching the filters (actions, indicators and progress\n"
+     "follow them): CSV, JSON (the import's form) or an Excel workbook (needs --out)."},
 };
 
 int cmd_recs(int argc, char **argv)
@@ -968,8 +1235,12 @@ int cmd_recs(int argc, char **argv)
     a.sub = sub->name;
     a.allowed = sub->opts | COMMON_OPTS;
     /* getopt_long() starts at argv[1]: hand it the subcommand's argv. */
-    int status =
-        rp_cli_parse_opts(&a.common, CMD_NAME, argc - 1, argv + 1, longopts, usage, apply_opt, &a);
+    int status = rp_cli_parse_opts(&a.common, CMD_NAME, argc - 1, argv + 1, longopts, no_usage,
+                                   apply_opt, &a);
+    if (status == RP_EXIT_OK && a.common.help) {
+        sub_usage(stdout, sub->synopsis, sub->about, a.allowed);
+        return fflush(stdout) == 0 ? RP_EXIT_OK : RP_EXIT_IO;
+    }
     if (status != -1) {
         return status;
     }

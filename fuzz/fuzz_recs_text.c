@@ -3,7 +3,8 @@
  * rp_recs_text_parse() on the input. Checks the documented contract: statuses, no
  * result on failure, a message with a position for parse errors, and items that are
  * non-empty single lines of valid UTF-8 with a paragraph label, a strength in range,
- * sequence numbers within their count, and no superscript footnote digits left.
+ * sequence numbers within their count, no superscript footnote digits left, and a
+ * count of out-of-order paragraph numbers that agrees with its first line.
  */
 #include <rapporteur/common.h>
 #include <rapporteur/error.h>
@@ -33,8 +34,9 @@ static void check_item(const rp_recs_text_item *it)
         fail("an item's text is one line with single spaces", NULL);
     if (strstr(it->text, "\xC2\xB9") != NULL || strstr(it->text, "\xE2\x81\xB4") != NULL)
         fail("superscript footnote marks are removed", NULL);
-    if (it->paragraph[0] < '1' || it->paragraph[0] > '9')
-        fail("a paragraph label starts with its number", NULL);
+    if ((it->paragraph[0] < '1' || it->paragraph[0] > '9') &&
+        strncmp(it->paragraph, "bullet-", 7) != 0)
+        fail("a paragraph label starts with its number (or is an appendix bullet's)", NULL);
     if ((int)it->strength < 0 || it->strength >= RP_REC_STRENGTH_COUNT)
         fail("strength out of range", NULL);
     if (it->seq < 1 || it->seq > it->n_seq || it->line < 1)
@@ -57,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("a parse error names the input and a position", &err);
         return 0;
     }
-    if (t == NULL || t->n_items == 0 || t->skipped_lines < 0)
+    if (t == NULL || t->n_items == 0 || t->skipped_lines < 0 || t->out_of_order < 0 ||
+        (t->out_of_order > 0) != (t->first_out_of_order > 0))
         fail("success gives at least one item", NULL);
     for (size_t i = 0; i < t->n_items; i++)
         check_item(&t->items[i]);

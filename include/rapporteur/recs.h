@@ -228,9 +228,11 @@ typedef struct rp_recs_change {
 /**
  * Change the status of recommendation @p id to @p to under rp_recs_transition_check(),
  * recording the history entry, a progress report when @p chg has a note or evidence,
- * and the audit entries, in one transaction.
- * @return RP_OK; RP_ENOTFOUND (no such id); RP_EDATA (transition refused); RP_EINVAL
- *         (bad author or date); RP_ESQL.
+ * and the audit entries, in one transaction. The date may be neither before the last
+ * change nor after today (UTC): a future date would block every later change.
+ * @return RP_OK; RP_ENOTFOUND (no such id); RP_EDATA (transition refused, a date that is
+ *         not a day, before the last change or after today); RP_EINVAL (bad author);
+ *         RP_ESQL.
  */
 RP_API int rp_recs_set_status(
     rp_store *st, long long id, rp_rec_status to, const rp_recs_change *chg, rp_error *err);
@@ -248,9 +250,15 @@ RP_API int rp_recs_set_field(rp_store *st,
                              rp_error *err);
 
 /**
- * Link recommendation @p from to the earlier recommendation @p to.
- * @return RP_OK; RP_ENOTFOUND (either id); RP_EDATA (a link to itself, or the link
- *         exists); RP_EINVAL; RP_ESQL.
+ * Link recommendation @p from to the earlier recommendation @p to, with its audit entry.
+ * The rules: both are of the same state; @p to is earlier, that is of a lower round when
+ * both have rounds of the same source, else with a history that starts no later (the
+ * date of its earliest status entry); and no chain of links leads from @p to back to
+ * @p from (no cycle).
+ * @return RP_OK; RP_ENOTFOUND (either id); RP_EDATA (a link to itself, across states, to
+ *         a later recommendation, closing a cycle, or the link exists); RP_EINVAL;
+ *         RP_ESQL.
+ * @test tests/unit/test_recs.c: recs_link__rules_and_unlink
  */
 RP_API int rp_recs_link(rp_store *st,
                         long long from,
@@ -258,6 +266,19 @@ RP_API int rp_recs_link(rp_store *st,
                         rp_rec_link_kind kind,
                         const char *author,
                         rp_error *err);
+
+/**
+ * Remove the link of kind @p kind from @p from to @p to, with its audit entry (the old
+ * target, new value null).
+ * @return RP_OK; RP_ENOTFOUND (no such link); RP_EINVAL (author, kind); RP_ESQL.
+ * @test tests/unit/test_recs.c: recs_link__rules_and_unlink
+ */
+RP_API int rp_recs_unlink(rp_store *st,
+                          long long from,
+                          long long to,
+                          rp_rec_link_kind kind,
+                          const char *author,
+                          rp_error *err);
 
 /* ==== actions, indicators, progress ==== */
 
@@ -293,6 +314,20 @@ RP_API int rp_recs_add_action(long long *id_out,
  */
 RP_API int rp_recs_action_link(
     rp_store *st, long long action, long long rec, const char *author, rp_error *err);
+
+/**
+ * Link existing action @p action to the @p n_recs recommendations @p recs in one
+ * transaction: all of them or, on any error, none.
+ * @return RP_OK; RP_ENOTFOUND (the action or a recommendation); RP_EDATA (one is already
+ *         linked); RP_EINVAL; RP_ESQL.
+ * @test tests/unit/test_recs.c: recs_action__link_many_is_all_or_nothing
+ */
+RP_API int rp_recs_action_link_many(rp_store *st,
+                                    long long action,
+                                    const long long *recs,
+                                    size_t n_recs,
+                                    const char *author,
+                                    rp_error *err);
 
 /** An indicator of a recommendation or of an action (exactly one of the two ids). */
 typedef struct rp_recs_indicator {
@@ -347,6 +382,17 @@ typedef struct rp_recs_filter {
 /* clang-format off */
 #define RP_RECS_FILTER_INIT {NULL, NULL, NULL, NULL, -1, -1, -1}
 /* clang-format on */
+
+/**
+ * Check that @p filter (NULL = all) names only codes the store knows, so that a typo
+ * ("--theme labor_exploitation", "--source greta") is an error rather than an empty
+ * result. The listing functions themselves accept any filter.
+ * @return RP_OK; RP_ENOTFOUND (an unknown source, theme or body, named, with a match
+ *         that differs only by case suggested); RP_EINVAL (a state that is no country
+ *         code, a round, status or strength out of range); RP_ESQL.
+ * @test tests/unit/test_recs.c: recs_filter__unknown_codes_are_refused
+ */
+RP_API int rp_recs_check_filter(rp_store *st, const rp_recs_filter *filter, rp_error *err);
 
 /**
  * Call @p fn for every recommendation matching @p filter (NULL = all), by state, source,
@@ -426,14 +472,21 @@ typedef struct rp_recs_import_opts {
 typedef struct rp_recs_import_report {
     long long recs, actions, indicators, progress, links, statuses;
     long long skipped_lines; /* text: lines before the first paragraph, page numbers */
+    long long out_of_order;  /* text: lines "N. Text" with N not above the paragraph before,
+                                kept as text (a warning: check the list) */
+    long first_out_of_order; /* text: the line of the first of them, or 0 */
 } rp_recs_import_report;
 
 /**
  * Import @p path in one transaction: on any error nothing is kept, and the error gives
- * file, line (CSV, text) or JSON path. Formats are described in docs/recs.md.
- * @return RP_OK; RP_EIO; RP_EPARSE (syntax); RP_EDATA (a value, an unknown code, a
- *         duplicate ref or a refused status history); RP_EINVAL (options); RP_ESQL;
- *         RP_ENOMEM.
+ * file, line (CSV, text) or JSON path. Formats are described in docs/recs.md. Every
+ * audit entry names opts->author; a JSON file's own authors stay in the status history
+ * and progress reports (and appear in the audit trail only as values).
+ * @return RP_OK; RP_EIO; RP_EPARSE (syntax); RP_EDATA (a value, an unknown code or ref,
+ *         a duplicate ref, a date after today, an unknown "version", or a status history
+ *         that is refused or inconsistent); RP_EINVAL (options); RP_ESQL; RP_ENOMEM.
+ * @test tests/unit/test_recs.c: recs_import__json_audit_names_the_importer,
+ *       recs_import__json_history_must_be_consistent
  */
 RP_API int rp_recs_import(rp_recs_import_report *report,
                           rp_store *st,
@@ -453,8 +506,15 @@ RP_API int rp_recs_export(
 
 /**
  * Write an Excel workbook at @p path (libxlsxwriter): sheets Recommendations, Actions,
- * Indicators, Progress and History.
- * @return RP_OK; RP_EIO; RP_ESQL; RP_ENOMEM.
+ * Indicators, Progress and History, following @p filter as rp_recs_export() does
+ * (actions, indicators and progress follow the selected recommendations). Text over
+ * Excel's 32,767 characters per cell is cut with a visible marker and listed on a sheet
+ * Notes. The workbook is written beside @p path and renamed over it: on failure nothing
+ * is left (a file already at @p path stays as it was).
+ * @return RP_OK; RP_EINVAL (no path, or a directory); RP_EIO; RP_ESQL; RP_ENOMEM.
+ * @note   libxlsxwriter may still print its own message on stderr when it cannot write
+ *         the file; it never has to warn about long strings.
+ * @test tests/unit/test_recs.c: recs_export__xlsx_long_text_and_atomic; tests/cli/recs.sh
  */
 RP_API int
 rp_recs_export_xlsx(rp_store *st, const char *path, const rp_recs_filter *filter, rp_error *err);
@@ -475,7 +535,11 @@ typedef struct rp_recs_text_item {
 typedef struct rp_recs_text {
     rp_recs_text_item *items;
     size_t n_items;
-    long skipped_lines; /* non-empty lines outside any paragraph */
+    long skipped_lines;      /* non-empty lines outside any paragraph, page headers and
+                                footers, article headings */
+    long out_of_order;       /* lines "N. Text" after a sentence with N not above the number
+                                before: kept as text, worth a warning */
+    long first_out_of_order; /* line of the first of them, or 0 */
 } rp_recs_text;
 
 /**
@@ -545,7 +609,8 @@ typedef struct rp_recs_scorecard {
 /** Options of rp_recs_scorecard_new(). */
 typedef struct rp_recs_scorecard_opts {
     unsigned version;
-    const char *as_of; /* YYYY-MM-DD; NULL = today (UTC) */
+    const char *as_of; /* YYYY-MM-DD; NULL = today (UTC): the scorecard of that day, from
+                          the status history (see rp_recs_scorecard_new()) */
     rp_recs_filter filter;
 } rp_recs_scorecard_opts;
 
@@ -555,13 +620,16 @@ typedef struct rp_recs_scorecard_opts {
 /* clang-format on */
 
 /**
- * Compute the scorecard of the recommendations matching opts->filter: per state, theme,
- * round, strength and responsible body, the counts by status, the share implemented
- * (of those still relevant), overdue items and repeated recommendations not acted on,
- * and the trend across rounds per state. A recommendation with several themes (bodies)
- * counts once under each.
+ * Compute the scorecard of the recommendations matching opts->filter as they stood on
+ * opts->as_of: per state, theme, round, strength and responsible body, the counts by
+ * status, the share implemented (of those still relevant), overdue items and repeated
+ * recommendations not acted on, and the trend across rounds per state. A recommendation
+ * counts when its history starts on or before as_of, with the status of its last change
+ * dated on or before it (not_started when none); the filter's status applies to that
+ * status. A recommendation with several themes (bodies) counts once under each.
  * @return RP_OK; RP_EINVAL (opts, as_of); RP_ESQL; RP_ENOMEM.
- * @test tests/unit/test_recs.c: recs_scorecard__example_set_by_hand
+ * @test tests/unit/test_recs.c: recs_scorecard__example_set_by_hand,
+ *       recs_scorecard__as_of_past_date_by_hand
  */
 RP_API int rp_recs_scorecard_new(rp_recs_scorecard **out,
                                  rp_store *st,

@@ -15,7 +15,8 @@ typedef struct pending_link {
     long long from;
     char to[RP_RECS_REF_MAX];
     rp_rec_link_kind kind;
-    long line;
+    long line;      /* CSV: the row's line; JSON: 0 */
+    char where[96]; /* JSON: the link's path; CSV: "" */
 } pending_link;
 
 typedef struct importer {
@@ -46,8 +47,43 @@ static int at_line(rp_error *err, const char *path, long line, long col)
     return RP_EDATA;
 }
 
-static int
-queue_link(importer *im, long long from, const char *to, rp_rec_link_kind kind, long line)
+/*
+ * Put the JSON path @p where before the message of failure @p rc (which it returns, also
+ * when @p err is NULL). A reference the store does not know is a fault of the file, not
+ * of the command line: RP_ENOTFOUND becomes RP_EDATA.
+ */
+static int at_path(importer *im, int rc, const char *where)
+{
+    if (rc == RP_OK) {
+        return rc;
+    }
+    if (rc == RP_ENOTFOUND) {
+        rc = RP_EDATA;
+        if (im->err != NULL) {
+            im->err->code = RP_EDATA;
+        }
+    }
+    if (im->err != NULL) {
+        rp_x_error_prefix(im->err, "%s", where);
+    }
+    return rc;
+}
+
+/* An author named in the file (history, progress): RP_EDATA with its path when invalid. */
+static int check_file_author(importer *im, const char *author, const char *where)
+{
+    if (rp_recs__check_author(author, NULL) != RP_OK) {
+        return rp_error_set(im->err, RP_EDATA, "%s.author: expected 1-200 bytes of UTF-8", where);
+    }
+    return RP_OK;
+}
+
+static int queue_link(importer *im,
+                      long long from,
+                      const char *to,
+                      rp_rec_link_kind kind,
+                      long line,
+                      const char *where)
 {
     if (strlen(to) >= RP_RECS_REF_MAX) {
         return rp_error_set(im->err, RP_EDATA,
@@ -62,6 +98,7 @@ queue_link(importer *im, long long from, const char *to, rp_rec_link_kind kind, 
     rp_x_strlcpy(l->to, to, sizeof(l->to));
     l->kind = kind;
     l->line = line;
+    rp_x_strlcpy(l->where, where != NULL ? where : "", sizeof(l->where));
     return RP_OK;
 }
 
@@ -75,10 +112,13 @@ static int resolve_links(importer *im)
         if (rc == RP_OK) {
             rc = rp_recs__link_txn(im->st, l->from, to, l->kind, im->opts->author, im->err);
         }
+        if (rc != RP_OK) {
+            rc = at_path(im, rc, l->where[0] != '\0' ? l->where : "link target");
+        }
         if (rc == RP_OK) {
             im->rep->links++;
         } else if (l->line > 0) {
-            rc = at_line(im->err, im->path, l->line, 0);
+            at_line(im->err, im->path, l->line, 0);
         }
     }
     return rc;
@@ -100,11 +140,11 @@ static int import_status(importer *im, long long id, rp_rec_status status, const
     chg.note = "imported";
     int rc = RP_OK;
     if (status == RP_REC_IMPLEMENTED) {
-        rc = rp_recs__set_status_txn(im->st, id, RP_REC_IN_PROGRESS, &chg, im->err);
+        rc = rp_recs__set_status_txn(im->st, id, RP_REC_IN_PROGRESS, &chg, NULL, im->err);
         im->rep->statuses++;
     }
     if (rc == RP_OK) {
-        rc = rp_recs__set_status_txn(im->st, id, status, &chg, im->err);
+        rc = rp_recs__set_status_txn(im->st, id, status, &chg, NULL, im->err);
         im->rep->statuses++;
     }
     return rc;
@@ -187,6 +227,23 @@ csv_enum(int *out, rp_recs_vocab vocab, const char *s, int dflt, const char *fie
     return RP_OK;
 }
 
+/* A row's status_date: a day, not after today, and only with a status. */
+static int csv_status_date(importer *im, const char *date, const char *status)
+{
+    if (date == NULL) {
+        return RP_OK;
+    }
+    if (status == NULL) {
+        return rp_error_set(im->err, RP_EDATA,
+                            "field 'status_date': given without a 'status' to date");
+    }
+    if (!rp_recs__date_ok(date) || strcmp(date, im->today) > 0) {
+        return rp_error_set(im->err, RP_EDATA,
+                            "field 'status_date': expected a date YYYY-MM-DD, not after today");
+    }
+    return RP_OK;
+}
+
 /* Queue the links of one cell (refs separated by ';'). */
 static int
 csv_links(importer *im, long long from, const char *refs, rp_rec_link_kind kind, long line)
@@ -211,7 +268,7 @@ csv_links(importer *im, long long from, const char *refs, rp_rec_link_kind kind,
             }
             memcpy(ref, p, (size_t)(t - p));
             ref[t - p] = '\0';
-            int rc = queue_link(im, from, ref, kind, line);
+            int rc = queue_link(im, from, ref, kind, line, NULL);
             if (rc != RP_OK) {
                 return rc;
             }
@@ -260,13 +317,21 @@ static int csv_row(importer *im,
                       im->err);
     }
     rec.strength = (rp_rec_strength)strength;
+    const char *status_date = cell(f, idx, COL_STATUS_DATE, NULL);
+    if (rc == RP_OK) {
+        rc = csv_status_date(im, status_date, cell(f, idx, COL_STATUS, NULL));
+    }
+    /* "not_started since D" (as the CSV export writes it) dates the creation. */
+    const char *created =
+        status == RP_REC_NOT_STARTED && status_date != NULL ? status_date : im->today;
     long long id = 0;
     if (rc == RP_OK) {
-        rc = rp_recs__add_txn(&id, im->st, &rec, im->opts->author, im->today, im->err);
+        rc = rp_recs__add_txn(&id, im->st, &rec, im->opts->author, created, NULL, im->err);
     }
     if (rc == RP_OK) {
         im->rep->recs++;
-        rc = import_status(im, id, (rp_rec_status)status, cell(f, idx, COL_STATUS_DATE, im->today));
+        rc = import_status(im, id, (rp_rec_status)status,
+                           status_date != NULL ? status_date : im->today);
     }
     if (rc == RP_OK) {
         rc = csv_links(im, id, cell(f, idx, COL_REPEATS, ""), RP_REC_REPEATS, line);
@@ -343,7 +408,7 @@ static int import_text(importer *im)
         rec.text = it->text;
         rec.strength = it->strength;
         rec.due_date = im->opts->due_date;
-        rc = rp_recs__add_txn(NULL, im->st, &rec, im->opts->author, im->today, im->err);
+        rc = rp_recs__add_txn(NULL, im->st, &rec, im->opts->author, im->today, NULL, im->err);
         if (rc != RP_OK) {
             rc = at_line(im->err, im->path, it->line, 0);
         } else {
@@ -352,6 +417,8 @@ static int import_text(importer *im)
     }
     if (rc == RP_OK) {
         im->rep->skipped_lines = t->skipped_lines;
+        im->rep->out_of_order = t->out_of_order;
+        im->rep->first_out_of_order = t->first_out_of_order;
     }
     rp_recs_text_free(t);
     rp_free(data);
@@ -532,7 +599,12 @@ static int json_progress(importer *im,
         chg.evidence = ev;
     }
     if (rc == RP_OK) {
-        rc = rp_recs__add_progress_txn(NULL, im->st, rec, action, indicator, value, &chg, im->err);
+        rc = check_file_author(im, chg.author, where);
+    }
+    if (rc == RP_OK) {
+        rc = rp_recs__add_progress_txn(NULL, im->st, rec, action, indicator, value, &chg,
+                                       im->opts->author, im->err);
+        rc = at_path(im, rc, where);
     }
     if (rc == RP_OK) {
         im->rep->progress++;
@@ -596,7 +668,7 @@ json_indicators(importer *im, const json_t *o, long long rec, long long action, 
         long long id = 0;
         if (rc == RP_OK) {
             rc = rp_recs__add_indicator_txn(&id, im->st, &ind, im->opts->author, im->err);
-            rc = rc != RP_OK ? rp_x_error_prefix(im->err, "%s", w) : rc;
+            rc = at_path(im, rc, w);
         }
         if (rc == RP_OK) {
             im->rep->indicators++;
@@ -606,50 +678,98 @@ json_indicators(importer *im, const json_t *o, long long rec, long long action, 
     return rc;
 }
 
-/* Replay the history of @p o on new recommendation @p id. */
-static int json_history(importer *im, const json_t *o, long long id, const char *where)
+/*
+ * One entry @p h of a history being replayed on recommendation @p id, whose status is
+ * *@p cur: the first entry may be the creation ("from": null, status not_started), every
+ * other one must start from the status the one before it left ("from" = *@p cur) and is
+ * replayed under the transition rule. *@p cur becomes the entry's status.
+ */
+static int
+json_history_entry(importer *im, const json_t *h, size_t i, long long id, int *cur, const char *w)
 {
     static const char *const keys[] = {"from", "status",   "date", "author",
                                        "note", "evidence", NULL};
+    int from = -1;
+    int to = -1;
+    int rc = json_is_object(h) ? check_keys(h, keys, w, im->err)
+                               : rp_error_set(im->err, RP_EDATA, "%s: expected an object", w);
+    if (rc == RP_OK) {
+        rc = get_enum(&from, h, "from", RP_RECS_V_STATUS, -1, w, im->err);
+    }
+    if (rc == RP_OK) {
+        rc = get_enum(&to, h, "status", RP_RECS_V_STATUS, -1, w, im->err);
+    }
+    if (rc == RP_OK && to < 0) {
+        rc = rp_error_set(im->err, RP_EDATA, "%s.status: required", w);
+    }
+    if (rc != RP_OK) {
+        return rc;
+    }
+    if (from < 0) {
+        if (i > 0) {
+            return rp_error_set(im->err, RP_EDATA,
+                                "%s.from: null only in the first entry (the creation)", w);
+        }
+        if (to != RP_REC_NOT_STARTED) {
+            return rp_error_set(im->err, RP_EDATA,
+                                "%s.status: the creation entry (\"from\": null) is 'not_started'",
+                                w);
+        }
+        return RP_OK; /* already written by the insert */
+    }
+    if (from != *cur) {
+        return rp_error_set(
+            im->err, RP_EDATA, "%s.from: '%s' is not the status before this entry ('%s')", w,
+            rp_recs_name(RP_RECS_V_STATUS, from), rp_recs_name(RP_RECS_V_STATUS, *cur));
+    }
+    rp_recs_change chg = RP_RECS_CHANGE_INIT;
+    const char **ev = NULL;
+    rc = get_str(&chg.date, h, "date", NULL, w, im->err);
+    if (rc == RP_OK) {
+        rc = get_str(&chg.author, h, "author", im->opts->author, w, im->err);
+    }
+    if (rc == RP_OK) {
+        rc = check_file_author(im, chg.author, w);
+    }
+    if (rc == RP_OK) {
+        rc = get_str(&chg.note, h, "note", NULL, w, im->err);
+    }
+    if (rc == RP_OK) {
+        rc = evidence_of(&ev, &chg.n_evidence, h, w, im->err);
+        chg.evidence = ev;
+    }
+    if (rc == RP_OK) {
+        /* The history keeps the file's author; the audit trail names the importer. */
+        rc =
+            rp_recs__set_status_txn(im->st, id, (rp_rec_status)to, &chg, im->opts->author, im->err);
+        rc = at_path(im, rc, w);
+    }
+    if (rc == RP_OK) {
+        *cur = to;
+        im->rep->statuses++;
+    }
+    rp_free((void *)ev);
+    return rc;
+}
+
+/*
+ * Replay the history of @p o on new recommendation @p id; *@p final gets the status it
+ * ends in and *@p n_changes the number of changes replayed.
+ */
+static int json_history(
+    importer *im, const json_t *o, long long id, int *final, size_t *n_changes, const char *where)
+{
     json_t *a = NULL;
+    int cur = RP_REC_NOT_STARTED;
+    long long before = im->rep->statuses;
     int rc = get_arr(&a, o, "history", where, im->err);
     for (size_t i = 0; rc == RP_OK && i < json_array_size(a); i++) {
         char w[128];
         snprintf(w, sizeof(w), "%s.history[%zu]", where, i);
-        json_t *h = json_array_get(a, i);
-        rc = json_is_object(h) ? check_keys(h, keys, w, im->err)
-                               : rp_error_set(im->err, RP_EDATA, "%s: expected an object", w);
-        int from = -1;
-        int to = 0;
-        if (rc == RP_OK) {
-            rc = get_enum(&from, h, "from", RP_RECS_V_STATUS, -1, w, im->err);
-        }
-        if (rc == RP_OK) {
-            rc = get_enum(&to, h, "status", RP_RECS_V_STATUS, 0, w, im->err);
-        }
-        if (rc != RP_OK || from < 0) {
-            continue; /* the creation entry: already written by the insert */
-        }
-        rp_recs_change chg = RP_RECS_CHANGE_INIT;
-        const char **ev = NULL;
-        rc = get_str(&chg.date, h, "date", NULL, w, im->err);
-        if (rc == RP_OK) {
-            rc = get_str(&chg.author, h, "author", im->opts->author, w, im->err);
-        }
-        if (rc == RP_OK) {
-            rc = get_str(&chg.note, h, "note", NULL, w, im->err);
-        }
-        if (rc == RP_OK) {
-            rc = evidence_of(&ev, &chg.n_evidence, h, w, im->err);
-            chg.evidence = ev;
-        }
-        if (rc == RP_OK) {
-            rc = rp_recs__set_status_txn(im->st, id, (rp_rec_status)to, &chg, im->err);
-            rc = rc != RP_OK ? rp_x_error_prefix(im->err, "%s", w) : rc;
-        }
-        im->rep->statuses += rc == RP_OK;
-        rp_free((void *)ev);
+        rc = json_history_entry(im, json_array_get(a, i), i, id, &cur, w);
     }
+    *final = cur;
+    *n_changes = (size_t)(im->rep->statuses - before);
     return rc;
 }
 
@@ -674,23 +794,40 @@ static int json_links(importer *im, const json_t *o, long long id, const char *w
             rc = get_str(&ref, l, "ref", "", w, im->err);
         }
         if (rc == RP_OK) {
-            rc = queue_link(im, id, ref, (rp_rec_link_kind)kind, 0);
-            rc = rc != RP_OK ? rp_x_error_prefix(im->err, "%s", w) : rc;
+            rc = queue_link(im, id, ref, (rp_rec_link_kind)kind, 0, w);
+            rc = at_path(im, rc, w);
         }
     }
     return rc;
 }
 
-/* The creation date and author of a recommendation object: its history's first entry. */
-static void creation_of(const json_t *o, const char **date, const char **author)
+/*
+ * The creation date and author of a recommendation object: its history's first entry
+ * when that is the creation ("from": null), else today and the importer. A date that is
+ * not a day, or after today, is refused.
+ */
+static int creation_of(
+    importer *im, const json_t *o, const char **date, const char **author, const char *where)
 {
     json_t *h = json_array_get(json_object_get(o, "history"), 0);
-    if (h != NULL && json_is_null(json_object_get(h, "from"))) {
-        const char *d = json_string_value(json_object_get(h, "date"));
-        const char *a = json_string_value(json_object_get(h, "author"));
-        *date = d != NULL && rp_recs__date_ok(d) ? d : *date;
-        *author = a != NULL && a[0] != '\0' ? a : *author;
+    *date = im->today;
+    *author = im->opts->author;
+    json_t *from = json_object_get(h, "from");
+    if (h == NULL || (from != NULL && !json_is_null(from))) {
+        return RP_OK; /* no creation entry: created today by the importer */
     }
+    const char *d = json_string_value(json_object_get(h, "date"));
+    const char *a = json_string_value(json_object_get(h, "author"));
+    if (d != NULL && (!rp_recs__date_ok(d) || strcmp(d, im->today) > 0)) {
+        return rp_error_set(im->err, RP_EDATA,
+                            "%s.history[0].date: expected a date YYYY-MM-DD, not after today",
+                            where);
+    }
+    *date = d != NULL ? d : *date;
+    *author = a != NULL && a[0] != '\0' ? a : *author;
+    char w[96];
+    snprintf(w, sizeof(w), "%s.history[0]", where);
+    return check_file_author(im, *author, w);
 }
 
 static int json_rec_fields(
@@ -744,24 +881,31 @@ static int json_rec_fields(
     return rc;
 }
 
-/* The final status of a recommendation object agrees with its history (or is set). */
-static int json_final_status(importer *im, const json_t *o, long long id, const char *w)
+/*
+ * The status of a recommendation object agrees with its history (@p final after
+ * @p n_changes changes), or, when the history holds no change, is reached as a CSV
+ * import would reach it (dated "status_date").
+ */
+static int json_final_status(
+    importer *im, const json_t *o, long long id, int final, size_t n_changes, const char *w)
 {
     int status = -1;
     int rc = get_enum(&status, o, "status", RP_RECS_V_STATUS, -1, w, im->err);
+    if (rc == RP_OK && status < 0 && json_object_get(o, "status_date") != NULL &&
+        !json_is_null(json_object_get(o, "status_date"))) {
+        return rp_error_set(im->err, RP_EDATA, "%s.status_date: given without a 'status' to date",
+                            w);
+    }
     if (rc != RP_OK || status < 0) {
         return rc;
     }
-    json_t *hist = json_object_get(o, "history");
-    if (json_array_size(hist) <= 1) {
+    if (n_changes == 0) {
         const char *date = NULL;
         rc = get_str(&date, o, "status_date", im->today, w, im->err);
-        return rc == RP_OK ? import_status(im, id, (rp_rec_status)status, date) : rc;
+        return rc == RP_OK ? at_path(im, import_status(im, id, (rp_rec_status)status, date), w)
+                           : rc;
     }
-    json_t *last = json_array_get(hist, json_array_size(hist) - 1);
-    int to = -1;
-    rp_recs_parse(&to, RP_RECS_V_STATUS, json_string_value(json_object_get(last, "status")));
-    if (to != status) {
+    if (final != status) {
         return rp_error_set(im->err, RP_EDATA, "%s.status: does not match the last history entry",
                             w);
     }
@@ -781,18 +925,23 @@ static int json_rec(importer *im, const json_t *o, size_t i)
     long long id = 0;
     int rc = json_rec_fields(&rec, o, &themes, &bodies, w, im->err);
     const char *created = im->today;
-    const char *author = im->opts->author;
-    creation_of(o, &created, &author);
+    const char *created_by = im->opts->author;
     if (rc == RP_OK) {
-        rc = rp_recs__add_txn(&id, im->st, &rec, author, created, im->err);
-        rc = rc != RP_OK ? rp_x_error_prefix(im->err, "%s", w) : rc;
+        rc = creation_of(im, o, &created, &created_by, w);
+    }
+    if (rc == RP_OK) {
+        /* The audit trail names who ran the import; the history keeps the file's author. */
+        rc = rp_recs__add_txn(&id, im->st, &rec, im->opts->author, created, created_by, im->err);
+        rc = at_path(im, rc, w);
     }
     im->rep->recs += rc == RP_OK;
+    int final = RP_REC_NOT_STARTED;
+    size_t n_changes = 0;
     if (rc == RP_OK) {
-        rc = json_history(im, o, id, w);
+        rc = json_history(im, o, id, &final, &n_changes, w);
     }
     if (rc == RP_OK) {
-        rc = json_final_status(im, o, id, w);
+        rc = json_final_status(im, o, id, final, n_changes, w);
     }
     if (rc == RP_OK) {
         rc = json_links(im, o, id, w);
@@ -836,7 +985,7 @@ static int json_action(importer *im, const json_t *o, size_t i)
     long long id = 0;
     if (rc == RP_OK) {
         rc = rp_recs__add_action_txn(&id, im->st, &a, NULL, 0, im->opts->author, im->err);
-        rc = rc != RP_OK ? rp_x_error_prefix(im->err, "%s", w) : rc;
+        rc = at_path(im, rc, w);
     }
     im->rep->actions += rc == RP_OK;
     json_t *recs = NULL;
@@ -851,7 +1000,11 @@ static int json_action(importer *im, const json_t *o, size_t i)
         if (rc == RP_OK) {
             rc = rp_recs__action_link_txn(im->st, id, rec, im->opts->author, im->err);
         }
-        rc = rc != RP_OK ? rp_x_error_prefix(im->err, "%s.recommendations[%zu]", w, k) : rc;
+        if (rc != RP_OK) {
+            char wk[128];
+            snprintf(wk, sizeof(wk), "%.64s.recommendations[%zu]", w, k);
+            rc = at_path(im, rc, wk);
+        }
     }
     if (rc == RP_OK) {
         rc = json_progress_list(im, o, 0, id, 0, w);
@@ -899,7 +1052,7 @@ static int json_codes(importer *im, const json_t *root, int table)
         }
         if (rc == RP_OK && id == 0) {
             rc = rp_recs__add_code_txn(im->st, table, code, kind, label, im->opts->author, im->err);
-            rc = rc != RP_OK ? rp_x_error_prefix(im->err, "%s", w) : rc;
+            rc = at_path(im, rc, w);
         }
     }
     return rc;
@@ -924,6 +1077,12 @@ static int import_json(importer *im)
     }
     if (rc == RP_OK && strcmp(format, "rapporteur-recs") != 0) {
         rc = rp_error_set(im->err, RP_EDATA, "format: expected \"rapporteur-recs\"");
+    }
+    json_t *version = json_object_get(root, "version");
+    if (rc == RP_OK && version != NULL &&
+        (!json_is_integer(version) || json_integer_value(version) != 1)) {
+        rc =
+            rp_error_set(im->err, RP_EDATA, "version: expected 1 (the version this program reads)");
     }
     for (int t = 0; t < 3 && rc == RP_OK; t++) {
         rc = json_codes(im, root, t);

@@ -551,6 +551,7 @@ int rp_recs__add_txn(long long *id_out,
                      const rp_rec *rec,
                      const char *author,
                      const char *created_on,
+                     const char *created_by,
                      rp_error *err)
 {
     char state[3];
@@ -558,7 +559,14 @@ int rp_recs__add_txn(long long *id_out,
     rp_x_buf ref = RP_X_BUF_INIT;
     sqlite3_stmt *stmt = NULL;
     long long id = 0;
+    if (created_by == NULL) {
+        created_by = author;
+    }
     int rc = check_rec(rec, state, &source_id, st, err);
+    if (rc == RP_OK && strcmp(created_by, author) != 0 &&
+        rp_recs__check_author(created_by, NULL) != RP_OK) {
+        rc = bad_field(err, "author", "1-200 bytes of UTF-8 (the creation's author)");
+    }
     if (rc == RP_OK) {
         rc = make_ref(&ref, rec, state, st, err);
     }
@@ -592,8 +600,11 @@ int rp_recs__add_txn(long long *id_out,
     }
     id = sqlite3_last_insert_rowid(st->db);
     rc = audit_new_rec(st, id, rec, rp_x_buf_cstr(&ref), state, author, err);
+    if (rc == RP_OK && strcmp(created_by, author) != 0) {
+        rc = rp_recs__audit_txn(st, author, "rec", id, "created_by", NULL, created_by, err);
+    }
     if (rc == RP_OK) {
-        rc = insert_history(st, id, -1, RP_REC_NOT_STARTED, created_on, author, "", 0, err);
+        rc = insert_history(st, id, -1, RP_REC_NOT_STARTED, created_on, created_by, "", 0, err);
     }
     attach a = {st, id, RP_RECS__THEMES, author};
     if (rc == RP_OK) {
@@ -630,7 +641,7 @@ int rp_recs_add(
     }
     char today[11];
     rp_recs__today(today);
-    rc = rp_recs__add_txn(id_out, st, rec, author, today, err);
+    rc = rp_recs__add_txn(id_out, st, rec, author, today, NULL, err);
     return rp_recs__end(st, rc, err);
 }
 
@@ -674,12 +685,18 @@ static int check_change(const rp_recs_change *chg, char date[11], rp_error *err)
     if (rc != RP_OK) {
         return rc;
     }
+    char today[11];
+    rp_recs__today(today);
     if (empty(chg->date)) {
-        rp_recs__today(date);
-    } else if (rp_recs__date_ok(chg->date)) {
-        rp_x_strlcpy(date, chg->date, 11);
-    } else {
+        rp_x_strlcpy(date, today, 11);
+    } else if (!rp_recs__date_ok(chg->date)) {
         return bad_field(err, "date", "a date YYYY-MM-DD");
+    } else if (strcmp(chg->date, today) > 0) {
+        /* A future date would block every later change (none may be dated before it). */
+        return rp_error_set(err, RP_EDATA, "field 'date': %s is after today (%s, UTC)", chg->date,
+                            today);
+    } else {
+        rp_x_strlcpy(date, chg->date, 11);
     }
     if (!text_ok(chg->note, TEXT_MAX, false)) {
         return bad_field(err, "note", "at most 64 KiB of text");
@@ -695,12 +712,18 @@ static int check_change(const rp_recs_change *chg, char date[11], rp_error *err)
     return RP_OK;
 }
 
+/*
+ * Insert a progress report by chg->author; its audit entries name @p auditor (who
+ * records it: the importer's author when a file supplies the report's own author),
+ * with an entry "author" holding the report's author when the two differ.
+ */
 static int insert_progress(long long *id_out,
                            rp_store *st,
                            const long long owner[3],
                            double value,
                            const rp_recs_change *chg,
                            const char *date,
+                           const char *auditor,
                            rp_error *err)
 {
     static const char *const owner_fields[] = {"rec", "action", "indicator"};
@@ -733,20 +756,23 @@ static int insert_progress(long long *id_out,
     long long id = sqlite3_last_insert_rowid(st->db);
     for (int i = 0; i < 3 && rc == RP_OK; i++) {
         if (owner[i] > 0) {
-            rc = rp_recs__audit_int_txn(st, chg->author, "progress", id, owner_fields[i], owner[i],
-                                        err);
+            rc =
+                rp_recs__audit_int_txn(st, auditor, "progress", id, owner_fields[i], owner[i], err);
         }
     }
     if (rc == RP_OK) {
-        rc = rp_recs__audit_txn(st, chg->author, "progress", id, "reported_on", NULL, date, err);
+        rc = rp_recs__audit_txn(st, auditor, "progress", id, "reported_on", NULL, date, err);
+    }
+    if (rc == RP_OK && strcmp(auditor, chg->author) != 0) {
+        rc = rp_recs__audit_txn(st, auditor, "progress", id, "author", NULL, chg->author, err);
     }
     if (rc == RP_OK && !isnan(value)) {
         char v[64];
         snprintf(v, sizeof(v), "%.17g", value);
-        rc = rp_recs__audit_txn(st, chg->author, "progress", id, "value", NULL, v, err);
+        rc = rp_recs__audit_txn(st, auditor, "progress", id, "value", NULL, v, err);
     }
     if (rc == RP_OK && !empty(chg->note)) {
-        rc = rp_recs__audit_txn(st, chg->author, "progress", id, "note", NULL, chg->note, err);
+        rc = rp_recs__audit_txn(st, auditor, "progress", id, "note", NULL, chg->note, err);
     }
     for (size_t i = 0; i < chg->n_evidence && rc == RP_OK; i++) {
         rc = rp_store__prepare(
@@ -763,7 +789,7 @@ static int insert_progress(long long *id_out,
         sqlite3_finalize(stmt);
         stmt = NULL;
         if (rc == RP_OK) {
-            rc = rp_recs__audit_txn(st, chg->author, "evidence", sqlite3_last_insert_rowid(st->db),
+            rc = rp_recs__audit_txn(st, auditor, "evidence", sqlite3_last_insert_rowid(st->db),
                                     "link", NULL, chg->evidence[i], err);
         }
     }
@@ -773,8 +799,12 @@ static int insert_progress(long long *id_out,
     return rc;
 }
 
-int rp_recs__set_status_txn(
-    rp_store *st, long long id, rp_rec_status to, const rp_recs_change *chg, rp_error *err)
+int rp_recs__set_status_txn(rp_store *st,
+                            long long id,
+                            rp_rec_status to,
+                            const rp_recs_change *chg,
+                            const char *auditor,
+                            rp_error *err)
 {
     char date[11];
     char last_change[11] = "";
@@ -790,6 +820,9 @@ int rp_recs__set_status_txn(
     if (rc != RP_OK) {
         return rc;
     }
+    if (auditor == NULL) {
+        auditor = chg->author;
+    }
     if (strcmp(date, last_change) < 0) {
         return rp_error_set(err, RP_EDATA, "date %s is before the last status change (%s)", date,
                             last_change);
@@ -797,7 +830,7 @@ int rp_recs__set_status_txn(
     long long progress_id = 0;
     if (!empty(chg->note) || chg->n_evidence > 0) {
         const long long owner[3] = {id, 0, 0};
-        rc = insert_progress(&progress_id, st, owner, NAN, chg, date, err);
+        rc = insert_progress(&progress_id, st, owner, NAN, chg, date, auditor, err);
     }
     if (rc == RP_OK) {
         rc = insert_history(st, id, from, to, date, chg->author, chg->note, progress_id, err);
@@ -818,12 +851,15 @@ int rp_recs__set_status_txn(
     }
     sqlite3_finalize(stmt);
     if (rc == RP_OK) {
-        rc = rp_recs__audit_txn(st, chg->author, "rec", id, "status",
+        rc = rp_recs__audit_txn(st, auditor, "rec", id, "status",
                                 rp_recs_name(RP_RECS_V_STATUS, from),
                                 rp_recs_name(RP_RECS_V_STATUS, (int)to), err);
     }
     if (rc == RP_OK) {
-        rc = rp_recs__audit_txn(st, chg->author, "rec", id, "status_date", since, date, err);
+        rc = rp_recs__audit_txn(st, auditor, "rec", id, "status_date", since, date, err);
+    }
+    if (rc == RP_OK && strcmp(auditor, chg->author) != 0) {
+        rc = rp_recs__audit_txn(st, auditor, "rec", id, "status_author", NULL, chg->author, err);
     }
     return rc;
 }
@@ -838,7 +874,7 @@ int rp_recs_set_status(
     if (rc != RP_OK) {
         return rc;
     }
-    rc = rp_recs__set_status_txn(st, id, to, chg, err);
+    rc = rp_recs__set_status_txn(st, id, to, chg, NULL, err);
     return rp_recs__end(st, rc, err);
 }
 
@@ -1017,6 +1053,114 @@ int rp_recs_set_field(rp_store *st,
 
 /* ==== links ==== */
 
+/* What the link rules need of a recommendation. */
+typedef struct link_end {
+    char state[4];
+    long long source_id;
+    int round;
+    char created[11]; /* the earliest entry of its history */
+} link_end;
+
+static int link_end_of(link_end *e, rp_store *st, long long id, rp_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = rp_store__prepare(&stmt, st,
+                               "SELECT r.state, r.source_id, r.round, coalesce((SELECT"
+                               " min(changed_on) FROM recs_status_history h WHERE h.rec_id ="
+                               " r.id), r.created_on) FROM recs_recs r WHERE r.id = ?1",
+                               err);
+    if (rc != RP_OK) {
+        return rc;
+    }
+    int s = sqlite3_bind_int64(stmt, 1, id) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
+    if (s == SQLITE_ROW) {
+        rp_x_strlcpy(e->state, rp_recs__col_text(stmt, 0), sizeof(e->state));
+        e->source_id = sqlite3_column_int64(stmt, 1);
+        e->round = sqlite3_column_int(stmt, 2);
+        rp_x_strlcpy(e->created, rp_recs__col_text(stmt, 3), sizeof(e->created));
+    } else if (s == SQLITE_DONE) {
+        rc = rp_error_set(err, RP_ENOTFOUND, "no recommendation with id %lld", id);
+    } else {
+        rc = rp_store__sql_error(err, st->db, "cannot read a recommendation");
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* True (in *yes) when recommendation @p to already leads to @p from through links. */
+static int reaches(bool *yes, rp_store *st, long long to, long long from, rp_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    *yes = false;
+    int rc = rp_store__prepare(&stmt, st,
+                               "WITH RECURSIVE reach(id) AS (SELECT ?1 UNION SELECT l.to_id FROM"
+                               " recs_links l JOIN reach ON l.from_id = reach.id)"
+                               " SELECT 1 FROM reach WHERE id = ?2",
+                               err);
+    if (rc != RP_OK) {
+        return rc;
+    }
+    int s = sqlite3_bind_int64(stmt, 1, to) == SQLITE_OK &&
+                    sqlite3_bind_int64(stmt, 2, from) == SQLITE_OK
+                ? sqlite3_step(stmt)
+                : SQLITE_ERROR;
+    if (s == SQLITE_ROW) {
+        *yes = true;
+    } else if (s != SQLITE_DONE) {
+        rc = rp_store__sql_error(err, st->db, "cannot follow the links");
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*
+ * The link rules: a recommendation repeats or follows up an earlier one of the same
+ * state. Earlier means a lower round of the same source when both have rounds, else a
+ * history that starts no later; and no chain of links may lead back to @p from.
+ */
+static int check_link(rp_store *st, long long from, long long to, rp_error *err)
+{
+    if (from == to) {
+        return rp_error_set(err, RP_EDATA, "a recommendation cannot be linked to itself");
+    }
+    link_end a = {"", 0, 0, ""};
+    link_end b = {"", 0, 0, ""};
+    int rc = link_end_of(&a, st, from, err);
+    if (rc == RP_OK) {
+        rc = link_end_of(&b, st, to, err);
+    }
+    if (rc != RP_OK) {
+        return rc;
+    }
+    if (strcmp(a.state, b.state) != 0) {
+        return rp_error_set(err, RP_EDATA,
+                            "recommendations %lld (%s) and %lld (%s) are of different states: a "
+                            "link joins recommendations of one state",
+                            from, a.state, to, b.state);
+    }
+    bool rounds = a.source_id == b.source_id && a.round > 0 && b.round > 0;
+    if (rounds && b.round >= a.round) {
+        return rp_error_set(err, RP_EDATA,
+                            "recommendation %lld (round %d) can only be linked to an earlier "
+                            "round, not to round %d",
+                            from, a.round, b.round);
+    }
+    if (!rounds && strcmp(b.created, a.created) > 0) {
+        return rp_error_set(err, RP_EDATA,
+                            "recommendation %lld (of %s) can only be linked to an earlier one, "
+                            "not to one of %s",
+                            from, a.created, b.created);
+    }
+    bool cycle = false;
+    rc = reaches(&cycle, st, to, from, err);
+    if (rc == RP_OK && cycle) {
+        rc = rp_error_set(err, RP_EDATA,
+                          "recommendation %lld already leads to %lld: the link would close a cycle",
+                          to, from);
+    }
+    return rc;
+}
+
 int rp_recs__link_txn(rp_store *st,
                       long long from,
                       long long to,
@@ -1031,11 +1175,11 @@ int rp_recs__link_txn(rp_store *st,
     if (rc == RP_OK) {
         rc = need(st, false, to, err);
     }
+    if (rc == RP_OK) {
+        rc = check_link(st, from, to, err);
+    }
     if (rc != RP_OK) {
         return rc;
-    }
-    if (from == to) {
-        return rp_error_set(err, RP_EDATA, "a recommendation cannot be linked to itself");
     }
     sqlite3_stmt *stmt = NULL;
     rc = rp_store__prepare(
@@ -1062,14 +1206,53 @@ int rp_recs__link_txn(rp_store *st,
     return rc;
 }
 
-int rp_recs_link(rp_store *st,
-                 long long from,
-                 long long to,
-                 rp_rec_link_kind kind,
-                 const char *author,
-                 rp_error *err)
+/* Remove the link, auditing the old target. */
+static int unlink_txn(rp_store *st,
+                      long long from,
+                      long long to,
+                      rp_rec_link_kind kind,
+                      const char *author,
+                      rp_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = rp_store__prepare(
+        &stmt, st, "DELETE FROM recs_links WHERE from_id = ?1 AND to_id = ?2 AND kind = ?3", err);
+    if (rc != RP_OK) {
+        return rc;
+    }
+    bool ok = sqlite3_bind_int64(stmt, 1, from) == SQLITE_OK &&
+              sqlite3_bind_int64(stmt, 2, to) == SQLITE_OK &&
+              sqlite3_bind_int(stmt, 3, (int)kind) == SQLITE_OK &&
+              sqlite3_step(stmt) == SQLITE_DONE;
+    if (!ok) {
+        rc = rp_store__sql_error(err, st->db, "cannot remove a link");
+    } else if (sqlite3_changes(st->db) == 0) {
+        rc = rp_error_set(err, RP_ENOTFOUND, "recommendation %lld does not %s %lld", from,
+                          kind == RP_REC_REPEATS ? "repeat" : "follow up", to);
+    }
+    sqlite3_finalize(stmt);
+    if (rc == RP_OK) {
+        char old[32];
+        snprintf(old, sizeof(old), "%lld", to);
+        rc = rp_recs__audit_txn(st, author, "link", from, rp_recs_name(RP_RECS_V_LINK, (int)kind),
+                                old, NULL, err);
+    }
+    return rc;
+}
+
+/* The public link and unlink: checks, one transaction. */
+static int link_or_unlink(rp_store *st,
+                          long long from,
+                          long long to,
+                          rp_rec_link_kind kind,
+                          bool remove,
+                          const char *author,
+                          rp_error *err)
 {
     int rc = rp_recs__check_author(author, err);
+    if (rc == RP_OK && ((int)kind < 0 || kind >= RP_REC_LINK_KIND_COUNT)) {
+        rc = rp_error_set(err, RP_EINVAL, "link kind out of range");
+    }
     if (rc == RP_OK) {
         rc = rp_recs__ensure_schema(st, err);
     }
@@ -1079,8 +1262,29 @@ int rp_recs_link(rp_store *st,
     if (rc != RP_OK) {
         return rc;
     }
-    rc = rp_recs__link_txn(st, from, to, kind, author, err);
+    rc = remove ? unlink_txn(st, from, to, kind, author, err)
+                : rp_recs__link_txn(st, from, to, kind, author, err);
     return rp_recs__end(st, rc, err);
+}
+
+int rp_recs_link(rp_store *st,
+                 long long from,
+                 long long to,
+                 rp_rec_link_kind kind,
+                 const char *author,
+                 rp_error *err)
+{
+    return link_or_unlink(st, from, to, kind, false, author, err);
+}
+
+int rp_recs_unlink(rp_store *st,
+                   long long from,
+                   long long to,
+                   rp_rec_link_kind kind,
+                   const char *author,
+                   rp_error *err)
+{
+    return link_or_unlink(st, from, to, kind, true, author, err);
 }
 
 /* ==== actions ==== */
@@ -1272,6 +1476,19 @@ int rp_recs_add_action(long long *id_out,
 int rp_recs_action_link(
     rp_store *st, long long action, long long rec, const char *author, rp_error *err)
 {
+    return rp_recs_action_link_many(st, action, &rec, 1, author, err);
+}
+
+int rp_recs_action_link_many(rp_store *st,
+                             long long action,
+                             const long long *recs,
+                             size_t n_recs,
+                             const char *author,
+                             rp_error *err)
+{
+    if (n_recs > 0 && recs == NULL) {
+        return rp_error_set(err, RP_EINVAL, "no recommendations given");
+    }
     int rc = rp_recs__check_author(author, err);
     if (rc == RP_OK) {
         rc = rp_recs__ensure_schema(st, err);
@@ -1282,7 +1499,9 @@ int rp_recs_action_link(
     if (rc != RP_OK) {
         return rc;
     }
-    rc = rp_recs__action_link_txn(st, action, rec, author, err);
+    for (size_t i = 0; i < n_recs && rc == RP_OK; i++) {
+        rc = rp_recs__action_link_txn(st, action, recs[i], author, err);
+    }
     return rp_recs__end(st, rc, err);
 }
 
@@ -1438,6 +1657,7 @@ int rp_recs__add_progress_txn(long long *id_out,
                               long long indicator_id,
                               double value,
                               const rp_recs_change *chg,
+                              const char *auditor,
                               rp_error *err)
 {
     char date[11];
@@ -1466,7 +1686,8 @@ int rp_recs__add_progress_txn(long long *id_out,
         return rc;
     }
     const long long owner[3] = {rec_id, action_id, indicator_id};
-    return insert_progress(id_out, st, owner, value, chg, date, err);
+    return insert_progress(id_out, st, owner, value, chg, date,
+                           auditor != NULL ? auditor : chg->author, err);
 }
 
 int rp_recs_add_progress(long long *id_out,
@@ -1485,6 +1706,7 @@ int rp_recs_add_progress(long long *id_out,
     if (rc != RP_OK) {
         return rc;
     }
-    rc = rp_recs__add_progress_txn(id_out, st, rec_id, action_id, indicator_id, value, chg, err);
+    rc = rp_recs__add_progress_txn(id_out, st, rec_id, action_id, indicator_id, value, chg, NULL,
+                                   err);
     return rp_recs__end(st, rc, err);
 }

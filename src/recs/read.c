@@ -20,6 +20,71 @@ bool rp_recs__filter_is_empty(const rp_recs_filter *f)
     return strings && f->round < 0 && f->status < 0 && f->strength < 0;
 }
 
+/* RP_ENOTFOUND unless code @p code of @p table exists; names a near match by case. */
+static int need_code(rp_store *st, int table, const char *code, rp_error *err)
+{
+    static const char *const what[] = {"source", "theme", "responsible body"};
+    static const char *const sql[] = {
+        "SELECT code FROM recs_sources WHERE code = ?1 COLLATE NOCASE ORDER BY code = ?1 DESC",
+        "SELECT code FROM recs_themes WHERE code = ?1 COLLATE NOCASE ORDER BY code = ?1 DESC",
+        "SELECT code FROM recs_bodies WHERE code = ?1 COLLATE NOCASE ORDER BY code = ?1 DESC",
+    };
+    if (code == NULL || code[0] == '\0') {
+        return RP_OK;
+    }
+    if (!rp_recs__code_ok(code)) {
+        return rp_error_set(err, RP_ENOTFOUND,
+                            "unknown %s (codes are 1-31 letters, digits, '_', "
+                            "'-' or '.')",
+                            what[table]);
+    }
+    sqlite3_stmt *stmt = NULL;
+    int rc = rp_store__prepare(&stmt, st, sql[table], err);
+    if (rc != RP_OK) {
+        return rc;
+    }
+    int s = rp_recs__bind_text(stmt, 1, code) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
+    if (s == SQLITE_ROW && strcmp(rp_recs__col_text(stmt, 0), code) != 0) {
+        rc = rp_error_set(err, RP_ENOTFOUND,
+                          "unknown %s '%s' (codes are case-sensitive: did you "
+                          "mean '%s'?)",
+                          what[table], code, rp_recs__col_text(stmt, 0));
+    } else if (s == SQLITE_DONE) {
+        rc = rp_error_set(err, RP_ENOTFOUND, "unknown %s '%s'", what[table], code);
+    } else if (s != SQLITE_ROW) {
+        rc = rp_store__sql_error(err, st->db, "cannot look up a code");
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int rp_recs_check_filter(rp_store *st, const rp_recs_filter *f, rp_error *err)
+{
+    if (f == NULL) {
+        return RP_OK;
+    }
+    char state[3];
+    if (f->state != NULL && f->state[0] != '\0' && !rp_recs__state_ok(state, f->state)) {
+        return rp_error_set(err, RP_EINVAL, "state: expected an ISO 3166-1 country code");
+    }
+    if ((f->round < -1 || f->round > RP_RECS_ROUND_MAX) ||
+        (f->status < -1 || f->status >= RP_REC_STATUS_COUNT) ||
+        (f->strength < -1 || f->strength >= RP_REC_STRENGTH_COUNT)) {
+        return rp_error_set(err, RP_EINVAL, "filter: round, status or strength out of range");
+    }
+    int rc = rp_recs__ensure_schema(st, err);
+    if (rc == RP_OK) {
+        rc = need_code(st, RP_RECS__SOURCES, f->source, err);
+    }
+    if (rc == RP_OK) {
+        rc = need_code(st, RP_RECS__THEMES, f->theme, err);
+    }
+    if (rc == RP_OK) {
+        rc = need_code(st, RP_RECS__BODIES, f->body, err);
+    }
+    return rc;
+}
+
 /* Bind @p s at @p i, or NULL when absent or "". */
 static int bind_opt(sqlite3_stmt *stmt, int i, const char *s)
 {
@@ -576,6 +641,11 @@ static int rec_actions(json_t **out, rp_store *st, long long id, rp_error *err)
     return RP_OK;
 }
 
+/* The progress reports of recommendation ?1 and of its indicators. */
+#define REC_PROGRESS_IDS                                                                \
+    "SELECT id FROM recs_progress WHERE rec_id = ?1 OR indicator_id IN (SELECT id FROM" \
+    " recs_indicators WHERE rec_id = ?1)"
+
 int rp_recs_show_json(char **out, rp_store *st, long long id, rp_error *err)
 {
     if (out == NULL) {
@@ -604,8 +674,9 @@ int rp_recs_show_json(char **out, rp_store *st, long long id, rp_error *err)
                        " entity_id = ?1) OR (entity = 'action_rec' AND new = CAST(?1 AS TEXT))"
                        " OR (entity = 'indicator' AND entity_id IN (SELECT id FROM"
                        " recs_indicators WHERE rec_id = ?1)) OR (entity = 'progress' AND"
-                       " entity_id IN (SELECT id FROM recs_progress WHERE rec_id = ?1))"
-                       " ORDER BY id",
+                       " entity_id IN (" REC_PROGRESS_IDS ")) OR (entity = 'evidence' AND"
+                       " entity_id IN (SELECT id FROM recs_evidence WHERE progress_id IN"
+                       " (" REC_PROGRESS_IDS "))) ORDER BY id",
                        id, row_audit, err);
     }
     if (rc == RP_OK && !set(o, "audit", a)) {

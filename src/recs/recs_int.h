@@ -96,17 +96,31 @@ int rp_recs__add_code_txn(rp_store *st,
 /** True when recommendation (or action, with @p action) @p id exists. */
 int rp_recs__exists(bool *yes, rp_store *st, bool action, long long id, rp_error *err);
 
-/** Insert a recommendation (see rp_recs_add). @return as rp_recs_add. */
+/**
+ * Insert a recommendation (see rp_recs_add), created on @p created_on by @p created_by
+ * (the history's first entry; NULL = @p author). The audit entries name @p author, who
+ * records it, with an entry "created_by" when the two differ (a JSON import keeps the
+ * file's author in the history, never in the audit trail). @return as rp_recs_add.
+ */
 int rp_recs__add_txn(long long *id_out,
                      rp_store *st,
                      const rp_rec *rec,
                      const char *author,
                      const char *created_on,
+                     const char *created_by,
                      rp_error *err);
 
-/** Change a status (see rp_recs_set_status), inside a transaction. */
-int rp_recs__set_status_txn(
-    rp_store *st, long long id, rp_rec_status to, const rp_recs_change *chg, rp_error *err);
+/**
+ * Change a status (see rp_recs_set_status), inside a transaction. The history entry
+ * and progress report name chg->author; the audit entries name @p auditor (NULL =
+ * chg->author), with an entry "status_author" holding chg->author when they differ.
+ */
+int rp_recs__set_status_txn(rp_store *st,
+                            long long id,
+                            rp_rec_status to,
+                            const rp_recs_change *chg,
+                            const char *auditor,
+                            rp_error *err);
 
 /** Link two recommendations, inside a transaction. */
 int rp_recs__link_txn(rp_store *st,
@@ -136,7 +150,10 @@ int rp_recs__add_indicator_txn(long long *id_out,
                                const char *author,
                                rp_error *err);
 
-/** Add a progress report, inside a transaction. */
+/**
+ * Add a progress report, inside a transaction: by chg->author, audited under @p auditor
+ * (NULL = chg->author) as rp_recs__set_status_txn() does.
+ */
 int rp_recs__add_progress_txn(long long *id_out,
                               rp_store *st,
                               long long rec_id,
@@ -144,6 +161,7 @@ int rp_recs__add_progress_txn(long long *id_out,
                               long long indicator_id,
                               double value,
                               const rp_recs_change *chg,
+                              const char *auditor,
                               rp_error *err);
 
 /**

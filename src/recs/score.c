@@ -165,21 +165,44 @@ static void sset_release(sset *s)
     rp_free(s->v);
 }
 
-static int load(sset *out, rp_store *st, const rp_recs_filter *filter, rp_error *err)
+/*
+ * The selected recommendations as they stood on @p as_of: those whose history starts on
+ * or before it (the creation entry, or an earlier dated change of an imported one), each
+ * with the status of its last change dated on or before it (not_started when none), so
+ * that a past reference date gives the scorecard of that day. The status filter applies
+ * to that status.
+ */
+static int
+load(sset *out, rp_store *st, const rp_recs_filter *filter, const char *as_of, rp_error *err)
 {
     sqlite3_stmt *stmt = NULL;
+    rp_recs_filter f = RP_RECS_FILTER_INIT;
+    if (filter != NULL) {
+        f = *filter;
+    }
+    int status = f.status;
+    f.status = -1;
     int rc = rp_store__prepare(
         &stmt, st,
-        "SELECT r.id, r.ref, r.state, r.round, r.strength, r.status, r.due_date,"
+        "SELECT * FROM (SELECT r.id, r.ref, r.state, r.round, r.strength,"
+        " coalesce((SELECT h.status FROM recs_status_history h WHERE h.rec_id = r.id AND"
+        " h.old_status IS NOT NULL AND h.changed_on <= ?8 ORDER BY h.changed_on DESC, h.id DESC"
+        " LIMIT 1), 0) AS status_then, r.due_date,"
         " EXISTS (SELECT 1 FROM recs_links l WHERE l.from_id = r.id AND l.kind = 0),"
         " coalesce((SELECT group_concat(code, ';') FROM (SELECT th.code FROM recs_rec_themes t"
         " JOIN recs_themes th ON th.id = t.theme_id WHERE t.rec_id = r.id ORDER BY th.code)), ''),"
         " coalesce((SELECT group_concat(code, ';') FROM (SELECT bo.code FROM recs_rec_bodies b"
         " JOIN recs_bodies bo ON bo.id = b.body_id WHERE b.rec_id = r.id ORDER BY bo.code)), '')"
-        " FROM recs_recs r WHERE" RP_RECS__FILTER_SQL " ORDER BY r.state, r.round, r.id",
+        " FROM recs_recs r WHERE" RP_RECS__FILTER_SQL
+        " AND coalesce((SELECT min(changed_on) FROM recs_status_history h WHERE h.rec_id = r.id),"
+        " r.created_on) <= ?8 ORDER BY r.state, r.round, r.id) WHERE ?9 < 0 OR status_then = ?9",
         err);
     if (rc == RP_OK) {
-        rc = rp_recs__bind_filter(stmt, st, filter, err);
+        rc = rp_recs__bind_filter(stmt, st, &f, err);
+    }
+    if (rc == RP_OK && (rp_recs__bind_text(stmt, 8, as_of) != SQLITE_OK ||
+                        sqlite3_bind_int(stmt, 9, status) != SQLITE_OK)) {
+        rc = rp_store__sql_error(err, st->db, "cannot bind the reference date");
     }
     int s = rc == RP_OK ? sqlite3_step(stmt) : SQLITE_DONE;
     for (; rc == RP_OK && s == SQLITE_ROW; s = sqlite3_step(stmt)) {
@@ -329,7 +352,7 @@ int rp_recs_scorecard_new(rp_recs_scorecard **out,
     } else {
         rp_recs__today(sc->as_of);
     }
-    rc = load(&recs, st, &opts->filter, err);
+    rc = load(&recs, st, &opts->filter, sc->as_of, err);
     if (rc == RP_OK) {
         rc = compute(sc, &recs, err);
     }
@@ -544,7 +567,7 @@ static void html_row(FILE *f, const char *key, const rp_recs_score *s)
 
 static void html_table_start(FILE *f, const char *caption, const char *first)
 {
-    fputs("<table>\n<caption>", f);
+    fputs("<div class=\"table-wrap\">\n<table>\n<caption>", f);
     html_text(f, caption);
     fputs("</caption>\n<thead><tr><th scope=\"col\">", f);
     html_text(f, first);
@@ -567,9 +590,22 @@ static void html_chart(FILE *f, const rp_recs_scorecard *sc)
     int height = (int)n * (bar_h + gap) + 30;
     fprintf(f,
             "<figure>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"trend-title\">\n"
-            "<title id=\"trend-title\">Share implemented by state and round</title>\n",
+            "viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"trend-title trend-desc\">\n"
+            "<title id=\"trend-title\">Share implemented by state and round</title>\n"
+            "<desc id=\"trend-desc\">Horizontal bars, one per state and evaluation round, of the "
+            "share of relevant recommendations implemented (0 to 100%%):",
             label_w + plot_w + 60, height, label_w + plot_w + 60, height);
+    for (size_t i = 0; i < n; i++) {
+        const rp_recs_score *s = &sc->trend[i];
+        fputs(i > 0 ? "; " : " ", f);
+        html_text(f, s->key);
+        if (isnan(s->share_implemented)) {
+            fprintf(f, " round %d none relevant", s->round);
+        } else {
+            fprintf(f, " round %d %.0f%%", s->round, 100.0 * s->share_implemented);
+        }
+    }
+    fputs(n == 0 ? " none.</desc>\n" : ".</desc>\n", f);
     for (size_t i = 0; i < n; i++) {
         const rp_recs_score *s = &sc->trend[i];
         double share = isnan(s->share_implemented) ? 0.0 : s->share_implemented;
@@ -595,7 +631,7 @@ static void html_chart(FILE *f, const rp_recs_scorecard *sc)
 
 static void html_items(FILE *f, const char *caption, const rp_recs_score_item *v, size_t n)
 {
-    fputs("<table>\n<caption>", f);
+    fputs("<div class=\"table-wrap\">\n<table>\n<caption>", f);
     html_text(f, caption);
     fprintf(f,
             " (%zu)</caption>\n<thead><tr><th scope=\"col\">Recommendation</th>"
@@ -611,15 +647,17 @@ static void html_items(FILE *f, const char *caption, const rp_recs_score_item *v
         html_text(f, v[i].due_date);
         fprintf(f, "</td><td>%s</td></tr>\n", rp_recs_name(RP_RECS_V_STATUS, (int)v[i].status));
     }
-    fputs("</tbody>\n</table>\n", f);
+    fputs("</tbody>\n</table>\n</div>\n", f);
 }
 
 static void write_html(FILE *f, const rp_recs_scorecard *sc)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
           "<title>Recommendations scorecard</title>\n<style>\n"
-          "body{font-family:sans-serif;margin:2em;max-width:70em}"
-          "table{border-collapse:collapse;margin:1em 0}"
+          "body{font-family:sans-serif;margin:0 auto;padding:1em;max-width:70em}"
+          ".table-wrap{overflow-x:auto}svg{max-width:100%;height:auto}"
+          "table{border-collapse:collapse}"
           "caption{text-align:left;font-weight:bold;padding:.3em 0}"
           "th,td{border:1px solid #bbb;padding:.2em .5em}"
           "td{text-align:right}thead th{background:#eee}\n</style>\n</head>\n<body>\n<main>\n"
@@ -632,7 +670,7 @@ static void write_html(FILE *f, const rp_recs_scorecard *sc)
             sc->overall.total);
     html_table_start(f, "Overall", "");
     html_row(f, "All", &sc->overall);
-    fputs("</tbody>\n</table>\n<h2>Trend across rounds</h2>\n", f);
+    fputs("</tbody>\n</table>\n</div>\n<h2>Trend across rounds</h2>\n", f);
     html_chart(f, sc);
     html_table_start(f, "By state and round", "State, round");
     for (size_t i = 0; i < sc->n_trend; i++) {
@@ -640,13 +678,13 @@ static void write_html(FILE *f, const rp_recs_scorecard *sc)
         snprintf(key, sizeof(key), "%s round %d", sc->trend[i].key, sc->trend[i].round);
         html_row(f, key, &sc->trend[i]);
     }
-    fputs("</tbody>\n</table>\n<h2>Breakdowns</h2>\n", f);
+    fputs("</tbody>\n</table>\n</div>\n<h2>Breakdowns</h2>\n", f);
     for (int d = 0; d < RP_RECS_DIM_COUNT; d++) {
         html_table_start(f, dim_titles[d], dim_names[d]);
         for (size_t i = 0; i < sc->n_by[d]; i++) {
             html_row(f, sc->by[d][i].key, &sc->by[d][i]);
         }
-        fputs("</tbody>\n</table>\n", f);
+        fputs("</tbody>\n</table>\n</div>\n", f);
     }
     fputs("<h2>Follow-up</h2>\n", f);
     html_items(f, "Overdue", sc->overdue, sc->n_overdue);

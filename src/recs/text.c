@@ -4,12 +4,20 @@
  *
  * The rules (docs/recs.md gives them with examples):
  *   - A paragraph starts at a line "N. text" or "N) text" (N of 1-4 digits). The first
- *     number may be anything; each later one must be above the previous one by at most
- *     RP_RECS_TEXT_MAX_GAP, so that a wrapped line starting with "2018. " stays text.
- *     Non-empty lines before the first paragraph and lines holding only a number (page
- *     numbers) are skipped and counted.
- *   - Other lines continue the current paragraph or sub-point: joined with one space,
- *     or with none after a hyphen that follows a letter ("anti-" + "trafficking").
+ *     number may be anything; each later one must be above the previous one: by at most
+ *     RP_RECS_TEXT_MAX_GAP, or by more when the line reads "N. Capital" and the text
+ *     before it ends a sentence, so that a wrapped line starting with "2018. " stays
+ *     text. A line "N. Capital" after a sentence with N not above the number before is
+ *     kept as text and counted (out_of_order) for a warning.
+ *   - Skipped and counted: non-empty lines before the first paragraph, lines holding
+ *     only a number (page numbers), page headers and footers ("GRETA(2023)05" with
+ *     page numbers, rules of "____"), and article headings ("Article 10",
+ *     "Article 10 - Identification of victims").
+ *   - Other lines continue the current paragraph or sub-point: joined with one space.
+ *     A line ending in a hyphen after a letter joins the next without a space; when the
+ *     next starts in lower case and the part before the hyphen is not a prefix that
+ *     keeps it ("anti-", "co-", "non-", ...), the hyphen was a break and goes
+ *     ("vic-" + "tims"); otherwise it stays ("anti-" + "trafficking").
  *   - Sub-points: lettered ones ("(a)", "a)", "a.") are split off as recommendations of
  *     their own, labelled "12(a)", each with the lead-in text before the first of them
  *     ("GRETA urges the authorities to:") and its strength, as GRETA's own references
@@ -17,13 +25,21 @@
  *     ("-", "*", "•", "–") are kept, marker and all, with the sub-point or paragraph
  *     they belong to. When a paragraph's first sub-points are roman, roman is the level
  *     that is split.
+ *   - A line starting "GRETA urges | considers | invites" after lettered sub-points
+ *     closes the paragraph: a recommendation of its own, with its own strength, not
+ *     part of the last sub-point.
+ *   - GRETA's appendix layout: lines starting with "▪ " before any numbered paragraph
+ *     are recommendations of their own, labelled with the number of the "(paragraph N)"
+ *     they cite (else "bullet-K").
  *   - Within a paragraph (before any sub-point), each sentence holding "GRETA [also |
  *     further | once again | strongly | ...] urges | considers | invites" starts a new
  *     recommendation with that strength; sentences before the first such one go with
  *     it, sentences after one go with it until the next.
- *   - Footnote marks are removed: superscript digits, "[12]", "*" after a word, and
- *     1-3 digits glued to a full stop, colon or semicolon before a capital or the line's
- *     end ("victims.12 GRETA").
+ *   - Footnote marks are removed: superscript digits, "[12]", "*" after a word, 1-3
+ *     digits glued to a full stop, colon or semicolon after a word and before a capital
+ *     or the line's end ("victims.12 GRETA"), and to a comma before a word or the line's
+ *     end ("compensation,23 in"); never after "No", "Article", "paragraph" and the like
+ *     ("Convention No.197").
  */
 #include "recs/recs_int.h"
 
@@ -48,6 +64,10 @@ typedef struct parser {
     rp_x_buf body;
     int split_kind; /* 0 = none yet, 1 = letters, 2 = roman */
     size_t n_subs;
+    rp_x_buf tail;  /* a closing "GRETA urges ..." after the sub-points */
+    long tail_line; /* its first line, 0 when none */
+    bool appendix;  /* the paragraph is an appendix bullet ("▪ ...") */
+    long n_bullets; /* appendix bullets so far */
 
     struct sub {
         char label[8];
@@ -243,24 +263,57 @@ static int add_segments(parser *p,
     return RP_OK;
 }
 
-/* Number the items of the paragraph just flushed (from @p first) by label. */
-static void number_items(parser *p, size_t first)
+/* An item's index and label, to number the items that share a label. */
+typedef struct label_ix {
+    const char *label;
+    size_t i;
+} label_ix;
+
+static int cmp_label_ix(const void *a, const void *b)
 {
-    rp_recs_text_item *v = p->res->items;
-    for (size_t i = first; i < p->res->n_items; i++) {
-        int seq = 0;
-        int n_seq = 0;
-        for (size_t j = first; j < p->res->n_items; j++) {
-            if (strcmp(v[j].paragraph, v[i].paragraph) == 0) {
-                n_seq++;
-                if (j <= i) {
-                    seq++;
-                }
-            }
-        }
-        v[i].seq = seq;
-        v[i].n_seq = n_seq;
+    const label_ix *x = a;
+    const label_ix *y = b;
+    int c = strcmp(x->label, y->label);
+    if (c != 0) {
+        return c;
     }
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * Number the items by label: seq 1, 2, ... in input order among those sharing a label,
+ * n_seq how many share it (appendix bullets may cite the same paragraph). Sorting keeps
+ * it O(n log n) on large inputs.
+ */
+static int number_items(parser *p)
+{
+    size_t n = p->res->n_items;
+    rp_recs_text_item *v = p->res->items;
+    if (n == 0) {
+        return RP_OK;
+    }
+    label_ix *ix = rp_calloc(n, sizeof(*ix));
+    if (ix == NULL) {
+        return nomem(p);
+    }
+    for (size_t i = 0; i < n; i++) {
+        ix[i].label = v[i].paragraph;
+        ix[i].i = i;
+    }
+    qsort(ix, n, sizeof(*ix), cmp_label_ix);
+    for (size_t g = 0; g < n;) {
+        size_t e = g;
+        while (e < n && strcmp(ix[e].label, ix[g].label) == 0) {
+            e++;
+        }
+        for (size_t k = g; k < e; k++) {
+            v[ix[k].i].seq = (int)(k - g + 1);
+            v[ix[k].i].n_seq = (int)(e - g);
+        }
+        g = e;
+    }
+    rp_free(ix);
+    return RP_OK;
 }
 
 static int flush_subs(
@@ -295,14 +348,44 @@ static int flush_subs(
     return rc;
 }
 
+/*
+ * The label of an appendix bullet: the number of the last "(paragraph N" or
+ * "(paragraphs N" it cites, else "bullet-K".
+ */
+static void bullet_label(char label[24], const char *s, long k)
+{
+    const char *hit = NULL;
+    for (const char *q = strstr(s, "(paragraph"); q != NULL; q = strstr(q + 1, "(paragraph")) {
+        hit = q;
+    }
+    if (hit != NULL) {
+        hit += strlen("(paragraph");
+        hit += *hit == 's' ? 1 : 0;
+        hit += *hit == ' ' ? 1 : 0;
+        size_t n = 0;
+        while (n < 5 && hit[n] >= '0' && hit[n] <= '9') {
+            n++;
+        }
+        if (n > 0 && n < 5 && hit[0] != '0') {
+            memcpy(label, hit, n);
+            label[n] = '\0';
+            return;
+        }
+    }
+    snprintf(label, 24, "bullet-%ld", k);
+}
+
 static int flush_paragraph(parser *p)
 {
     if (!p->in_para) {
         return RP_OK;
     }
     char label[24];
-    snprintf(label, sizeof(label), "%ld", p->number);
-    size_t first = p->res->n_items;
+    if (p->appendix) {
+        bullet_label(label, rp_x_buf_cstr(&p->body), p->n_bullets);
+    } else {
+        snprintf(label, sizeof(label), "%ld", p->number);
+    }
     const char *body = rp_x_buf_cstr(&p->body);
     size_t len = p->body.len;
     int rc = RP_OK;
@@ -316,7 +399,12 @@ static int flush_paragraph(parser *p)
             rc = flush_subs(p, label, body + lead_start, len - lead_start, lead_str);
         }
     }
-    number_items(p, first);
+    if (rc == RP_OK && p->tail_line > 0) {
+        rc = add_segments(p, label, p->tail_line, rp_x_buf_cstr(&p->tail), p->tail.len, NULL, NULL);
+    }
+    rp_x_buf_reset(&p->tail);
+    p->tail_line = 0;
+    p->appendix = false;
     rp_x_buf_reset(&p->body);
     for (size_t k = 0; k < p->n_subs; k++) {
         rp_x_buf_reset(&p->subs[k].text);
@@ -329,7 +417,58 @@ static int flush_paragraph(parser *p)
 
 /* ==== lines ==== */
 
-/* Append @p s[0..n) to @p b as a continuation: one space, none after "letter-". */
+/* True for a lower-case ASCII letter. */
+static bool is_lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static bool is_upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+static bool is_letter(char c)
+{
+    return is_lower(c) || is_upper(c);
+}
+
+/*
+ * True when the word fragment @p w (@p n bytes, before a hyphen that ends a line) is a
+ * prefix whose hyphen is part of the word ("anti-trafficking", "co-operation"), or holds
+ * a hyphen itself ("state-of-"): then the hyphen stays.
+ */
+static bool keeps_hyphen(const char *w, size_t n)
+{
+    static const char *const prefixes[] = {
+        "anti",  "non",   "co",      "self", "cross", "multi",  "pre",   "post",   "ex",
+        "semi",  "sub",   "socio",   "so",   "well",  "follow", "third", "long",   "short",
+        "full",  "part",  "low",     "high", "cost",  "case",   "age",   "gender", "child",
+        "inter", "intra", "counter", "mid",  "over",  "under",  "re",    "e"};
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] == '-') {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < RP_ARRAY_LEN(prefixes); i++) {
+        size_t k = strlen(prefixes[i]);
+        bool same = k == n;
+        for (size_t j = 0; same && j < k; j++) {
+            char c = w[j];
+            same = (is_upper(c) ? (char)(c - 'A' + 'a') : c) == prefixes[i][j];
+        }
+        if (same) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Append @p s[0..n) to @p b as a continuation: one space; none after "letter-", where
+ * the hyphen itself goes when it only broke a word ("vic-" + "tims": the next line starts
+ * in lower case and the fragment is no prefix that keeps it).
+ */
 static void join(rp_x_buf *b, const char *s, size_t n)
 {
     if (n == 0) {
@@ -337,11 +476,17 @@ static void join(rp_x_buf *b, const char *s, size_t n)
     }
     if (b->len > 0) {
         const char *t = rp_x_buf_cstr(b);
-        bool hyphen = b->len >= 2 && t[b->len - 1] == '-' &&
-                      ((t[b->len - 2] >= 'a' && t[b->len - 2] <= 'z') ||
-                       (t[b->len - 2] >= 'A' && t[b->len - 2] <= 'Z'));
+        bool hyphen = b->len >= 2 && t[b->len - 1] == '-' && is_letter(t[b->len - 2]);
         if (!hyphen) {
             rp_x_buf_putc(b, ' ');
+        } else if (is_lower(s[0])) {
+            size_t w = b->len - 1;
+            while (w > 0 && t[w - 1] != ' ') {
+                w--;
+            }
+            if (!keeps_hyphen(t + w, b->len - 1 - w)) {
+                b->data[--b->len] = '\0';
+            }
         }
     }
     rp_x_buf_append(b, s, n);
@@ -419,9 +564,12 @@ static int resolve_ivx(const parser *p, const char *label)
     return p->split_kind == 0 && label[0] != 'i' ? MK_LETTER : MK_ROMAN;
 }
 
-/* The buffer text goes to: the last sub-point, or the body. */
+/* The buffer text goes to: the closing sentence, the last sub-point, or the body. */
 static rp_x_buf *current(parser *p)
 {
+    if (p->tail_line > 0) {
+        return &p->tail;
+    }
     return p->n_subs > 0 ? &p->subs[p->n_subs - 1].text : &p->body;
 }
 
@@ -449,8 +597,25 @@ static int sub_line(parser *p,
     return RP_OK;
 }
 
-/* The paragraph number at the start of @p s, or 0; *used = bytes with the spaces. */
-static long para_number(const parser *p, const char *s, size_t n, size_t *used)
+/* True when the text before the line ends a sentence (or clause): . ; : ! ? */
+static bool sentence_ended(parser *p)
+{
+    const rp_x_buf *b = current(p);
+    const char *t = rp_x_buf_cstr(b);
+    size_t n = b->len;
+    while (n > 0 && t[n - 1] == ' ') {
+        n--;
+    }
+    return n > 0 && strchr(".;:!?", t[n - 1]) != NULL;
+}
+
+/*
+ * The paragraph number at the start of @p s, or 0; *used = bytes with the spaces. A
+ * number above the previous one by more than RP_RECS_TEXT_MAX_GAP counts only as
+ * "N. Capital" after a finished sentence; one not above it never does, and is counted
+ * as out of order when it looks like a paragraph.
+ */
+static long para_number(parser *p, const char *s, size_t n, size_t *used, long line)
 {
     size_t i = 0;
     long v = 0;
@@ -462,10 +627,24 @@ static long para_number(const parser *p, const char *s, size_t n, size_t *used)
         (i + 1 < n && s[i + 1] != ' ')) {
         return 0;
     }
-    if (v == 0 || (p->number > 0 && (v <= p->number || v > p->number + RP_RECS_TEXT_MAX_GAP))) {
+    size_t text = skip_spaces(s, n, i + 1);
+    bool looks = text < n && is_upper(s[text]) && p->in_para && sentence_ended(p);
+    if (v == 0) {
         return 0;
     }
-    *used = skip_spaces(s, n, i + 1);
+    if (p->number > 0 && v <= p->number) {
+        if (looks) {
+            p->res->out_of_order++;
+            if (p->res->first_out_of_order == 0) {
+                p->res->first_out_of_order = line;
+            }
+        }
+        return 0;
+    }
+    if (!looks && ((p->number > 0 && v > p->number + RP_RECS_TEXT_MAX_GAP) || p->number < 0)) {
+        return 0; /* a wrapped line ("... in\n2018. The ..."), not a paragraph */
+    }
+    *used = text;
     return v;
 }
 
@@ -479,26 +658,122 @@ static bool only_digits(const char *s, size_t n)
     return n > 0;
 }
 
+/* Length of "GRETA(YYYY)NN" at @p s, or 0. */
+static size_t report_symbol(const char *s, size_t n)
+{
+    if (n < 13 || memcmp(s, "GRETA(", 6) != 0 || s[10] != ')') {
+        return 0;
+    }
+    for (size_t i = 6; i < 10; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    size_t j = 11;
+    while (j < n && j < 14 && s[j] >= '0' && s[j] <= '9') {
+        j++;
+    }
+    return j > 11 ? j : 0;
+}
+
+/*
+ * True for page furniture: a page number, a rule of underscores, a header or footer
+ * holding the report's symbol "GRETA(2023)05" with page numbers, rules or dashes around
+ * it, and article headings ("Article 10", "Article 10 - Identification of victims").
+ */
+static bool is_furniture(const char *s, size_t n)
+{
+    if (only_digits(s, n)) {
+        return true;
+    }
+    bool symbol = false;
+    bool other = false;
+    for (size_t i = 0; i < n && !other; i++) {
+        size_t k = report_symbol(s + i, n - i);
+        if (k > 0) {
+            symbol = true;
+            i += k - 1;
+        } else {
+            other = !(s[i] == '_' || s[i] == ' ' || s[i] == '-' || s[i] == '|' ||
+                      (s[i] >= '0' && s[i] <= '9'));
+        }
+    }
+    if (!other && (symbol || (n >= 3 && strspn(s, "_ ") == n))) {
+        return true;
+    }
+    if (n < 9 || memcmp(s, "Article ", 8) != 0 || s[8] < '0' || s[8] > '9') {
+        return false;
+    }
+    size_t i = 8;
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || is_lower(s[i]))) {
+        i++;
+    }
+    if (i == n) {
+        return true;
+    }
+    /* " - Title", " – Title" (en dash), " — Title" (em dash), ": Title" */
+    static const char *const seps[] = {" - ", " \xE2\x80\x93 ", " \xE2\x80\x94 ", ": "};
+    for (size_t k = 0; k < RP_ARRAY_LEN(seps); k++) {
+        size_t m = strlen(seps[k]);
+        if (i + m < n && memcmp(s + i, seps[k], m) == 0 && is_upper(s[i + m])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Bytes of an appendix bullet ("▪ " U+25AA, or U+F0A7 as PDFs give Wingdings), or 0. */
+static size_t appendix_bullet(const char *s, size_t n)
+{
+    if (n >= 4 && (memcmp(s, "\xE2\x96\xAA ", 4) == 0 || memcmp(s, "\xEF\x82\xA7 ", 4) == 0)) {
+        return skip_spaces(s, n, 4);
+    }
+    return 0;
+}
+
+/* Start a paragraph (or appendix bullet) at line @p line with text @p s. */
+static int
+start_paragraph(parser *p, long number, bool appendix, const char *s, size_t n, long line)
+{
+    int rc = flush_paragraph(p);
+    if (rc != RP_OK) {
+        return rc;
+    }
+    p->in_para = true;
+    p->appendix = appendix;
+    p->number = number;
+    p->line = line;
+    rp_x_buf_append(&p->body, s, n);
+    return RP_OK;
+}
+
 static int one_line(parser *p, const char *s, size_t n, long line)
 {
     size_t used = 0;
     if (n == 0) {
         return RP_OK;
     }
-    long num = para_number(p, s, n, &used);
-    if (num > 0) {
-        int rc = flush_paragraph(p);
-        if (rc != RP_OK) {
-            return rc;
-        }
-        p->in_para = true;
-        p->number = num;
-        p->line = line;
-        rp_x_buf_append(&p->body, s + used, n - used);
+    if (is_furniture(s, n)) {
+        p->res->skipped_lines++;
         return RP_OK;
     }
-    if (!p->in_para || only_digits(s, n)) {
+    used = p->number <= 0 ? appendix_bullet(s, n) : 0;
+    if (used > 0) {
+        p->n_bullets++;
+        return start_paragraph(p, -1, true, s + used, n - used, line);
+    }
+    long num = para_number(p, s, n, &used, line);
+    if (num > 0) {
+        return start_paragraph(p, num, false, s + used, n - used, line);
+    }
+    if (!p->in_para) {
         p->res->skipped_lines++;
+        return RP_OK;
+    }
+    if (p->n_subs > 0 && p->tail_line == 0 && phrase_at(s, n, 0) != RP_REC_STRENGTH_NONE) {
+        p->tail_line = line; /* a closing sentence after the sub-points */
+        rp_x_buf_reset(&p->tail);
+        rp_x_buf_append(&p->tail, s, n);
         return RP_OK;
     }
     char label[8];
@@ -506,7 +781,7 @@ static int one_line(parser *p, const char *s, size_t n, long line)
     if (kind == -1) {
         kind = resolve_ivx(p, label);
     }
-    if (kind != MK_NONE) {
+    if (kind != MK_NONE && p->tail_line == 0) {
         return sub_line(p, kind, label, s + used, n - used, s, n, line);
     }
     join(current(p), s, n);
@@ -514,6 +789,34 @@ static int one_line(parser *p, const char *s, size_t n, long line)
 }
 
 /* ==== footnote marks ==== */
+
+/*
+ * True when the word ending at @p s[end] (exclusive) numbers what follows ("No.197",
+ * "Article.5", "para.12"): digits glued to it are a number, not a footnote mark.
+ */
+static bool numbering_word_before(const char *s, size_t end)
+{
+    static const char *const words[] = {
+        "no",         "nos", "art",  "arts",  "article", "articles", "para",  "paras", "paragraph",
+        "paragraphs", "p",   "pp",   "vol",   "chapter", "section",  "annex", "rule",  "rules",
+        "cets",       "ets", "page", "pages", "item",    "point",    "number"};
+    size_t start = end;
+    while (start > 0 && is_letter(s[start - 1])) {
+        start--;
+    }
+    size_t n = end - start;
+    for (size_t k = 0; k < RP_ARRAY_LEN(words); k++) {
+        bool same = strlen(words[k]) == n;
+        for (size_t j = 0; same && j < n; j++) {
+            char c = s[start + j];
+            same = (is_upper(c) ? (char)(c - 'A' + 'a') : c) == words[k][j];
+        }
+        if (same) {
+            return true;
+        }
+    }
+    return false;
+}
 
 /* Length of a footnote mark at @p s[i] (@p n bytes of line), or 0. */
 static size_t footnote_at(const char *s, size_t n, size_t i)
@@ -536,18 +839,26 @@ static size_t footnote_at(const char *s, size_t n, size_t i)
     if (s[i] == '*' && i > 0 && s[i - 1] != ' ' && s[i - 1] != '\t') {
         return 1;
     }
-    bool letter_before = i > 1 && ((s[i - 2] >= 'a' && s[i - 2] <= 'z') ||
-                                   (s[i - 2] >= 'A' && s[i - 2] <= 'Z') || s[i - 2] == ')');
-    if (letter_before && (s[i - 1] == '.' || s[i - 1] == ';' || s[i - 1] == ':') && s[i] >= '0' &&
-        s[i] <= '9') {
-        size_t j = i;
-        while (j < n && j - i < 4 && s[j] >= '0' && s[j] <= '9') {
-            j++;
-        }
-        bool end = j == n || (s[j] == ' ' && j + 1 < n && s[j + 1] >= 'A' && s[j + 1] <= 'Z');
-        return j - i <= 3 && end ? j - i : 0;
+    bool letter_before = i > 1 && (is_letter(s[i - 2]) || s[i - 2] == ')');
+    char punct = '\0';
+    if (i > 0) {
+        punct = s[i - 1];
     }
-    return 0;
+    if (!letter_before || punct == '\0' || strchr(".;:,", punct) == NULL || s[i] < '0' ||
+        s[i] > '9') {
+        return 0;
+    }
+    size_t j = i;
+    while (j < n && j - i < 4 && s[j] >= '0' && s[j] <= '9') {
+        j++;
+    }
+    /* after a comma any word may follow ("compensation,23 in"); else a capital */
+    bool next =
+        j + 1 < n && s[j] == ' ' && (punct == ',' ? is_letter(s[j + 1]) : is_upper(s[j + 1]));
+    if (j - i > 3 || (j != n && !next) || numbering_word_before(s, i - 1)) {
+        return 0;
+    }
+    return j - i;
 }
 
 /* Copy line @p s (@p n bytes) into @p b without footnote marks and trailing space. */
@@ -611,6 +922,7 @@ static int check_input(const char *text, size_t len, const char *name, rp_error 
 static void parser_release(parser *p)
 {
     rp_x_buf_release(&p->body);
+    rp_x_buf_release(&p->tail);
     for (size_t k = 0; k < MAX_SUBS; k++) {
         rp_x_buf_release(&p->subs[k].text);
     }
@@ -619,7 +931,7 @@ static void parser_release(parser *p)
 /* Any buffer of @p p out of memory. */
 static bool parser_oom(const parser *p)
 {
-    bool oom = rp_x_buf_oom(&p->body);
+    bool oom = rp_x_buf_oom(&p->body) || rp_x_buf_oom(&p->tail);
     for (size_t k = 0; k < MAX_SUBS; k++) {
         oom = oom || rp_x_buf_oom(&p->subs[k].text);
     }
@@ -666,6 +978,12 @@ int rp_recs_text_parse(
     }
     if (rc == RP_OK) {
         rc = flush_paragraph(p);
+    }
+    if (rc == RP_OK && parser_oom(p)) {
+        rc = nomem(p);
+    }
+    if (rc == RP_OK) {
+        rc = number_items(p);
     }
     if (rc == RP_OK && p->res->n_items == 0) {
         rc = rp_error_set_at(err, RP_EPARSE, name, 1, 1,

@@ -13,7 +13,7 @@ R() { run "$@"; }
 
 run 0 "init" -- init --store "$DB" --quiet
 
-for sub in add import list show status link act indicator report export; do
+for sub in add import list show status set link act indicator report export; do
     run 0 "recs $sub --help" -- recs "$sub" --help
     expect_grep "recs $sub --help prints the usage" "$TMP/out" '^usage: rapporteur recs'
 done
@@ -140,6 +140,120 @@ assert sum(n.startswith("xl/worksheets/sheet") for n in z.namelist()) == 5
 ' "$TMP/recs.xlsx"
 run 2 "xlsx needs --out" -- recs export --format xlsx --store "$DB"
 run 2 "bad format" -- recs export --format pdf --store "$DB"
+
+# ---- review fixes ----
+# per-subcommand help lists every option of the subcommand
+run 0 "recs status --help" -- recs status --help
+for o in --note --date --evidence; do expect_grep "status --help lists $o" "$TMP/out" "^  $o "; done
+run 0 "recs add --help" -- recs add --help
+for o in --kind --label --paragraph --ref --due; do expect_grep "add --help lists $o" "$TMP/out" "^  $o "; done
+expect_grep "add --help names the kinds" "$TMP/out" 'national_action_plan'
+run 0 "recs indicator --help" -- recs indicator --help
+for o in --unit --baseline --frequency --value --target --indicator; do
+    expect_grep "indicator --help lists $o" "$TMP/out" "^  $o "
+done
+run 0 "recs act --help" -- recs act --help
+for o in --start --ref --value --progress --action; do expect_grep "act --help lists $o" "$TMP/out" "^  $o "; done
+run 0 "recs link --help" -- recs link --help
+expect_grep "link --help lists --remove" "$TMP/out" '^  --remove '
+run 0 "recs set --help" -- recs set --help
+expect_grep "set --help lists --field" "$TMP/out" '^  --field '
+
+# filtered Excel export: no row of another state in any sheet
+run 0 "export xlsx --state XA" -- recs export --format xlsx --state XA --out "$TMP/xa.xlsx" --store "$DB"
+expect_python "XA workbook holds no XB row" '
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+text = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/") or n == "xl/sharedStrings.xml")
+assert "XB" not in text, [l for l in text.split("<si>") if "XB" in l][:3]
+assert "XA-ACT-02" in text and "xa-nr-office" in text
+' "$TMP/xa.xlsx"
+
+# long text: shortened with a visible marker and a note, never dropped
+LONG=$(python3 -c 'print("GRETA urges " + "the authorities to act " * 1700)')
+run 0 "add a very long recommendation" -- recs add rec "$LONG" --state XA --round 3 --paragraph 99 --store "$DB"
+run 0 "export xlsx with long text" -- recs export --format xlsx --state XA --round 3 --out "$TMP/long.xlsx" --store "$DB"
+expect_python "long text is cut with a marker and listed on a Notes sheet" '
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+s = z.read("xl/sharedStrings.xml").decode()
+assert "truncated by rapporteur" in s and "XA/GRETA/3/99" in s
+assert sum(n.startswith("xl/worksheets/sheet") for n in z.namelist()) == 6
+' "$TMP/long.xlsx"
+expect_python "no temporary file is left" '
+import os, sys
+assert not [n for n in os.listdir(sys.argv[1]) if n.startswith(".")], os.listdir(sys.argv[1])
+' "$TMP"
+
+# unknown refs inside an import file are data errors (65)
+printf '{"recommendations": [{"state": "XA", "source": "GRETA", "text": "t", "ref": "XA/T/1",\n "links": [{"kind": "repeats", "ref": "nowhere"}]}]}\n' >"$TMP/badref.json"
+run 65 "unknown ref in an import file" -- recs import "$TMP/badref.json" --store "$DB"
+expect_grep "JSON path of the unknown ref" "$TMP/err" "recommendations\[0\]\.links\[0\]: no recommendation 'nowhere'"
+
+# the audit trail of an import names who ran it
+run 0 "show an imported recommendation" -- recs show XB/GRETA/2/1 --json --store "$DB"
+expect_python "audit names the importer, history the file's authors" '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert all(a["author"] == "cli-test" for a in d["audit"]), set(a["author"] for a in d["audit"])
+assert any(h["author"] != "cli-test" for h in d["history"])
+' "$TMP/out"
+
+# future dates are refused (65); unknown filter values are usage errors (2)
+FUTURE=$(python3 -c 'import datetime; print(datetime.date.today() + datetime.timedelta(days=30))')
+run 65 "a status dated in the future" -- recs status XA/GRETA/3/2 in_progress --date "$FUTURE" --store "$DB"
+expect_grep "future date named" "$TMP/err" "after today"
+run 2 "unknown theme filter" -- recs report --theme labor_exploitation --store "$DB"
+expect_grep "unknown theme named" "$TMP/err" "unknown theme 'labor_exploitation'"
+run 2 "lower-case source filter" -- recs list --source greta --store "$DB"
+expect_grep "case hint" "$TMP/err" "did you mean 'GRETA'"
+
+# the scorecard of a past day (data/recs/README.md)
+run 0 "report --as-of a past day" -- recs report --as-of 2022-01-01 --state XB --json --store "$DB"
+expect_python "XB as of 2022-01-01" '
+import json, sys
+o = json.load(open(sys.argv[1]))["overall"]
+assert (o["total"], o["by_status"]["implemented"], o["by_status"]["not_started"], o["overdue"],
+        o["repeated_not_acted"]) == (22, 4, 14, 5, 3), o
+' "$TMP/out"
+
+# act: linking is all or nothing; progress needs something; --json names the ref
+run 65 "act --action links none when one fails" -- recs act --action XA-ACT-02 XA/GRETA/3/2 XA/GRETA/3/1 --store "$DB"
+run 0 "show after the refused link" -- recs show XA/GRETA/3/2 --json --store "$DB"
+expect_python "XA/GRETA/3/2 was not linked" '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert all(a["ref"] != "XA-ACT-02" for a in d["actions"]), d["actions"]
+' "$TMP/out"
+run 2 "act --progress with nothing to report" -- recs act --action 11 --progress --store "$DB"
+run 0 "act --json" -- recs act XA/GRETA/3/2 --title "Training" --json --store "$DB"
+expect_grep "act --json gives the ref" "$TMP/out" '"ref": "A12"'
+
+# set: an audited edit; link --remove: an audited unlink
+run 0 "set due_date" -- recs set XA/GRETA/3/2 --field due_date --value 2027-01-31 --store "$DB"
+run 2 "set an unknown field" -- recs set XA/GRETA/3/2 --field colour --value red --store "$DB"
+run 0 "link --remove" -- recs link XB/GRETA/3/9 --follows-up XB/GRETA/2/8 --remove --store "$DB"
+run 2 "link --remove again" -- recs link XB/GRETA/3/9 --follows-up XB/GRETA/2/8 --remove --store "$DB"
+run 65 "link to a later round" -- recs link XB/GRETA/2/8 --follows-up XB/GRETA/3/9 --store "$DB"
+run 65 "link across states" -- recs link XB/GRETA/3/9 --follows-up XA/GRETA/2/8 --store "$DB"
+run 0 "show --json after set and unlink" -- recs show XA/GRETA/3/2 --json --store "$DB"
+expect_python "set is audited" '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["due_date"] == "2027-01-31"
+assert any(a["field"] == "due_date" and a["new"] == "2027-01-31" for a in d["audit"])
+' "$TMP/out"
+
+# show prints control characters as "?"
+printf '{"recommendations": [{"state": "XA", "source": "GRETA", "round": 3, "paragraph": "98",\n "text": "t", "history": [{"from": null, "status": "not_started", "date": "2024-01-01",\n "author": "office\\u001b[31m"}]}]}\n' >"$TMP/esc.json"
+run 0 "import an author with a control character" -- recs import "$TMP/esc.json" --store "$DB"
+run 0 "an action whose title holds a line break" -- recs act XA/GRETA/3/98 --title "$(printf 'Plan\nforged line')" --store "$DB"
+run 0 "show it" -- recs show XA/GRETA/3/98 --store "$DB"
+expect_python "no escape character or forged line on the terminal" '
+import sys
+out = open(sys.argv[1], encoding="utf-8").read()
+assert "\x1b" not in out and "\nforged line" not in out, out
+' "$TMP/out"
 
 unset RAPPORTEUR_AUTHOR
 USER= run 2 "a change without an author" -- recs status 1 in_progress --store "$DB"

@@ -11,7 +11,10 @@
 #include <rapporteur/recs.h>
 #include <rapporteur/store.h>
 
+#include <dirent.h>
 #include <math.h>
+#include <sqlite3.h>
+#include <time.h>
 
 #define AUTHOR "test-analyst"
 
@@ -62,6 +65,20 @@ static long long add_rec(rp_store *st, const char *para, const char *themes, con
     rp_error err = RP_ERROR_INIT;
     assert_rp_ok(rp_recs_add(&id, st, &r, AUTHOR, &err), &err);
     assert_true(id > 0);
+    return id;
+}
+
+static long long add_rec_in(rp_store *st, const char *state_code, int round, const char *para)
+{
+    rp_rec r = RP_REC_INIT;
+    r.state = state_code;
+    r.source = "GRETA";
+    r.round = round;
+    r.paragraph = para;
+    r.text = "GRETA urges the authorities to act.";
+    long long id = 0;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_recs_add(&id, st, &r, AUTHOR, &err), &err);
     return id;
 }
 
@@ -215,7 +232,7 @@ static void recs_audit__every_change_type(void **state)
         rp_recs_add_body(fx->st, "XA-LI", RP_RECS_BODY_AGENCY, "Labour inspectorate", AUTHOR, &err),
         &err);
     long long a = add_rec(fx->st, "1", "identification;hotline", "XA-LI");
-    long long b = add_rec(fx->st, "2", NULL, NULL);
+    long long b = add_rec_in(fx->st, "XA", 3, "2"); /* a later round: it may repeat a */
     rp_recs_change chg = RP_RECS_CHANGE_INIT;
     chg.author = AUTHOR;
     chg.note = "work started";
@@ -587,6 +604,12 @@ static void recs_scorecard__html_is_escaped_and_self_contained(void **state)
     assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert_non_null(strstr(html, "<svg"));
     assert_non_null(strstr(html, "<th scope=\"col\">"));
+    /* the report module's look: a phone-sized viewport, tables that scroll on their own,
+     * and a text description of the chart */
+    assert_non_null(strstr(html, "<meta name=\"viewport\""));
+    assert_non_null(strstr(html, "<div class=\"table-wrap\">\n<table>"));
+    assert_non_null(strstr(html, "<desc id=\"trend-desc\">"));
+    assert_non_null(strstr(html, "XB round 3 0%"));
     assert_null(strstr(html, "src="));
     assert_null(strstr(html, "href="));
     free(html);
@@ -692,7 +715,7 @@ static void recs_import__json_errors_name_the_path(void **state)
          RP_EDATA, "recommendations[0].history[0]: status 'not_started' cannot become"},
         {"{\"recommendations\": [{\"state\": \"XA\", \"source\": \"GRETA\", \"text\": \"t\","
          " \"links\": [{\"kind\": \"repeats\", \"ref\": \"nowhere\"}]}]}",
-         RP_ENOTFOUND, "no recommendation 'nowhere'"},
+         RP_EDATA, "recommendations[0].links[0]: no recommendation 'nowhere'"},
         {"{\"recommendations\": [", RP_EPARSE, ""},
         {"{\"format\": \"other\"}", RP_EDATA, "format"},
     };
@@ -730,6 +753,378 @@ static void recs__readonly_store_without_tables(void **state)
     assert_rp_ok(rp_recs_find(&id, ro, "1", &err), &err);
     assert_rp_status(rp_recs_link(ro, id, id, RP_REC_REPEATS, AUTHOR, &err), RP_EPERM, &err);
     rp_store_close(ro);
+}
+
+/* ==== review fixes ==== */
+
+/* Run @p sql on the store's file directly (to damage it for a failure test). */
+static void raw_sql(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        print_error("%s\n", msg != NULL ? msg : "?");
+    }
+    sqlite3_free(msg);
+    sqlite3_close(h);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+/* Today + @p days (UTC) as YYYY-MM-DD. */
+static void day_from_today(char out[11], long days)
+{
+    time_t t = time(NULL) + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+typedef struct author_check {
+    const char *want;
+    int n, bad;
+    bool created_by; /* an entry "rec.created_by" holding the file's author */
+} author_check;
+
+static int on_audit_author(const rp_recs_audit_entry *e, void *payload)
+{
+    author_check *c = payload;
+    c->n++;
+    c->bad += strcmp(e->author, c->want) != 0;
+    if (strcmp(e->entity, "rec") == 0 && strcmp(e->field, "created_by") == 0 &&
+        e->new_value != NULL && strcmp(e->new_value, "xa-nr-office") == 0) {
+        c->created_by = true;
+    }
+    return 0;
+}
+
+/* The audit trail names who ran the import, never the authors the file claims. */
+static void recs_import__json_audit_names_the_importer(void **state)
+{
+    fixture *fx = *state;
+    char path[1024];
+    rp_test_fixture(path, sizeof(path), "../../data/recs/example.json");
+    rp_recs_import_opts o = RP_RECS_IMPORT_OPTS_INIT;
+    o.author = "importer-x";
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_recs_import(NULL, fx->st, path, &o, &err), &err);
+    author_check c = {"importer-x", 0, 0, false};
+    assert_rp_ok(rp_recs_audit(fx->st, NULL, 0, on_audit_author, &c, &err), &err);
+    assert_true(c.n > 500);
+    assert_int_equal(c.bad, 0);
+    assert_true(c.created_by);
+    /* the status history keeps the file's own authors */
+    long long id = 0;
+    assert_rp_ok(rp_recs_find(&id, fx->st, "XA/GRETA/2/1", &err), &err);
+    char *json = NULL;
+    assert_rp_ok(rp_recs_show_json(&json, fx->st, id, &err), &err);
+    assert_non_null(strstr(json, "\"author\": \"xa-nr-office\""));
+    rp_free(json);
+
+    /* a creation author that is no valid author: refused with its path */
+    char bad[700];
+    snprintf(bad, sizeof(bad), "%s/bad.json", fx->dir);
+    FILE *f = fopen(bad, "wb");
+    assert_non_null(f);
+    fputs("{\"recommendations\": [{\"state\": \"XA\", \"source\": \"GRETA\", \"text\": \"t\","
+          " \"history\": [{\"from\": null, \"status\": \"not_started\", \"date\": \"2020-01-01\","
+          " \"author\": \"",
+          f);
+    for (int i = 0; i < 300; i++) {
+        fputc('a', f);
+    }
+    fputs("\"}]}]}", f);
+    fclose(f);
+    assert_rp_status(rp_recs_import(NULL, fx->st, bad, &o, &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "recommendations[0].history[0].author"));
+}
+
+/* A history must be consistent: each "from" is the status before it. */
+static void recs_import__json_history_must_be_consistent(void **state)
+{
+    fixture *fx = *state;
+    char path[700];
+    snprintf(path, sizeof(path), "%s/h.json", fx->dir);
+#define REC_HEAD \
+    "{\"recommendations\": [{\"state\": \"XA\", \"source\": \"GRETA\", \"text\": \"t\", "
+
+    static const struct {
+        const char *doc;
+        const char *needle;
+    } cases[] = {
+        {REC_HEAD "\"history\": [{\"from\": null, \"status\": \"not_started\", \"date\": "
+                  "\"2020-01-01\"}, {\"from\": \"partially_implemented\", \"status\": "
+                  "\"implemented\", \"date\": \"2021-01-01\"}]}]}",
+         "recommendations[0].history[1].from: 'partially_implemented' is not the status before "
+         "this entry ('not_started')"},
+        {REC_HEAD "\"history\": [{\"from\": null, \"status\": \"not_started\", \"date\": "
+                  "\"2020-01-01\"}, {\"from\": \"not_started\", \"status\": \"in_progress\"},"
+                  " {\"from\": null, \"status\": \"not_started\"}]}]}",
+         "recommendations[0].history[2].from: null only in the first entry"},
+        {REC_HEAD "\"history\": [{\"from\": null, \"status\": \"implemented\", \"date\": "
+                  "\"2020-01-01\"}]}]}",
+         "recommendations[0].history[0].status: the creation entry"},
+        {"{\"format\": \"rapporteur-recs\", \"version\": 2, \"recommendations\": []}",
+         "version: expected 1"},
+        {"{\"version\": \"1\"}", "version: expected 1"},
+        {REC_HEAD "\"status_date\": \"2020-01-01\"}]}", "status_date: given without a 'status'"},
+    };
+
+#undef REC_HEAD
+    rp_recs_import_opts o = RP_RECS_IMPORT_OPTS_INIT;
+    o.author = AUTHOR;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fputs(cases[i].doc, f);
+        fclose(f);
+        rp_error err = RP_ERROR_INIT;
+        int rc = rp_recs_import(NULL, fx->st, path, &o, &err);
+        if (rc != RP_EDATA || strstr(err.msg, cases[i].needle) == NULL) {
+            print_error("case %zu: %d '%s'\n", i, rc, err.msg);
+            fail();
+        }
+    }
+    assert_int_equal(count_audit(fx->st), 0);
+}
+
+/* A date after today is refused: it would block every later change. */
+static void recs_status__future_date_refused(void **state)
+{
+    fixture *fx = *state;
+    long long id = add_rec(fx->st, "1", NULL, NULL);
+    char tomorrow[11];
+    char today[11];
+    day_from_today(tomorrow, 1);
+    day_from_today(today, 0);
+    rp_recs_change chg = RP_RECS_CHANGE_INIT;
+    chg.author = AUTHOR;
+    chg.date = tomorrow;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_status(rp_recs_set_status(fx->st, id, RP_REC_IN_PROGRESS, &chg, &err), RP_EDATA,
+                     &err);
+    assert_non_null(strstr(err.msg, "field 'date'"));
+    assert_non_null(strstr(err.msg, "after today"));
+    assert_rp_status(rp_recs_add_progress(NULL, fx->st, id, 0, 0, NAN, &chg, &err), RP_EDATA, &err);
+    /* today is fine, and later changes remain possible */
+    chg.date = today;
+    assert_rp_ok(rp_recs_set_status(fx->st, id, RP_REC_IN_PROGRESS, &chg, &err), &err);
+    assert_rp_ok(rp_recs_set_status(fx->st, id, RP_REC_IMPLEMENTED, &chg, &err), &err);
+
+    /* CSV: a status_date in the future names the field; one without a status is refused */
+    char csv[700];
+    snprintf(csv, sizeof(csv), "%s/f.csv", fx->dir);
+
+    static const struct {
+        const char *status;
+        bool future; /* status_date tomorrow, else 2020-01-01 */
+        const char *needle;
+    } rows[] = {
+        {"in_progress", true, "field 'status_date': expected a date"},
+        {"", false, "field 'status_date': given without a 'status'"},
+    };
+
+    rp_recs_import_opts o = RP_RECS_IMPORT_OPTS_INIT;
+    o.author = AUTHOR;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        FILE *f = fopen(csv, "wb");
+        assert_non_null(f);
+        fputs("state,source,round,status,status_date,text\n", f);
+        fprintf(f, "XA,GRETA,2,%s,%s,t\n", rows[i].status,
+                rows[i].future ? tomorrow : "2020-01-01");
+        fclose(f);
+        assert_rp_status(rp_recs_import(NULL, fx->st, csv, &o, &err), RP_EDATA, &err);
+        if (strstr(err.msg, rows[i].needle) == NULL || err.line != 2) {
+            print_error("row %zu: '%s' line %ld\n", i, err.msg, err.line);
+            fail();
+        }
+    }
+}
+
+/* Linking an action to several recommendations is one transaction. */
+static void recs_action__link_many_is_all_or_nothing(void **state)
+{
+    fixture *fx = *state;
+    long long a = add_rec(fx->st, "1", NULL, NULL);
+    long long b = add_rec(fx->st, "2", NULL, NULL);
+    rp_recs_action act = RP_RECS_ACTION_INIT;
+    act.title = "Guidelines";
+    long long action = 0;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_recs_add_action(&action, fx->st, &act, &a, 1, AUTHOR, &err), &err);
+    int before = count_audit(fx->st);
+    const long long ids[] = {b, a}; /* a is linked already */
+    assert_rp_status(rp_recs_action_link_many(fx->st, action, ids, 2, AUTHOR, &err), RP_EDATA,
+                     &err);
+    assert_int_equal(count_audit(fx->st), before);
+    char *json = NULL;
+    assert_rp_ok(rp_recs_show_json(&json, fx->st, b, &err), &err);
+    assert_non_null(strstr(json, "\"actions\": []"));
+    rp_free(json);
+    const long long ok_ids[] = {b};
+    assert_rp_ok(rp_recs_action_link_many(fx->st, action, ok_ids, 1, AUTHOR, &err), &err);
+    const long long unknown[] = {999};
+    assert_rp_status(rp_recs_action_link_many(fx->st, action, unknown, 1, AUTHOR, &err),
+                     RP_ENOTFOUND, &err);
+}
+
+/* Links join one state, point to an earlier round, close no cycle; unlink is audited. */
+static void recs_link__rules_and_unlink(void **state)
+{
+    fixture *fx = *state;
+    long long xa2 = add_rec_in(fx->st, "XA", 2, "1");
+    long long xa3 = add_rec_in(fx->st, "XA", 3, "1");
+    long long xa3b = add_rec_in(fx->st, "XA", 3, "2");
+    long long xb2 = add_rec_in(fx->st, "XB", 2, "1");
+    long long n1 = add_rec_in(fx->st, "XA", 0, "n1");
+    long long n2 = add_rec_in(fx->st, "XA", 0, "n2");
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_status(rp_recs_link(fx->st, xa3, xb2, RP_REC_REPEATS, AUTHOR, &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "different states"));
+    assert_rp_status(rp_recs_link(fx->st, xa2, xa3, RP_REC_REPEATS, AUTHOR, &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "earlier round"));
+    assert_rp_status(rp_recs_link(fx->st, xa3b, xa3, RP_REC_FOLLOWS_UP, AUTHOR, &err), RP_EDATA,
+                     &err);
+    assert_rp_ok(rp_recs_link(fx->st, xa3, xa2, RP_REC_REPEATS, AUTHOR, &err), &err);
+    /* same day, no rounds: allowed one way, the other closes a cycle */
+    assert_rp_ok(rp_recs_link(fx->st, n2, n1, RP_REC_FOLLOWS_UP, AUTHOR, &err), &err);
+    assert_rp_status(rp_recs_link(fx->st, n1, n2, RP_REC_REPEATS, AUTHOR, &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "cycle"));
+    /* unlink: audited with the old target; a second time there is nothing to remove */
+    int before = count_audit(fx->st);
+    assert_rp_ok(rp_recs_unlink(fx->st, xa3, xa2, RP_REC_REPEATS, AUTHOR, &err), &err);
+    assert_int_equal(count_audit(fx->st), before + 1);
+    char *json = NULL;
+    assert_rp_ok(rp_recs_show_json(&json, fx->st, xa3, &err), &err);
+    assert_non_null(strstr(json, "\"links\": []"));
+    assert_non_null(strstr(json, "\"field\": \"repeats\",\n      \"old\": \"1\""));
+    rp_free(json);
+    assert_rp_status(rp_recs_unlink(fx->st, xa3, xa2, RP_REC_REPEATS, AUTHOR, &err), RP_ENOTFOUND,
+                     &err);
+    assert_rp_status(rp_recs_unlink(fx->st, xa3, xa2, RP_REC_REPEATS, "", &err), RP_EINVAL, &err);
+}
+
+/* The scorecard of a past day: statuses from the history, later recommendations out. */
+static void recs_scorecard__as_of_past_date_by_hand(void **state)
+{
+    fixture *fx = *state;
+    import_example(fx->st);
+    rp_recs_scorecard_opts o = RP_RECS_SCORECARD_OPTS_INIT;
+    o.as_of = "2022-01-01";
+    rp_recs_scorecard *sc = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_recs_scorecard_new(&sc, fx->st, &o, &err), &err);
+    /* Counted from data/recs/example.json (data/recs/README.md): XB's round 3 dates from
+     * 2021-11-05, XA's from 2022-06-10, so only XB's is in, all of it not started. */
+    expect_score(&sc->overall, (const long long[8]){32, 8, 2, 4, 16, 2, 10, 3});
+    expect_score(find_score(sc->by[RP_RECS_BY_STATE], sc->n_by[RP_RECS_BY_STATE], "XA", 0),
+                 (const long long[8]){10, 4, 1, 2, 2, 1, 5, 0});
+    expect_score(find_score(sc->by[RP_RECS_BY_STATE], sc->n_by[RP_RECS_BY_STATE], "XB", 0),
+                 (const long long[8]){22, 4, 1, 2, 14, 1, 5, 3});
+    expect_score(find_score(sc->trend, sc->n_trend, "XB", 3),
+                 (const long long[8]){12, 0, 0, 0, 12, 0, 0, 3});
+    assert_int_equal(sc->n_trend, 3);
+    assert_int_equal(sc->n_overdue, 10);
+    assert_int_equal(sc->n_repeated, 3);
+    rp_recs_scorecard_free(sc);
+    /* the status filter applies to the status of that day */
+    o.filter.status = RP_REC_NOT_STARTED;
+    assert_rp_ok(rp_recs_scorecard_new(&sc, fx->st, &o, &err), &err);
+    assert_int_equal(sc->overall.total, 16);
+    rp_recs_scorecard_free(sc);
+}
+
+/* Excel: long text shortened visibly, never lost; a failed export leaves nothing. */
+static void recs_export__xlsx_long_text_and_atomic(void **state)
+{
+    fixture *fx = *state;
+    size_t n = 40000;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) {
+        text[i] = i % 7 == 6 ? ' ' : 'x';
+    }
+    text[n] = '\0';
+    rp_rec r = RP_REC_INIT;
+    r.state = "XA";
+    r.source = "GRETA";
+    r.text = text;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_recs_add(NULL, fx->st, &r, AUTHOR, &err), &err);
+    free(text);
+    char xlsx[700];
+    snprintf(xlsx, sizeof(xlsx), "%s/long.xlsx", fx->dir);
+    assert_rp_ok(rp_recs_export_xlsx(fx->st, xlsx, NULL, &err), &err);
+    size_t len = 0;
+    char *x = rp_test_slurp(xlsx, &len);
+    assert_true(len > 1000);
+    free(x);
+    /* damage the store: the export fails half-way and the old file stays as it was */
+    raw_sql(fx->db, "DROP TABLE recs_evidence");
+    assert_rp_status(rp_recs_export_xlsx(fx->st, xlsx, NULL, &err), RP_ESQL, &err);
+    size_t len2 = 0;
+    x = rp_test_slurp(xlsx, &len2);
+    assert_int_equal(len2, len);
+    free(x);
+    char fresh[700];
+    snprintf(fresh, sizeof(fresh), "%s/fresh.xlsx", fx->dir);
+    assert_rp_status(rp_recs_export_xlsx(fx->st, fresh, NULL, &err), RP_ESQL, &err);
+    assert_null(fopen(fresh, "rb"));
+    /* and no temporary file beside it */
+    DIR *d = opendir(fx->dir);
+    assert_non_null(d);
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        bool ok = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+                  strncmp(e->d_name, "recs.db", 7) == 0 || strcmp(e->d_name, "long.xlsx") == 0;
+        if (!ok) {
+            print_error("left behind: %s\n", e->d_name);
+            fail();
+        }
+    }
+    closedir(d);
+}
+
+/* Filters that name unknown codes are refused rather than giving empty results. */
+static void recs_filter__unknown_codes_are_refused(void **state)
+{
+    fixture *fx = *state;
+    rp_error err = RP_ERROR_INIT;
+    rp_recs_filter f = RP_RECS_FILTER_INIT;
+    assert_rp_ok(rp_recs_check_filter(fx->st, &f, &err), &err);
+    f.theme = "labor_exploitation";
+    assert_rp_status(rp_recs_check_filter(fx->st, &f, &err), RP_ENOTFOUND, &err);
+    assert_string_equal(err.msg, "unknown theme 'labor_exploitation'");
+    f.theme = "identification";
+    f.source = "greta";
+    assert_rp_status(rp_recs_check_filter(fx->st, &f, &err), RP_ENOTFOUND, &err);
+    assert_non_null(strstr(err.msg, "did you mean 'GRETA'?"));
+    f.source = "GRETA";
+    f.body = "XA-NOBODY";
+    assert_rp_status(rp_recs_check_filter(fx->st, &f, &err), RP_ENOTFOUND, &err);
+    f.body = NULL;
+    f.state = "Arcadia";
+    assert_rp_status(rp_recs_check_filter(fx->st, &f, &err), RP_EINVAL, &err);
+    f.state = "xa";
+    assert_rp_ok(rp_recs_check_filter(fx->st, &f, &err), &err);
+}
+
+/* show's audit holds the evidence links of its progress reports. */
+static void recs_show__audit_has_evidence(void **state)
+{
+    fixture *fx = *state;
+    long long id = add_rec(fx->st, "1", NULL, NULL);
+    rp_recs_change chg = RP_RECS_CHANGE_INIT;
+    chg.author = AUTHOR;
+    const char *ev[] = {"https://example.org/e1"};
+    chg.evidence = ev;
+    chg.n_evidence = 1;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_recs_set_status(fx->st, id, RP_REC_IN_PROGRESS, &chg, &err), &err);
+    char *json = NULL;
+    assert_rp_ok(rp_recs_show_json(&json, fx->st, id, &err), &err);
+    assert_non_null(strstr(json, "\"entity\": \"evidence\""));
+    rp_free(json);
 }
 
 /* ==== allocation failures ==== */
@@ -793,6 +1188,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(recs_import__json_errors_name_the_path, setup, teardown),
         cmocka_unit_test_setup_teardown(recs__readonly_store_without_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(recs__allocation_failures_are_enomem, setup, teardown),
+        cmocka_unit_test_setup_teardown(recs_import__json_audit_names_the_importer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(recs_import__json_history_must_be_consistent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(recs_status__future_date_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(recs_action__link_many_is_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(recs_link__rules_and_unlink, setup, teardown),
+        cmocka_unit_test_setup_teardown(recs_scorecard__as_of_past_date_by_hand, setup, teardown),
+        cmocka_unit_test_setup_teardown(recs_export__xlsx_long_text_and_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(recs_filter__unknown_codes_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(recs_show__audit_has_evidence, setup, teardown),
     };
     return cmocka_run_group_tests_name("recs", tests, NULL, NULL);
 }

@@ -188,6 +188,150 @@ static void recs_text__sub_point_with_own_sentence(void **state)
     rp_recs_text_free(t);
 }
 
+/* ==== review fixes ==== */
+
+/* Numbers that are not footnote marks stay; marks after commas go. */
+static void recs_text__footnote_rules(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *in;
+        const char *text0;
+    } cases[] = {
+        {"1. GRETA invites the authorities to ratify the Convention No.197\n",
+         "GRETA invites the authorities to ratify the Convention No.197"},
+        {"1. GRETA urges the authorities to apply Article.10 and para.12\n",
+         "GRETA urges the authorities to apply Article.10 and para.12"},
+        {"1. GRETA urges the authorities to ensure compensation,23 in all cases.\n",
+         "GRETA urges the authorities to ensure compensation, in all cases."},
+        {"1. GRETA urges the authorities to ensure compensation,23\nin all cases.\n",
+         "GRETA urges the authorities to ensure compensation, in all cases."},
+        {"1. GRETA urges the authorities to pay 1,500 euros.\n",
+         "GRETA urges the authorities to pay 1,500 euros."},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rp_recs_text *t = parse_str(cases[i].in);
+        if (strcmp(t->items[0].text, cases[i].text0) != 0) {
+            print_error("case %zu: '%s'\n", i, t->items[0].text);
+            fail();
+        }
+        rp_recs_text_free(t);
+    }
+}
+
+/* A closing "GRETA ..." after lettered sub-points is a recommendation of its own. */
+static void recs_text__closing_sentence_after_sub_points(void **state)
+{
+    (void)state;
+    rp_recs_text *t = parse_str("3. GRETA urges the authorities to:\n(a) act;\n(b) report.\n"
+                                "GRETA also invites them to publish\nthe data.\n");
+    assert_int_equal(t->n_items, 3);
+    expect_item(t, 1, "3(b)", 1, RP_REC_URGES, "GRETA urges the authorities to: report.");
+    expect_item(t, 2, "3", 1, RP_REC_INVITES, "GRETA also invites them to publish the data.");
+    assert_int_equal(t->items[2].line, 4);
+    rp_recs_text_free(t);
+}
+
+/* Gaps above 20 after a finished sentence; numbers that go down are counted. */
+static void recs_text__paragraph_numbers(void **state)
+{
+    (void)state;
+    rp_recs_text *t = parse_str("1. GRETA urges the authorities to act.\n45. GRETA invites the "
+                                "authorities to report.\n");
+    assert_int_equal(t->n_items, 2);
+    expect_item(t, 1, "45", 1, RP_REC_INVITES, "GRETA invites the authorities to report.");
+    rp_recs_text_free(t);
+    t = parse_str("5. GRETA urges the authorities to act.\n3. GRETA invites the authorities to "
+                  "report.\n");
+    /* kept as text of paragraph 5 (whose second GRETA sentence it holds), and counted */
+    assert_int_equal(t->n_items, 2);
+    assert_string_equal(t->items[1].paragraph, "5");
+    assert_int_equal(t->out_of_order, 1);
+    assert_int_equal(t->first_out_of_order, 2);
+    rp_recs_text_free(t);
+}
+
+/* Soft hyphens at line ends go; real hyphenated words stay. */
+static void recs_text__line_end_hyphens(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *in;
+        const char *text0;
+    } cases[] = {
+        {"1. GRETA urges the authorities to identify vic-\ntims promptly.\n",
+         "GRETA urges the authorities to identify victims promptly."},
+        {"1. GRETA urges the authorities to fund anti-\ntrafficking units and co-\noperation.\n",
+         "GRETA urges the authorities to fund anti-trafficking units and co-operation."},
+        {"1. GRETA urges the Council of Europe-\nGRETA cooperation.\n",
+         "GRETA urges the Council of Europe-GRETA cooperation."},
+        {"1. GRETA urges the authorities to set up a state-of-\nthe-art registry.\n",
+         "GRETA urges the authorities to set up a state-of-the-art registry."},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rp_recs_text *t = parse_str(cases[i].in);
+        if (strcmp(t->items[0].text, cases[i].text0) != 0) {
+            print_error("case %zu: '%s'\n", i, t->items[0].text);
+            fail();
+        }
+        rp_recs_text_free(t);
+    }
+}
+
+/* Article headings and page headers and footers are dropped, not glued. */
+static void recs_text__headings_and_page_furniture(void **state)
+{
+    (void)state;
+    rp_recs_text *t =
+        parse_str("1. GRETA urges the authorities to act.\n"
+                  "Article 10 - Identification of victims\n"
+                  "2. GRETA invites the authorities\n"
+                  "GRETA(2023)05 45\n"
+                  "______________\n"
+                  "46\n"
+                  "to report.\n"
+                  "Article 12\n"
+                  "3. GRETA considers that Article 10 - Identification needs work.\n");
+    assert_int_equal(t->n_items, 3);
+    expect_item(t, 0, "1", 1, RP_REC_URGES, "GRETA urges the authorities to act.");
+    expect_item(t, 1, "2", 1, RP_REC_INVITES, "GRETA invites the authorities to report.");
+    expect_item(t, 2, "3", 1, RP_REC_CONSIDERS,
+                "GRETA considers that Article 10 - Identification needs work.");
+    assert_int_equal(t->skipped_lines, 5);
+    rp_recs_text_free(t);
+}
+
+/* GRETA's appendix: "▪ ..." bullets under article headings, "(paragraph N)" labels. */
+static void recs_text__appendix_bullets(void **state)
+{
+    (void)state;
+    rp_recs_text *t = parse_str(
+        "Appendix - List of GRETA's conclusions and proposals for action\n"
+        "Article 10\n"
+        "\xE2\x96\xAA GRETA urges the authorities to identify victims (paragraph 125);\n"
+        "\xE2\x96\xAA GRETA considers that the authorities should train staff (paragraphs 127 "
+        "and 130).\n"
+        "\xE2\x96\xAA GRETA invites the authorities to\nreport (paragraph 125).\n"
+        "\xE2\x96\xAA GRETA invites the authorities to publish data.\n");
+    assert_int_equal(t->n_items, 4);
+    expect_item(t, 0, "125", 1, RP_REC_URGES,
+                "GRETA urges the authorities to identify victims (paragraph 125);");
+    assert_int_equal(t->items[0].n_seq, 2);
+    expect_item(t, 1, "127", 1, RP_REC_CONSIDERS,
+                "GRETA considers that the authorities should train staff (paragraphs 127 and "
+                "130).");
+    expect_item(t, 2, "125", 2, RP_REC_INVITES,
+                "GRETA invites the authorities to report (paragraph 125).");
+    expect_item(t, 3, "bullet-4", 1, RP_REC_INVITES,
+                "GRETA invites the authorities to publish data.");
+    assert_int_equal(t->skipped_lines, 2);
+    rp_recs_text_free(t);
+}
+
 /* ==== errors ==== */
 
 static void recs_text__errors_have_positions(void **state)
@@ -252,6 +396,12 @@ int main(void)
         cmocka_unit_test(recs_text__sub_point_with_own_sentence),
         cmocka_unit_test(recs_text__errors_have_positions),
         cmocka_unit_test(recs_text__allocation_failures_are_enomem),
+        cmocka_unit_test(recs_text__footnote_rules),
+        cmocka_unit_test(recs_text__closing_sentence_after_sub_points),
+        cmocka_unit_test(recs_text__paragraph_numbers),
+        cmocka_unit_test(recs_text__line_end_hyphens),
+        cmocka_unit_test(recs_text__headings_and_page_furniture),
+        cmocka_unit_test(recs_text__appendix_bullets),
     };
     return cmocka_run_group_tests_name("recs_text", tests, NULL, NULL);
 }
