@@ -3,10 +3,14 @@
  * standard tables from the store (by year; sex by age band; citizenship; forms of
  * exploitation; labour sectors; country of exploitation; any --by cross-tabulation),
  * protects each (threshold rule with audited secondary suppression, rounding, or
- * differentially private counts with the budget charged in the store), adds the
- * multiple systems estimates when the store has linked persons on two or more lists,
- * and writes the HTML report, the workbook, CSV/JSON tables and the charts into a
- * temporary directory that is renamed into place: a reader never sees half a report.
+ * differentially private counts with the budget charged in the store), fits the trend
+ * by year to the published counts, adds the multiple systems estimates when the store
+ * has linked persons on two or more lists, and writes the HTML report, the workbook,
+ * CSV/JSON tables and the charts into a temporary directory that is renamed into place:
+ * a reader never sees half a report. With --state or --pool, several states' stores are
+ * pooled into one regional report: every table also has the region and state
+ * dimensions, is protected once with them, and its views (all states, by state, by
+ * region) are slices of that one protected table.
  */
 #include "cli_util.h"
 #include "cmds.h"
@@ -29,12 +33,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CMD_NAME   "report"
-#define MARKER     ".rapporteur-report" /* marks a directory this command wrote */
-#define TOP_N      15
-#define MAX_TABLES 32
+#define CMD_NAME         "report"
+#define MARKER           ".rapporteur-report" /* marks a directory this command wrote */
+#define TOP_N            15
+#define MAX_TABLES       48
+#define MIN_TREND_YEARS  3 /* fewer published years: no trend is shown */
+#define DEFAULT_GROUPING "un_m49_subregion"
+#define ALL_STATES       "All states"
 
-enum { OPT_STORE = RP_CLI_OPT_FIRST, OPT_BY, OPT_K, OPT_ROUND, OPT_DP, OPT_OUT_DIR, OPT_FORMAT };
+enum {
+    OPT_STORE = RP_CLI_OPT_FIRST,
+    OPT_BY,
+    OPT_K,
+    OPT_ROUND,
+    OPT_DP,
+    OPT_OUT_DIR,
+    OPT_FORMAT,
+    OPT_STATE,
+    OPT_POOL,
+    OPT_REGIONS,
+    OPT_GROUPING
+};
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"store", required_argument, NULL, OPT_STORE},
@@ -44,6 +63,10 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"dp-epsilon", required_argument, NULL, OPT_DP},
                                          {"out-dir", required_argument, NULL, OPT_OUT_DIR},
                                          {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"state", required_argument, NULL, OPT_STATE},
+                                         {"pool", required_argument, NULL, OPT_POOL},
+                                         {"regions", required_argument, NULL, OPT_REGIONS},
+                                         {"grouping", required_argument, NULL, OPT_GROUPING},
                                          {NULL, 0, NULL, 0}};
 
 enum {
@@ -65,29 +88,50 @@ static void usage(FILE *f)
             "usage: rapporteur report [--store FILE] [--by FIELD[,FIELD...]]... [--k N]\n"
             "                         [--round BASE | --dp-epsilon E] [--out-dir DIR]\n"
             "                         [--format html,xlsx,csv,json,svg,png,pdf] [--json]\n"
+            "       rapporteur report (--state CODE=FILE... | --pool FILE)\n"
+            "                         [--regions FILE [--grouping NAME]] [options as above]\n"
             "\n"
             "Write the patterns-and-trends report of the store: tables by year of\n"
-            "registration, sex and age band, citizenship, form of exploitation, labour\n"
-            "sector and country of exploitation (plus one per --by), each protected\n"
-            "against disclosure, with charts, and the estimated total beside the observed\n"
-            "count when the store holds linked persons on two or more lists. Everything is\n"
-            "written into a temporary directory that then replaces DIR, so DIR never holds\n"
-            "half a report. Suppressed cells appear as \"x\", never as a number.\n"
+            "registration (with the annual change and the trend), sex and age band,\n"
+            "citizenship, form of exploitation, labour sector and country of exploitation\n"
+            "(plus one per --by), each protected against disclosure, with charts, and the\n"
+            "estimated total beside the observed count when the store holds linked persons\n"
+            "on two or more lists. Everything is written into a temporary directory that\n"
+            "then replaces DIR, so DIR never holds half a report. Suppressed cells appear\n"
+            "as \"x\", never as a number.\n"
+            "\n"
+            "With --state or --pool the stores of several states are pooled into one\n"
+            "regional report: every table is also by state and by region, protected once\n"
+            "with those dimensions so that no state's hidden cell can be worked out from\n"
+            "the pooled totals, with sections by state and by region.\n"
             "\n"
             "Options:\n"
             "  --store FILE         the store (default %s)\n"
-            "  --by FIELD[,FIELD]   one more table crossing these fields (repeatable)\n"
+            "  --by FIELD[,FIELD]   one more table crossing these fields (repeatable; at\n"
+            "                       most two fields in a regional report)\n"
             "  --k N                threshold: cells of 1..N-1 units are suppressed, with\n"
             "                       the secondary suppressions that protect them (default 5)\n"
             "  --round BASE         publish every cell rounded to a multiple of BASE instead\n"
             "  --dp-epsilon E       publish differentially private counts instead (discrete\n"
             "                       Laplace, epsilon E per table), charged to the store's\n"
-            "                       privacy budget (the store must be writable)\n"
+            "                       privacy budget (the store must be writable; in a\n"
+            "                       regional report every state's store is charged)\n"
+            "  --state CODE=FILE    a state of a regional report and its store (repeatable;\n"
+            "                       CODE as ISO 3166-1 alpha-2, e.g. PL=poland.db)\n"
+            "  --pool FILE          the states of a regional report from a CSV file with\n"
+            "                       columns state, store and (optional) region; stores are\n"
+            "                       relative to the file's directory\n"
+            "  --regions FILE       region table: CSV of ISO codes (column code) and one\n"
+            "                       column per grouping (data/regions/osce_regions.csv)\n"
+            "  --grouping NAME      its column that gives the regions (default\n"
+            "                       " DEFAULT_GROUPING "); without --regions or a region in\n"
+            "                       the pool file every state is in \"" ALL_STATES "\"\n"
             "  --out-dir DIR        where the report goes (default report); an existing DIR\n"
             "                       must be empty or an earlier report\n"
             "  --format LIST        outputs to write (default all): html, xlsx, csv, json,\n"
             "                       svg, png, pdf\n"
-            "  --json               print {\"out_dir\", \"files\", \"tables\", \"estimates\"}\n"
+            "  --json               print {\"out_dir\", \"files\", \"tables\", \"estimates\",\n"
+            "                       \"states\"}\n"
             "  -q, --quiet          print nothing\n"
             "  -h, --help           show this help\n"
             "\n"
@@ -98,8 +142,13 @@ static void usage(FILE *f)
 typedef struct report_args {
     rp_cli_common common;
     const char *store;
+    bool store_given;
     const char *out_dir;
-    rp_cli_strv by; /* each --by as given */
+    rp_cli_strv by;     /* each --by as given */
+    rp_cli_strv states; /* each --state as given */
+    const char *pool;
+    const char *regions;
+    const char *grouping;
     double k;
     double round_base;
     double dp_epsilon;
@@ -130,24 +179,18 @@ static int parse_formats(unsigned *out, const char *v)
     return st;
 }
 
-/* One report option (an rp_cli_opt_fn). */
-static int apply_opt(int opt, const char *v, const char *name, void *payload)
+static int push_arg(rp_cli_strv *v, const char *s)
 {
-    report_args *a = payload;
     rp_error err = RP_ERROR_INIT;
+    if (rp_cli_strv_push(v, s, strlen(s), &err) != RP_OK)
+        return rp_cli_report(&err, false);
+    return -1;
+}
+
+/* A number option. */
+static int apply_number(report_args *a, int opt, const char *v, const char *name)
+{
     switch (opt) {
-    case OPT_STORE:
-        a->store = v;
-        return -1;
-    case OPT_OUT_DIR:
-        a->out_dir = v;
-        return -1;
-    case OPT_BY:
-        if (rp_cli_strv_push(&a->by, v, strlen(v), &err) != RP_OK)
-            return rp_cli_report(&err, false);
-        return -1;
-    case OPT_FORMAT:
-        return parse_formats(&a->formats, v);
     case OPT_K:
         if (!rp_cli_parse_double(&a->k, v) || !(a->k >= 1.0 && a->k <= 1e6))
             return rp_cli_usage_error(CMD_NAME, "%s: expected a number from 1 to 1000000", name);
@@ -167,6 +210,43 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
     }
 }
 
+/* One report option (an rp_cli_opt_fn). */
+static int apply_opt(int opt, const char *v, const char *name, void *payload)
+{
+    report_args *a = payload;
+    switch (opt) {
+    case OPT_STORE:
+        a->store = v;
+        a->store_given = true;
+        return -1;
+    case OPT_OUT_DIR:
+        a->out_dir = v;
+        return -1;
+    case OPT_BY:
+        return push_arg(&a->by, v);
+    case OPT_STATE:
+        return push_arg(&a->states, v);
+    case OPT_POOL:
+        a->pool = v;
+        return -1;
+    case OPT_REGIONS:
+        a->regions = v;
+        return -1;
+    case OPT_GROUPING:
+        a->grouping = v;
+        return -1;
+    case OPT_FORMAT:
+        return parse_formats(&a->formats, v);
+    default:
+        return apply_number(a, opt, v, name);
+    }
+}
+
+static bool regional(const report_args *a)
+{
+    return a->states.n > 0 || a->pool != NULL;
+}
+
 static int parse_args(report_args *a, int argc, char **argv)
 {
     int st = rp_cli_parse_opts(&a->common, CMD_NAME, argc, argv, longopts, usage, apply_opt, a);
@@ -178,45 +258,85 @@ static int parse_args(report_args *a, int argc, char **argv)
         return rp_cli_usage_error(CMD_NAME, "--round and --dp-epsilon exclude each other");
     if (a->out_dir[0] == '\0')
         return rp_cli_usage_error(CMD_NAME, "--out-dir: empty path");
+    if (regional(a) && a->store_given)
+        return rp_cli_usage_error(CMD_NAME, "--store and --state/--pool exclude each other");
+    if (a->states.n > 0 && a->pool != NULL)
+        return rp_cli_usage_error(CMD_NAME, "--state and --pool exclude each other");
+    if (!regional(a) && (a->regions != NULL || a->grouping != NULL))
+        return rp_cli_usage_error(CMD_NAME, "--regions and --grouping need --state or --pool");
+    if (a->grouping != NULL && a->regions == NULL)
+        return rp_cli_usage_error(CMD_NAME, "--grouping needs --regions");
     return -1;
 }
 
-/* ==== the tables ==== */
+/* ==== the state of a report ==== */
 
-/* One table of the report, with its chart and the stem of its file names. */
+/* One state of a regional report: its code, store and region. */
+typedef struct state_src {
+    char *code;
+    char *path;
+    char *region;
+    rp_store *st;
+    rp_report_data *data;
+} state_src;
+
+/* A protected table from which published sections are sliced. Its dimensions are the
+ * region and the state (regional report), then the fields. */
+typedef struct base_table {
+    rp_table *t;                   /* protected */
+    const struct table_spec *spec; /* NULL for a --by table */
+    size_t off;                    /* dimensions before the fields: 2 regional, else 0 */
+    size_t n_fields;
+    char title[256];
+    char stem[96];
+} base_table;
+
+/* One published section: a view of a base table, its chart, its trends. */
 typedef struct report_table {
     rp_table *t;
     rp_chart *chart;
     char stem[96];
     const char *text;
+    rp_trend **trends; /* n_trends, entries may be NULL */
+    rp_cli_strv trend_labels;
+    size_t n_trends;
 } report_table;
 
 typedef struct report_state {
     const report_args *a;
-    rp_store *st;
+    rp_store *st; /* single-store report */
+    state_src *srcs;
+    size_t n_srcs;
+    bool records_forced; /* states counted different units: every state counts records */
     rp_report_data *data;
+    base_table bases[MAX_TABLES];
+    size_t n_bases;
     report_table tables[MAX_TABLES];
     size_t n_tables;
     rp_report_estimates *est;
     rp_chart_estimate_row *est_rows;
     size_t n_est_rows;
     rp_chart *est_chart;
-    char *est_labels; /* storage of est_rows' labels */
+    rp_trend *est_trend;
     rp_cli_strv sources;
     rp_cli_strv method;
     char chart_source[512]; /* "Source: IOM (file.csv); ..." under every chart */
-    json_t *files;          /* names written, for --json */
+    char summary[1024];
+    json_t *files; /* names written, for --json */
     double budget_epsilon;
     bool budget_charged;
+    size_t pool_rounds; /* rounds of making shared totals suppressed alike */
 } report_state;
 
-/* A table of the standard set: fields, title words, chart, text. */
+/* A table of the standard set: fields, title words, chart, text, and whether a regional
+ * report also shows it by state and by region. */
 typedef struct table_spec {
     rp_field fields[2];
     size_t n_fields;
     const char *stem;
     const char *by_words; /* "year of registration" */
     bool chart;           /* draw one */
+    bool by_state;        /* regional: a section by state and one by region */
     rp_chart_kind kind;
     size_t top_n;
     const char *text;
@@ -228,15 +348,17 @@ static const table_spec standard_tables[] = {
      "year",
      "year of registration",
      true,
+     true,
      RP_CHART_COLUMNS,
      0,
-     "How many were identified each year. A year with few persons is not shown, so that no "
-     "one can be recognised."},
+     "How many were identified each year, the change on the year before, and the trend. A "
+     "year with few persons is not shown, so that no one can be recognised."},
     {{RP_FIELD_SEX, RP_FIELD_AGE_BAND},
      2,
      "sex-age",
      "sex and age band",
      false,
+     true,
      RP_CHART_BARS,
      0,
      "Sex by age band at registration."},
@@ -245,6 +367,7 @@ static const table_spec standard_tables[] = {
      "citizenship",
      "citizenship",
      true,
+     false,
      RP_CHART_BARS,
      TOP_N,
      "Citizenship of the persons identified; the chart shows the largest groups."},
@@ -252,6 +375,7 @@ static const table_spec standard_tables[] = {
      1,
      "exploitation",
      "form of exploitation",
+     true,
      true,
      RP_CHART_BARS,
      0,
@@ -262,6 +386,7 @@ static const table_spec standard_tables[] = {
      "labour-sectors",
      "labour sector",
      true,
+     false,
      RP_CHART_BARS,
      0,
      "Sectors of labour exploitation, for the persons for whom one is known."},
@@ -270,88 +395,325 @@ static const table_spec standard_tables[] = {
      "country-of-exploitation",
      "country of exploitation",
      true,
+     false,
      RP_CHART_BARS,
      TOP_N,
      "Where the exploitation took place."},
 };
 
-static int protect(report_state *s, rp_table *t, rp_error *err)
+static bool persons(const report_state *s)
 {
-    rp_sdc_opts o = RP_SDC_OPTS_INIT;
-    o.k = s->a->k;
-    if (s->a->round_base > 0.0) {
-        o.method = RP_SDC_ROUND;
-        o.base = s->a->round_base;
-    } else if (s->a->dp_epsilon > 0.0) {
-        o.method = RP_SDC_DP_LAPLACE;
-        o.epsilon = s->a->dp_epsilon;
-        int rc = rp_report_budget_charge(NULL, s->st, t->title, o.epsilon, 0.0, 0.0, 0.0, err);
-        if (rc != RP_OK)
-            return rc;
-        s->budget_epsilon += o.epsilon;
-        s->budget_charged = true;
-    }
-    return rp_sdc_protect(t, &o, NULL, err);
+    return strcmp(rp_report_data_unit(s->data), "persons") == 0;
 }
 
+/* ==== the states of a regional report ==== */
+
+static bool code_ok(const char *c, size_t len)
+{
+    if (len == 0 || len > 15)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = c[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Append a state (copies of @p code, @p path, @p region; region may be ""). */
+static int add_src(report_state *s,
+                   const char *code,
+                   size_t code_len,
+                   const char *path,
+                   const char *region,
+                   rp_error *err)
+{
+    if (!code_ok(code, code_len))
+        return rp_error_set(err, RP_EINVAL,
+                            "state %zu: code must be 1-15 of [A-Za-z0-9_-] (ISO 3166-1 alpha-2)",
+                            s->n_srcs + 1);
+    if (path[0] == '\0')
+        return rp_error_set(err, RP_EINVAL, "state '%.*s': no store given", (int)code_len, code);
+    state_src *v = rp_reallocarray(s->srcs, s->n_srcs + 1, sizeof(*v));
+    if (v == NULL)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    s->srcs = v;
+    state_src *src = &v[s->n_srcs];
+    memset(src, 0, sizeof(*src));
+    src->code = rp_x_strndup(code, code_len);
+    src->path = rp_strdup(path);
+    src->region = rp_strdup(region);
+    s->n_srcs++;
+    if (src->code == NULL || src->path == NULL || src->region == NULL)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    return RP_OK;
+}
+
+/* The states of --state CODE=FILE. */
+static int states_from_args(report_state *s, rp_error *err)
+{
+    int rc = RP_OK;
+    for (size_t i = 0; i < s->a->states.n && rc == RP_OK; i++) {
+        const char *arg = s->a->states.v[i];
+        const char *eq = strchr(arg, '=');
+        rc = eq != NULL ? add_src(s, arg, (size_t)(eq - arg), eq + 1, "", err)
+                        : rp_error_set(err, RP_EINVAL, "--state '%s': expected CODE=FILE", arg);
+    }
+    return rc;
+}
+
+/* The states of a pool file: columns state, store, region (optional). */
+static int states_from_pool(report_state *s, rp_error *err)
+{
+    rp_state_table *pt = NULL;
+    char path[PATH_MAX];
+    int rc = rp_state_table_load(&pt, s->a->pool, err);
+    if (rc != RP_OK)
+        return rc;
+    int c_store = rp_state_table_column(pt, "store");
+    int c_region = rp_state_table_column(pt, "region");
+    if (rp_state_table_column(pt, "state") != 0 || c_store < 0)
+        rc = rp_error_set(err, RP_EPARSE,
+                          "%s: the first column must be 'state', and a 'store' "
+                          "column is needed",
+                          s->a->pool);
+    const char *slash = strrchr(s->a->pool, '/');
+    int dir_len = slash != NULL ? (int)(slash - s->a->pool) : 0;
+    for (size_t r = 0; rc == RP_OK && r < rp_state_table_rows(pt); r++) {
+        const char *code = rp_state_table_cell(pt, r, 0);
+        const char *store = rp_state_table_cell(pt, r, (size_t)c_store);
+        const char *region = c_region >= 0 ? rp_state_table_cell(pt, r, (size_t)c_region) : "";
+        int n = store[0] == '/' || slash == NULL
+                    ? snprintf(path, sizeof(path), "%s", store)
+                    : snprintf(path, sizeof(path), "%.*s/%s", dir_len, s->a->pool, store);
+        rc = n >= 0 && (size_t)n < sizeof(path)
+                 ? add_src(s, code, strlen(code), path, region, err)
+                 : rp_error_set(err, RP_EINVAL, "%s: store path too long", s->a->pool);
+    }
+    if (rc == RP_OK && rp_state_table_rows(pt) == 0)
+        rc = rp_error_set(err, RP_EINVAL, "%s: no state listed", s->a->pool);
+    rp_state_table_free(pt);
+    return rc;
+}
+
+/* The regions of the states without one in the pool file: from the region table, else
+ * ALL_STATES. */
+static int assign_regions(report_state *s, rp_error *err)
+{
+    rp_state_table *rt = NULL;
+    const char *file = s->a->regions;
+    int rc = file != NULL ? rp_state_table_load(&rt, file, err) : RP_OK;
+    const char *grouping = s->a->grouping != NULL ? s->a->grouping : DEFAULT_GROUPING;
+    int col = rc == RP_OK && rt != NULL ? rp_state_table_column(rt, grouping) : -1;
+    if (rc == RP_OK && rt != NULL && col <= 0)
+        rc = rp_error_set(err, RP_EINVAL, "%s: no grouping column '%s'", file, grouping);
+    for (size_t i = 0; rc == RP_OK && i < s->n_srcs; i++) {
+        state_src *src = &s->srcs[i];
+        if (src->region[0] != '\0')
+            continue;
+        const char *region = ALL_STATES;
+        if (rt != NULL) {
+            long row = rp_state_table_find(rt, src->code);
+            region = row >= 0 ? rp_state_table_cell(rt, (size_t)row, (size_t)col) : NULL;
+        }
+        if (region == NULL || region[0] == '\0') {
+            rc = rp_error_set(err, RP_EINVAL, "%s: no region for state '%s' in grouping '%s'", file,
+                              src->code, grouping);
+            break;
+        }
+        char *r = rp_strdup(region);
+        if (r == NULL) {
+            rc = rp_error_set(err, RP_ENOMEM, "out of memory");
+            break;
+        }
+        rp_free(src->region);
+        src->region = r;
+    }
+    rp_state_table_free(rt);
+    return rc;
+}
+
+/* Load every state's units (as @p unit) into src->data. */
+static int load_states_as(report_state *s, rp_report_unit unit, rp_error *err)
+{
+    rp_report_data_opts o = RP_REPORT_DATA_OPTS_INIT;
+    o.unit = unit;
+    for (size_t i = 0; i < s->n_srcs; i++) {
+        rp_report_data_free(s->srcs[i].data);
+        s->srcs[i].data = NULL;
+        int rc = rp_report_data_load(&s->srcs[i].data, s->srcs[i].st, &o, err);
+        if (rc != RP_OK)
+            return rp_x_error_prefix(err, "state '%s'", s->srcs[i].code);
+    }
+    return RP_OK;
+}
+
+/* Open the stores, load and pool the states. @return an exit status or -1 to go on;
+ * *rc_out gets the library status when it failed after the stores opened. */
+static int open_states(report_state *s, rp_error *err)
+{
+    int rc = s->a->pool != NULL ? states_from_pool(s, err) : states_from_args(s, err);
+    if (rc == RP_OK)
+        rc = assign_regions(s, err);
+    unsigned flags = s->a->dp_epsilon > 0.0 ? 0u : RP_STORE_READONLY;
+    for (size_t i = 0; rc == RP_OK && i < s->n_srcs; i++) {
+        rc = rp_store_open(&s->srcs[i].st, s->srcs[i].path, flags, err);
+        if (rc != RP_OK)
+            rp_x_error_prefix(err, "state '%s': store '%s'", s->srcs[i].code, s->srcs[i].path);
+    }
+    if (rc == RP_OK)
+        rc = load_states_as(s, RP_REPORT_UNIT_AUTO, err);
+    bool mixed = false;
+    for (size_t i = 1; rc == RP_OK && i < s->n_srcs; i++)
+        mixed = mixed || strcmp(rp_report_data_unit(s->srcs[i].data),
+                                rp_report_data_unit(s->srcs[0].data)) != 0;
+    if (rc == RP_OK && mixed) {
+        s->records_forced = true;
+        rc = load_states_as(s, RP_REPORT_UNIT_RECORDS, err);
+    }
+    if (rc != RP_OK)
+        return rc;
+    /* arrays of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    const rp_report_data **parts = rp_calloc(s->n_srcs, sizeof(*parts));
+    const char **codes = rp_calloc(s->n_srcs, sizeof(*codes));
+    const char **regions = rp_calloc(s->n_srcs, sizeof(*regions));
+    if (parts == NULL || codes == NULL || regions == NULL) {
+        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
+    } else {
+        for (size_t i = 0; i < s->n_srcs; i++) {
+            parts[i] = s->srcs[i].data;
+            codes[i] = s->srcs[i].code;
+            regions[i] = s->srcs[i].region;
+        }
+        rc = rp_report_data_pool(&s->data, parts, codes, regions, s->n_srcs, err);
+    }
+    rp_free(parts);
+    rp_free(codes);
+    rp_free(regions);
+    return rc;
+}
+
+/* ==== protection ==== */
+
+/* Charge one differentially private release to the store, or to every state's store. */
+static int charge_budget(report_state *s, const char *title, double epsilon, rp_error *err)
+{
+    int rc = RP_OK;
+    if (s->st != NULL)
+        rc = rp_report_budget_charge(NULL, s->st, title, epsilon, 0.0, 0.0, 0.0, err);
+    for (size_t i = 0; rc == RP_OK && i < s->n_srcs; i++) {
+        rc = rp_report_budget_charge(NULL, s->srcs[i].st, title, epsilon, 0.0, 0.0, 0.0, err);
+        if (rc != RP_OK)
+            rp_x_error_prefix(err, "state '%s'", s->srcs[i].code);
+    }
+    return rc;
+}
+
+/* The disclosure control options of the report; charges the budget of a DP release of
+ * table @p title first. */
+static int sdc_opts(rp_sdc_opts *o, report_state *s, const char *title, rp_error *err)
+{
+    *o = (rp_sdc_opts)RP_SDC_OPTS_INIT;
+    o->k = s->a->k;
+    if (s->a->round_base > 0.0) {
+        o->method = RP_SDC_ROUND;
+        o->base = s->a->round_base;
+    } else if (s->a->dp_epsilon > 0.0) {
+        o->method = RP_SDC_DP_LAPLACE;
+        o->epsilon = s->a->dp_epsilon;
+        int rc = charge_budget(s, title, o->epsilon, err);
+        if (rc != RP_OK)
+            return rc;
+        s->budget_epsilon += o->epsilon;
+        s->budget_charged = true;
+    }
+    return RP_OK;
+}
+
+static int protect(report_state *s, rp_table *t, rp_error *err)
+{
+    rp_sdc_opts o;
+    int rc = sdc_opts(&o, s, t->title, err);
+    return rc == RP_OK ? rp_sdc_protect(t, &o, NULL, err) : rc;
+}
+
+/* A regional report: every base table protected together (rp_sdc_protect_pooled()). */
+static int protect_pooled(report_state *s, rp_error *err)
+{
+    rp_table *tables[MAX_TABLES];
+    rp_sdc_opts o;
+    int rc = RP_OK;
+    if (s->n_srcs == 0 || s->n_bases == 0)
+        return RP_OK;
+    for (size_t i = 0; i < s->n_bases && rc == RP_OK; i++) {
+        tables[i] = s->bases[i].t;
+        rc = sdc_opts(&o, s, s->bases[i].t->title, err);
+    }
+    return rc == RP_OK ? rp_sdc_protect_pooled(&s->pool_rounds, tables, s->n_bases, &o, err) : rc;
+}
+
+/* No category, or only "not recorded", in some field: nothing to show. */
 static bool table_empty(const rp_table *t)
 {
     for (size_t d = 0; d < t->n_dims; d++) {
-        if (t->dims[d].n_cats == 0)
+        const rp_table_dim *dim = &t->dims[d];
+        if (dim->n_cats == 0 || (dim->n_cats == 1 && dim->cats[0][0] == '\0'))
             return true;
     }
     return false;
 }
 
-/* Build, protect and chart one table. A field with no data gives no table (RP_EDATA,
- * RP_EINVAL from an empty multi-valued field are skipped, not errors). */
-static int add_table(report_state *s,
-                     const rp_field *fields,
-                     size_t n_fields,
-                     const char *title,
-                     const char *stem,
-                     bool chart,
-                     rp_chart_kind kind,
-                     size_t top_n,
-                     const char *text,
-                     rp_error *err)
+/* Build and protect one base table of @p fields (with region and state first in a
+ * regional report). A field with no data gives no table. */
+static int add_base(report_state *s,
+                    const rp_field *fields,
+                    size_t n_fields,
+                    const char *title,
+                    const char *stem,
+                    const table_spec *spec,
+                    rp_error *err)
 {
-    if (s->n_tables == MAX_TABLES)
+    rp_field all[RP_TABLE_MAX_DIMS];
+    size_t off = s->n_srcs > 0 ? 2 : 0;
+    if (s->n_bases == MAX_TABLES)
         return rp_error_set(err, RP_EINVAL, "more than %d tables", MAX_TABLES);
+    if (n_fields + off > RP_TABLE_MAX_DIMS)
+        return rp_error_set(err, RP_EINVAL, "--by: at most %d fields in a regional report",
+                            RP_TABLE_MAX_DIMS - 2);
+    all[0] = RP_TABLE_FIELD_REGION;
+    all[1] = RP_TABLE_FIELD_STATE;
+    memcpy(all + off, fields, n_fields * sizeof(*fields));
     rp_table_opts topts = RP_TABLE_OPTS_INIT;
     topts.title = title;
-    report_table *rt = &s->tables[s->n_tables];
-    int rc = rp_report_table_build(&rt->t, s->data, fields, n_fields, &topts, err);
+    base_table *b = &s->bases[s->n_bases];
+    memset(b, 0, sizeof(*b));
+    int rc = rp_report_table_build(&b->t, s->data, all, n_fields + off, &topts, err);
     if (rc != RP_OK)
         return rc;
-    if (table_empty(rt->t)) { /* no one with information on a field: no table */
-        rp_table_free(rt->t);
-        rt->t = NULL;
+    if (table_empty(b->t)) { /* no one with information on a field: no table */
+        rp_table_free(b->t);
+        b->t = NULL;
         return RP_OK;
     }
-    s->n_tables++;
-    snprintf(rt->stem, sizeof(rt->stem), "%02zu-%s", s->n_tables, stem);
-    rt->text = text;
-    rc = protect(s, rt->t, err);
-    if (rc != RP_OK || !chart || n_fields != 1)
-        return rc;
-    rp_chart_opts co = RP_CHART_OPTS_INIT;
-    co.top_n = top_n;
-    co.source = s->chart_source;
-    return rp_chart_from_table(&rt->chart, rt->t, 0, kind, &co, err);
+    s->n_bases++;
+    b->spec = spec;
+    b->off = off;
+    b->n_fields = n_fields;
+    rp_x_strlcpy(b->title, title, sizeof(b->title));
+    rp_x_strlcpy(b->stem, stem, sizeof(b->stem));
+    return off > 0 ? RP_OK : protect(s, b->t, err); /* regional: protect_pooled() */
 }
 
 static int build_standard(report_state *s, rp_error *err)
 {
-    const char *unit = rp_report_data_unit(s->data);
-    bool persons = strcmp(unit, "persons") == 0;
     for (size_t i = 0; i < sizeof(standard_tables) / sizeof(standard_tables[0]); i++) {
         const table_spec *sp = &standard_tables[i];
         char title[160];
-        snprintf(title, sizeof(title), "%s by %s", persons ? "Victims" : "Case records",
+        snprintf(title, sizeof(title), "%s by %s", persons(s) ? "Victims" : "Case records",
                  sp->by_words);
-        int rc = add_table(s, sp->fields, sp->n_fields, title, sp->stem, sp->chart, sp->kind,
-                           sp->top_n, sp->text, err);
+        int rc = add_base(s, sp->fields, sp->n_fields, title, sp->stem, sp, err);
         if (rc != RP_OK)
             return rc;
     }
@@ -378,10 +740,10 @@ static int build_by(report_state *s, rp_error *err)
             snprintf(title + tl, sizeof(title) - tl, "%s%s", j == 0 ? "Victims by " : " and ",
                      rp_chart_field_label(fields[j]));
             size_t sl = strlen(stem);
-            snprintf(stem + sl, sizeof(stem) - sl, "-%s", rp_field_info_get(fields[j])->name);
+            snprintf(stem + sl, sizeof(stem) - sl, "-%s", rp_table_field_name(fields[j]));
         }
         if (rc == RP_OK)
-            rc = add_table(s, fields, names.n, title, stem, true, RP_CHART_BARS, TOP_N, NULL, err);
+            rc = add_base(s, fields, names.n, title, stem, NULL, err);
         rp_cli_strv_clear(&names);
         if (rc != RP_OK)
             return rc;
@@ -389,7 +751,231 @@ static int build_by(report_state *s, rp_error *err)
     return RP_OK;
 }
 
+/* ==== sections: views of the base tables, charts and trends ==== */
+
+/* A trend of the published values of the year dimension @p d at positions @p at, or NULL
+ * when fewer than MIN_TREND_YEARS years are published (or no trend can be fitted). */
+static int table_trend(rp_trend **out, const rp_table *t, size_t d, const size_t *at, rp_error *err)
+{
+    rp_error e2 = RP_ERROR_INIT;
+    *out = NULL;
+    int rc = rp_table_trend(out, t, d, at, NULL, &e2);
+    if (rc == RP_ENOMEM)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    if (rc == RP_OK && (*out)->n_fitted < MIN_TREND_YEARS) {
+        rp_trend_free(*out);
+        *out = NULL;
+    }
+    return RP_OK; /* too few years, all zero, no convergence: no trend, not an error */
+}
+
+static int add_trend(report_table *rt, rp_trend *tr, const char *label, rp_error *err)
+{
+    /* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    rp_trend **v = rp_reallocarray(rt->trends, rt->n_trends + 1, sizeof(*v));
+    if (v == NULL) {
+        rp_trend_free(tr);
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    }
+    rt->trends = v;
+    v[rt->n_trends++] = tr;
+    return rp_cli_strv_push(&rt->trend_labels, label, strlen(label), err);
+}
+
+/* A new section of @p view (taken over, also on failure). */
+static int add_section(report_table **out,
+                       report_state *s,
+                       rp_table *view,
+                       const char *title,
+                       const char *stem,
+                       const char *text,
+                       rp_error *err)
+{
+    *out = NULL;
+    if (s->n_tables == MAX_TABLES) {
+        rp_table_free(view);
+        rp_error_set(err, RP_EINVAL, "more than %d tables", MAX_TABLES);
+        return RP_EINVAL;
+    }
+    report_table *rt = &s->tables[s->n_tables++];
+    memset(rt, 0, sizeof(*rt));
+    rt->t = view;
+    rt->text = text;
+    snprintf(rt->stem, sizeof(rt->stem), "%02zu-%s", s->n_tables, stem);
+    char *tc = rp_strdup(title);
+    if (tc == NULL) {
+        rp_error_set(err, RP_ENOMEM, "out of memory");
+        return RP_ENOMEM;
+    }
+    rp_free(view->title);
+    view->title = tc;
+    *out = rt;
+    return RP_OK;
+}
+
+static int
+section_chart(report_state *s, report_table *rt, rp_chart_kind kind, size_t top_n, rp_error *err)
+{
+    rp_chart_opts co = RP_CHART_OPTS_INIT;
+    co.top_n = top_n;
+    co.source = s->chart_source;
+    int rc = rp_chart_from_table(&rt->chart, rt->t, 0, kind, &co, err);
+    if (rc == RP_OK && rt->n_trends == 1 && rt->trends[0] != NULL && kind == RP_CHART_COLUMNS)
+        rc = rp_chart_add_trend(rt->chart, rt->trends[0], err);
+    return rc;
+}
+
+/* The pooled view of base @p b (every state), with its chart and, by year, its trend. */
+static int pooled_section(report_state *s, const base_table *b, rp_error *err)
+{
+    size_t at[RP_TABLE_MAX_DIMS];
+    rp_table *view = NULL;
+    report_table *rt = NULL;
+    for (size_t d = 0; d < b->t->n_dims; d++)
+        at[d] = d < b->off ? b->t->dims[d].n_cats : RP_TABLE_KEEP;
+    int rc = rp_table_slice(&view, b->t, at, err);
+    if (rc == RP_OK)
+        rc = add_section(&rt, s, view, b->title, b->stem, b->spec != NULL ? b->spec->text : NULL,
+                         err);
+    if (rc != RP_OK)
+        return rc;
+    bool by_year = view->n_dims == 1 && view->dims[0].field == RP_FIELD_REGISTRATION_YEAR;
+    if (by_year) {
+        rp_trend *tr = NULL;
+        rc = table_trend(&tr, view, 0, NULL, err);
+        if (rc == RP_OK)
+            rc = add_trend(rt, tr, s->n_srcs > 0 ? ALL_STATES : "All", err);
+    }
+    bool chart = b->spec != NULL ? b->spec->chart && view->n_dims == 1 : true;
+    if (rc != RP_OK || !chart)
+        return rc;
+    return section_chart(s, rt, b->spec != NULL ? b->spec->kind : RP_CHART_BARS,
+                         b->spec != NULL ? b->spec->top_n : TOP_N, err);
+}
+
+/* The label of category @p i of dimension @p d for a reader ("Poland"). */
+static const char *reader_label(char *buf, size_t size, const rp_table *t, size_t d, size_t i)
+{
+    return rp_chart_cat_label(buf, size, t->dims[d].field, t->dims[d].cats[i]);
+}
+
+/* The trends of every row (state or region) of a view by year. */
+static int row_trends(report_table *rt, rp_error *err)
+{
+    char label[160];
+    size_t at[2] = {0, 0};
+    int rc = RP_OK;
+    for (size_t i = 0; rc == RP_OK && i < rt->t->dims[0].n_cats; i++) {
+        rp_trend *tr = NULL;
+        at[0] = i;
+        rc = table_trend(&tr, rt->t, 1, at, err);
+        if (rc == RP_OK)
+            rc = add_trend(rt, tr, reader_label(label, sizeof(label), rt->t, 0, i), err);
+    }
+    return rc;
+}
+
+/* The view of base @p b by state (@p dim 1) or by region (@p dim 0): that dimension and
+ * the first field, every other dimension at its total. */
+static int regional_section(report_state *s, const base_table *b, size_t dim, rp_error *err)
+{
+    size_t at[RP_TABLE_MAX_DIMS];
+    char title[300];
+    char stem[128];
+    rp_table *view = NULL;
+    report_table *rt = NULL;
+    for (size_t d = 0; d < b->t->n_dims; d++)
+        at[d] = d == dim || d == b->off ? RP_TABLE_KEEP : b->t->dims[d].n_cats;
+    const char *what = dim == 1 ? "state" : "region";
+    rp_field f = b->t->dims[b->off].field;
+    char words[128];
+    rp_x_strlcpy(words, rp_chart_field_label(f), sizeof(words));
+    words[0] = (char)(words[0] >= 'A' && words[0] <= 'Z' ? words[0] - 'A' + 'a' : words[0]);
+    snprintf(title, sizeof(title), "%s by %s and %s", persons(s) ? "Victims" : "Case records", what,
+             words);
+    snprintf(stem, sizeof(stem), "%s-%s", what,
+             b->n_fields == 1 ? b->spec->stem : rp_table_field_name(f));
+    int rc = rp_table_slice(&view, b->t, at, err);
+    if (rc == RP_OK)
+        rc = add_section(&rt, s, view, title, stem,
+                         dim == 1 ? "The same table by state: each state's figures, protected "
+                                    "together with the totals of all states."
+                                  : "The same table by region: the states of each region added "
+                                    "up, protected together with each state's figures.",
+                         err);
+    if (rc == RP_OK && view->dims[1].field == RP_FIELD_REGISTRATION_YEAR)
+        rc = row_trends(rt, err);
+    if (rc != RP_OK || view->dims[1].field != RP_FIELD_REGISTRATION_YEAR)
+        return rc; /* one chart of the totals by state (region) is enough: the year's */
+    rp_chart_opts co = RP_CHART_OPTS_INIT;
+    co.source = s->chart_source;
+    char ctitle[320];
+    snprintf(ctitle, sizeof(ctitle), "%s by %s", persons(s) ? "Victims" : "Case records", what);
+    co.title = ctitle;
+    return rp_chart_from_table(&rt->chart, rt->t, 0, RP_CHART_BARS, &co, err);
+}
+
+static int make_sections(report_state *s, rp_error *err)
+{
+    int rc = RP_OK;
+    for (size_t i = 0; rc == RP_OK && i < s->n_bases; i++)
+        rc = pooled_section(s, &s->bases[i], err);
+    if (s->n_srcs == 0 || s->data == NULL)
+        return rc;
+    bool regions = s->n_bases > 0 && s->bases[0].t->dims[0].n_cats > 1;
+    for (size_t i = 0; rc == RP_OK && i < s->n_bases; i++) {
+        const base_table *b = &s->bases[i];
+        if (b->spec == NULL || !b->spec->by_state)
+            continue;
+        rc = regional_section(s, b, 1, err);
+        if (rc == RP_OK && regions)
+            rc = regional_section(s, b, 0, err);
+    }
+    return rc;
+}
+
 /* ==== estimates ==== */
+
+/* The trend of the yearly estimates (strata "registration_year=YYYY" with an estimate). */
+static int estimate_trend(report_state *s, rp_error *err)
+{
+    size_t n = s->est->n;
+    int *years = rp_calloc(n + 1, sizeof(*years));
+    double *v = rp_calloc(3 * n + 1, sizeof(*v));
+    if (years == NULL || v == NULL) {
+        rp_free(years);
+        rp_free(v);
+        rp_error_set(err, RP_ENOMEM, "out of memory");
+        return RP_ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const rp_report_estimate *e = &s->est->strata[i];
+        const char *eq = strchr(e->label, '=');
+        long y = 0;
+        if (eq == NULL || rp_x_parse_long(eq + 1, 1, 65535, &y) != RP_OK || e->suppressed ||
+            e->status != RP_OK)
+            continue;
+        years[m] = (int)y;
+        v[m] = e->estimate;
+        v[n + m] = e->lower;
+        v[2 * n + m] = e->upper;
+        m++;
+    }
+    if (m >= MIN_TREND_YEARS) {
+        rp_error e2 = RP_ERROR_INIT;
+        double level = s->est->ci_level > 0.0 && s->est->ci_level < 1.0 ? s->est->ci_level : 0.95;
+        if (rp_trend_fit_estimates(&s->est_trend, years, v, v + n, v + 2 * n, m, level, NULL,
+                                   &e2) == RP_OK &&
+            s->est_trend->n_fitted < MIN_TREND_YEARS) {
+            rp_trend_free(s->est_trend);
+            s->est_trend = NULL;
+        }
+    }
+    rp_free(years);
+    rp_free(v);
+    return RP_OK;
+}
 
 static int build_estimates(report_state *s, rp_error *err)
 {
@@ -397,6 +983,8 @@ static int build_estimates(report_state *s, rp_error *err)
     eo.min_observed = s->a->k;
     static const char *const by[] = {"registration_year"};
     rp_error e2 = RP_ERROR_INIT;
+    if (s->st == NULL)
+        return RP_OK; /* a regional report: estimates are made per store */
     int rc = rp_report_estimates_run(&s->est, s->st, by, 1, &eo, &e2);
     if (rc == RP_EDATA)
         return RP_OK; /* no linked persons on two or more lists: no estimate */
@@ -422,6 +1010,9 @@ static int build_estimates(report_state *s, rp_error *err)
         r->lo = ok ? e->lower : NAN;
         r->hi = ok ? e->upper : NAN;
     }
+    rc = estimate_trend(s, err);
+    if (rc != RP_OK)
+        return rc;
     rp_chart_opts co = RP_CHART_OPTS_INIT;
     co.title = "Estimated total beside the observed count, by year";
     co.x_label = "Year of registration";
@@ -450,17 +1041,39 @@ static int on_submission(const rp_submission *sub, void *payload)
     return rp_cli_strv_push(&s->sources, line, strlen(line), &err) == RP_OK ? 0 : 1;
 }
 
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
 static int collect_sources(report_state *s, rp_error *err)
 {
     char line[512];
-    const char *base = strrchr(s->a->store, '/');
-    size_t n = rp_report_data_count(s->data);
-    snprintf(line, sizeof(line), "Store %s: %zu %s.", base != NULL ? base + 1 : s->a->store, n,
-             rp_report_data_unit(s->data));
-    int rc = rp_cli_strv_push(&s->sources, line, strlen(line), err);
-    if (rc == RP_OK)
-        rc = rp_store_submissions(s->st, on_submission, s, err);
-    return rc;
+    if (s->st != NULL) {
+        snprintf(line, sizeof(line), "Store %s: %zu %s.", base_name(s->a->store),
+                 rp_report_data_count(s->data), rp_report_data_unit(s->data));
+        int rc = rp_cli_strv_push(&s->sources, line, strlen(line), err);
+        return rc == RP_OK ? rp_store_submissions(s->st, on_submission, s, err) : rc;
+    }
+    for (size_t i = 0; i < s->n_srcs; i++) {
+        const state_src *src = &s->srcs[i];
+        snprintf(line, sizeof(line), "State %s (%s), store %s: %zu %s.", src->code, src->region,
+                 base_name(src->path), rp_report_data_count(src->data),
+                 rp_report_data_unit(src->data));
+        int rc = rp_cli_strv_push(&s->sources, line, strlen(line), err);
+        if (rc == RP_OK)
+            rc = rp_store_submissions(src->st, on_submission, s, err);
+        if (rc != RP_OK)
+            return rc;
+    }
+    if (s->a->regions != NULL) {
+        snprintf(line, sizeof(line), "Regions: grouping '%s' of the region table %s.",
+                 s->a->grouping != NULL ? s->a->grouping : DEFAULT_GROUPING,
+                 base_name(s->a->regions));
+        return rp_cli_strv_push(&s->sources, line, strlen(line), err);
+    }
+    return RP_OK;
 }
 
 static int push_line(rp_cli_strv *v, rp_error *err, const char *fmt, ...)
@@ -476,43 +1089,87 @@ static int push_line(rp_cli_strv *v, rp_error *err, const char *fmt, ...)
     return rp_cli_strv_push(v, line, strlen(line), err);
 }
 
-static int collect_method(report_state *s, rp_error *err)
+static int method_protection(report_state *s, rp_error *err)
 {
     const report_args *a = s->a;
-    bool persons = strcmp(rp_report_data_unit(s->data), "persons") == 0;
+    if (a->round_base > 0.0)
+        return push_line(&s->method, err,
+                         "Every published count is rounded to a multiple of %g, so totals may "
+                         "differ from the sum of their parts.",
+                         a->round_base);
+    if (a->dp_epsilon > 0.0)
+        return push_line(&s->method, err,
+                         "Counts carry random noise (discrete Laplace, differential privacy with "
+                         "epsilon %g per table, %g for this report); the privacy budget is "
+                         "recorded in the store%s.",
+                         a->dp_epsilon, s->budget_epsilon, s->n_srcs > 0 ? " of every state" : "");
+    return push_line(&s->method, err,
+                     "Cells of fewer than %g persons are not published, and further cells "
+                     "are withheld where needed so that the hidden ones cannot be worked out "
+                     "from the totals; a linear-programming audit checks every table.",
+                     a->k);
+}
+
+static int method_regional(report_state *s, rp_error *err)
+{
+    if (s->n_srcs == 0)
+        return RP_OK;
+    int rc = push_line(
+        &s->method, err,
+        "The report pools the data of %zu states. Each table is made once with the region and "
+        "the state as further dimensions and protected as one table, so that a state's hidden "
+        "figure cannot be worked out from the totals of all states or of its region minus the "
+        "other states; the tables for all states, by state and by region are views of it. "
+        "Totals of a state, a region or all states that are withheld in one table are "
+        "withheld in every table.",
+        s->n_srcs);
+    if (rc == RP_OK)
+        rc = push_line(&s->method, err, "%s",
+                       "Each state counts the persons its own agencies identified; the states' "
+                       "data are not linked with each other, so a person identified in two "
+                       "states is counted in each.");
+    if (rc == RP_OK && s->records_forced)
+        rc = push_line(&s->method, err, "%s",
+                       "Some states' data are linked into persons and others are not, so every "
+                       "state is counted in case records.");
+    return rc;
+}
+
+static int collect_method(report_state *s, rp_error *err)
+{
     int rc = push_line(
         &s->method, err, "%s",
-        persons ? "Counts are of persons: records linked to one person count once, with the "
-                  "details of their earliest registration."
-                : "Counts are of case records: the store holds no linked persons, so a person "
-                  "recorded by two agencies is counted twice.");
+        persons(s) ? "Counts are of persons: records linked to one person count once, with the "
+                     "details of their earliest registration."
+                   : "Counts are of case records: the store holds no linked persons, so a person "
+                     "recorded by two agencies is counted twice.");
     if (rc == RP_OK)
         rc = push_line(&s->method, err, "%s",
                        "Shares follow CTDC's rule: they are of the persons with information on "
                        "the field; for forms of exploitation and labour sectors a person can be "
                        "counted in more than one category.");
-    if (rc == RP_OK && a->round_base > 0.0)
-        rc = push_line(&s->method, err,
-                       "Every published count is rounded to a multiple of %g, so totals may "
-                       "differ from the sum of their parts.",
-                       a->round_base);
-    else if (rc == RP_OK && a->dp_epsilon > 0.0)
-        rc = push_line(&s->method, err,
-                       "Counts carry random noise (discrete Laplace, differential privacy with "
-                       "epsilon %g per table, %g for this report); the privacy budget is "
-                       "recorded in the store.",
-                       a->dp_epsilon, s->budget_epsilon);
-    else if (rc == RP_OK)
-        rc = push_line(&s->method, err,
-                       "Cells of fewer than %g persons are not published, and further cells "
-                       "are withheld where needed so that the hidden ones cannot be worked out "
-                       "from the totals; a linear-programming audit checks every table.",
-                       a->k);
+    if (rc == RP_OK)
+        rc = method_protection(s, err);
+    if (rc == RP_OK)
+        rc = push_line(
+            &s->method, err,
+            "Trends: the change on the year before, and the average annual change from a "
+            "Poisson log-linear regression of the published yearly counts (log of the expected "
+            "count linear in the year), with its 95%% profile-likelihood interval, widened "
+            "when the counts vary more from year to year than Poisson counts do "
+            "(quasi-Poisson). The trend is fitted to published counts only: a year not "
+            "published is left out of the fit (the years fitted are named), so the trend "
+            "reveals nothing the table does not; it needs %d published years.",
+            MIN_TREND_YEARS);
+    if (rc == RP_OK)
+        rc = method_regional(s, err);
     if (rc == RP_OK && s->est != NULL)
         rc = push_line(&s->method, err, "%s",
                        "The estimated total comes from multiple systems estimation "
                        "(log-linear models of the overlap between the lists): it counts the "
-                       "victims no list recorded as well as those seen.");
+                       "victims no list recorded as well as those seen. Its trend is a "
+                       "regression of the log of the yearly estimates on the year, weighted by "
+                       "their precision.");
     return rc;
 }
 
@@ -532,32 +1189,62 @@ static int add_file(report_state *s, const char *name, rp_error *err)
     return RP_OK;
 }
 
-static int
-write_table_files(report_state *s, const char *dir, const report_table *rt, rp_error *err)
+/* What one CSV or JSON file holds: a table, or trends. */
+typedef struct file_content {
+    const rp_table *t;
+    const rp_trend *const *trends;
+    const char *const *labels;
+    size_t n_trends;
+} file_content;
+
+static int write_content(FILE *f, bool csv, const file_content *fc, rp_error *err)
+{
+    if (fc->t == NULL)
+        return csv ? rp_trend_write_csv(f, fc->trends, fc->labels, fc->n_trends, err)
+                   : rp_trend_write_json(f, fc->trends, fc->labels, fc->n_trends, err);
+    rp_table_write_opts wo = RP_TABLE_WRITE_OPTS_INIT;
+    wo.layout = RP_TABLE_CSV_WIDE;
+    wo.share_dim = fc->t->n_dims == 1 ? 0 : -1;
+    return csv ? rp_table_write_csv(f, fc->t, &wo, err) : rp_table_write_json(f, fc->t, &wo, err);
+}
+
+/* @p stem.csv and @p stem.json as the formats ask. */
+static int write_data_files(
+    report_state *s, const char *dir, const char *stem, const file_content *fc, rp_error *err)
 {
     char path[PATH_MAX];
     char name[160];
-    rp_table_write_opts wo = RP_TABLE_WRITE_OPTS_INIT;
     int rc = RP_OK;
     for (unsigned fmt = FMT_CSV; rc == RP_OK && fmt <= FMT_JSON; fmt <<= 1) {
         if ((s->a->formats & fmt) == 0)
             continue;
-        snprintf(name, sizeof(name), "%.95s.%s", rt->stem, fmt == FMT_CSV ? "csv" : "json");
+        snprintf(name, sizeof(name), "%.120s.%s", stem, fmt == FMT_CSV ? "csv" : "json");
         if (!path_join(path, dir, name))
             return rp_error_set(err, RP_EINVAL, "--out-dir: path too long");
         FILE *f = fopen(path, "wb");
         if (f == NULL)
             return rp_error_set(err, RP_EIO, "cannot create '%s'", path);
-        wo.layout = RP_TABLE_CSV_WIDE;
-        wo.share_dim = rt->t->n_dims == 1 ? 0 : -1;
-        rc = fmt == FMT_CSV ? rp_table_write_csv(f, rt->t, &wo, err)
-                            : rp_table_write_json(f, rt->t, &wo, err);
+        rc = write_content(f, fmt == FMT_CSV, fc, err);
         if (fclose(f) != 0 && rc == RP_OK)
             rc = rp_error_set(err, RP_EIO, "cannot write '%s'", path);
         if (rc == RP_OK)
             rc = add_file(s, name, err);
     }
     return rc;
+}
+
+static int
+write_table_files(report_state *s, const char *dir, const report_table *rt, rp_error *err)
+{
+    char stem[160];
+    file_content fc = {rt->t, NULL, NULL, 0};
+    int rc = write_data_files(s, dir, rt->stem, &fc, err);
+    if (rc != RP_OK || rt->n_trends == 0)
+        return rc;
+    fc = (file_content){NULL, (const rp_trend *const *)rt->trends,
+                        (const char *const *)rt->trend_labels.v, rt->n_trends};
+    snprintf(stem, sizeof(stem), "%.120s-trend", rt->stem);
+    return write_data_files(s, dir, stem, &fc, err);
 }
 
 static int write_chart_files(
@@ -576,7 +1263,7 @@ static int write_chart_files(
     for (size_t i = 0; c != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if ((s->a->formats & kinds[i].fmt) == 0)
             continue;
-        snprintf(name, sizeof(name), "%.95s.%s", stem, kinds[i].ext);
+        snprintf(name, sizeof(name), "%.120s.%s", stem, kinds[i].ext);
         if (!path_join(path, dir, name))
             return rp_error_set(err, RP_EINVAL, "--out-dir: path too long");
         int rc = rp_chart_write(c, kinds[i].cf, path, err);
@@ -588,18 +1275,45 @@ static int write_chart_files(
     return RP_OK;
 }
 
-static void fill_doc(rp_report_doc *doc, rp_report_section *sections, const report_state *s)
+static void make_summary(report_state *s)
+{
+    const char *base = "Victims of trafficking identified and recorded by the agencies whose "
+                       "data are in this report, by year, sex, age, citizenship and form of "
+                       "exploitation";
+    if (s->n_srcs == 0) {
+        snprintf(s->summary, sizeof(s->summary),
+                 "%s. Small numbers are not published, to protect the people behind them.", base);
+        return;
+    }
+    size_t len = (size_t)snprintf(s->summary, sizeof(s->summary),
+                                  "%s, in %zu states and by state and region (", base, s->n_srcs);
+    for (size_t i = 0; i < s->n_srcs && len < sizeof(s->summary); i++) {
+        char name[128];
+        rp_chart_cat_label(name, sizeof(name), RP_TABLE_FIELD_STATE, s->srcs[i].code);
+        len += (size_t)snprintf(s->summary + len, sizeof(s->summary) - len, "%s%s",
+                                i > 0 ? ", " : "", name);
+    }
+    if (len < sizeof(s->summary))
+        snprintf(s->summary + len, sizeof(s->summary) - len,
+                 "). Small numbers are not published, to protect the people behind them.");
+}
+
+static void fill_doc(rp_report_doc *doc, rp_report_section *sections, report_state *s)
 {
     for (size_t i = 0; i < s->n_tables; i++) {
-        sections[i] =
-            (rp_report_section){s->tables[i].t, s->tables[i].chart, s->tables[i].text, NULL};
+        const report_table *rt = &s->tables[i];
+        sections[i] = (rp_report_section){rt->t,
+                                          rt->chart,
+                                          rt->text,
+                                          NULL,
+                                          (const rp_trend *const *)rt->trends,
+                                          (const char *const *)rt->trend_labels.v,
+                                          rt->n_trends};
     }
+    make_summary(s);
     *doc = (rp_report_doc){0};
     doc->title = "Trafficking in human beings: patterns and trends";
-    doc->summary = "Victims of trafficking identified and recorded by the agencies whose data "
-                   "are in this report, by year, sex, age, citizenship and form of "
-                   "exploitation. Small numbers are not published, to protect the people "
-                   "behind them.";
+    doc->summary = s->summary;
     doc->sections = sections;
     doc->n_sections = s->n_tables;
     doc->estimates = s->est_rows;
@@ -608,6 +1322,7 @@ static void fill_doc(rp_report_doc *doc, rp_report_section *sections, const repo
     doc->estimate_text = "Not every victim is identified. Comparing who appears on which list "
                          "estimates how many no list recorded; the interval shows the "
                          "uncertainty of that estimate.";
+    doc->estimate_trend = s->est_trend;
     doc->ci_level = s->est != NULL ? s->est->ci_level : 0.95;
     doc->sources = (const char *const *)s->sources.v;
     doc->n_sources = s->sources.n;
@@ -616,27 +1331,33 @@ static void fill_doc(rp_report_doc *doc, rp_report_section *sections, const repo
     doc->generated = "rapporteur " RP_VERSION_STRING;
 }
 
-static int write_all(report_state *s, const char *dir, rp_error *err)
+static int write_doc(report_state *s, const char *dir, const rp_report_doc *doc, rp_error *err)
 {
     char path[PATH_MAX];
-    rp_report_section sections[MAX_TABLES];
-    rp_report_doc doc;
-    fill_doc(&doc, sections, s);
     int rc = RP_OK;
     if (s->a->formats & FMT_HTML) {
         rc = path_join(path, dir, "report.html")
-                 ? rp_report_html_write(&doc, path, err)
+                 ? rp_report_html_write(doc, path, err)
                  : rp_error_set(err, RP_EINVAL, "--out-dir: path too long");
         if (rc == RP_OK)
             rc = add_file(s, "report.html", err);
     }
     if (rc == RP_OK && (s->a->formats & FMT_XLSX)) {
         rc = path_join(path, dir, "report.xlsx")
-                 ? rp_report_xlsx_write(&doc, path, err)
+                 ? rp_report_xlsx_write(doc, path, err)
                  : rp_error_set(err, RP_EINVAL, "--out-dir: path too long");
         if (rc == RP_OK)
             rc = add_file(s, "report.xlsx", err);
     }
+    return rc;
+}
+
+static int write_all(report_state *s, const char *dir, rp_error *err)
+{
+    rp_report_section sections[MAX_TABLES];
+    rp_report_doc doc;
+    fill_doc(&doc, sections, s);
+    int rc = write_doc(s, dir, &doc, err);
     for (size_t i = 0; rc == RP_OK && i < s->n_tables; i++) {
         rc = write_table_files(s, dir, &s->tables[i], err);
         if (rc == RP_OK)
@@ -644,6 +1365,12 @@ static int write_all(report_state *s, const char *dir, rp_error *err)
     }
     if (rc == RP_OK)
         rc = write_chart_files(s, dir, s->est_chart, "estimate", err);
+    if (rc == RP_OK && s->est_trend != NULL) {
+        static const char *const labels[] = {"estimated total"};
+        const rp_trend *trs[] = {s->est_trend};
+        file_content fc = {NULL, trs, labels, 1};
+        rc = write_data_files(s, dir, "estimate-trend", &fc, err);
+    }
     return rc;
 }
 
@@ -745,10 +1472,19 @@ static int publish_dir(const char *tmp, const char *out_dir, bool exists, rp_err
 static void state_clear(report_state *s)
 {
     for (size_t i = 0; i < s->n_tables; i++) {
-        rp_chart_free(s->tables[i].chart);
-        rp_table_free(s->tables[i].t);
+        report_table *rt = &s->tables[i];
+        rp_chart_free(rt->chart);
+        rp_table_free(rt->t);
+        for (size_t k = 0; k < rt->n_trends; k++)
+            rp_trend_free(rt->trends[k]);
+        rp_free(rt->trends);
+        rp_cli_strv_clear(&rt->trend_labels);
+    }
+    for (size_t i = 0; i < s->n_bases; i++) {
+        rp_table_free(s->bases[i].t);
     }
     rp_chart_free(s->est_chart);
+    rp_trend_free(s->est_trend);
     rp_free(s->est_rows);
     rp_report_estimates_free(s->est);
     rp_report_data_free(s->data);
@@ -756,11 +1492,19 @@ static void state_clear(report_state *s)
     rp_cli_strv_clear(&s->method);
     json_decref(s->files);
     rp_store_close(s->st);
+    for (size_t i = 0; i < s->n_srcs; i++) {
+        rp_report_data_free(s->srcs[i].data);
+        rp_store_close(s->srcs[i].st);
+        rp_free(s->srcs[i].code);
+        rp_free(s->srcs[i].path);
+        rp_free(s->srcs[i].region);
+    }
+    rp_free(s->srcs);
 }
 
 static int build(report_state *s, rp_error *err)
 {
-    int rc = rp_report_data_load(&s->data, s->st, NULL, err);
+    int rc = s->st != NULL ? rp_report_data_load(&s->data, s->st, NULL, err) : RP_OK;
     if (rc == RP_OK)
         rc = collect_sources(s, err);
     if (rc == RP_OK)
@@ -768,10 +1512,24 @@ static int build(report_state *s, rp_error *err)
     if (rc == RP_OK)
         rc = build_by(s, err);
     if (rc == RP_OK)
+        rc = protect_pooled(s, err);
+    if (rc == RP_OK)
+        rc = make_sections(s, err);
+    if (rc == RP_OK)
         rc = build_estimates(s, err);
     if (rc == RP_OK)
         rc = collect_method(s, err);
     return rc;
+}
+
+static json_t *states_json(const report_state *s)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < s->n_srcs; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "state", s->srcs[i].code, "region",
+                                             s->srcs[i].region, "units",
+                                             (json_int_t)rp_report_data_count(s->srcs[i].data)));
+    return arr;
 }
 
 static int print_result(const report_state *s, const char *out_dir, rp_error *err)
@@ -781,8 +1539,9 @@ static int print_result(const report_state *s, const char *out_dir, rp_error *er
         for (size_t i = 0; tables != NULL && i < s->n_tables; i++)
             json_array_append_new(tables, json_pack("{s:s, s:s}", "title", s->tables[i].t->title,
                                                     "stem", s->tables[i].stem));
-        json_t *root = json_pack("{s:s, s:O, s:o, s:b}", "out_dir", out_dir, "files", s->files,
-                                 "tables", tables, "estimates", s->est != NULL);
+        json_t *root =
+            json_pack("{s:s, s:O, s:o, s:b, s:o}", "out_dir", out_dir, "files", s->files, "tables",
+                      tables, "estimates", s->est != NULL, "states", states_json(s));
         int rc = root != NULL ? rp_cli_json_print(root, err)
                               : rp_error_set(err, RP_ENOMEM, "out of memory");
         json_decref(root);
@@ -790,14 +1549,27 @@ static int print_result(const report_state *s, const char *out_dir, rp_error *er
     }
     if (s->a->common.quiet)
         return RP_OK;
-    printf("report: %s (%zu tables%s)\n", out_dir, s->n_tables,
-           s->est != NULL ? ", estimates" : "");
+    printf("report: %s (%zu tables%s", out_dir, s->n_tables, s->est != NULL ? ", estimates" : "");
+    if (s->n_srcs > 0)
+        printf(", %zu states", s->n_srcs);
+    printf(")\n");
     if (s->a->formats & FMT_HTML)
         printf("  %s/report.html\n", out_dir);
     if (s->a->formats & FMT_XLSX)
         printf("  %s/report.xlsx\n", out_dir);
     printf("  %zu files in all\n", json_array_size(s->files));
     return fflush(stdout) == 0 ? RP_OK : rp_error_set(err, RP_EIO, "cannot write to stdout");
+}
+
+/* Open the store, or the states' stores. @return -1 to go on, else the exit status. */
+static int open_input(report_state *s, const report_args *a)
+{
+    if (!regional(a))
+        return rp_cli_store_open(&s->st, a->store, a->dp_epsilon > 0.0 ? 0u : RP_STORE_READONLY,
+                                 a->common.json);
+    rp_error err = RP_ERROR_INIT;
+    int rc = open_states(s, &err);
+    return rc == RP_OK ? -1 : rp_cli_report(&err, a->common.json);
 }
 
 int cmd_report(int argc, char **argv)
@@ -818,8 +1590,7 @@ int cmd_report(int argc, char **argv)
                                     a.out_dir);
         goto out;
     }
-    status = rp_cli_store_open(&s.st, a.store, a.dp_epsilon > 0.0 ? 0u : RP_STORE_READONLY,
-                               a.common.json);
+    status = open_input(&s, &a);
     if (status >= 0)
         goto out;
     s.files = json_array();
@@ -840,5 +1611,6 @@ out:
         remove_flat_dir(tmp);
     state_clear(&s);
     rp_cli_strv_clear(&a.by);
+    rp_cli_strv_clear(&a.states);
     return status;
 }

@@ -119,6 +119,17 @@ RP_API int rp_chart_from_estimates(rp_chart **out,
                                    const rp_chart_opts *opts,
                                    rp_error *err);
 
+/**
+ * Draw the fitted line of trend @p tr over a column chart of years (RP_CHART_COLUMNS,
+ * from a table's registration_year dimension): each bar whose label is a year of @p tr
+ * gets the trend's fitted mean, joined by a line, with a legend entry and the trend in
+ * the text alternative. @p tr is fitted to published values only, so the line reveals
+ * nothing the bars do not.
+ * @return RP_OK; RP_EINVAL (not a column chart, no year of the trend among the bars);
+ *         RP_ENOMEM.
+ */
+RP_API int rp_chart_add_trend(rp_chart *c, const rp_trend *tr, rp_error *err);
+
 /** Title of @p c (borrowed from it). */
 RP_API const char *rp_chart_title(const rp_chart *c);
 
@@ -158,12 +169,20 @@ RP_API void rp_chart_free(rp_chart *c);
 
 /* ==== the report document: HTML and Excel ==== */
 
-/** One section of a report: a table, the chart drawn from it and a short introduction. */
+/**
+ * One section of a report: a table, the chart drawn from it, a short introduction and
+ * the trends by year fitted to the table's published values (one per row of the table
+ * for a table by state and year; one for a table by year alone, whose rows then also
+ * show the annual change).
+ */
 typedef struct rp_report_section {
-    const rp_table *table; /* borrowed */
-    const rp_chart *chart; /* NULL: no chart */
-    const char *text;      /* a paragraph before the table; NULL: none */
-    const char *sheet;     /* Excel sheet name (<= 31 bytes); NULL: from the title */
+    const rp_table *table;           /* borrowed */
+    const rp_chart *chart;           /* NULL: no chart */
+    const char *text;                /* a paragraph before the table; NULL: none */
+    const char *sheet;               /* Excel sheet name (<= 31 bytes); NULL: from the title */
+    const rp_trend *const *trends;   /* n_trends (entries may be NULL: no trend); borrowed */
+    const char *const *trend_labels; /* n_trends labels ("All", "Poland") */
+    size_t n_trends;
 } rp_report_section;
 
 /** Everything one report shows; every pointer is borrowed. */
@@ -177,6 +196,7 @@ typedef struct rp_report_doc {
     size_t n_estimates;
     const rp_chart *estimate_chart; /* may be NULL */
     const char *estimate_text;      /* paragraph of the estimate section */
+    const rp_trend *estimate_trend; /* trend of the yearly estimates; NULL: none */
     double ci_level;                /* of the estimates' intervals */
     const char *const *sources;     /* n_sources lines */
     size_t n_sources;

@@ -36,12 +36,31 @@ typedef enum rp_cell_status {
     RP_CELL_PRIMARY,   /* below the threshold k (or another primary rule): suppressed */
     RP_CELL_SECONDARY, /* suppressed so that primary cells cannot be recomputed */
     RP_CELL_ROUNDED,   /* published rounded */
-    RP_CELL_NOISY      /* published with differentially private noise */
+    RP_CELL_NOISY,     /* published with differentially private noise */
+    RP_CELL_STRUCTURAL /* cannot hold anyone (a state outside the region): 0, known to all,
+                          never suppressed, rounded or noised */
 } rp_cell_status;
+
+/*
+ * Dimensions that are not fields of the data standard, for pooled data
+ * (rp_report_data_pool()): the state whose store a unit comes from (categories are the
+ * states' codes), and the state's region (categories are the regions' names). A table with
+ * both has a cell for every (region, state) pair; the pairs of a state outside the region
+ * are RP_CELL_STRUCTURAL, so the table carries the hierarchy state-in-region and its audit
+ * sees that a region's total is the sum of its states.
+ */
+#define RP_TABLE_FIELD_STATE  ((rp_field)RP_FIELD_COUNT)
+#define RP_TABLE_FIELD_REGION ((rp_field)(RP_FIELD_COUNT + 1))
+
+/**
+ * Machine name of a table dimension's field: the standard's field name ("sex"), or
+ * "state" / "region" for the pseudo-fields; "?" for anything else. Static string.
+ */
+RP_API const char *rp_table_field_name(rp_field f);
 
 /** One dimension of a table: a field and its categories, in display order. */
 typedef struct rp_table_dim {
-    rp_field field;
+    rp_field field; /* a field of the standard, or RP_TABLE_FIELD_STATE / _REGION */
     size_t n_cats;
     char **cats; /* n_cats category labels (codes of the standard; "" = not recorded) */
 } rp_table_dim;
@@ -103,6 +122,24 @@ RP_API rp_table *rp_table_dup(const rp_table *t);
 RP_API int rp_table_add_note(rp_table *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/** Position meaning "keep this dimension" in rp_table_slice(). */
+#define RP_TABLE_KEEP SIZE_MAX
+
+/**
+ * The sub-table of @p t with dimension d fixed at position at[d] (a category, or n_cats
+ * for its total) wherever at[d] != RP_TABLE_KEEP; the kept dimensions stay in order. The
+ * slice copies counts, published values, statuses, title, unit and notes: slicing a
+ * protected table gives a protected table whose every value was published in @p t, so
+ * views of one audited table (a pooled view, a view by state, a view by region) are
+ * protected together by construction.
+ *
+ * @param[out] out  new table; free with rp_table_free(); NULL on failure.
+ * @param[in]  at   t->n_dims positions; at least one RP_TABLE_KEEP.
+ * @return RP_OK; RP_EINVAL (no dimension kept, a position out of range); RP_ENOMEM.
+ * @test   tests/unit/test_report_regional.c
+ */
+RP_API int rp_table_slice(rp_table **out, const rp_table *t, const size_t *at, rp_error *err);
+
 /** What tables count. */
 typedef enum rp_report_unit {
     RP_REPORT_UNIT_AUTO = 0, /* persons when any record has a person id, else records */
@@ -154,6 +191,32 @@ RP_API int rp_report_data_from_records(rp_report_data **out,
                                        size_t n,
                                        const rp_report_data_opts *opts,
                                        rp_error *err);
+
+/**
+ * Pool the units of several states into one data set whose tables can have the
+ * pseudo-fields RP_TABLE_FIELD_STATE and RP_TABLE_FIELD_REGION. Unit i of part p is a
+ * unit of state @p states[p] in region @p regions[p]; lists become "STATE/list" (the
+ * lists of different states are different sources). Each part is counted as it was
+ * loaded, and stores are not linked with each other: a person identified in two states
+ * counts in each (tables say so in a note). States are sorted by code, regions by name.
+ *
+ * @param[out] out      new data; free with rp_report_data_free(); NULL on failure.
+ * @param[in]  parts    n loaded data sets (borrowed), all of one unit (persons or records).
+ * @param[in]  states   n distinct non-empty state codes (ISO 3166-1 alpha-2 as a rule).
+ * @param[in]  regions  n non-empty region names (one state, one region).
+ * @return RP_OK; RP_EINVAL (n == 0 or above 1000, a state repeated or empty, an empty
+ *         region, parts of different units); RP_ENOMEM.
+ * @test   tests/unit/test_report_regional.c
+ */
+RP_API int rp_report_data_pool(rp_report_data **out,
+                               const rp_report_data *const *parts,
+                               const char *const *states,
+                               const char *const *regions,
+                               size_t n,
+                               rp_error *err);
+
+/** Number of states of pooled data (0 when not pooled). */
+RP_API size_t rp_report_data_states(const rp_report_data *d);
 
 /** Free. NULL-safe. */
 RP_API void rp_report_data_free(rp_report_data *d);
@@ -258,12 +321,24 @@ typedef struct rp_trend {
     int iterations;
     char **notes;
     size_t n_notes;
+    double *fitted; /* n_years: the fitted mean exp(a + b (year - mean year)) */
+    bool weighted;  /* rp_trend_fit_estimates(): weighted log-linear, not Poisson */
+    double pct_change, pct_lower, pct_upper; /* 100 (exp(b) - 1) and its interval: the
+                                                profile one when there is one, else Wald;
+                                                over-dispersed counts: quasi-Poisson */
+    double dispersion; /* Pearson X^2 / df of the Poisson fit (1 when df = 0, and for
+                          estimates). Above 1 the counts vary more than Poisson counts do,
+                          and pct_lower / pct_upper are the quasi-Poisson interval: the
+                          profile likelihood scaled by it (Wald scaled by its root when the
+                          profile is off); wald_* and profile_* stay the plain Poisson ones */
 } rp_trend;
 
 /**
  * Fit the Poisson log-linear trend log E[y_t] = a + b (t - mean t) by maximum
  * likelihood (Newton on the profile log-likelihood of b; a is explicit given b), with
- * Wald and profile-likelihood intervals for exp(b), and the annual changes. Years with
+ * Wald and profile-likelihood intervals for exp(b), the annual changes, the fitted means
+ * and the dispersion; the published interval (pct_*) is widened by the dispersion when
+ * the counts are over-dispersed (quasi-Poisson, McCullagh & Nelder 1989 ch. 6). Years with
  * NaN counts are left out of the fit and their changes are NaN.
  * @return RP_OK; RP_EINVAL (fewer than 2 fitted years, negative count, bad level);
  *         RP_EDOM (all fitted counts 0: no trend); RP_ENOCONV; RP_ENOMEM.
@@ -290,6 +365,49 @@ RP_API int rp_table_trend(rp_trend **out,
                           const size_t *at,
                           const rp_trend_opts *opts,
                           rp_error *err);
+
+/**
+ * The trend of estimates by year (the MSE estimate of each year with its interval): the
+ * weighted least-squares fit of log N_t = a + b (t - mean t) with weights 1 / se_t^2,
+ * se_t = (log upper_t - log lower_t) / (2 z) for intervals at @p est_level (the
+ * estimates of different years come from different capture tables, so they are
+ * independent). Years with a NaN estimate, an unbounded or non-positive interval are
+ * left out. The interval of exp(b) is Wald only; deviance is the weighted residual sum of
+ * squares (chi-square on df = n_fitted - 2 when the model holds).
+ * @return RP_OK; RP_EINVAL (fewer than 2 usable years, bad level); RP_ENOMEM.
+ * @see    the inverse-variance weighted regression of meta-analysis (Borenstein et al.
+ *         2009, meta-regression), applied to log estimates.
+ */
+RP_API int rp_trend_fit_estimates(rp_trend **out,
+                                  const int *years,
+                                  const double *estimate,
+                                  const double *lower,
+                                  const double *upper,
+                                  size_t n,
+                                  double est_level,
+                                  const rp_trend_opts *opts,
+                                  rp_error *err);
+
+/**
+ * A sentence on @p tr for readers: "average annual change +12.3% (95% CI 5.1% to 19.9%);
+ * Poisson log-linear trend over 2012-2016 (5 years)", into @p buf (truncated to
+ * @p size). @return @p buf.
+ */
+RP_API const char *rp_trend_describe(char *buf, size_t size, const rp_trend *tr);
+
+/**
+ * Write labelled trends as CSV: one row per (label, year) with the count, the annual
+ * change and its %, the fitted mean; then one summary row per label (year "trend") with
+ * the average annual change in % and its interval, the method and the years fitted.
+ * Values are the published ones the trends were fitted to (NaN: "x").
+ * @return RP_OK; RP_EINVAL; RP_EIO.
+ */
+RP_API int rp_trend_write_csv(
+    FILE *f, const rp_trend *const *trends, const char *const *labels, size_t n, rp_error *err);
+
+/** As rp_trend_write_csv() in JSON: an array of {label, method, years[], trend{}}. */
+RP_API int rp_trend_write_json(
+    FILE *f, const rp_trend *const *trends, const char *const *labels, size_t n, rp_error *err);
 
 /** Free. NULL-safe. */
 RP_API void rp_trend_free(rp_trend *tr);
@@ -421,7 +539,10 @@ typedef struct rp_sdc_report {
  * suppressions until rp_sdc_audit() finds every primary cell's feasibility interval at
  * least as wide as its protection interval (docs/report.md, "Secondary suppression").
  * Differential privacy draws from libsodium's randombytes; record the release in the
- * budget first with rp_report_budget_charge().
+ * budget first with rp_report_budget_charge(). RP_CELL_STRUCTURAL cells stay as they
+ * are (0, published, never complements). With RP_SDC_SUPPRESS, cells already marked
+ * RP_CELL_SECONDARY (value still equal to count) are forced complements: kept suppressed,
+ * e.g. so that a cell shared with another table is suppressed in both.
  *
  * @param[out] report  may be NULL.
  * @return RP_OK; RP_EINVAL (bad options, a table already protected); RP_EINTERNAL (LP
@@ -430,6 +551,24 @@ typedef struct rp_sdc_report {
  */
 RP_API int
 rp_sdc_protect(rp_table *t, const rp_sdc_opts *opts, rp_sdc_report *report, rp_error *err);
+
+/**
+ * Protect the tables of a regional report together (src/report/sdc_pool.c). Every table
+ * has the dimensions RP_TABLE_FIELD_REGION and RP_TABLE_FIELD_STATE (rp_report_data_pool())
+ * and is unprotected. Each is protected with rp_sdc_protect(); then, with RP_SDC_SUPPRESS,
+ * the totals every additive table shares (of each state, each region, all states: the
+ * cells with every field at its margin) are made suppressed alike: a total suppressed in
+ * one table is a forced complement of every other, which is protected again from its
+ * unprotected copy, until no table changes. Views sliced from these tables
+ * (rp_table_slice()) are then safe together.
+ *
+ * @param[out] rounds_out  rounds of the alignment; may be NULL.
+ * @return RP_OK; RP_EINVAL (a table without region and state, bad options, protected
+ *         already); RP_EINTERNAL (LP failure, or no settling in 64 rounds); RP_ENOMEM.
+ * @test   tests/unit/test_report_regional.c
+ */
+RP_API int rp_sdc_protect_pooled(
+    size_t *rounds_out, rp_table *const *tables, size_t n, const rp_sdc_opts *opts, rp_error *err);
 
 /** The attacker's interval for one suppressed cell, from the audit. */
 typedef struct rp_sdc_interval {
@@ -571,8 +710,55 @@ rp_table_write_json(FILE *f, const rp_table *t, const rp_table_write_opts *opts,
 RP_API int
 rp_table_json_string(char **out, const rp_table *t, const rp_table_write_opts *opts, rp_error *err);
 
-/** Name of a status ("published", "primary", "secondary", "rounded", "noisy"). */
+/** Name of a status ("published", "primary", "secondary", "rounded", "noisy",
+ * "structural"). */
 RP_API const char *rp_cell_status_str(rp_cell_status s);
+
+/* ==== state tables: regions and pools (src/report/regions.c) ==== */
+
+/**
+ * A small CSV table keyed by its first column: the region table of a regional report
+ * (data/regions/osce_regions.csv: ISO 3166-1 alpha-2 code, then one column per grouping)
+ * or a pool file (state, store, region). Opaque.
+ */
+typedef struct rp_state_table rp_state_table;
+
+/**
+ * Parse @p len bytes of CSV (RFC 4180: a header row, comma-separated, fields may be
+ * double-quoted; UTF-8; blank lines skipped) into a table. Every row has the header's
+ * number of fields; keys (first column) are non-empty and distinct; header names are
+ * distinct and non-empty.
+ * @param[in] name  file name for messages ("regions.csv").
+ * @return RP_OK; RP_EPARSE (with line and column: bad quoting, wrong field count, empty
+ *         or repeated key or header, invalid UTF-8, no header); RP_ENOMEM.
+ * @test   tests/unit/test_report_regional.c; fuzz/fuzz_state_table.c
+ */
+RP_API int rp_state_table_parse(
+    rp_state_table **out, const char *data, size_t len, const char *name, rp_error *err);
+
+/** As rp_state_table_parse() from the file @p path (at most 4 MiB). RP_EIO too. */
+RP_API int rp_state_table_load(rp_state_table **out, const char *path, rp_error *err);
+
+/** Free. NULL-safe. */
+RP_API void rp_state_table_free(rp_state_table *st);
+
+/** Rows (header excluded). */
+RP_API size_t rp_state_table_rows(const rp_state_table *st);
+
+/** Columns. */
+RP_API size_t rp_state_table_columns(const rp_state_table *st);
+
+/** Index of column @p name, or -1 when absent. */
+RP_API int rp_state_table_column(const rp_state_table *st, const char *name);
+
+/** Name of column @p col (NULL out of range). */
+RP_API const char *rp_state_table_column_name(const rp_state_table *st, size_t col);
+
+/** Cell (@p row, @p col), borrowed until the table is freed; NULL out of range. */
+RP_API const char *rp_state_table_cell(const rp_state_table *st, size_t row, size_t col);
+
+/** Row whose key (first column) is @p key, or -1. */
+RP_API long rp_state_table_find(const rp_state_table *st, const char *key);
 
 #ifdef __cplusplus
 }

@@ -65,6 +65,8 @@ struct rp_chart {
     bar *bars;
     size_t n_bars;
     bool any_suppressed;
+    double *trend;     /* RP_CHART_COLUMNS: n_bars fitted means (NaN: none); NULL: no line */
+    char *trend_label; /* its legend: "Trend: average annual change ..." */
     double ci_level;
     double width, height, png_scale;
 };
@@ -84,7 +86,60 @@ void rp_chart_free(rp_chart *c)
     rp_free(c->source);
     rp_free(c->note);
     rp_free(c->desc);
+    rp_free(c->trend);
+    rp_free(c->trend_label);
     rp_free(c);
+}
+
+/* The trend's fitted mean for a bar labelled @p label (a year), or NaN. */
+static double fitted_for(const rp_trend *tr, const char *label)
+{
+    long y = 0;
+    if (rp_x_parse_long(label, 1, 65535, &y) != RP_OK)
+        return NAN;
+    for (size_t i = 0; i < tr->n_years; i++) {
+        if (tr->years[i] == (int)y)
+            return tr->fitted[i];
+    }
+    return NAN;
+}
+
+int rp_chart_add_trend(rp_chart *c, const rp_trend *tr, rp_error *err)
+{
+    char text[320];
+    if (c == NULL || tr == NULL || c->kind != RP_CHART_COLUMNS)
+        return rp_error_set(err, RP_EINVAL, "chart: a trend line goes on a column chart");
+    double *v = rp_calloc(c->n_bars + 1, sizeof(*v));
+    if (v == NULL)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_bars; i++) {
+        v[i] = fitted_for(tr, c->bars[i].label);
+        n += isnan(v[i]) ? 0 : 1;
+    }
+    if (n == 0) {
+        rp_free(v);
+        return rp_error_set(err, RP_EINVAL, "chart: no year of the trend among the bars");
+    }
+    rp_x_buf b = RP_X_BUF_INIT;
+    rp_x_buf_printf(&b, "Trend: %s", rp_trend_describe(text, sizeof(text), tr));
+    char *label = rp_x_buf_detach(&b);
+    rp_x_buf d = RP_X_BUF_INIT;
+    rp_x_buf_printf(&d, "%s %s.", c->desc != NULL ? c->desc : "", label != NULL ? label : "");
+    char *desc = rp_x_buf_detach(&d);
+    if (label == NULL || desc == NULL) {
+        rp_free(v);
+        rp_free(label);
+        rp_free(desc);
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    }
+    rp_free(c->trend);
+    rp_free(c->trend_label);
+    rp_free(c->desc);
+    c->trend = v;
+    c->trend_label = label;
+    c->desc = desc;
+    return RP_OK;
 }
 
 const char *rp_chart_title(const rp_chart *c)
@@ -469,6 +524,8 @@ static double chart_max(const rp_chart *c)
         const bar *b = &c->bars[i];
         if (!b->suppressed && b->value > m)
             m = b->value;
+        if (c->trend != NULL && c->trend[i] > m)
+            m = c->trend[i];
         if (c->kind == RP_CHART_ESTIMATE && !isnan(b->estimate)) {
             double top = isfinite(b->hi) ? b->hi : 1.25 * b->estimate;
             m = top > m ? top : m;
@@ -480,7 +537,8 @@ static double chart_max(const rp_chart *c)
 static size_t footer_lines(const rp_chart *c)
 {
     return (c->any_suppressed ? 1u : 0u) + (c->note != NULL ? 1u : 0u) +
-           (c->source != NULL ? 1u : 0u) + (c->kind == RP_CHART_ESTIMATE ? 1u : 0u);
+           (c->trend_label != NULL ? 1u : 0u) + (c->source != NULL ? 1u : 0u) +
+           (c->kind == RP_CHART_ESTIMATE ? 1u : 0u);
 }
 
 /* Title at the top left; @return the y below it. */
@@ -533,6 +591,18 @@ static void draw_footer(cairo_t *cr, const rp_chart *c, const frame *fr)
             cairo_set_source_rgb(cr, GREY);
             draw_text(cr, x + 30.0 + text_width(cr, legend), y, "n/e = not estimable", 0.0);
         }
+        y += line;
+    }
+    if (c->trend_label != NULL) {
+        cairo_set_source_rgb(cr, OI_VERMILLION);
+        cairo_set_line_width(cr, 2.0);
+        cairo_move_to(cr, MARGIN, y - 3.5);
+        cairo_line_to(cr, MARGIN + 18.0, y - 3.5);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, INK);
+        draw_text(cr, MARGIN + 24.0, y,
+                  fit_text(buf, sizeof(buf), cr, c->trend_label, c->width - 2 * MARGIN - 24.0),
+                  0.0);
         y += line;
     }
     cairo_set_source_rgb(cr, GREY);
@@ -628,6 +698,40 @@ static double vy(const frame *fr, double v)
     return fr->bottom - (fr->bottom - fr->top) * v / fr->vmax;
 }
 
+/* The trend's fitted means as a dashed vermillion line with points, over the columns. */
+static void draw_trend_line(cairo_t *cr, const rp_chart *c, const frame *fr)
+{
+    static const double dash[] = {6.0, 3.0};
+    if (c->trend == NULL)
+        return;
+    double slot = (fr->right - fr->left) / (double)c->n_bars;
+    bool pen_down = false;
+    cairo_set_source_rgb(cr, OI_VERMILLION);
+    cairo_set_line_width(cr, 2.0);
+    cairo_set_dash(cr, dash, 2, 0.0);
+    for (size_t i = 0; i < c->n_bars; i++) {
+        if (isnan(c->trend[i])) {
+            pen_down = false;
+            continue;
+        }
+        double x = fr->left + slot * ((double)i + 0.5);
+        if (pen_down)
+            cairo_line_to(cr, x, vy(fr, c->trend[i]));
+        else
+            cairo_move_to(cr, x, vy(fr, c->trend[i]));
+        pen_down = true;
+    }
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0.0);
+    for (size_t i = 0; i < c->n_bars; i++) {
+        if (isnan(c->trend[i]))
+            continue;
+        double x = fr->left + slot * ((double)i + 0.5);
+        cairo_arc(cr, x, vy(fr, c->trend[i]), 2.5, 0.0, 2.0 * RP_PI);
+        cairo_fill(cr);
+    }
+}
+
 static void draw_columns(cairo_t *cr, const rp_chart *c, const frame *fr)
 {
     char num[64];
@@ -644,11 +748,24 @@ static void draw_columns(cairo_t *cr, const rp_chart *c, const frame *fr)
         cairo_set_source_rgb(cr, OI_BLUE);
         cairo_rectangle(cr, x - bw / 2.0, y, bw, fr->bottom - y);
         cairo_fill(cr);
-        cairo_set_source_rgb(cr, INK);
+    }
+    draw_trend_line(cr, c, fr); /* under the values, so that they stay readable */
+    for (size_t i = 0; i < c->n_bars; i++) {
+        const bar *b = &c->bars[i];
+        if (b->suppressed)
+            continue;
+        double x = fr->left + slot * ((double)i + 0.5);
+        double y = vy(fr, b->value);
         set_font(cr, VALUE_SIZE, false);
         rp_publish__fmt_count(num, sizeof(num), b->value);
-        if (text_width(cr, num) <= slot)
-            draw_text(cr, x, y - 4.0, num, 0.5);
+        double w = text_width(cr, num);
+        if (w > slot)
+            continue;
+        cairo_set_source_rgb(cr, 1.0, 1.0, 1.0); /* a white backing over the trend line */
+        cairo_rectangle(cr, x - w / 2.0 - 1.5, y - 4.0 - VALUE_SIZE, w + 3.0, VALUE_SIZE + 2.0);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, INK);
+        draw_text(cr, x, y - 4.0, num, 0.5);
     }
 }
 

@@ -100,7 +100,7 @@ static void noise_additive(rp_table *t, const rp_sdc_opts *o)
         t->value[c] = 0;
     }
     for (size_t c = 0; c < t->n_cells; c++) {
-        if (!interior(t, c)) {
+        if (!interior(t, c) || t->status[c] == RP_CELL_STRUCTURAL) {
             continue;
         }
         double v = t->count[c] + draw(o, 1.0, 1.0);
@@ -132,14 +132,16 @@ int rp_report__dp_apply(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *rep, r
         noise_additive(t, o);
     } else {
         for (size_t c = 0; c < t->n_cells; c++) {
-            double v = t->count[c] + draw(o, l1, l2);
+            double v = t->status[c] == RP_CELL_STRUCTURAL ? 0 : t->count[c] + draw(o, l1, l2);
             t->value[c] = v > 0 ? v : 0;
         }
     }
     for (size_t c = 0; c < t->n_cells; c++) {
-        t->status[c] = RP_CELL_NOISY;
+        if (t->status[c] != RP_CELL_STRUCTURAL) {
+            t->status[c] = RP_CELL_NOISY;
+            rep->n_noisy++;
+        }
     }
-    rep->n_noisy = t->n_cells;
     int rc = o->method == RP_SDC_DP_LAPLACE
                  ? rp_table_add_note(t,
                                      "differentially private counts: discrete Laplace noise, "

@@ -105,8 +105,39 @@ static void share_cell(rp_x_buf *b, const double *shares, size_t cell, bool tota
     rp_x_buf_printf(b, "<td%s>%.1f</td>", total ? " class=\"total\"" : "", 100.0 * shares[cell]);
 }
 
+/* Index of the year labelled @p label in @p tr, or SIZE_MAX. */
+static size_t trend_year(const rp_trend *tr, const char *label)
+{
+    long y = 0;
+    if (tr == NULL || label == NULL || rp_x_parse_long(label, 1, 65535, &y) != RP_OK)
+        return SIZE_MAX;
+    for (size_t i = 0; i < tr->n_years; i++) {
+        if (tr->years[i] == (int)y)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+/* The annual change of row category @p i (a year) of a 1-D year table: two cells. */
+static void change_cells(rp_x_buf *b, const rp_table *t, const rp_trend *tr, size_t i)
+{
+    char num[64];
+    size_t k = i < t->dims[0].n_cats ? trend_year(tr, t->dims[0].cats[i]) : SIZE_MAX;
+    if (k == SIZE_MAX || isnan(tr->change[k])) {
+        rp_x_buf_puts(b, "<td></td><td></td>");
+        return;
+    }
+    const char *sign = tr->change[k] > 0 ? "+" : "";
+    rp_x_buf_printf(b, "<td>%s%s</td>", sign,
+                    rp_publish__fmt_count(num, sizeof(num), tr->change[k]));
+    if (isnan(tr->change_pct[k]))
+        rp_x_buf_puts(b, "<td></td>");
+    else
+        rp_x_buf_printf(b, "<td>%+.1f</td>", tr->change_pct[k]);
+}
+
 /* The header row: the row dimensions' names, then the column categories. */
-static void table_head(rp_x_buf *b, const rp_table *t, const rp_publish_grid *g)
+static void table_head(rp_x_buf *b, const rp_table *t, const rp_publish_grid *g, bool change)
 {
     char label[256];
     rp_x_buf_puts(b, "<thead><tr><th scope=\"col\">");
@@ -119,6 +150,9 @@ static void table_head(rp_x_buf *b, const rp_table *t, const rp_publish_grid *g)
     if (g->one_dim) {
         rp_x_buf_printf(b, "<th scope=\"col\">Number of %s</th><th scope=\"col\">Share (%%)</th>",
                         t->unit != NULL ? t->unit : "persons");
+        if (change)
+            rp_x_buf_puts(b, "<th scope=\"col\">Change on the year before</th>"
+                             "<th scope=\"col\">Change (%)</th>");
     } else {
         size_t cd = t->n_dims - 1;
         for (size_t j = 0; j < g->n_cols; j++) {
@@ -157,8 +191,11 @@ static bool row_is_total(const rp_table *t, const rp_publish_grid *g, const size
     return false;
 }
 
-static void
-table_body(rp_x_buf *b, const rp_table *t, const rp_publish_grid *g, const double *shares)
+static void table_body(rp_x_buf *b,
+                       const rp_table *t,
+                       const rp_publish_grid *g,
+                       const double *shares,
+                       const rp_trend *change)
 {
     size_t idx[RP_TABLE_MAX_DIMS] = {0};
     rp_x_buf_puts(b, "<tbody>\n");
@@ -174,6 +211,8 @@ table_body(rp_x_buf *b, const rp_table *t, const rp_publish_grid *g, const doubl
             value_cell(b, t, cell, total_row || total_col);
             if (shares != NULL)
                 share_cell(b, shares, cell, total_row);
+            if (change != NULL)
+                change_cells(b, t, change, idx[0]);
         }
         rp_x_buf_puts(b, "</tr>\n");
     }
@@ -189,7 +228,8 @@ static bool table_has_suppressed(const rp_table *t)
     return false;
 }
 
-static int table_html(rp_x_buf *b, const rp_table *t, const char *id, rp_error *err)
+static int
+table_html(rp_x_buf *b, const rp_table *t, const rp_trend *change, const char *id, rp_error *err)
 {
     rp_publish_grid g;
     double *shares = NULL;
@@ -211,8 +251,10 @@ static int table_html(rp_x_buf *b, const rp_table *t, const char *id, rp_error *
                     id, id);
     esc(b, t->title);
     rp_x_buf_printf(b, " (number of %s)</caption>\n", t->unit != NULL ? t->unit : "persons");
-    table_head(b, t, &g);
-    table_body(b, t, &g, shares);
+    bool with_change = change != NULL && g.one_dim && t->n_dims == 1 &&
+                       t->dims[0].field == RP_FIELD_REGISTRATION_YEAR;
+    table_head(b, t, &g, with_change);
+    table_body(b, t, &g, shares, with_change ? change : NULL);
     rp_free(shares);
     rp_publish__grid_release(&g);
     rp_x_buf_puts(b, "</table>\n</div>\n");
@@ -251,6 +293,59 @@ static int figure_html(rp_x_buf *b, const rp_chart *c, const char *id, rp_error 
     return RP_OK;
 }
 
+/* A trend as a sentence. */
+static void trend_sentence(rp_x_buf *b, const char *label, const rp_trend *tr)
+{
+    char text[400];
+    rp_x_buf_puts(b, "<p class=\"trend\"><strong>");
+    esc(b, label);
+    rp_x_buf_puts(b, ":</strong> ");
+    esc(b, rp_trend_describe(text, sizeof(text), tr));
+    rp_x_buf_puts(b, ".</p>\n");
+}
+
+/* The trends of a section: one sentence, or a table of one row per label. */
+static void trends_html(rp_x_buf *b, const rp_report_section *s, const char *id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_trends; i++)
+        n += s->trends[i] != NULL ? 1 : 0;
+    if (n == 0)
+        return;
+    rp_x_buf_puts(b, "<h3>Trend</h3>\n");
+    if (s->n_trends == 1) {
+        trend_sentence(b, s->trend_labels[0], s->trends[0]);
+    } else {
+        rp_x_buf_printf(b,
+                        "<div class=\"table-wrap\" role=\"region\" aria-labelledby=\"%s-tr\" "
+                        "tabindex=\"0\">\n<table>\n<caption id=\"%s-tr\">Average annual change "
+                        "(Poisson log-linear trend of the published counts)</caption>\n"
+                        "<thead><tr><th scope=\"col\"></th><th scope=\"col\">Average annual "
+                        "change (%%)</th><th scope=\"col\">Lower bound (%%)</th>"
+                        "<th scope=\"col\">Upper bound (%%)</th><th scope=\"col\">Years "
+                        "fitted</th></tr></thead>\n<tbody>\n",
+                        id, id);
+        for (size_t i = 0; i < s->n_trends; i++) {
+            const rp_trend *tr = s->trends[i];
+            rp_x_buf_puts(b, "<tr><th scope=\"row\">");
+            esc(b, s->trend_labels[i]);
+            rp_x_buf_puts(b, "</th>");
+            if (tr == NULL)
+                rp_x_buf_puts(b, "<td colspan=\"4\">too few published years</td></tr>\n");
+            else
+                rp_x_buf_printf(b, "<td>%+.1f</td><td>%+.1f</td><td>%+.1f</td><td>%zu</td></tr>\n",
+                                tr->pct_change, tr->pct_lower, tr->pct_upper, tr->n_fitted);
+        }
+        rp_x_buf_puts(b, "</tbody>\n</table>\n</div>\n");
+    }
+    element(b, "p",
+            "The trend is fitted to the published counts only: a year that is not published "
+            "is left out of the fit, so the trend tells nothing the table does not. Intervals "
+            "are 95% intervals of the average annual change (profile likelihood); where the "
+            "counts vary more from year to year than chance alone would make them, the "
+            "interval is widened to match (quasi-Poisson).");
+}
+
 static int section_html(rp_x_buf *b, const rp_report_section *s, size_t i, rp_error *err)
 {
     char id[32];
@@ -267,7 +362,10 @@ static int section_html(rp_x_buf *b, const rp_report_section *s, size_t i, rp_er
         if (rc != RP_OK)
             return rc;
     }
-    int rc = table_html(b, s->table, id, err);
+    const rp_trend *change = s->n_trends == 1 ? s->trends[0] : NULL;
+    int rc = table_html(b, s->table, change, id, err);
+    if (rc == RP_OK)
+        trends_html(b, s, id);
     rp_x_buf_puts(b, "</section>\n");
     return rc;
 }
@@ -318,7 +416,10 @@ static int estimate_html(rp_x_buf *b, const rp_report_doc *doc, rp_error *err)
                     pct);
     for (size_t i = 0; i < doc->n_estimates; i++)
         estimate_row_html(b, &doc->estimates[i]);
-    rp_x_buf_puts(b, "</tbody>\n</table>\n</div>\n</section>\n");
+    rp_x_buf_puts(b, "</tbody>\n</table>\n</div>\n");
+    if (doc->estimate_trend != NULL)
+        trend_sentence(b, "Trend of the estimated total", doc->estimate_trend);
+    rp_x_buf_puts(b, "</section>\n");
     return RP_OK;
 }
 

@@ -35,6 +35,10 @@ static const char *const field_labels[RP_FIELD_COUNT] = {
 
 const char *rp_chart_field_label(rp_field f)
 {
+    if (f == RP_TABLE_FIELD_STATE)
+        return "State";
+    if (f == RP_TABLE_FIELD_REGION)
+        return "Region";
     if ((unsigned)f >= (unsigned)RP_FIELD_COUNT)
         return "Category";
     return field_labels[f];
@@ -92,7 +96,12 @@ const char *rp_chart_cat_label(char *buf, size_t size, rp_field f, const char *c
             return buf;
         }
     }
-    if (f == RP_FIELD_CITIZENSHIP || f == RP_FIELD_COUNTRY_OF_EXPLOITATION) {
+    if (f == RP_TABLE_FIELD_REGION) {
+        rp_x_strlcpy(buf, code, size); /* a region's name, as the region table gives it */
+        return buf;
+    }
+    if (f == RP_FIELD_CITIZENSHIP || f == RP_FIELD_COUNTRY_OF_EXPLOITATION ||
+        f == RP_TABLE_FIELD_STATE) {
         const char *name = rp_publish__country_name(code);
         rp_x_strlcpy(buf, name != NULL ? name : code, size);
         return buf;

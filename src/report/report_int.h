@@ -34,7 +34,9 @@ typedef struct rp_report__unit {
     uint16_t year;
     uint16_t citizenship;
     uint16_t coe;
-    uint16_t list; /* index into rp_report_data.lists */
+    uint16_t list;   /* index into rp_report_data.lists */
+    uint16_t state;  /* index into rp_report_data.states (pooled data; else 0) */
+    uint16_t region; /* index into rp_report_data.regions (pooled data; else 0) */
     int16_t age;
     uint8_t id_status, sex, age_band, majority;
 } rp_report__unit;
@@ -46,6 +48,11 @@ struct rp_report_data {
     size_t n_lists;
     size_t unlinked;
     bool persons;
+    char **states; /* pooled data: sorted state codes, else NULL */
+    size_t n_states;
+    char **regions; /* pooled data: sorted region names */
+    size_t n_regions;
+    uint16_t *state_region; /* n_states: the region of each state */
 };
 
 /* Country code of a record as a unit's number (see rp_report__unit). */
@@ -76,6 +83,13 @@ int rp_report__table_alloc(rp_table **out, const rp_table_dim *dims, size_t n_di
 
 /** True when @p f is a multi-valued field (a bit set of codes). */
 bool rp_report__field_multi(rp_field f);
+
+/** True when @p f is RP_TABLE_FIELD_STATE or RP_TABLE_FIELD_REGION. */
+bool rp_report__field_pseudo(rp_field f);
+
+/* Mark the (region, state) cells of a state outside the region RP_CELL_STRUCTURAL
+ * (table.c), when @p t has both pseudo-dimensions. */
+void rp_report__mark_structural(rp_table *t, const rp_report_data *d);
 
 /* ==== disclosure control internals (sdc.c, dp.c) ==== */
 

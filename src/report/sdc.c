@@ -522,6 +522,9 @@ static size_t mark_primary(rp_table *t, const rp_sdc_opts *o)
     size_t n = 0;
     for (size_t c = 0; c < t->n_cells; c++) {
         double x = t->count[c];
+        if (t->status[c] == RP_CELL_STRUCTURAL) {
+            continue; /* known to be 0 by everyone: nothing to protect */
+        }
         if ((x > 0 && x < o->k) || (o->zero_unsafe && x == 0 && !is_margin(t, c))) {
             t->status[c] = RP_CELL_PRIMARY;
             n++;
@@ -587,6 +590,9 @@ static int protect_suppress(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *re
         goto out;
     }
     rep->n_primary = mark_primary(t, o);
+    for (size_t c = 0; c < t->n_cells; c++) {
+        rep->n_secondary += t->status[c] == RP_CELL_SECONDARY ? 1 : 0; /* forced */
+    }
     while (rc == RP_OK && rep->n_primary > 0) {
         fix_singletons(t, cells, o, &rep->n_secondary);
         size_t n_fail = 0;
@@ -634,6 +640,9 @@ static void protect_round(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *rep)
 {
     for (size_t c = 0; c < t->n_cells; c++) {
         double x = t->count[c];
+        if (t->status[c] == RP_CELL_STRUCTURAL) {
+            continue;
+        }
         if (o->method == RP_SDC_KROUND) {
             /* CTDC k-synthetic (Synthetic Data Showcase): below k not reported, the rest
              * rounded down to a multiple of k */
@@ -654,10 +663,15 @@ static void protect_round(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *rep)
 
 /* ==== the entry point ==== */
 
-static bool already_protected(const rp_table *t)
+/* Protected already: a cell with a status other than published, structural or a forced
+ * secondary suppression, or a value that is not its count. */
+static bool already_protected(const rp_table *t, const rp_sdc_opts *o)
 {
     for (size_t c = 0; c < t->n_cells; c++) {
-        if (t->status[c] != RP_CELL_PUBLISHED || t->value[c] != t->count[c]) {
+        uint8_t st = t->status[c];
+        bool forced = st == RP_CELL_SECONDARY && o->method == RP_SDC_SUPPRESS;
+        if ((st != RP_CELL_PUBLISHED && st != RP_CELL_STRUCTURAL && !forced) ||
+            t->value[c] != t->count[c]) {
             return true;
         }
     }
@@ -693,7 +707,7 @@ int rp_sdc_protect(rp_table *t, const rp_sdc_opts *opts, rp_sdc_report *report, 
     if (rc != RP_OK) {
         return rc;
     }
-    if (already_protected(t)) {
+    if (already_protected(t, &o)) {
         return rp_error_set(err, RP_EINVAL, "table '%s' is already protected",
                             t->title != NULL ? t->title : "");
     }

@@ -51,6 +51,23 @@ bool rp_report__field_multi(rp_field f)
            f == RP_FIELD_RECRUITER_RELATION;
 }
 
+bool rp_report__field_pseudo(rp_field f)
+{
+    return f == RP_TABLE_FIELD_STATE || f == RP_TABLE_FIELD_REGION;
+}
+
+const char *rp_table_field_name(rp_field f)
+{
+    if (f == RP_TABLE_FIELD_STATE) {
+        return "state";
+    }
+    if (f == RP_TABLE_FIELD_REGION) {
+        return "region";
+    }
+    const rp_field_info *fi = rp_field_info_get(f);
+    return fi != NULL ? fi->name : "?";
+}
+
 bool rp_table_dim_additive(const rp_table *t, size_t d)
 {
     return d < t->n_dims && !rp_report__field_multi(t->dims[d].field);
@@ -316,6 +333,9 @@ void rp_report_data_free(rp_report_data *d)
         rp_free(d->lists[i]);
     }
     rp_free(d->lists);
+    rp_x_strv_free(d->states, d->n_states);
+    rp_x_strv_free(d->regions, d->n_regions);
+    rp_free(d->state_region);
     rp_free(d);
 }
 
@@ -501,8 +521,11 @@ static int multi_index(rp_field f)
     }
 }
 
-static bool tabulable(rp_field f)
+static bool tabulable(rp_field f, const rp_report_data *d)
 {
+    if (rp_report__field_pseudo(f)) {
+        return d->n_states > 0;
+    }
     return f >= RP_FIELD_LIST && f < RP_FIELD_COUNT && f != RP_FIELD_CASE_ID &&
            f != RP_FIELD_PERSON_ID && f != RP_FIELD_REGISTRATION_DATE;
 }
@@ -510,6 +533,12 @@ static bool tabulable(rp_field f)
 /* The raw value of single-valued field @p f of @p u. */
 static uint32_t unit_raw(const rp_report__unit *u, rp_field f)
 {
+    if (f == RP_TABLE_FIELD_STATE) {
+        return u->state;
+    }
+    if (f == RP_TABLE_FIELD_REGION) {
+        return u->region;
+    }
     switch (f) {
     case RP_FIELD_LIST:
         return u->list;
@@ -537,7 +566,7 @@ static uint32_t unit_raw(const rp_report__unit *u, rp_field f)
 /* 0 known, 1 unknown, 2 not recorded: the order of categories after their values. */
 static int raw_class(rp_field f, uint32_t raw)
 {
-    if (f == RP_FIELD_LIST) {
+    if (f == RP_FIELD_LIST || rp_report__field_pseudo(f)) {
         return 0;
     }
     if (raw == 0) {
@@ -556,6 +585,10 @@ static char *raw_label(const dim_plan *p, uint32_t raw, const rp_report_data *d)
     const char *s = buf;
     if (p->f == RP_FIELD_LIST) {
         s = raw < d->n_lists ? d->lists[raw] : "";
+    } else if (p->f == RP_TABLE_FIELD_STATE) {
+        s = raw < d->n_states ? d->states[raw] : "";
+    } else if (p->f == RP_TABLE_FIELD_REGION) {
+        s = raw < d->n_regions ? d->regions[raw] : "";
     } else if (p->multi < 0 && raw_class(p->f, raw) == 2) {
         s = "";
     } else if (p->multi < 0 && raw_class(p->f, raw) == 1) {
@@ -699,20 +732,25 @@ static void count_unit(rp_table *t, const rp_report__unit *u, const dim_plan *pl
     }
 }
 
-static int check_fields(const rp_field *fields, size_t n, const rp_table_opts *o, rp_error *err)
+static int check_fields(const rp_field *fields,
+                        size_t n,
+                        const rp_table_opts *o,
+                        const rp_report_data *d,
+                        rp_error *err)
 {
     if (n == 0 || n > RP_TABLE_MAX_DIMS || fields == NULL) {
         return rp_error_set(err, RP_EINVAL, "a table has 1 to %d fields", RP_TABLE_MAX_DIMS);
     }
     for (size_t i = 0; i < n; i++) {
-        const rp_field_info *fi = rp_field_info_get(fields[i]);
-        if (fi == NULL || !tabulable(fields[i])) {
-            return rp_error_set(err, RP_EINVAL, "field '%s' cannot be tabulated",
-                                fi != NULL ? fi->name : "?");
+        const char *name = rp_table_field_name(fields[i]);
+        if (!tabulable(fields[i], d)) {
+            return rp_error_set(err, RP_EINVAL, "field '%s' cannot be tabulated%s", name,
+                                rp_report__field_pseudo(fields[i]) ? " (the data are not pooled)"
+                                                                   : "");
         }
         for (size_t j = 0; j < i; j++) {
             if (fields[j] == fields[i]) {
-                return rp_error_set(err, RP_EINVAL, "field '%s' is given twice", fi->name);
+                return rp_error_set(err, RP_EINVAL, "field '%s' is given twice", name);
             }
         }
     }
@@ -730,7 +768,7 @@ static char *default_title(const char *unit, const rp_field *fields, size_t n)
     rp_x_buf_printf(&b, "%s by ", unit);
     for (size_t i = 0; i < n; i++) {
         const char *sep = i == 0 ? "" : (i + 1 == n ? " and " : ", ");
-        rp_x_buf_printf(&b, "%s%s", sep, rp_field_info_get(fields[i])->name);
+        rp_x_buf_printf(&b, "%s%s", sep, rp_table_field_name(fields[i]));
     }
     return rp_x_buf_detach(&b);
 }
@@ -743,7 +781,13 @@ static int add_skip_notes(rp_table *t,
                           const rp_report_data *d)
 {
     int rc = RP_OK;
-    if (d->persons && d->unlinked > 0) {
+    if (d->n_states > 1) {
+        rc = rp_table_add_note(t,
+                               "%zu states' data pooled; each state counts its own %s, so a "
+                               "person identified in two states counts in each",
+                               d->n_states, t->unit);
+    }
+    if (rc == RP_OK && d->persons && d->unlinked > 0) {
         rc = rp_table_add_note(t, "%zu records without a person id are counted as one person each",
                                d->unlinked);
     }
@@ -798,6 +842,7 @@ static int fill_table(rp_table *t,
         }
     }
     memcpy(t->value, t->count, t->n_cells * sizeof(*t->value));
+    rp_report__mark_structural(t, d);
     if (add_skip_notes(t, skipped, plans, o, d) != RP_OK) {
         return rp_error_set(err, RP_ENOMEM, "out of memory");
     }
@@ -821,7 +866,7 @@ int rp_report_table_build(rp_table **out,
         return rp_error_set(err, RP_EINVAL, "no data or output given");
     }
     *out = NULL;
-    int rc = check_fields(fields, n_fields, o, err);
+    int rc = check_fields(fields, n_fields, o, data, err);
     if (rc != RP_OK) {
         return rc;
     }

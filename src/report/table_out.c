@@ -21,6 +21,8 @@ const char *rp_cell_status_str(rp_cell_status s)
         return "rounded";
     case RP_CELL_NOISY:
         return "noisy";
+    case RP_CELL_STRUCTURAL:
+        return "structural";
     default:
         return "?";
     }
@@ -93,7 +95,7 @@ csv_long(rp_x_buf *b, const rp_table *t, const rp_table_write_opts *o, const dou
 {
     size_t idx[RP_TABLE_MAX_DIMS];
     for (size_t d = 0; d < t->n_dims; d++) {
-        put_csv(b, rp_field_info_get(t->dims[d].field)->name);
+        put_csv(b, rp_table_field_name(t->dims[d].field));
         rp_x_buf_putc(b, ',');
     }
     rp_x_buf_puts(b, shares != NULL ? "value,status,share\n" : "value,status\n");
@@ -122,7 +124,7 @@ static void csv_wide(rp_x_buf *b, const rp_table *t, const rp_table_write_opts *
     put_csv(b, t->title != NULL ? t->title : "");
     rp_x_buf_putc(b, '\n');
     if (t->n_dims == 1) {
-        put_csv(b, rp_field_info_get(t->dims[0].field)->name);
+        put_csv(b, rp_table_field_name(t->dims[0].field));
         rp_x_buf_puts(b, ",value\n");
         for (size_t i = 0; i <= t->dims[0].n_cats; i++) {
             put_csv(b, cat_label(t, 0, i, o));
@@ -137,7 +139,7 @@ static void csv_wide(rp_x_buf *b, const rp_table *t, const rp_table_write_opts *
             if (d > 0) {
                 rp_x_buf_putc(b, ',');
             }
-            put_csv(b, rp_field_info_get(t->dims[d].field)->name);
+            put_csv(b, rp_table_field_name(t->dims[d].field));
         }
         for (size_t i = 0; i < n_last; i++) {
             rp_x_buf_putc(b, ',');
@@ -244,7 +246,7 @@ static json_t *json_dims(const rp_table *t)
             json_array_append_new(cats, json_string(t->dims[d].cats[i]));
         }
         json_array_append_new(dims, json_pack("{s:s, s:b, s:o*}", "field",
-                                              rp_field_info_get(t->dims[d].field)->name, "additive",
+                                              rp_table_field_name(t->dims[d].field), "additive",
                                               rp_table_dim_additive(t, d), "categories", cats));
     }
     return dims;

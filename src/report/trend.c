@@ -81,6 +81,7 @@ void rp_trend_free(rp_trend *tr)
     rp_free(tr->counts);
     rp_free(tr->change);
     rp_free(tr->change_pct);
+    rp_free(tr->fitted);
     rp_x_strv_free(tr->notes, tr->n_notes);
     rp_free(tr);
 }
@@ -93,9 +94,10 @@ static int trend_alloc(rp_trend **out, size_t n, rp_error *err)
         tr->counts = rp_calloc(n, sizeof(*tr->counts));
         tr->change = rp_calloc(n, sizeof(*tr->change));
         tr->change_pct = rp_calloc(n, sizeof(*tr->change_pct));
+        tr->fitted = rp_calloc(n, sizeof(*tr->fitted));
     }
     if (tr == NULL || tr->years == NULL || tr->counts == NULL || tr->change == NULL ||
-        tr->change_pct == NULL) {
+        tr->change_pct == NULL || tr->fitted == NULL) {
         rp_trend_free(tr);
         rp_error_set(err, RP_ENOMEM, "out of memory");
         return RP_ENOMEM;
@@ -162,6 +164,56 @@ static double deviance(const double *x, const double *y, size_t n, double s, dou
         dev += (y[i] > 0 ? y[i] * log(y[i] / mu) : 0) - (y[i] - mu);
     }
     return 2 * dev;
+}
+
+/* The average annual change in % and its interval (profile when there is one); the
+ * quasi-Poisson one is set after this by quasi_poisson(). */
+static void set_pct(rp_trend *tr)
+{
+    bool prof = !isnan(tr->profile_lower) && !isnan(tr->profile_upper);
+    tr->pct_change = 100.0 * (tr->rate_ratio - 1.0);
+    tr->pct_lower = 100.0 * ((prof ? tr->profile_lower : tr->wald_lower) - 1.0);
+    tr->pct_upper = 100.0 * ((prof ? tr->profile_upper : tr->wald_upper) - 1.0);
+}
+
+/*
+ * Over-dispersion: phi = Pearson X^2 / df. Yearly counts of identified victims vary far
+ * more than Poisson counts (a new agency, a large operation), and the Poisson interval is
+ * then much too narrow. With phi > 1 the published interval is the quasi-Poisson one: the
+ * profile log-likelihood scaled by 1 / phi (so the cut is z^2 phi), or the Wald interval
+ * with its SE times sqrt(phi) when the profile is off.
+ */
+static void quasi_poisson(rp_trend *tr,
+                          const double *x,
+                          const double *y,
+                          size_t n,
+                          double s,
+                          double sxy,
+                          double z,
+                          bool profile)
+{
+    double ls = 0, m1 = 0, m2 = 0;
+    moments(&ls, &m1, &m2, x, n, tr->slope);
+    long double x2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double mu = s * exp(tr->slope * x[i] - ls);
+        x2 += (y[i] - mu) * (y[i] - mu) / mu;
+    }
+    tr->dispersion = tr->df > 0 ? (double)x2 / tr->df : 1.0;
+    if (!(tr->dispersion > 1.0)) {
+        return;
+    }
+    double phi = tr->dispersion, lo = NAN, hi = NAN;
+    if (profile) {
+        lo = profile_end(x, n, s, sxy, tr->slope, tr->slope_se, z * z * phi, -1);
+        hi = profile_end(x, n, s, sxy, tr->slope, tr->slope_se, z * z * phi, +1);
+    }
+    if (isnan(lo) || isnan(hi)) {
+        lo = tr->slope - z * tr->slope_se * sqrt(phi);
+        hi = tr->slope + z * tr->slope_se * sqrt(phi);
+    }
+    tr->pct_lower = 100.0 * (exp(lo) - 1.0);
+    tr->pct_upper = 100.0 * (exp(hi) - 1.0);
 }
 
 static int check_trend_input(
@@ -258,6 +310,14 @@ int rp_trend_fit(rp_trend **out,
     }
     tr->deviance = deviance(x, y, n_fit, s, tr->slope);
     tr->df = (double)n_fit - 2;
+    /* fitted means: exp(a + b (year - mean)) with exp(a) = S / sum exp(b x) */
+    double ls = 0, m1 = 0, m2 = 0;
+    moments(&ls, &m1, &m2, x, n_fit, tr->slope);
+    for (size_t i = 0; i < n; i++) {
+        tr->fitted[i] = s * exp(tr->slope * ((double)years[i] - mean) - ls);
+    }
+    set_pct(tr);
+    quasi_poisson(tr, x, y, n_fit, s, sxy, z, o->profile);
     *out = tr;
     tr = NULL;
 out:
@@ -305,4 +365,170 @@ int rp_table_trend(rp_trend **out,
     rp_free(years);
     rp_free(counts);
     return rc;
+}
+
+/* ==== trends of estimates ==== */
+
+/* The usable years of estimates: x (year), y (log estimate), w (weight); @return count. */
+static size_t estimate_points(double *x,
+                              double *y,
+                              double *w,
+                              const int *years,
+                              const double *est,
+                              const double *lo,
+                              const double *hi,
+                              size_t n,
+                              double z)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ok = isfinite(est[i]) && est[i] > 0 && isfinite(lo[i]) && lo[i] > 0 &&
+                  isfinite(hi[i]) && hi[i] > lo[i] && lo[i] <= est[i] && est[i] <= hi[i];
+        if (!ok) {
+            continue;
+        }
+        double se = (log(hi[i]) - log(lo[i])) / (2.0 * z);
+        x[k] = years[i];
+        y[k] = log(est[i]);
+        w[k++] = 1.0 / (se * se);
+    }
+    return k;
+}
+
+/* Weighted least squares of y on x: slope, its SE, intercept at the weighted mean, RSS. */
+static void wls(rp_trend *tr,
+                double *xbar_out,
+                double *ybar_out,
+                const double *x,
+                const double *y,
+                const double *w,
+                size_t k)
+{
+    long double sw = 0, sx = 0, sy = 0;
+    for (size_t i = 0; i < k; i++) {
+        sw += w[i];
+        sx += w[i] * x[i];
+        sy += w[i] * y[i];
+    }
+    double xbar = (double)(sx / sw), ybar = (double)(sy / sw);
+    long double sxx = 0, sxy = 0;
+    for (size_t i = 0; i < k; i++) {
+        sxx += w[i] * (x[i] - xbar) * (x[i] - xbar);
+        sxy += w[i] * (x[i] - xbar) * (y[i] - ybar);
+    }
+    tr->slope = (double)(sxy / sxx);
+    tr->slope_se = 1.0 / sqrt((double)sxx);
+    long double rss = 0;
+    for (size_t i = 0; i < k; i++) {
+        double r = y[i] - ybar - tr->slope * (x[i] - xbar);
+        rss += w[i] * r * r;
+    }
+    tr->deviance = (double)rss;
+    *xbar_out = xbar;
+    *ybar_out = ybar;
+}
+
+int rp_trend_fit_estimates(rp_trend **out,
+                           const int *years,
+                           const double *estimate,
+                           const double *lower,
+                           const double *upper,
+                           size_t n,
+                           double est_level,
+                           const rp_trend_opts *opts,
+                           rp_error *err)
+{
+    const rp_trend_opts defaults = RP_TREND_OPTS_INIT;
+    const rp_trend_opts *o = opts != NULL ? opts : &defaults;
+    rp_trend *tr = NULL;
+    if (out == NULL ||
+        (n > 0 && (years == NULL || estimate == NULL || lower == NULL || upper == NULL))) {
+        return rp_error_set(err, RP_EINVAL, "no years, estimates or output given");
+    }
+    *out = NULL;
+    if (!(est_level > 0 && est_level < 1) || o->version != RP_TREND_OPTS_VERSION ||
+        !(o->ci_level > 0 && o->ci_level < 1)) {
+        return rp_error_set(err, RP_EINVAL, "bad trend options or level of the estimates");
+    }
+    double *x = rp_calloc(n > 0 ? 3 * n : 1, sizeof(*x));
+    int rc = x != NULL ? trend_alloc(&tr, n, err) : rp_error_set(err, RP_ENOMEM, "out of memory");
+    if (rc != RP_OK) {
+        goto out;
+    }
+    double *y = x + n, *w = x + 2 * n;
+    size_t k = estimate_points(x, y, w, years, estimate, lower, upper, n,
+                               gsl_cdf_ugaussian_Pinv(0.5 + est_level / 2));
+    if (k < 2) {
+        rc = rp_error_set(err, RP_EINVAL, "trend: fewer than 2 years with an estimate");
+        goto out;
+    }
+    double xbar = 0, ybar = 0;
+    wls(tr, &xbar, &ybar, x, y, w, k);
+    double z = gsl_cdf_ugaussian_Pinv(0.5 + o->ci_level / 2);
+    for (size_t i = 0; i < n; i++) {
+        tr->years[i] = years[i];
+        bool ok = isfinite(estimate[i]);
+        tr->counts[i] = ok ? estimate[i] : NAN;
+        tr->fitted[i] = exp(ybar + tr->slope * ((double)years[i] - xbar));
+    }
+    annual_changes(tr);
+    tr->n_fitted = k;
+    tr->df = (double)k - 2;
+    tr->ci_level = o->ci_level;
+    tr->weighted = true;
+    tr->iterations = 1;
+    tr->rate_ratio = exp(tr->slope);
+    tr->wald_lower = exp(tr->slope - z * tr->slope_se);
+    tr->wald_upper = exp(tr->slope + z * tr->slope_se);
+    tr->profile_lower = tr->profile_upper = NAN;
+    tr->dispersion = 1.0;
+    set_pct(tr);
+    *out = tr;
+    tr = NULL;
+out:
+    rp_free(x);
+    rp_trend_free(tr);
+    return rc;
+}
+
+/* ==== describing ==== */
+
+/* The first and last fitted years. */
+static void fitted_span(int *first, int *last, const rp_trend *tr)
+{
+    *first = *last = 0;
+    for (size_t i = 0; i < tr->n_years; i++) {
+        if (isnan(tr->counts[i]) || (tr->weighted && !(tr->counts[i] > 0))) {
+            continue;
+        }
+        *first = *first == 0 ? tr->years[i] : *first;
+        *last = tr->years[i];
+    }
+}
+
+const char *rp_trend_describe(char *buf, size_t size, const rp_trend *tr)
+{
+    int first = 0, last = 0;
+    if (size == 0) {
+        return buf;
+    }
+    if (tr == NULL) {
+        rp_x_strlcpy(buf, "no trend", size);
+        return buf;
+    }
+    fitted_span(&first, &last, tr);
+    bool prof = !tr->weighted && !isnan(tr->profile_lower) && !isnan(tr->profile_upper);
+    snprintf(buf, size,
+             "average annual change %+.1f%% (%.0f%% CI %+.1f%% to %+.1f%%); %s over %d-%d "
+             "(%zu years)",
+             tr->pct_change, 100.0 * tr->ci_level, tr->pct_lower, tr->pct_upper,
+             tr->weighted ? "log-linear trend of the estimates, weighted by their precision "
+                            "(Wald interval)"
+             : tr->dispersion > 1.0
+                 ? "Poisson log-linear trend, interval widened for the year-to-year variation "
+                   "(quasi-Poisson)"
+                 : (prof ? "Poisson log-linear trend (profile-likelihood interval)"
+                         : "Poisson log-linear trend (Wald interval)"),
+             first, last, tr->n_fitted);
+    return buf;
 }

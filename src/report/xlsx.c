@@ -206,6 +206,74 @@ static lxw_row_t write_body(lxw_worksheet *ws,
     return row;
 }
 
+/* The annual change of a 1-D year table beside its values (columns D and E). */
+static void
+write_changes(lxw_worksheet *ws, const rp_table *t, const rp_trend *tr, const formats *fm)
+{
+    worksheet_write_string(ws, HEAD_ROW, 3, "Change on the year before", fm->head);
+    worksheet_write_string(ws, HEAD_ROW, 4, "Change (%)", fm->head);
+    for (size_t i = 0; i < t->dims[0].n_cats; i++) {
+        long y = 0;
+        if (rp_x_parse_long(t->dims[0].cats[i], 1, 65535, &y) != RP_OK)
+            continue;
+        for (size_t k = 0; k < tr->n_years; k++) {
+            if (tr->years[k] != (int)y)
+                continue;
+            lxw_row_t row = (lxw_row_t)(HEAD_ROW + 1 + i);
+            if (!isnan(tr->change[k]))
+                worksheet_write_number(ws, row, 3, tr->change[k], fm->num);
+            if (!isnan(tr->change_pct[k]))
+                worksheet_write_number(ws, row, 4, tr->change_pct[k], fm->pct);
+        }
+    }
+}
+
+/* The trends under a table: one row per label. @return the next free row. */
+static lxw_row_t
+write_trends(lxw_worksheet *ws, lxw_row_t row, const rp_report_section *s, const formats *fm)
+{
+    char text[400];
+    if (s->n_trends == 0)
+        return row;
+    row++;
+    worksheet_write_string(ws, row++, 0, "Trend (average annual change, %)", fm->section);
+    static const char *const heads[] = {"", "Average annual change (%)", "Lower bound (%)",
+                                        "Upper bound (%)", "Years fitted"};
+    for (lxw_col_t c = 0; c < 5; c++)
+        worksheet_write_string(ws, row, c, heads[c], c == 0 ? fm->head_left : fm->head);
+    row++;
+    for (size_t i = 0; i < s->n_trends; i++, row++) {
+        const rp_trend *tr = s->trends[i];
+        worksheet_write_string(ws, row, 0, s->trend_labels[i], fm->label);
+        if (tr == NULL) {
+            worksheet_write_string(ws, row, 1, "too few published years", fm->note);
+            continue;
+        }
+        worksheet_write_number(ws, row, 1, tr->pct_change, fm->pct);
+        worksheet_write_number(ws, row, 2, tr->pct_lower, fm->pct);
+        worksheet_write_number(ws, row, 3, tr->pct_upper, fm->pct);
+        worksheet_write_number(ws, row, 4, (double)tr->n_fitted, fm->num);
+    }
+    const rp_trend *first = NULL;
+    for (size_t i = 0; i < s->n_trends && first == NULL; i++)
+        first = s->trends[i];
+    if (first != NULL) {
+        worksheet_write_string(ws, row++, 0,
+                               "Fitted to the published counts only (years not published are "
+                               "left out); intervals as stated below.",
+                               fm->note);
+    }
+    for (size_t i = 0; i < s->n_trends; i++) {
+        if (s->trends[i] == NULL)
+            continue;
+        char line[480];
+        snprintf(line, sizeof(line), "%s: %s", s->trend_labels[i],
+                 rp_trend_describe(text, sizeof(text), s->trends[i]));
+        worksheet_write_string(ws, row++, 0, line, fm->note);
+    }
+    return row;
+}
+
 static void
 write_table_notes(lxw_worksheet *ws, lxw_row_t row, const rp_table *t, const formats *fm)
 {
@@ -254,12 +322,17 @@ write_table_sheet(lxw_workbook *wb, const rp_report_section *s, const formats *f
     worksheet_write_string(ws, 1, 0, unit, fm->unit);
     double label_w = write_head(ws, t, &g, fm);
     lxw_row_t row = write_body(ws, t, &g, shares, fm, &label_w);
+    bool year_1d = g.one_dim && t->n_dims == 1 && t->dims[0].field == RP_FIELD_REGISTRATION_YEAR;
+    if (year_1d && s->n_trends == 1 && s->trends[0] != NULL)
+        write_changes(ws, t, s->trends[0], fm);
     rp_free(shares);
     rp_publish__grid_release(&g);
+    row = write_trends(ws, row, s, fm);
     write_table_notes(ws, row, t, fm);
     label_w += 2.0;
     worksheet_set_column(ws, 0, 0, label_w > LABEL_WIDTH_MAX ? LABEL_WIDTH_MAX : label_w, NULL);
-    worksheet_set_column(ws, 1, (lxw_col_t)(g.one_dim ? 2 : g.n_cols), VALUE_WIDTH, NULL);
+    lxw_col_t last = (lxw_col_t)(g.one_dim ? 2 : g.n_cols);
+    worksheet_set_column(ws, 1, s->n_trends > 0 && last < 4 ? 4 : last, VALUE_WIDTH, NULL);
     worksheet_freeze_panes(ws, HEAD_ROW + 1, 1);
     return RP_OK;
 }
@@ -310,7 +383,14 @@ write_estimates(lxw_workbook *wb, const rp_report_doc *doc, const formats *fm, r
         write_estimate_row(ws, (lxw_row_t)(HEAD_ROW + 1 + i), &doc->estimates[i], fm);
     lxw_row_t row = (lxw_row_t)(HEAD_ROW + 2 + doc->n_estimates);
     if (doc->estimate_text != NULL)
-        worksheet_write_string(ws, row, 0, doc->estimate_text, fm->note);
+        worksheet_write_string(ws, row++, 0, doc->estimate_text, fm->note);
+    if (doc->estimate_trend != NULL) {
+        char text[400];
+        char line[480];
+        snprintf(line, sizeof(line), "Trend of the estimated total: %s",
+                 rp_trend_describe(text, sizeof(text), doc->estimate_trend));
+        worksheet_write_string(ws, row, 0, line, fm->note);
+    }
     worksheet_set_column(ws, 0, 0, 24.0, NULL);
     worksheet_set_column(ws, 1, 4, 16.0, NULL);
     worksheet_freeze_panes(ws, HEAD_ROW + 1, 1);

@@ -5,7 +5,10 @@
 # accessible (lang, <caption>, <th scope>, SVG <title>/<desc>, no script); headless
 # Chromium renders it to a PNG that is checked for size and content (not blank, the
 # charts' Okabe-Ito blue present); the charts' PNGs are checked the same way; the output
-# directory is replaced whole, and a directory that is not a report is refused.
+# directory is replaced whole, and a directory that is not a report is refused; the trend
+# by year is fitted to the published counts (quasi-Poisson on this over-dispersed series),
+# and a store of linked persons (tests/fixtures/report/linked.csv) gets the trend of its
+# yearly estimates.
 #
 # Chromium is a declared dependency (scripts/deps.txt, installed by scripts/install-deps):
 # when it is missing the test fails with a message saying so rather than skipping, so
@@ -104,6 +107,24 @@ assert len(names) == 7 and names[-1] == "Notes", names
 strings = z.read("xl/sharedStrings.xml").decode()
 assert "<t>x</t>" in strings and "Case records by citizenship" in strings
 assert "pane" in z.read("xl/worksheets/sheet1.xml").decode()  # frozen header
+' "$R"
+
+expect_python "CTDC: the trend by year is fitted to the published counts, quasi-Poisson" '
+import csv, json, math, sys
+t = json.load(open(sys.argv[1] + "/01-year.json"))
+tr = json.load(open(sys.argv[1] + "/01-year-trend.json"))[0]
+pub = {c["labels"][0]: c["value"] for c in t["cells"]}
+for p in tr["years"]:
+    assert p["value"] == pub[str(p["year"])], p
+g = tr["trend"]
+assert g["dispersion"] > 10, g  # yearly counts vary far more than Poisson counts
+assert g["ci_lower_pct"] < g["avg_change_pct"] < g["ci_upper_pct"], g
+assert g["ci_upper_pct"] - g["ci_lower_pct"] > 5, g  # widened, not the Poisson +-0.3%
+assert "quasi-Poisson" in tr["method"], tr["method"]
+html = open(sys.argv[1] + "/report.html", encoding="utf-8").read()
+for want in ["Change on the year before", "<strong>All:</strong> average annual change",
+             "(quasi-Poisson)", "Trend: average annual change"]:
+    assert want in html, want
 ' "$R"
 
 # ---- rendering: the chart PNGs and the HTML report through headless Chromium ----
@@ -219,5 +240,25 @@ rows = list(csv.reader(open(sys.argv[1] + "/01-year.csv", newline="")))
 vals = [r[1] for r in rows[2:] if len(r) > 1 and r[1] not in ("", "x") and r[1].isdigit()]
 assert vals and all(int(v) % 10 == 0 for v in vals), vals
 ' "$TMP/r3"
+
+# ---- the trend of the estimates ----
+
+L="$TMP/linked.db"
+run 0 "init linked" -- init --store "$L" --quiet
+run 0 "import linked persons on three lists" -- import "$RP_SRC/tests/fixtures/report/linked.csv" \
+    --mapping "$RP_SRC/tests/fixtures/store/mapping.json" --store "$L" --quiet
+run 0 "report with estimates" -- report --store "$L" --out-dir "$TMP/lr" --json
+expect_python "the trend of the yearly estimates is published" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["estimates"] is True and "estimate-trend.json" in r["files"], r
+tr = json.load(open(sys.argv[2] + "/estimate-trend.json"))[0]
+assert tr["label"] == "estimated total" and tr["method"].startswith("weighted log-linear"), tr
+g = tr["trend"]
+# the simulated populations are 300, 360, 420, 500: about +18.6% a year
+assert g["years_fitted"] == 4 and g["ci_lower_pct"] < 18.6 < g["ci_upper_pct"], g
+html = open(sys.argv[2] + "/report.html", encoding="utf-8").read()
+assert "<strong>Trend of the estimated total:</strong> average annual change" in html
+' "$TMP/out" "$TMP/lr"
 
 finish

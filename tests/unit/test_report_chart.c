@@ -357,7 +357,8 @@ static void report_html__accessible_self_contained(void **state)
     assert_rp_ok(rp_chart_from_table(&c1, years_t, 0, RP_CHART_COLUMNS, NULL, &err), &err);
     assert_rp_ok(rp_chart_from_table(&c2, cz, 0, RP_CHART_BARS, NULL, &err), &err);
     assert_rp_ok(rp_chart_from_estimates(&ce, est_rows, 4, NULL, &err), &err);
-    rp_report_section sections[] = {{years_t, c1, "Trend.", NULL}, {cz, c2, NULL, NULL}};
+    rp_report_section sections[] = {{years_t, c1, "Trend.", NULL, NULL, NULL, 0},
+                                    {cz, c2, NULL, NULL, NULL, NULL, 0}};
     const char *sources[] = {"Test source <1>"};
     const char *method[] = {"Cells below 5 are suppressed."};
     rp_report_doc doc = {.title = "Patterns & trends",
