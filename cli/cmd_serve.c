@@ -36,7 +36,10 @@ enum {
     OPT_ROLE,
     OPT_AGENCY,
     OPT_PASSWORD_FILE,
-    OPT_SESSION
+    OPT_SESSION,
+    OPT_PUBLIC_URL,
+    OPT_TRUST_PROXY,
+    OPT_MAX_UPLOADS
 };
 
 static const struct option longopts[] = {
@@ -52,6 +55,9 @@ static const struct option longopts[] = {
     {"port-file", required_argument, NULL, OPT_PORT_FILE},
     {"log", no_argument, NULL, OPT_LOG},
     {"session-minutes", required_argument, NULL, OPT_SESSION},
+    {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
+    {"trust-proxy", no_argument, NULL, OPT_TRUST_PROXY},
+    {"max-uploads", required_argument, NULL, OPT_MAX_UPLOADS},
     {"role", required_argument, NULL, OPT_ROLE},
     {"agency", required_argument, NULL, OPT_AGENCY},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
@@ -83,6 +89,12 @@ static void usage(FILE *f)
             "  --threads N          worker threads, each with a store connection (default 2)\n"
             "  --hub-key FILE       the hub's key: accept uploads of sealed submissions\n"
             "  --max-upload MB      largest upload in MiB (default 64)\n"
+            "  --max-uploads N      uploads received at the same time (default 4)\n"
+            "  --public-url URL     behind a reverse proxy: the origin users see,\n"
+            "                       https://host[:port] (Origin and Host checks, Secure\n"
+            "                       __Host- cookies and HSTS when https)\n"
+            "  --trust-proxy        take the client address from the last X-Forwarded-For\n"
+            "                       entry of requests from a loopback address (the proxy)\n"
             "  --session-minutes N  idle time before a session ends (default 30)\n"
             "  --log                one line per request on stderr (no bodies, no queries)\n"
             "Accounts:\n"
@@ -153,6 +165,17 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
         return -1;
     case OPT_PORT_FILE:
         a->port_file = v;
+        return -1;
+    case OPT_PUBLIC_URL:
+        a->opts.public_url = v;
+        return -1;
+    case OPT_TRUST_PROXY:
+        a->opts.trust_proxy = true;
+        return -1;
+    case OPT_MAX_UPLOADS:
+        if (!rp_cli_parse_int(&n, v, 1, 64))
+            return rp_cli_usage_error(CMD_NAME, "--max-uploads: expected 1 to 64");
+        a->opts.max_uploads = (size_t)n;
         return -1;
     case OPT_LOG:
         a->log = true;
@@ -361,10 +384,12 @@ static int run_server(serve_args *a)
     }
     bool v6 = strchr(a->opts.bind, ':') != NULL;
     if (!a->common.quiet)
-        fprintf(stderr, "rapporteur: serving %s on %s://%s%s%s:%u/ (stop with Ctrl-C)\n",
+        fprintf(stderr, "rapporteur: serving %s on %s://%s%s%s:%u/%s%s%s (stop with Ctrl-C)\n",
                 a->store != NULL ? a->store : RP_STORE_DEFAULT_PATH,
                 a->opts.cert_path != NULL ? "https" : "http", v6 ? "[" : "", a->opts.bind,
-                v6 ? "]" : "", port);
+                v6 ? "]" : "", port, a->opts.public_url != NULL ? " for " : "",
+                a->opts.public_url != NULL ? a->opts.public_url : "",
+                a->opts.trust_proxy ? " behind a trusted proxy" : "");
     int sig = 0;
     sigwait(&set, &sig);
     rp_server_free(srv);

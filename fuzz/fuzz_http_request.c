@@ -93,6 +93,29 @@ static void fuzz_target(const char *path_query,
     rp_serve__parts_release(&parts);
     char out[64];
     (void)rp_serve__header_param(out, sizeof(out), ctype, "boundary");
+    /* The unescaper never lengthens, never leaves a NUL inside, and a %00 never passes. */
+    char *u = rp_x_strndup(path_query, strlen(path_query));
+    if (u != NULL) {
+        size_t ulen = rp_serve__unescape(u);
+        if (ulen > strlen(path_query) || strlen(u) != ulen)
+            fail("unescape lengthened or left a NUL");
+        if (strstr(path_query, "%00") != NULL && rp_serve__path_ok(u))
+            fail("a %00 path passed");
+        rp_free(u);
+    }
+    char addr[64];
+    if (rp_serve__forwarded_for(addr, sizeof(addr), cookie)) {
+        char key[80];
+        rp_serve__client_key(key, sizeof(key), addr);
+    }
+    char origin[300];
+    char host[300];
+    bool https = false;
+    (void)rp_serve__parse_public_url(origin, sizeof(origin), host, sizeof(host), &https, ctype,
+                                     NULL);
+    char msg[512];
+    rp_x_strlcpy(msg, cookie, sizeof(msg));
+    rp_serve__scrub_message(msg);
     rp_x_buf b = RP_X_BUF_INIT;
     rp_serve__esc(&b, cookie);
     rp_x_buf_release(&b);

@@ -143,13 +143,25 @@ typedef struct rp_serve_opts {
     unsigned login_max_user;  /* failed logins per user name in the window */
     unsigned login_max_ip;    /* failed logins per client address in the window */
     int log_fd;               /* access log (one line per request, no bodies); -1: none */
+    /*
+     * The origin users see when a reverse proxy stands in front ("https://host[:port]",
+     * no path); NULL: the server is reached directly. Origin headers must equal it, its
+     * host is admitted in Host headers, and when it is https cookies are Secure with the
+     * __Host- prefix and answers carry HSTS.
+     */
+    const char *public_url;
+    bool trust_proxy;    /* client address from the last X-Forwarded-For entry, when the
+                          * peer is a loopback address (the proxy on the same machine) */
+    size_t max_uploads;  /* uploads received at the same time; more are 503 */
+    size_t max_buffered; /* request bodies held in memory by all connections together, bytes
+                          * (uploads are spooled to a private file instead) */
 } rp_serve_opts;
 
-#define RP_SERVE_OPTS_VERSION 1
+#define RP_SERVE_OPTS_VERSION 2
 /* clang-format off */
 #define RP_SERVE_OPTS_INIT                                                                \
     {RP_SERVE_OPTS_VERSION, "127.0.0.1", 8080, NULL, NULL, NULL, 2, 1u << 20, 64u << 20, \
-     1800, 900, 5, 20, -1}
+     1800, 900, 5, 20, -1, NULL, false, 4, 64u << 20}
 
 /* clang-format on */
 

@@ -113,15 +113,20 @@ bool rp_serve__secret_eq(const char *a, const char *b)
 /* ==== login rate limiting ==== */
 
 #define RL_SLOTS 4096
+/* Slots a key may use: it probes this run, from its hash. */
+#define RL_RUN 16
 
 typedef struct rl_slot {
     char key[RP_USER_NAME_MAX + 8];
     unsigned count;
     time_t start;
+    bool keep;     /* an account's: not given to another key within its window */
+    bool reported; /* the window's first refusal has been audited */
 } rl_slot;
 
 struct rp_serve__ratelimit {
     pthread_mutex_t lock;
+    unsigned char hash_key[crypto_shorthash_KEYBYTES];
     rl_slot slots[RL_SLOTS];
 };
 
@@ -135,6 +140,7 @@ int rp_serve__rl_new(rp_serve__ratelimit **out, rp_error *err)
         rp_free(rl);
         return rp_error_set(err, RP_ENOMEM, "cannot create a mutex");
     }
+    crypto_shorthash_keygen(rl->hash_key);
     *out = rl;
     return RP_OK;
 }
@@ -144,17 +150,27 @@ void rp_serve__rl_free(rp_serve__ratelimit *rl)
     if (rl == NULL)
         return;
     pthread_mutex_destroy(&rl->lock);
+    sodium_memzero(rl->hash_key, sizeof(rl->hash_key));
     rp_free(rl);
 }
 
-/* The slot of @p key, or NULL; with @p make, a free, expired or the oldest slot. */
-static rl_slot *rl_find(rp_serve__ratelimit *rl, const char *key, time_t now, bool make)
+/*
+ * The slot of @p key, or NULL; with @p make, a free one, else an expired one, else the
+ * oldest that is not kept (NULL when the whole run is kept accounts' and @p keep is
+ * false). SipHash under the table's random key: callers cannot aim at a run.
+ */
+static rl_slot *
+rl_find(rp_serve__ratelimit *rl, const char *key, time_t now, unsigned window, bool make, bool keep)
 {
-    uint64_t h = rp_x_hash64(0x726c, key, strlen(key));
+    unsigned char h8[crypto_shorthash_BYTES];
+    crypto_shorthash(h8, (const unsigned char *)key, strlen(key), rl->hash_key);
+    uint64_t h = 0;
+    for (size_t i = 0; i < sizeof(h8); i++)
+        h = (h << 8) | h8[i];
     rl_slot *empty = NULL;
+    rl_slot *expired = NULL;
     rl_slot *oldest = NULL;
-    /* A key always probes the same short run of slots; all of them are looked at. */
-    for (size_t i = 0; i < 16; i++) {
+    for (size_t i = 0; i < RL_RUN; i++) {
         rl_slot *s = &rl->slots[(h + i) % RL_SLOTS];
         if (s->key[0] == '\0') {
             if (empty == NULL)
@@ -163,14 +179,21 @@ static rl_slot *rl_find(rp_serve__ratelimit *rl, const char *key, time_t now, bo
         }
         if (strcmp(s->key, key) == 0)
             return s;
-        if (oldest == NULL || s->start < oldest->start)
+        if (s->start + (time_t)window <= now) {
+            if (expired == NULL)
+                expired = s;
+            continue;
+        }
+        if ((keep || !s->keep) && (oldest == NULL || s->start < oldest->start))
             oldest = s;
     }
     if (!make)
         return NULL;
-    rl_slot *victim = empty != NULL ? empty : oldest;
+    rl_slot *victim = empty != NULL ? empty : expired != NULL ? expired : oldest;
+    if (victim == NULL)
+        return NULL;
+    memset(victim, 0, sizeof(*victim));
     rp_x_strlcpy(victim->key, key, sizeof(victim->key));
-    victim->count = 0;
     victim->start = now;
     return victim;
 }
@@ -180,36 +203,48 @@ bool rp_serve__rl_blocked(rp_serve__ratelimit *rl,
                           time_t now,
                           unsigned max,
                           unsigned window,
-                          unsigned *retry_after)
+                          unsigned *retry_after,
+                          bool *first)
 {
     bool blocked = false;
+    if (first != NULL)
+        *first = false;
     pthread_mutex_lock(&rl->lock);
-    rl_slot *s = rl_find(rl, key, now, false);
+    rl_slot *s = rl_find(rl, key, now, window, false, false);
     if (s != NULL && s->start + (time_t)window > now && s->count >= max) {
         blocked = true;
         if (retry_after != NULL)
             *retry_after = (unsigned)(s->start + (time_t)window - now);
+        if (first != NULL) {
+            *first = !s->reported;
+            s->reported = true;
+        }
     }
     pthread_mutex_unlock(&rl->lock);
     return blocked;
 }
 
-void rp_serve__rl_fail(rp_serve__ratelimit *rl, const char *key, time_t now, unsigned window)
+void rp_serve__rl_fail(
+    rp_serve__ratelimit *rl, const char *key, time_t now, unsigned window, bool keep)
 {
     pthread_mutex_lock(&rl->lock);
-    rl_slot *s = rl_find(rl, key, now, true);
-    if (s->start + (time_t)window <= now) {
-        s->count = 0;
-        s->start = now;
+    rl_slot *s = rl_find(rl, key, now, window, true, keep);
+    if (s != NULL) {
+        if (s->start + (time_t)window <= now) {
+            s->count = 0;
+            s->start = now;
+            s->reported = false;
+        }
+        s->count++;
+        s->keep = s->keep || keep;
     }
-    s->count++;
     pthread_mutex_unlock(&rl->lock);
 }
 
 void rp_serve__rl_reset(rp_serve__ratelimit *rl, const char *key)
 {
     pthread_mutex_lock(&rl->lock);
-    rl_slot *s = rl_find(rl, key, 0, false);
+    rl_slot *s = rl_find(rl, key, 0, 0, false, false);
     if (s != NULL)
         memset(s, 0, sizeof(*s));
     pthread_mutex_unlock(&rl->lock);
@@ -409,6 +444,7 @@ static void make_dummy_hash(void)
 }
 
 int rp_serve__verify_password(long long *user_id,
+                              bool *account,
                               rp_store *st,
                               const char *name,
                               const char *password,
@@ -420,6 +456,8 @@ int rp_serve__verify_password(long long *user_id,
     long long id = 0;
     bool usable = false;
     pthread_once(&dummy_once, make_dummy_hash);
+    if (account != NULL)
+        *account = false;
     int rc = rp_store__prepare(&stmt, st,
                                "SELECT id, pwhash, disabled FROM serve_users WHERE name = ?1", err);
     if (rc != RP_OK)
@@ -434,6 +472,8 @@ int rp_serve__verify_password(long long *user_id,
         id = sqlite3_column_int64(stmt, 0);
         rp_x_strlcpy(hash, (const char *)sqlite3_column_text(stmt, 1), sizeof(hash));
         usable = sqlite3_column_int(stmt, 2) == 0;
+        if (account != NULL)
+            *account = true;
     }
     const char *against = step == SQLITE_ROW ? hash : dummy_hash;
     bool good = password != NULL && len > 0 && len <= RP_PASSWORD_MAX && against[0] != '\0' &&
@@ -452,8 +492,11 @@ out:
 
 /* A session lives at most this long whatever its activity, seconds. */
 #define SESSION_MAX_AGE (12LL * 3600)
-/* Activity updates the expiry at most this often, seconds. */
+/* Activity updates the expiry at most this often, seconds ... */
 #define SESSION_TOUCH 60
+/* ... and at least every session length / SESSION_TOUCH_PARTS, so that a short session
+ * does not lapse while in use. */
+#define SESSION_TOUCH_PARTS 20
 
 int rp_serve__session_start(rp_serve__session *out,
                             char token[RP_SERVE_TOKEN_TEXT + 1],
@@ -544,8 +587,16 @@ int rp_serve__session_find(rp_serve__session *out,
         long long created = sqlite3_column_int64(stmt, 5);
         long long expires = sqlite3_column_int64(stmt, 6);
         long long seen = sqlite3_column_int64(stmt, 7);
+        long long touch = seconds / SESSION_TOUCH_PARTS;
+        touch = touch < 1 ? 1 : touch > SESSION_TOUCH ? SESSION_TOUCH : touch;
         if (expires <= (long long)now || created + SESSION_MAX_AGE <= (long long)now) {
             rc = rp_error_set(err, RP_ENOTFOUND, "session expired");
+            if (!st->readonly) {
+                sqlite3_finalize(stmt);
+                stmt = NULL;
+                /* Nothing to report if it fails: the session is refused either way. */
+                rp_serve__session_end(st, hash, NULL);
+            }
         } else {
             memset(out, 0, sizeof(*out));
             out->user_id = sqlite3_column_int64(stmt, 0);
@@ -558,7 +609,7 @@ int rp_serve__session_find(rp_serve__session *out,
             rp_x_strlcpy(out->csrf, (const char *)sqlite3_column_text(stmt, 4), sizeof(out->csrf));
             rp_x_strlcpy(out->token_hash, hash, sizeof(out->token_hash));
             out->expires_at = expires;
-            if (seen + SESSION_TOUCH <= (long long)now && !st->readonly) {
+            if (seen + touch <= (long long)now && !st->readonly) {
                 out->expires_at = (long long)now + seconds;
                 sqlite3_finalize(stmt);
                 stmt = NULL;
@@ -576,6 +627,18 @@ int rp_serve__session_end(rp_store *st, const char *token_hash, rp_error *err)
 {
     return exec2(st, "DELETE FROM serve_sessions WHERE token_hash = ?1", token_hash, NULL, NULL,
                  err);
+}
+
+bool rp_serve__user_exists(rp_store *st, const char *name)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (name == NULL ||
+        rp_store__prepare(&stmt, st, "SELECT 1 FROM serve_users WHERE name = ?1", NULL) != RP_OK)
+        return false;
+    bool found = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+                 sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    return found;
 }
 
 /* ==== audit ==== */

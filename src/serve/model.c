@@ -9,10 +9,12 @@
 #include "serve/serve_int.h"
 #include "store/store_int.h"
 
+#include <rapporteur/encode.h>
 #include <rapporteur/mse.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -234,17 +236,33 @@ int rp_serve__model_submissions(json_t **out, rp_serve__ctx *ctx, rp_error *err)
 typedef struct quar_walk {
     json_t *arr;
     size_t n;
+    bool submitter; /* the reader is a submitter: say nothing of other submissions */
 } quar_walk;
+
+/*
+ * The message of a quarantine reason as the reader may see it. A duplicate case id
+ * names the submission that holds the first one, which may be another agency's (an
+ * analyst's upload of the same list): submitters get the rule without it.
+ */
+static const char *quar_message(const quar_walk *w, const rp_issue *is)
+{
+    if (!w->submitter || strcmp(is->rule, "duplicate") != 0)
+        return is->message;
+    if (strstr(is->message, "earlier row of this file") != NULL)
+        return "case id repeats an earlier row of this file";
+    return "case id already stored for this list";
+}
 
 static int quar_cb(const rp_quarantine_entry *q, void *payload)
 {
     quar_walk *w = payload;
     if (w->n++ >= MAX_ROWS)
         return 0;
-    json_array_append_new(
-        w->arr, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "line", (json_int_t)q->issue.line, "column",
-                          (json_int_t)q->issue.column, "column_name", q->issue.column_name, "rule",
-                          q->issue.rule, "value", q->issue.value, "message", q->issue.message));
+    json_array_append_new(w->arr,
+                          json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "line", (json_int_t)q->issue.line,
+                                    "column", (json_int_t)q->issue.column, "column_name",
+                                    q->issue.column_name, "rule", q->issue.rule, "value",
+                                    q->issue.value, "message", quar_message(w, &q->issue)));
     return 0;
 }
 
@@ -257,7 +275,7 @@ int rp_serve__model_submission(json_t **out, rp_serve__ctx *ctx, long long id, r
         return rc;
     if (w.found == NULL)
         return rp_error_set(err, RP_ENOTFOUND, "no submission %lld", id);
-    quar_walk q = {json_array(), 0};
+    quar_walk q = {json_array(), 0, ctx->sess.role == RP_ROLE_SUBMITTER};
     rc = rp_store_quarantine(ctx->st, id, quar_cb, &q, err);
     if (rc != RP_OK) {
         json_decref(w.found);
@@ -321,6 +339,41 @@ static void remove_upload(char *path)
     }
 }
 
+/*
+ * A submitter's upload must be for their agency's list (the account's agency code is
+ * the list code, docs/serve.md): the file's list is read from its header before the
+ * import. @return RP_OK; RP_EPERM (another list, with a message that says so).
+ */
+static int check_list(rp_serve__ctx *ctx, const char *path, rp_error *err)
+{
+    if (ctx->sess.role != RP_ROLE_SUBMITTER)
+        return RP_OK;
+    rp_sub_reader *r = NULL;
+    rp_error rerr = RP_ERROR_INIT;
+    if (rp_sub_reader_open(&r, path, ctx->srv->hub_key, &rerr) != RP_OK)
+        return RP_OK; /* not readable: the import says why, with its own status */
+    bool mine = strcmp(rp_sub_reader_list(r), ctx->sess.agency) == 0;
+    rp_sub_reader_free(r);
+    if (!mine)
+        return rp_error_set(err, RP_EPERM,
+                            "this submission is for another list: your account may upload "
+                            "list '%s' only",
+                            ctx->sess.agency);
+    return RP_OK;
+}
+
+/* Whether the reader may see submission @p id (submitters: their agency's only). */
+static bool may_see_id(rp_serve__ctx *ctx, long long id)
+{
+    if (ctx->sess.role != RP_ROLE_SUBMITTER)
+        return true;
+    subs_walk w = {ctx, NULL, id, NULL};
+    if (rp_store_submissions(ctx->st, subs_cb, &w, NULL) != RP_OK || w.found == NULL)
+        return false;
+    json_decref(w.found);
+    return true;
+}
+
 int rp_serve__upload(
     json_t **out, rp_serve__ctx *ctx, const char *name, const char *data, size_t len, rp_error *err)
 {
@@ -339,17 +392,28 @@ int rp_serve__upload(
     rp_import_opts opts = RP_IMPORT_OPTS_INIT;
     if (ctx->sess.agency[0] != '\0')
         opts.agency = ctx->sess.agency;
+    if (ctx->sess.role == RP_ROLE_SUBMITTER)
+        opts.list = ctx->sess.agency; /* the import refuses another list too */
     rp_import_report rep;
     memset(&rep, 0, sizeof(rep));
-    rc = rp_store_import_submission(&rep, ctx->st, path, ctx->srv->hub_key, &opts, err);
+    bool wrong_list = false;
+    rc = check_list(ctx, path, err);
+    if (rc == RP_EPERM)
+        wrong_list = true;
+    else
+        rc = rp_store_import_submission(&rep, ctx->st, path, ctx->srv->hub_key, &opts, err);
     remove_upload(path);
     char object[64];
     char detail[160];
     if (rc != RP_OK) {
-        snprintf(detail, sizeof(detail), "{\"status\": \"%s\"}", rp_status_str(rc));
+        snprintf(detail, sizeof(detail), "{\"status\": \"%s\"%s}", rp_status_str(rc),
+                 wrong_list ? ", \"reason\": \"another list\"" : "");
         rp_serve__audit(ctx->st, ctx->sess.user, "submission.refused", name, detail, NULL);
+        /* Messages about the file must not quote it back (Jansson's "near '...'"). */
+        if (err != NULL)
+            rp_serve__scrub_message(err->msg);
         /* Problems with the file itself are the uploader's to fix: 422. */
-        if (rc == RP_EPARSE || rc == RP_EPERM)
+        if (!wrong_list && (rc == RP_EPARSE || rc == RP_EPERM))
             rc = RP_EDATA;
         return rc;
     }
@@ -361,11 +425,15 @@ int rp_serve__upload(
     rp_serve__changed(ctx->srv);
     if (rc != RP_OK)
         return rc;
-    *out = json_pack("{s:I,s:I,s:I,s:I,s:s,s:b,s:I}", "submission_id",
-                     (json_int_t)(rep.duplicate ? rep.duplicate_of : rep.submission_id), "read",
-                     (json_int_t)rep.read, "stored", (json_int_t)rep.stored, "quarantined",
-                     (json_int_t)rep.quarantined, "sha256", rep.sha256, "duplicate", rep.duplicate,
-                     "duplicate_of", (json_int_t)rep.duplicate_of);
+    /* A duplicate of a submission the uploader may not see is reported without its id. */
+    long long shown = rep.duplicate ? rep.duplicate_of : rep.submission_id;
+    if (rep.duplicate && !may_see_id(ctx, rep.duplicate_of))
+        shown = 0;
+    *out = json_pack("{s:o,s:I,s:I,s:I,s:s,s:b,s:o}", "submission_id",
+                     shown != 0 ? json_integer(shown) : json_null(), "read", (json_int_t)rep.read,
+                     "stored", (json_int_t)rep.stored, "quarantined", (json_int_t)rep.quarantined,
+                     "sha256", rep.sha256, "duplicate", rep.duplicate, "duplicate_of",
+                     rep.duplicate && shown != 0 ? json_integer(shown) : json_null());
     return *out != NULL ? RP_OK : rp_error_set(err, RP_ENOMEM, "out of memory");
 }
 
@@ -587,21 +655,67 @@ int rp_serve__model_users(json_t **out, rp_serve__ctx *ctx, rp_error *err)
     return *out != NULL ? RP_OK : rp_error_set(err, RP_ENOMEM, "out of memory");
 }
 
+/* Most audit entries one answer carries (?limit=, default and most). */
+#define AUDIT_LIMIT 500
+
+/*
+ * The audit trail, newest first, filtered by the query: action=NAME (exact, or every
+ * action that starts with NAME when it ends in '.', as "login."), user=NAME,
+ * kind=changes (leave log-ins and log-outs out), before=ID (paging: entries older than
+ * ID) and limit=N (1..500). next_before is the id to ask before= for the next page, or
+ * null at the end. Filters keep a flood of log-in entries from pushing changes out of
+ * view.
+ */
 int rp_serve__model_audit(json_t **out, rp_serve__ctx *ctx, rp_error *err)
 {
+    *out = NULL;
+    const rp_serve__params *q = &ctx->req->query;
+    const char *action = rp_serve__param_get(q, "action");
+    const char *user = rp_serve__param_get(q, "user");
+    const char *kind = rp_serve__param_get(q, "kind");
+    const char *before_s = rp_serve__param_get(q, "before");
+    const char *limit_s = rp_serve__param_get(q, "limit");
+    long before = 0;
+    long limit = AUDIT_LIMIT;
+    if ((before_s != NULL && rp_x_parse_long(before_s, 1, LONG_MAX, &before) != 0) ||
+        (limit_s != NULL && rp_x_parse_long(limit_s, 1, AUDIT_LIMIT, &limit) != 0) ||
+        (kind != NULL && kind[0] != '\0' && strcmp(kind, "changes") != 0 &&
+         strcmp(kind, "all") != 0))
+        return rp_error_set(err, RP_EINVAL,
+                            "audit filters: before=ID, limit=1..%d, kind=changes or all",
+                            AUDIT_LIMIT);
+    if (action != NULL && action[0] == '\0')
+        action = NULL;
+    if (user != NULL && user[0] == '\0')
+        user = NULL;
+    bool changes = kind != NULL && strcmp(kind, "changes") == 0;
     sqlite3_stmt *stmt = NULL;
-    int rc = rp_store__prepare(&stmt, ctx->st,
-                               "SELECT id, at, user, action, object, detail FROM serve_audit"
-                               " ORDER BY id DESC LIMIT 500",
-                               err);
+    int rc = rp_store__prepare(
+        &stmt, ctx->st,
+        "SELECT id, at, user, action, object, detail FROM serve_audit"
+        " WHERE (?1 IS NULL OR action = ?1 OR (substr(?1, -1) = '.'"
+        "   AND substr(action, 1, length(?1)) = ?1))"
+        " AND (?2 IS NULL OR user = ?2)"
+        " AND (?3 = 0 OR (substr(action, 1, 6) <> 'login.' AND action NOT IN ('login', 'logout')))"
+        " AND (?4 = 0 OR id < ?4)"
+        " ORDER BY id DESC LIMIT ?5",
+        err);
     if (rc != RP_OK)
         return rc;
+    int ok = action != NULL ? sqlite3_bind_text(stmt, 1, action, -1, SQLITE_STATIC)
+                            : sqlite3_bind_null(stmt, 1);
+    ok |= user != NULL ? sqlite3_bind_text(stmt, 2, user, -1, SQLITE_STATIC)
+                       : sqlite3_bind_null(stmt, 2);
+    ok |= sqlite3_bind_int(stmt, 3, changes ? 1 : 0);
+    ok |= sqlite3_bind_int64(stmt, 4, before);
+    ok |= sqlite3_bind_int64(stmt, 5, limit);
     json_t *a = json_array();
-    int step = SQLITE_DONE;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:s,s:s,s:o}", "id",
-                                           (json_int_t)sqlite3_column_int64(stmt, 0), "at",
-                                           (const char *)sqlite3_column_text(stmt, 1), "user",
+    long long last = 0;
+    int step = ok == SQLITE_OK ? SQLITE_ROW : SQLITE_ERROR;
+    while (step == SQLITE_ROW && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        last = sqlite3_column_int64(stmt, 0);
+        json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)last,
+                                           "at", (const char *)sqlite3_column_text(stmt, 1), "user",
                                            (const char *)sqlite3_column_text(stmt, 2), "action",
                                            (const char *)sqlite3_column_text(stmt, 3), "object",
                                            (const char *)sqlite3_column_text(stmt, 4), "detail",
@@ -614,6 +728,9 @@ int rp_serve__model_audit(json_t **out, rp_serve__ctx *ctx, rp_error *err)
         json_decref(a);
         return rc;
     }
-    *out = json_pack("{s:o}", "audit", a);
+    bool more = json_array_size(a) == (size_t)limit && last > 1;
+    *out = json_pack("{s:o,s:o,s:{s:s?,s:s?,s:s,s:I}}", "audit", a, "next_before",
+                     more ? json_integer(last) : json_null(), "filter", "action", action, "user",
+                     user, "kind", changes ? "changes" : "all", "limit", (json_int_t)limit);
     return *out != NULL ? RP_OK : rp_error_set(err, RP_ENOMEM, "out of memory");
 }

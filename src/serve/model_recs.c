@@ -120,9 +120,9 @@ int rp_serve__rec_set_status(
     char detail[96];
     snprintf(object, sizeof(object), "recommendation %lld", id);
     snprintf(detail, sizeof(detail), "{\"status\": \"%s\"}", rp_recs_name(RP_RECS_V_STATUS, to));
-    rc = rp_serve__audit(ctx->st, ctx->sess.user, "rec.status", object, detail, err);
-    rp_serve__changed(ctx->srv);
-    return rc;
+    /* No rp_serve__changed(): the cached overview and public tables do not depend on
+     * recommendations, which are read afresh on every request. */
+    return rp_serve__audit(ctx->st, ctx->sess.user, "rec.status", object, detail, err);
 }
 
 int rp_serve__rec_add_evidence(
@@ -146,9 +146,7 @@ int rp_serve__rec_add_evidence(
         return rc;
     char object[64];
     snprintf(object, sizeof(object), "recommendation %lld", id);
-    rc = rp_serve__audit(ctx->st, ctx->sess.user, "rec.evidence", object, NULL, err);
-    rp_serve__changed(ctx->srv);
-    return rc;
+    return rp_serve__audit(ctx->st, ctx->sess.user, "rec.evidence", object, NULL, err);
 }
 
 int rp_serve__model_scorecards(json_t **out, rp_serve__ctx *ctx, rp_error *err)
@@ -244,9 +242,16 @@ static json_t *compute_public(rp_store *st, rp_error *err)
         m = json_pack("{s:s,s:o}", "unit", rp_report_data_unit(data), "tables", tables);
     rp_report_data_free(data);
     /*
-     * The LP audit of secondary suppression runs GLPK, which keeps an environment per
-     * thread until glp_free_env() on that thread. Worker threads live as long as the
-     * server and never end through GLPK, so free it here, when no LP is open.
+     * The LP audit of secondary suppression (rp_sdc_protect) runs GLPK, and GLPK keeps its
+     * environment (memory accounting, error hooks, a block of every problem it made) in
+     * thread-local storage, created on a thread's first GLPK call and freed only by
+     * glp_free_env() on that same thread. Pages are built on libmicrohttpd's worker
+     * threads, which live as long as the server and never return through GLPK: without
+     * this call each worker would keep its environment (and LeakSanitizer reports it
+     * when the server stops). It is safe here because every problem of this request
+     * has been deleted and this thread has no other GLPK object open; the next request
+     * on the thread makes a fresh environment. Do not move it into a function that may
+     * run while a caller holds a glp_prob.
      */
     glp_free_env();
     return m;

@@ -124,6 +124,20 @@ static bool safe_next(const char *next)
  * Shared by the form and the API: rate limits, password check, session. On success
  * *token holds the new session's token and ctx->sess the session; @p status is set
  * to the HTTP status of a refusal (401, 429) with @p err saying why.
+ *
+ * The policy (docs/serve.md, "Log-in rate limits"):
+ *  - per name: login_max_user failures of one user name within login_window, from any
+ *    address, throttle that name (429, even with the right password) until the window
+ *    ends. Names that are not accounts are counted too, so that the answers do not tell
+ *    which names exist; accounts' counters are kept from eviction.
+ *  - per address (IPv6 per /64; behind --trust-proxy the forwarded one): past
+ *    login_max_ip failures within the window, further failures from it are answered 429
+ *    rather than 401, and audited once per window, but the password is still checked:
+ *    a correct log-in of an account is never refused for its address, so one flood
+ *    (or a shared NAT or proxy address) cannot lock the office's users out.
+ *  - the audit trail keeps a failed name only when it is an account (what is typed in
+ *    the name field may be a password), and one throttled entry per name or address
+ *    and window.
  */
 int rp_serve__login(char token[RP_SERVE_TOKEN_TEXT + 1],
                     unsigned *status,
@@ -134,33 +148,49 @@ int rp_serve__login(char token[RP_SERVE_TOKEN_TEXT + 1],
 {
     rp_server *srv = ctx->srv;
     time_t now = time(NULL);
+    bool name_ok = rp_serve__user_name_ok(user);
     char ukey[RP_USER_NAME_MAX + 4];
-    char ikey[72];
-    snprintf(ukey, sizeof(ukey), "u:%.63s", user != NULL ? user : "");
-    snprintf(ikey, sizeof(ikey), "i:%s", ctx->req->client);
+    char ikey[80];
+    snprintf(ukey, sizeof(ukey), "u:%.63s", name_ok ? user : "");
+    rp_serve__client_key(ikey, sizeof(ikey), ctx->req->client);
     unsigned ra_u = 0;
     unsigned ra_i = 0;
-    bool ub = rp_serve__rl_blocked(srv->rl, ukey, now, srv->opts.login_max_user,
-                                   srv->opts.login_window, &ra_u);
+    bool first_u = false;
+    bool first_i = false;
     bool ib = rp_serve__rl_blocked(srv->rl, ikey, now, srv->opts.login_max_ip,
-                                   srv->opts.login_window, &ra_i);
-    if (ub || ib) {
+                                   srv->opts.login_window, &ra_i, NULL);
+    if (name_ok && rp_serve__rl_blocked(srv->rl, ukey, now, srv->opts.login_max_user,
+                                        srv->opts.login_window, &ra_u, &first_u)) {
         *status = 429;
-        ctx->res->retry_after = ra_u > ra_i ? ra_u : ra_i;
-        rp_serve__audit(ctx->st, user != NULL && rp_serve__user_name_ok(user) ? user : "",
-                        "login.throttled", ctx->req->client, NULL, NULL);
+        ctx->res->retry_after = ra_u;
+        /* One entry per name and window; none while the address is throttled (its own
+         * entry covers it). */
+        if (first_u && !ib)
+            rp_serve__audit(ctx->st, rp_serve__user_exists(ctx->st, user) ? user : "",
+                            "login.throttled", ctx->req->client, NULL, NULL);
         return rp_error_set(err, RP_EPERM, "too many failed log-ins: try again later");
     }
     long long uid = 0;
-    int rc = rp_serve__user_name_ok(user)
-                 ? rp_serve__verify_password(&uid, ctx->st, user, password,
-                                             password != NULL ? strlen(password) : 0, err)
-                 : rp_error_set(err, RP_EPERM, "wrong user name or password");
+    bool account = false;
+    int rc = name_ok ? rp_serve__verify_password(&uid, &account, ctx->st, user, password,
+                                                 password != NULL ? strlen(password) : 0, err)
+                     : rp_error_set(err, RP_EPERM, "wrong user name or password");
     if (rc == RP_EPERM) {
-        rp_serve__rl_fail(srv->rl, ukey, now, srv->opts.login_window);
-        rp_serve__rl_fail(srv->rl, ikey, now, srv->opts.login_window);
-        rp_serve__audit(ctx->st, rp_serve__user_name_ok(user) ? user : "", "login.failed",
-                        ctx->req->client, NULL, NULL);
+        if (name_ok)
+            rp_serve__rl_fail(srv->rl, ukey, now, srv->opts.login_window, account);
+        ib = rp_serve__rl_blocked(srv->rl, ikey, now, srv->opts.login_max_ip,
+                                  srv->opts.login_window, &ra_i, &first_i);
+        rp_serve__rl_fail(srv->rl, ikey, now, srv->opts.login_window, false);
+        if (ib) {
+            *status = 429;
+            ctx->res->retry_after = ra_i;
+            if (first_i)
+                rp_serve__audit(ctx->st, "", "login.throttled", ctx->req->client,
+                                "{\"by\": \"address\"}", NULL);
+            return rp_error_set(err, RP_EPERM, "too many failed log-ins: try again later");
+        }
+        rp_serve__audit(ctx->st, account ? user : "", "login.failed", ctx->req->client,
+                        account ? NULL : "{\"account\": \"unknown\"}", NULL);
         *status = 401;
         return rc;
     }
@@ -484,16 +514,19 @@ int rp_serve__post_submission(rp_serve__ctx *ctx, rp_error *err)
     if (rc == RP_EDATA || rc == RP_EINVAL || rc == RP_EPERM) {
         char msg[700];
         snprintf(msg, sizeof(msg), "The submission was not imported: %s", uerr.msg);
-        ctx->res->status = 422;
+        ctx->res->status = rc == RP_EPERM ? 403 : 422;
         return submissions_page(ctx, msg, err);
     }
     if (rc != RP_OK) {
         *err = uerr;
         return rc;
     }
-    char loc[64];
-    snprintf(loc, sizeof(loc), "/submissions/%lld", (long long)jnum(r, "submission_id"));
+    double id = jnum(r, "submission_id");
     json_decref(r);
+    if (!isfinite(id)) /* a duplicate of a submission this user may not see */
+        return submissions_page(ctx, "This file was imported before.", err);
+    char loc[64];
+    snprintf(loc, sizeof(loc), "/submissions/%lld", (long long)id);
     rp_serve__redirect(ctx, loc);
     return RP_OK;
 }
@@ -801,6 +834,34 @@ int rp_serve__post_user(rp_serve__ctx *ctx, rp_error *err)
     return users_page(ctx, "Account added.", false, err);
 }
 
+/* Append @p s percent-encoded for a query string (unreserved characters kept). */
+static void url_param(rp_x_buf *b, const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~')
+            rp_x_buf_putc(b, (char)c);
+        else
+            rp_x_buf_printf(b, "%%%02X", c);
+    }
+}
+
+static void audit_filter_form(rp_x_buf *b, const json_t *filter)
+{
+    rp_x_buf_puts(b, "<form class=\"stack\" method=\"get\" action=\"/admin/audit\">"
+                     "<label for=\"fa\">Action (ends in a dot: all that start so, as "
+                     "<code>login.</code>)</label><input id=\"fa\" name=\"action\" value=\"");
+    rp_serve__esc(b, jstr(filter, "action"));
+    rp_x_buf_puts(b, "\"><label for=\"fu\">User</label><input id=\"fu\" name=\"user\" value=\"");
+    rp_serve__esc(b, jstr(filter, "user"));
+    rp_x_buf_printf(b,
+                    "\"><label><input type=\"checkbox\" name=\"kind\" value=\"changes\"%s> "
+                    "Changes only (no log-ins)</label><button type=\"submit\">Show</button>"
+                    "</form>",
+                    strcmp(jstr(filter, "kind"), "changes") == 0 ? " checked" : "");
+}
+
 int rp_serve__page_audit(rp_serve__ctx *ctx, rp_error *err)
 {
     json_t *m = NULL;
@@ -808,12 +869,16 @@ int rp_serve__page_audit(rp_serve__ctx *ctx, rp_error *err)
     if (rc != RP_OK)
         return rc;
     rp_x_buf *b = &ctx->res->body;
+    const json_t *filter = json_object_get(m, "filter");
     rp_serve__page_begin(ctx, "Audit trail");
-    rp_x_buf_puts(b, "<div class=\"scroll\"><table><caption>Changes made through the server, "
-                     "newest first (500 at most)</caption><thead><tr><th scope=\"col\">When "
-                     "(UTC)</th><th scope=\"col\">User</th><th scope=\"col\">Action</th>"
-                     "<th scope=\"col\">Object</th><th scope=\"col\">Details</th></tr></thead>"
-                     "<tbody>");
+    audit_filter_form(b, filter);
+    rp_x_buf_printf(b,
+                    "<div class=\"scroll\"><table><caption>Changes and log-ins, newest first "
+                    "(%.0f at most a page)</caption><thead><tr><th scope=\"col\">When "
+                    "(UTC)</th><th scope=\"col\">User</th><th scope=\"col\">Action</th>"
+                    "<th scope=\"col\">Object</th><th scope=\"col\">Details</th></tr></thead>"
+                    "<tbody>",
+                    jnum(filter, "limit"));
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(m, "audit"), i, e)
@@ -829,6 +894,27 @@ int rp_serve__page_audit(rp_serve__ctx *ctx, rp_error *err)
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
+    double next = jnum(m, "next_before");
+    if (isfinite(next)) {
+        /* The link is built from escaped parameters, then escaped again as an attribute. */
+        rp_x_buf link;
+        rp_x_buf_init(&link);
+        rp_x_buf_printf(&link, "/admin/audit?before=%.0f&limit=%.0f", next, jnum(filter, "limit"));
+        if (jstr(filter, "action")[0] != '\0') {
+            rp_x_buf_puts(&link, "&action=");
+            url_param(&link, jstr(filter, "action"));
+        }
+        if (jstr(filter, "user")[0] != '\0') {
+            rp_x_buf_puts(&link, "&user=");
+            url_param(&link, jstr(filter, "user"));
+        }
+        if (strcmp(jstr(filter, "kind"), "changes") == 0)
+            rp_x_buf_puts(&link, "&kind=changes");
+        rp_x_buf_puts(b, "<p><a href=\"");
+        rp_serve__esc(b, rp_x_buf_cstr(&link));
+        rp_x_buf_puts(b, "\">Older entries</a></p>");
+        rp_x_buf_release(&link);
+    }
     json_decref(m);
     return finish(ctx, err);
 }

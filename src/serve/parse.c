@@ -6,9 +6,12 @@
  */
 #include "serve/serve_int.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 /* ==== parameters ==== */
 
@@ -512,4 +515,169 @@ bool rp_serve__route_match(const char *pattern, const char *path, long long *ids
         s++;
     }
     return *s == '\0';
+}
+
+/* ==== escapes, addresses, hosts ==== */
+
+size_t rp_serve__unescape(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r != '\0'; r++) {
+        if (*r != '%') {
+            *w++ = *r;
+            continue;
+        }
+        int hi = r[1] != '\0' ? hex_val(r[1]) : -1;
+        int lo = hi >= 0 && r[2] != '\0' ? hex_val(r[2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            *w++ = RP_SERVE_BAD_ESCAPE;
+            continue; /* the following characters are copied as they are */
+        }
+        *w++ = (char)(hi * 16 + lo);
+        r += 2;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+void rp_serve__scrub_message(char *msg)
+{
+    static const char near[] = " near '";
+    char *p = NULL;
+    while ((p = strstr(msg, near)) != NULL) {
+        /* Jansson quotes the text up to the last quote of the message. */
+        char *end = strrchr(p + sizeof(near) - 1, '\'');
+        char *rest = end != NULL ? end + 1 : p + strlen(p);
+        memmove(p, rest, strlen(rest) + 1);
+    }
+}
+
+/* Parse an IPv4 or IPv6 literal; @return the family, or 0. */
+static int parse_ip(unsigned char bin[16], const char *s)
+{
+    if (inet_pton(AF_INET, s, bin) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, s, bin) == 1)
+        return AF_INET6;
+    return 0;
+}
+
+bool rp_serve__forwarded_for(char *out, size_t size, const char *xff)
+{
+    if (xff == NULL)
+        return false;
+    const char *last = strrchr(xff, ',');
+    last = last != NULL ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    char buf[INET6_ADDRSTRLEN];
+    size_t n = strcspn(last, " \t");
+    if (n == 0 || n >= sizeof(buf) || last[n + strspn(last + n, " \t")] != '\0')
+        return false;
+    memcpy(buf, last, n);
+    buf[n] = '\0';
+    unsigned char bin[16];
+    int af = parse_ip(bin, buf);
+    char norm[INET6_ADDRSTRLEN];
+    if (af == 0 || inet_ntop(af, bin, norm, sizeof(norm)) == NULL || strlen(norm) >= size)
+        return false;
+    rp_x_strlcpy(out, norm, size);
+    return true;
+}
+
+void rp_serve__client_key(char *out, size_t size, const char *addr)
+{
+    unsigned char bin[16];
+    char text[INET6_ADDRSTRLEN];
+    int af = parse_ip(bin, addr);
+    if (af == AF_INET6) {
+        /* A v4-mapped address keeps all of its bits. */
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(bin, mapped, sizeof(mapped)) != 0) {
+            memset(bin + 8, 0, 8);
+            if (inet_ntop(AF_INET6, bin, text, sizeof(text)) != NULL) {
+                snprintf(out, size, "i:%s/64", text);
+                return;
+            }
+        }
+    }
+    snprintf(out, size, "i:%s", addr);
+}
+
+/*
+ * Check the lower-cased authority @p auth of a public URL: a name of [a-z0-9.-] or an
+ * IPv6 literal in brackets, then an optional ":port". *@p port points at the ':' (then
+ * cut to '\0') or is NULL.
+ */
+static int check_authority(char *auth, char **port, rp_error *err)
+{
+    *port = NULL;
+    if (auth[0] == '[') {
+        char *close = strchr(auth, ']');
+        unsigned char bin[16];
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            return rp_error_set(err, RP_EINVAL, "bad IPv6 literal in the public URL");
+        *close = '\0';
+        bool ok = inet_pton(AF_INET6, auth + 1, bin) == 1;
+        *close = ']';
+        if (!ok)
+            return rp_error_set(err, RP_EINVAL, "bad IPv6 literal in the public URL");
+        *port = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        *port = strchr(auth, ':');
+        size_t hl = *port != NULL ? (size_t)(*port - auth) : strlen(auth);
+        if (hl == 0 || strspn(auth, "abcdefghijklmnopqrstuvwxyz0123456789.-") != hl)
+            return rp_error_set(err, RP_EINVAL, "bad host in the public URL");
+    }
+    if (*port != NULL)
+        **port = '\0';
+    return RP_OK;
+}
+
+int rp_serve__parse_public_url(char *origin,
+                               size_t origin_size,
+                               char *host,
+                               size_t host_size,
+                               bool *https,
+                               const char *url,
+                               rp_error *err)
+{
+    const char *p = NULL;
+    if (url != NULL && strncasecmp(url, "https://", 8) == 0) {
+        *https = true;
+        p = url + 8;
+    } else if (url != NULL && strncasecmp(url, "http://", 7) == 0) {
+        *https = false;
+        p = url + 7;
+    } else {
+        return rp_error_set(err, RP_EINVAL, "a public URL starts with https:// or http://");
+    }
+    size_t n = strcspn(p, "/?#");
+    if (p[n] != '\0' && strcmp(p + n, "/") != 0)
+        return rp_error_set(err, RP_EINVAL, "a public URL is scheme://host[:port] with no path");
+    char auth[256];
+    if (n == 0 || n >= sizeof(auth))
+        return rp_error_set(err, RP_EINVAL, "a public URL needs a host");
+    memcpy(auth, p, n);
+    auth[n] = '\0';
+    for (char *c = auth; *c != '\0'; c++)
+        *c = (char)tolower((unsigned char)*c);
+    char *port = NULL;
+    int rc = check_authority(auth, &port, err);
+    if (rc != RP_OK)
+        return rc;
+    long dflt = *https ? 443 : 80;
+    long pn = dflt;
+    if (port != NULL && rp_x_parse_long(port + 1, 1, 65535, &pn) != 0)
+        return rp_error_set(err, RP_EINVAL, "bad port in the public URL");
+    char hp[300];
+    if (pn == dflt)
+        snprintf(hp, sizeof(hp), "%s", auth);
+    else
+        snprintf(hp, sizeof(hp), "%s:%ld", auth, pn);
+    int w = snprintf(origin, origin_size, "%s://%s", *https ? "https" : "http", hp);
+    if (w < 0 || (size_t)w >= origin_size || strlen(hp) >= host_size)
+        return rp_error_set(err, RP_EINVAL, "public URL too long");
+    rp_x_strlcpy(host, hp, host_size);
+    return RP_OK;
 }

@@ -7,8 +7,11 @@
  */
 #include "serve/serve_int.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 /* Role masks of the routes. */
 #define P         RP_ROLE_BIT(RP_ROLE_PUBLIC)
@@ -93,12 +96,11 @@ const char *rp_serve__cookie_name(bool tls)
     return tls ? "__Host-rp_session" : "rp_session";
 }
 
-size_t rp_serve__body_limit(const rp_server *srv, const char *method, const char *path)
+/* Routes whose body is a submission file: spooled to disk, held to max_upload. */
+static bool is_upload(const char *method, const char *path)
 {
-    if (strcmp(method, "POST") == 0 &&
-        (strcmp(path, "/submissions") == 0 || strcmp(path, "/api/v1/submissions") == 0))
-        return srv->opts.max_upload;
-    return srv->opts.max_body;
+    return strcmp(method, "POST") == 0 &&
+           (strcmp(path, "/submissions") == 0 || strcmp(path, "/api/v1/submissions") == 0);
 }
 
 void rp_serve__changed(rp_server *srv)
@@ -147,14 +149,17 @@ static void find_session(rp_serve__ctx *ctx)
 }
 
 /*
- * A browser's Origin on a change must be this server (scheme://Host). Requests without
+ * A browser's Origin on a change must be this server: the public URL's origin when the
+ * server stands behind a proxy (--public-url), scheme://Host otherwise. Requests without
  * an Origin (curl, older browsers on same-origin POSTs) pass: the CSRF token and
  * SameSite=Strict cookies are the main defence.
  */
-static bool origin_ok(const rp_serve__request *req)
+static bool origin_ok(const rp_server *srv, const rp_serve__request *req)
 {
     if (req->origin == NULL)
         return true;
+    if (srv->public_origin[0] != '\0')
+        return strcasecmp(req->origin, srv->public_origin) == 0;
     if (req->host == NULL)
         return false;
     const char *scheme = req->tls ? "https://" : "http://";
@@ -244,7 +249,7 @@ static unsigned precheck(rp_serve__ctx *ctx, const char **msg)
             ctx->sess.role == RP_ROLE_PUBLIC ? "log in first" : "your role may not use this page";
         return ctx->sess.role == RP_ROLE_PUBLIC ? 401 : 403;
     }
-    if (strcmp(r->method, "POST") == 0 && !origin_ok(ctx->req)) {
+    if (strcmp(r->method, "POST") == 0 && !origin_ok(ctx->srv, ctx->req)) {
         *msg = "cross-origin request refused";
         return 403;
     }
@@ -283,6 +288,7 @@ void rp_serve__dispatch(rp_server *srv,
         goto out;
     }
     ctx.route = &routes[i];
+    res->route = ctx.route->pattern;
     find_session(&ctx);
     unsigned status = precheck(&ctx, &msg);
     if (status != 0) {
@@ -302,12 +308,191 @@ void rp_serve__dispatch(rp_server *srv,
         unsigned st_code = status_of(rc);
         rp_x_buf_reset(&res->body);
         rp_serve__error_page(&ctx, st_code, st_code == 500 ? "internal error" : err.msg);
-        if (st_code == 500 && srv->opts.log_fd >= 0)
+        if (st_code == 500 && srv->opts.log_fd >= 0) {
+            /* One line whatever the message holds (it may quote a file name). */
+            for (char *c = err.msg; *c != '\0'; c++) {
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    *c = '?';
+            }
             dprintf(srv->opts.log_fd, "rapporteur serve: %s %s: %s\n", req->method,
                     ctx.route->pattern, err.msg);
+        }
     }
 out:
     rp_serve__params_release(&ctx.form);
     rp_serve__parts_release(&ctx.parts);
     json_decref(ctx.json);
+}
+
+/* ==== before the body ==== */
+
+void rp_serve__answer_error(rp_server *srv,
+                            const rp_serve__request *req,
+                            rp_serve__response *res,
+                            unsigned status,
+                            const char *msg)
+{
+    rp_serve__ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.srv = srv;
+    ctx.req = req;
+    ctx.res = res;
+    ctx.sess.role = RP_ROLE_PUBLIC;
+    rp_serve__error_page(&ctx, status, msg);
+    res->close = true;
+}
+
+/* Split a Host value into its host and port (0 when none); false when malformed. */
+static bool split_host(char *name, size_t size, unsigned *port, const char *host)
+{
+    const char *colon = NULL;
+    const char *start = host;
+    size_t n = 0;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            return false;
+        start = host + 1;
+        n = (size_t)(close - start);
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strchr(host, ':');
+        n = colon != NULL ? (size_t)(colon - host) : strlen(host);
+        if (colon != NULL && strchr(colon + 1, ':') != NULL)
+            return false;
+    }
+    if (n == 0 || n >= size)
+        return false;
+    memcpy(name, start, n);
+    name[n] = '\0';
+    *port = 0;
+    if (colon != NULL) {
+        long p = 0;
+        if (rp_x_parse_long(colon + 1, 1, 65535, &p) != 0)
+            return false;
+        *port = (unsigned)p;
+    }
+    return true;
+}
+
+static int ip_of(unsigned char bin[16], const char *s)
+{
+    if (inet_pton(AF_INET, s, bin) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, s, bin) == 1)
+        return AF_INET6;
+    return 0;
+}
+
+static bool is_wildcard(int af, const unsigned char *bin)
+{
+    static const unsigned char zero[16];
+    return memcmp(bin, zero, af == AF_INET ? 4 : 16) == 0;
+}
+
+static bool is_loopback(int af, const unsigned char *bin)
+{
+    static const unsigned char lo6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return af == AF_INET ? bin[0] == 127 : memcmp(bin, lo6, 16) == 0;
+}
+
+bool rp_serve__host_ok(const rp_server *srv, const char *host)
+{
+    if (host == NULL || host[0] == '\0')
+        return false;
+    if (srv->public_host[0] != '\0') {
+        /* the public host as browsers send it, or with its default port written out */
+        if (strcasecmp(host, srv->public_host) == 0)
+            return true;
+        size_t pl = strlen(srv->public_host);
+        const char *dflt = strncmp(srv->public_origin, "https:", 6) == 0 ? ":443" : ":80";
+        if (strncasecmp(host, srv->public_host, pl) == 0 && strcmp(host + pl, dflt) == 0 &&
+            strchr(srv->public_host + (srv->public_host[0] == '[' ? 1 : 0), ':') == NULL)
+            return true;
+    }
+    char name[256];
+    unsigned port = 0;
+    if (!split_host(name, sizeof(name), &port, host))
+        return false;
+    if (port == 0)
+        port = srv->tls ? 443 : 80;
+    if (port != srv->port)
+        return false;
+    unsigned char bound[16];
+    unsigned char asked[16];
+    int baf = ip_of(bound, srv->bind);
+    int haf = ip_of(asked, name);
+    if (baf == 0)
+        return false;
+    if (haf == 0) /* a name: only localhost, when bound to loopback or everywhere */
+        return strcasecmp(name, "localhost") == 0 &&
+               (is_loopback(baf, bound) || is_wildcard(baf, bound));
+    /* An IP literal cannot be rebound by DNS: any one on a wildcard bind, else ours. */
+    if (is_wildcard(baf, bound))
+        return true;
+    return baf == haf && memcmp(bound, asked, baf == AF_INET ? 4 : 16) == 0;
+}
+
+bool rp_serve__admit(rp_serve__admission *adm,
+                     rp_server *srv,
+                     rp_store *st,
+                     const rp_serve__request *req,
+                     rp_serve__response *res)
+{
+    adm->limit = 0;
+    adm->upload = false;
+    bool post = strcmp(req->method, "POST") == 0;
+    if (!post && strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        rp_serve__answer_error(srv, req, res, 405, "method not allowed");
+        return false;
+    }
+    if (!rp_serve__host_ok(srv, req->host)) {
+        rp_serve__answer_error(srv, req, res, 421, "this server does not answer for that host");
+        return false;
+    }
+    if (!rp_serve__path_ok(req->path)) {
+        rp_serve__answer_error(srv, req, res, 400, "bad request path");
+        return false;
+    }
+    if (!post)
+        return true; /* a GET has no body: dispatch does the rest */
+    rp_serve__ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.srv = srv;
+    ctx.st = st;
+    ctx.req = req;
+    ctx.res = res;
+    ctx.sess.role = RP_ROLE_PUBLIC;
+    bool other = false;
+    size_t i = find_route(req->method, req->path, ctx.ids, &ctx.n_ids, &other);
+    if (i == RP_ARRAY_LEN(routes)) {
+        rp_serve__error_page(&ctx, other ? 405 : 404, other ? "method not allowed" : "not found");
+        res->close = true;
+        return false;
+    }
+    ctx.route = &routes[i];
+    res->route = ctx.route->pattern;
+    find_session(&ctx);
+    const char *msg = NULL;
+    unsigned status = precheck(&ctx, &msg);
+    if (status == 0 && ctx.route->changes && req->csrf_header != NULL &&
+        !rp_serve__secret_eq(req->csrf_header, ctx.sess.csrf)) {
+        status = 403;
+        msg = "missing or wrong CSRF token";
+    }
+    if (status != 0) {
+        refuse(&ctx, status, msg);
+        res->close = true;
+        return false;
+    }
+    if (ctx.sess.role == RP_ROLE_PUBLIC) {
+        adm->limit =
+            RP_SERVE_ANON_BODY < srv->opts.max_body ? RP_SERVE_ANON_BODY : srv->opts.max_body;
+    } else if (is_upload(req->method, req->path)) {
+        adm->limit = srv->opts.max_upload;
+        adm->upload = true;
+    } else {
+        adm->limit = srv->opts.max_body;
+    }
+    return true;
 }

@@ -165,7 +165,12 @@ bool rp_serve__secret_eq(const char *a, const char *b);
 
 /* ==== login rate limiting (in memory) ==== */
 
-/** Fixed-size table of failure counters by key ("u:name", "i:address"); thread-safe. */
+/**
+ * Fixed-size table of failure counters by key ("u:name", "i:address"); thread-safe. Keys
+ * are placed by SipHash (crypto_shorthash) under a random key made per table, so that
+ * nobody can choose names that collide. Slots of accounts are kept: a flood of other
+ * keys does not evict them within their window.
+ */
 typedef struct rp_serve__ratelimit rp_serve__ratelimit;
 
 int rp_serve__rl_new(rp_serve__ratelimit **out, rp_error *err);
@@ -173,17 +178,25 @@ void rp_serve__rl_free(rp_serve__ratelimit *rl);
 
 /**
  * True when @p key had @p max or more failures within the last @p window seconds at
- * @p now; *retry_after then says how many seconds until the window ends.
+ * @p now; *retry_after then says how many seconds until the window ends, and *@p first
+ * (may be NULL) is true for the first refusal of the window only (it is then marked):
+ * the audit trail keeps one throttled entry per key and window.
  */
 bool rp_serve__rl_blocked(rp_serve__ratelimit *rl,
                           const char *key,
                           time_t now,
                           unsigned max,
                           unsigned window,
-                          unsigned *retry_after);
+                          unsigned *retry_after,
+                          bool *first);
 
-/** Count one failure of @p key at @p now (a new window starts when the last one ended). */
-void rp_serve__rl_fail(rp_serve__ratelimit *rl, const char *key, time_t now, unsigned window);
+/**
+ * Count one failure of @p key at @p now (a new window starts when the last one ended).
+ * @p keep marks the key as an account's: its slot is not given to other keys while its
+ * window lasts (when every slot of its run is so kept, the failure is not counted).
+ */
+void rp_serve__rl_fail(
+    rp_serve__ratelimit *rl, const char *key, time_t now, unsigned window, bool keep);
 
 /** Forget the failures of @p key (after a successful login). */
 void rp_serve__rl_reset(rp_serve__ratelimit *rl, const char *key);
@@ -213,10 +226,12 @@ bool rp_serve__user_name_ok(const char *name);
 /**
  * Check @p password for @p name. The Argon2id verification runs even for an unknown or
  * disabled account (against a fixed dummy hash), so that timing does not tell which
- * names exist. @return RP_OK with *@p user_id and *@p role; RP_EPERM (wrong name or
- * password, disabled); RP_ESQL.
+ * names exist. *@p account (may be NULL) says whether @p name is an account, for the
+ * server's own bookkeeping (never for the answer). @return RP_OK with *@p user_id;
+ * RP_EPERM (wrong name or password, disabled); RP_ESQL.
  */
 int rp_serve__verify_password(long long *user_id,
+                              bool *account,
                               rp_store *st,
                               const char *name,
                               const char *password,
@@ -237,8 +252,9 @@ int rp_serve__session_start(rp_serve__session *out,
                             rp_error *err);
 
 /**
- * The live session of token @p token at @p now; its expiry moves to now + @p seconds
- * (written at most once a minute). Expired sessions are deleted.
+ * The live session of token @p token at @p now; its expiry moves to now + @p seconds,
+ * written when the last write is older than a twentieth of @p seconds (at most once a
+ * minute). A session found expired is deleted (all expired ones go at each log-in).
  * @return RP_OK; RP_ENOTFOUND (no such live session, or a disabled account); RP_ESQL.
  */
 int rp_serve__session_find(rp_serve__session *out,
@@ -250,6 +266,55 @@ int rp_serve__session_find(rp_serve__session *out,
 
 /** End the session with token hash @p token_hash. @return RP_OK; RP_ESQL. */
 int rp_serve__session_end(rp_store *st, const char *token_hash, rp_error *err);
+
+/** True when @p name is an account (disabled or not); false on errors too. */
+bool rp_serve__user_exists(rp_store *st, const char *name);
+
+/* ==== addresses, hosts, the public URL (parse.c) ==== */
+
+/**
+ * Parse a public URL "http(s)://host[:port]" (an optional final "/", nothing else after
+ * the authority): *@p origin gets the origin as browsers send it (lower case, the default
+ * port left out), *@p host the Host header value it implies, *@p https its scheme.
+ * @return RP_OK; RP_EINVAL (another scheme, a path, query, user, bad port or host).
+ */
+int rp_serve__parse_public_url(char *origin,
+                               size_t origin_size,
+                               char *host,
+                               size_t host_size,
+                               bool *https,
+                               const char *url,
+                               rp_error *err);
+
+/**
+ * The client address an X-Forwarded-For header @p xff gives: its last entry (the one the
+ * proxy added), trimmed, when it is an IPv4 or IPv6 literal, written normalised into
+ * @p out. @return false (out untouched) when there is none or it is not an address.
+ */
+bool rp_serve__forwarded_for(char *out, size_t size, const char *xff);
+
+/**
+ * The rate-limit key of client address @p addr: "i:" and the address, IPv6 addresses cut
+ * to their /64 network (one subscriber usually holds a whole /64).
+ */
+void rp_serve__client_key(char *out, size_t size, const char *addr);
+
+/** The byte rp_serve__unescape() leaves for a bad escape: a control byte, refused later. */
+#define RP_SERVE_BAD_ESCAPE '\x01'
+
+/**
+ * Decode the %XX escapes of @p s in place (libmicrohttpd's unescape callback for paths
+ * and query arguments; '+' is its business). "%00" and a '%' not followed by two hex
+ * digits become RP_SERVE_BAD_ESCAPE, which the path check and the query walk refuse
+ * (400), so a NUL can never cut a path or value short. @return the new length.
+ */
+size_t rp_serve__unescape(char *s);
+
+/**
+ * Remove the "near '...'" parts that Jansson's messages carry (they quote the file's
+ * text) from @p msg, in place.
+ */
+void rp_serve__scrub_message(char *msg);
 
 /**
  * Append one entry to the audit trail: UTC time, @p user (NULL or "" for nobody), the
@@ -278,8 +343,9 @@ typedef struct rp_serve__request {
     const char *host;         /* Host header, NULL if none */
     const char *body;
     size_t body_len;
-    char client[64]; /* client address as text */
-    bool tls;
+    char client[64]; /* client address as text (X-Forwarded-For behind --trust-proxy) */
+    bool tls;        /* the user reaches the server by https: direct TLS or an https
+                      * public URL (Secure and __Host- cookies, https origins) */
 } rp_serve__request;
 
 /** What a handler answers. */
@@ -290,6 +356,8 @@ typedef struct rp_serve__response {
     char location[512];   /* Location header for redirects, "" if none */
     rp_x_strvec cookies;  /* Set-Cookie values */
     unsigned retry_after; /* seconds, 0 = no Retry-After */
+    const char *route;    /* pattern of the matched route, for the log; NULL if none */
+    bool close;           /* close the connection after the answer (body left unread) */
 } rp_serve__response;
 
 void rp_serve__response_init(rp_serve__response *res);
@@ -323,7 +391,14 @@ struct rp_server {
     rp_serve__cache public_cache; /* public tables */
     unsigned long generation;     /* bumped by each change made through the server */
     pthread_mutex_t gen_lock;
-    char upload_dir[256]; /* private (0700) folder for uploads being imported */
+    char upload_dir[256];    /* private (0700) folder for uploads being imported */
+    char public_origin[300]; /* "https://host" of opts->public_url; "" when none */
+    char public_host[300];   /* the Host header it implies */
+    bool secure;             /* users come by https: TLS here or an https public URL */
+    /* bodies being received: bytes held in memory, uploads being spooled */
+    pthread_mutex_t body_lock;
+    size_t buffered;
+    size_t uploads;
 };
 
 /** Everything a handler needs. */
@@ -358,8 +433,47 @@ void rp_serve__dispatch(rp_server *srv,
 /** Bump the data generation (after a change), so cached models are recomputed. */
 void rp_serve__changed(rp_server *srv);
 
-/** Largest body accepted for @p method and @p path (uploads have their own limit). */
-size_t rp_serve__body_limit(const rp_server *srv, const char *method, const char *path);
+/** Largest body a request of an anonymous caller to a public route may have, bytes. */
+#define RP_SERVE_ANON_BODY (16u << 10)
+
+/** What rp_serve__admit() decided about a request's body. */
+typedef struct rp_serve__admission {
+    size_t limit; /* largest body, bytes */
+    bool upload;  /* an upload route: the body is spooled to a private file */
+} rp_serve__admission;
+
+/**
+ * The checks that come before any body is read, on the request's headers (@p req has
+ * no body yet): method, Host allow-list (421), path (400), and for a POST the route,
+ * session, role (401/403), origin and a CSRF header when one is sent (403); then the
+ * body limit: RP_SERVE_ANON_BODY for public routes without a session, max_upload for
+ * uploads, max_body otherwise, 0 for GET and HEAD.
+ * @return true with *@p adm when the request may send its body; false with the refusal
+ *         in @p res (which closes the connection).
+ */
+bool rp_serve__admit(rp_serve__admission *adm,
+                     rp_server *srv,
+                     rp_store *st,
+                     const rp_serve__request *req,
+                     rp_serve__response *res);
+
+/**
+ * Fill @p res with an error answer for @p req before routing: JSON under /api/, a page
+ * otherwise; the connection is closed after it.
+ */
+void rp_serve__answer_error(rp_server *srv,
+                            const rp_serve__request *req,
+                            rp_serve__response *res,
+                            unsigned status,
+                            const char *msg);
+
+/**
+ * True when the Host header @p host names this server: the public URL's host, or the
+ * bound address (any IP literal when bound to a wildcard address, "localhost" when bound
+ * to loopback) with the port listened on. Other names are refused (421), a defence
+ * against DNS rebinding.
+ */
+bool rp_serve__host_ok(const rp_server *srv, const char *host);
 
 /** True when a user of @p role may use @p method on @p path (by the route table). */
 bool rp_serve__may(rp_role role, const char *method, const char *path);

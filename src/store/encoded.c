@@ -410,8 +410,11 @@ static int open_reader(sub_import *im, const char *hub_key_path, rp_error *err)
     return RP_OK;
 }
 
-/* Begin the transaction with the submission row, then record its schema. */
-static int begin(sub_import *im, const char *sha256, rp_error *err)
+/*
+ * Begin the transaction with the submission row, then record its schema. A file already
+ * stored (found inside the transaction) leaves im->w NULL with *duplicate_of set.
+ */
+static int begin(sub_import *im, const char *sha256, long long *duplicate_of, rp_error *err)
 {
     rp_submission sub;
     memset(&sub, 0, sizeof(sub));
@@ -419,10 +422,12 @@ static int begin(sub_import *im, const char *sha256, rp_error *err)
     rp_x_strlcpy(sub.list, rp_sub_reader_list(im->reader), sizeof(sub.list));
     rp_x_strlcpy(sub.file_name, rp_store__base_name(im->path), sizeof(sub.file_name));
     rp_x_strlcpy(sub.sha256, sha256, sizeof(sub.sha256));
-    int rc = rp_store__writer_begin(&im->w, im->st, &sub, err);
-    if (rc == RP_OK) {
-        rc = record_schema(im, err);
+    int rc = rp_store__writer_begin_unique(&im->w, im->opts->allow_reimport ? NULL : duplicate_of,
+                                           im->st, &sub, err);
+    if (rc != RP_OK || im->w == NULL) {
+        return rc; /* an error, or a duplicate found inside the transaction */
     }
+    rc = record_schema(im, err);
     if (rc == RP_OK) {
         rc = import_prepare(im, err);
     }
@@ -464,7 +469,11 @@ int rp_store_import_submission(rp_import_report *report,
     }
     rc = open_reader(&im, hub_key_path, err);
     if (rc == RP_OK) {
-        rc = begin(&im, rep.sha256, err);
+        rc = begin(&im, rep.sha256, &rep.duplicate_of, err);
+    }
+    if (rc == RP_OK && im.w == NULL) {
+        rep.duplicate = true;
+        goto out;
     }
     size_t n_records = 0;
     if (rc == RP_OK) {

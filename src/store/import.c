@@ -300,8 +300,15 @@ int rp_store_import(rp_import_report *report,
 
     rp_submission sub;
     fill_submission(&sub, path, rep.sha256, mapping, opts);
-    rc = rp_store__writer_begin(&w, st, &sub, err);
+    /* The check above saves reading a known file; this one, inside the transaction,
+     * decides: of two imports of one file at once, the second finds the first. */
+    rc = rp_store__writer_begin_unique(&w, opts->allow_reimport ? NULL : &rep.duplicate_of, st,
+                                       &sub, err);
     if (rc != RP_OK) {
+        goto out;
+    }
+    if (w == NULL) {
+        rep.duplicate = true;
         goto out;
     }
     size_t n_rows = 0;

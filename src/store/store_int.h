@@ -114,6 +114,21 @@ int rp_store__writer_begin(rp_store__writer **out,
                            const rp_submission *sub,
                            rp_error *err);
 
+/**
+ * rp_store__writer_begin() for an import that refuses a file already stored: inside the
+ * transaction, under the write lock (so that of two imports of one file at the same time
+ * the second sees the first), look for a submission with @p sub->sha256. When there is
+ * one, the transaction is rolled back, *@p out is NULL, *@p duplicate_of its id and
+ * RP_OK is returned; otherwise *@p duplicate_of is 0 and the writer is as
+ * rp_store__writer_begin() makes it.
+ * @return RP_OK; RP_EPERM (read-only store); RP_ESQL; RP_ENOMEM.
+ */
+int rp_store__writer_begin_unique(rp_store__writer **out,
+                                  long long *duplicate_of,
+                                  rp_store *st,
+                                  const rp_submission *sub,
+                                  rp_error *err);
+
 /** The id of the submission being written. */
 long long rp_store__writer_submission(const rp_store__writer *w);
 

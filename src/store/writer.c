@@ -54,6 +54,15 @@ int rp_store__writer_begin(rp_store__writer **out,
                            const rp_submission *sub,
                            rp_error *err)
 {
+    return rp_store__writer_begin_unique(out, NULL, st, sub, err);
+}
+
+int rp_store__writer_begin_unique(rp_store__writer **out,
+                                  long long *duplicate_of,
+                                  rp_store *st,
+                                  const rp_submission *sub,
+                                  rp_error *err)
+{
     rp_store__writer *w = NULL;
     sqlite3_stmt *stmt = NULL;
     int rc = RP_OK;
@@ -72,6 +81,13 @@ int rp_store__writer_begin(rp_store__writer **out,
         goto out;
     }
     w->in_txn = true;
+    if (duplicate_of != NULL) {
+        /* Under the write lock: a concurrent import of the same file has committed. */
+        rc = rp_store__find_sha256(duplicate_of, st, sub->sha256, err);
+        if (rc != RP_OK || *duplicate_of != 0) {
+            goto out; /* writer_free() rolls back */
+        }
+    }
 
     rc = rp_store__prepare(&stmt, st,
                            "INSERT INTO submissions (agency, list, file_name, sha256, mapping,"

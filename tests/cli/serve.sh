@@ -127,6 +127,15 @@ head -c 2000 "$TMP/NGO.sub" >"$TMP/plain.bad"
 st=$(upload analyst "$TMP/plain.bad")
 [ "$st" = 422 ] && ok "a damaged submission is refused with 422" ||
     not_ok "damaged upload: $st" "$(cat "$TMP/up.json")"
+printf '{"list": "SECRET-TOKEN-42", [[[\n' >"$TMP/json.bad"
+st=$(upload analyst "$TMP/json.bad")
+expect_python "a 422 answer does not echo tokens of the file" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = r["error"]["message"]
+assert r["error"]["status"] == 422 and "SECRET-TOKEN" not in m and "near" not in m, m
+' "$TMP/up.json"
+
 api() { # ROLE PATH -> body on stdout
     curl -s -b "rp_session=$(cookie "$1" cookie)" "http://127.0.0.1:$PORT$2"
 }
@@ -153,6 +162,42 @@ assert s["read"] == s["stored"] + s["quarantined"] and s["read"] > 0, s
 assert isinstance(r["quarantine"], list)
 ' "$TMP/one.json"
 
+# Submitters are bound to their agency's list: another list is refused (403), and their
+# reports and duplicate answers name no submission of others.
+st=$(upload submitter "$TMP/NGO.sealed")
+[ "$st" = 403 ] && grep -q "list" "$TMP/up.json" && ok "a submitter may not upload another list (403)" ||
+    not_ok "submitter uploads another list: $st" "$(cat "$TMP/up.json")"
+for part in a b; do
+    { head -n 1 "$TMP/sim/POLICE.csv"; sed -n "$([ $part = a ] && echo 2,30p || echo 2,40p)" \
+        "$TMP/sim/POLICE.csv"; } >"$TMP/polsub$part.csv"
+    "$R" encode "$TMP/polsub$part.csv" --mapping "$TMP/sim/POLICE.mapping.json" \
+        --secret "$TMP/secret.key" --out "$TMP/polsub$part.sub" --quiet &&
+        "$R" seal "$TMP/polsub$part.sub" --to "$TMP/hub.pub" --out "$TMP/polsub$part.sealed" \
+            >/dev/null || not_ok "encode a part of POLICE"
+done
+st=$(upload analyst "$TMP/polsuba.sealed")
+[ "$st" = 201 ] && ok "analyst uploads a part of POLICE" || not_ok "analyst part: $st" "$(cat "$TMP/up.json")"
+st=$(upload submitter "$TMP/polsuba.sealed")
+expect_python "a duplicate file names no submission the submitter may not see" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["duplicate"] is True and not r.get("submission_id") and not r.get("duplicate_of"), r
+' "$TMP/up.json"
+st=$(upload submitter "$TMP/polsubb.sealed")
+sub_b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("submission_id", 0))' "$TMP/up.json")
+curl -s -b "rp_session=$(cookie submitter cookie)" \
+    "http://127.0.0.1:$PORT/api/v1/submissions/$sub_b" >"$TMP/subq.json"
+curl -s -b "rp_session=$(cookie analyst cookie)" \
+    "http://127.0.0.1:$PORT/api/v1/submissions/$sub_b" >"$TMP/anaq.json"
+expect_python "the quarantine report of a submitter names no other submission" '
+import json, sys
+s = json.load(open(sys.argv[1]))
+a = json.load(open(sys.argv[2]))
+dup = [q for q in s["quarantine"] if q["rule"] == "duplicate"]
+assert len(dup) >= 28, s
+assert not any("submission" in q["message"] for q in dup), dup[:3]
+assert any("submission" in q["message"] for q in a["quarantine"]), a["quarantine"][:3]
+' "$TMP/subq.json" "$TMP/anaq.json"
 # Linkage (the CLI, as the office runs it) and the overview's estimate.
 "$R" link --store "$DB" --quiet && ok "link the uploaded submissions" || not_ok "link"
 api coordinator /api/v1/overview >"$TMP/ov.json"
@@ -205,6 +250,8 @@ post_json() { # ROLE PATH JSON -> status; body in $TMP/post.json
         -H "X-CSRF-Token: $(cookie "$1" csrf)" -H 'Content-Type: application/json' -d "$3" \
         "http://127.0.0.1:$PORT$2"
 }
+dv() { api coordinator /api/v1/overview | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_version"])'; }
+dv_before=$(dv)
 st=$(post_json coordinator /api/v1/recs/2/status '{"status": "implemented"}')
 [ "$st" = 200 ] && ok "co-ordinator changes a status" || not_ok "status: $st" "$(cat "$TMP/post.json")"
 expect_python "the new status is in the recommendation's history" '
@@ -212,6 +259,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["status"] == "implemented" and r["history"][-1]["author"] == "u-coordinator", r["history"]
 ' "$TMP/post.json"
+[ "$(dv)" = "$dv_before" ] && ok "a recommendation change keeps the overview cache" ||
+    not_ok "the overview cache was dropped by a recommendation change"
 st=$(post_json coordinator /api/v1/recs/2/status '{"status": "not_started"}')
 [ "$st" = 422 ] && ok "a reopening without a note is refused (422)" || not_ok "reopen: $st"
 st=$(post_json partner /api/v1/recs/3/status '{"status": "implemented"}')
@@ -251,6 +300,14 @@ check csrf "$PORT" "$STATE"
 check traversal "$PORT" "$STATE"
 check sizes "$PORT" "$STATE" 1048576 1048576
 check malformed "$PORT" "$STATE"
+check early "$PORT" "$STATE"
+check framing "$PORT" "$STATE"
+check host "$PORT" "$STATE"
+curl -s -o /dev/null "http://127.0.0.1:$PORT/public%0aFAKE-LOG-LINE%20200"
+curl -s -o /dev/null "http://127.0.0.1:$PORT/public%0d%0aFAKE-LOG-LINE%20200"
+if grep -q '^FAKE-LOG-LINE' "$TMP/main.log"; then not_ok "a request forged a log line"; else
+    ok "no forged line in the access log"
+fi
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -b "rp_session=$(cookie analyst cookie)" \
     -H "X-CSRF-Token: $(cookie analyst csrf)" "http://127.0.0.1:$PORT/api/v1/logout")
 [ "$code" = 200 ] && ok "log out" || not_ok "log out: $code"
@@ -261,6 +318,16 @@ check ratelimit "$PORT" "$STATE" throttled password-of-throttle 5
 if grep -q 'password-of' "$TMP/main.log"; then not_ok "a password reached the log"; else
     ok "no password in the access log"
 fi
+
+# Behind a TLS-terminating proxy: --public-url and --trust-proxy.
+run 2 "--public-url must be http(s)://host[:port]" -- serve --store "$DB" --public-url ftp://x
+run 2 "--public-url takes no path" -- serve --store "$DB" --public-url https://x.example/app
+start_server proxy --public-url https://rapporteur.example --trust-proxy
+check proxy "$PORT" "$STATE" rapporteur.example u-partner password-of-partner \
+    password-of-administrator
+check audit "$PORT" "$STATE" __Host-rp_session rapporteur.example 10.0.0.1
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")
+[ "$code" = 200 ] && ok "the bound address is still allowed behind a proxy" || not_ok "bound host: $code"
 
 # HTTPS with a self-signed certificate: Secure cookies and HSTS.
 if command -v openssl >/dev/null; then

@@ -116,21 +116,23 @@ static void serve_verify_password__right_wrong_unknown(void **state)
     assert_rp_ok(rp_serve_user_add(f->st, "bob", RP_ROLE_COORDINATOR, NULL, good_pw,
                                    strlen(good_pw), "test", &err),
                  &err);
-    assert_rp_ok(rp_serve__verify_password(&id, f->st, "bob", good_pw, strlen(good_pw), &err),
+    assert_rp_ok(rp_serve__verify_password(&id, NULL, f->st, "bob", good_pw, strlen(good_pw), &err),
                  &err);
     assert_true(id > 0);
-    assert_rp_status(rp_serve__verify_password(&id, f->st, "bob", "wrong password", 14, &err),
+    assert_rp_status(rp_serve__verify_password(&id, NULL, f->st, "bob", "wrong password", 14, &err),
                      RP_EPERM, &err);
     assert_rp_status(
-        rp_serve__verify_password(&id, f->st, "nobody", good_pw, strlen(good_pw), &err), RP_EPERM,
-        &err);
+        rp_serve__verify_password(&id, NULL, f->st, "nobody", good_pw, strlen(good_pw), &err),
+        RP_EPERM, &err);
     /* The same message either way: names cannot be probed. */
     assert_string_equal(err.msg, "wrong user name or password");
     static const char new_pw[] = "another long password";
     assert_rp_ok(rp_serve_user_passwd(f->st, "bob", new_pw, strlen(new_pw), "test", &err), &err);
-    assert_rp_status(rp_serve__verify_password(&id, f->st, "bob", good_pw, strlen(good_pw), &err),
-                     RP_EPERM, &err);
-    assert_rp_ok(rp_serve__verify_password(&id, f->st, "bob", new_pw, strlen(new_pw), &err), &err);
+    assert_rp_status(
+        rp_serve__verify_password(&id, NULL, f->st, "bob", good_pw, strlen(good_pw), &err),
+        RP_EPERM, &err);
+    assert_rp_ok(rp_serve__verify_password(&id, NULL, f->st, "bob", new_pw, strlen(new_pw), &err),
+                 &err);
     assert_rp_status(rp_serve_user_passwd(f->st, "nobody", new_pw, strlen(new_pw), "test", &err),
                      RP_ENOTFOUND, &err);
 }
@@ -145,8 +147,8 @@ static void serve_session__lifecycle(void **state)
                                    "test", &err),
                  &err);
     long long uid = 0;
-    assert_rp_ok(rp_serve__verify_password(&uid, f->st, "cat", good_pw, strlen(good_pw), &err),
-                 &err);
+    assert_rp_ok(
+        rp_serve__verify_password(&uid, NULL, f->st, "cat", good_pw, strlen(good_pw), &err), &err);
     rp_serve__session s;
     char token[RP_SERVE_TOKEN_TEXT + 1];
     time_t now = 1700000000;
@@ -171,6 +173,10 @@ static void serve_session__lifecycle(void **state)
     assert_int_equal(s2.expires_at, now + 1000 + 600);
     assert_rp_status(rp_serve__session_find(&s2, f->st, token, now + 1000 + 600, 600, &err),
                      RP_ENOTFOUND, &err);
+    /* A session found expired is deleted at once. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM serve_sessions WHERE token_hash = '%s'",
+             s2.token_hash);
+    assert_int_equal(count_rows(f->st, sql), 0);
     /* Bad tokens. */
     char other[RP_SERVE_TOKEN_TEXT + 1];
     rp_serve__token_new(other);
@@ -197,29 +203,82 @@ static void serve_ratelimit__window(void **state)
     unsigned ra = 0;
     time_t t = 1000;
     for (int i = 0; i < 3; i++) {
-        assert_false(rp_serve__rl_blocked(rl, "u:x", t, 3, 60, &ra));
-        rp_serve__rl_fail(rl, "u:x", t, 60);
+        assert_false(rp_serve__rl_blocked(rl, "u:x", t, 3, 60, &ra, NULL));
+        rp_serve__rl_fail(rl, "u:x", t, 60, false);
     }
-    assert_true(rp_serve__rl_blocked(rl, "u:x", t + 10, 3, 60, &ra));
+    assert_true(rp_serve__rl_blocked(rl, "u:x", t + 10, 3, 60, &ra, NULL));
     assert_int_equal(ra, 50);
-    assert_false(rp_serve__rl_blocked(rl, "u:y", t + 10, 3, 60, &ra));
-    assert_false(rp_serve__rl_blocked(rl, "u:x", t + 60, 3, 60, &ra));
-    rp_serve__rl_fail(rl, "u:x", t + 61, 60); /* a new window */
-    assert_false(rp_serve__rl_blocked(rl, "u:x", t + 62, 3, 60, &ra));
+    assert_false(rp_serve__rl_blocked(rl, "u:y", t + 10, 3, 60, &ra, NULL));
+    assert_false(rp_serve__rl_blocked(rl, "u:x", t + 60, 3, 60, &ra, NULL));
+    rp_serve__rl_fail(rl, "u:x", t + 61, 60, false); /* a new window */
+    assert_false(rp_serve__rl_blocked(rl, "u:x", t + 62, 3, 60, &ra, NULL));
     for (int i = 0; i < 3; i++)
-        rp_serve__rl_fail(rl, "u:x", t + 62, 60);
-    assert_true(rp_serve__rl_blocked(rl, "u:x", t + 62, 3, 60, &ra));
+        rp_serve__rl_fail(rl, "u:x", t + 62, 60, false);
+    assert_true(rp_serve__rl_blocked(rl, "u:x", t + 62, 3, 60, &ra, NULL));
     rp_serve__rl_reset(rl, "u:x");
-    assert_false(rp_serve__rl_blocked(rl, "u:x", t + 62, 3, 60, &ra));
+    assert_false(rp_serve__rl_blocked(rl, "u:x", t + 62, 3, 60, &ra, NULL));
     /* Many keys: the table never grows and keeps working. */
     char key[32];
     for (int i = 0; i < 20000; i++) {
         snprintf(key, sizeof(key), "i:10.0.%d.%d", i / 256, i % 256);
-        rp_serve__rl_fail(rl, key, t, 60);
+        rp_serve__rl_fail(rl, key, t, 60, false);
     }
     for (int i = 0; i < 3; i++)
-        rp_serve__rl_fail(rl, "u:z", t, 60);
-    assert_true(rp_serve__rl_blocked(rl, "u:z", t, 3, 60, &ra));
+        rp_serve__rl_fail(rl, "u:z", t, 60, false);
+    assert_true(rp_serve__rl_blocked(rl, "u:z", t, 3, 60, &ra, NULL));
+    rp_serve__rl_free(rl);
+}
+
+/* A short session is refreshed often enough to stay alive while it is used. */
+static void serve_session__short_sessions_refresh(void **state)
+{
+    fixture *f = *state;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_serve_user_add(f->st, "dan", RP_ROLE_ANALYST, NULL, good_pw, strlen(good_pw),
+                                   "test", &err),
+                 &err);
+    long long uid = 0;
+    assert_rp_ok(
+        rp_serve__verify_password(&uid, NULL, f->st, "dan", good_pw, strlen(good_pw), &err), &err);
+    rp_serve__session s;
+    char token[RP_SERVE_TOKEN_TEXT + 1];
+    time_t now = 1700000000;
+    assert_rp_ok(rp_serve__session_start(&s, token, f->st, uid, now, 60, &err), &err);
+    /* Used every 10 s, a 60 s session never ends (it used to be refreshed once a minute
+     * only, so it expired while in use). */
+    for (time_t t = now + 10; t <= now + 300; t += 10) {
+        assert_rp_ok(rp_serve__session_find(&s, f->st, token, t, 60, &err), &err);
+        assert_true(s.expires_at >= (long long)t + 50);
+    }
+}
+
+/* Accounts' counters survive a flood of other keys; the first refusal is marked once. */
+static void serve_ratelimit__keep_and_first(void **state)
+{
+    (void)state;
+    rp_serve__ratelimit *rl = NULL;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_serve__rl_new(&rl, &err), &err);
+    unsigned ra = 0;
+    bool first = false;
+    time_t t = 5000;
+    for (int i = 0; i < 3; i++)
+        rp_serve__rl_fail(rl, "u:alice", t, 600, true);
+    char key[32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(key, sizeof(key), "u:junk%d", i);
+        rp_serve__rl_fail(rl, key, t + 1, 600, false);
+    }
+    assert_true(rp_serve__rl_blocked(rl, "u:alice", t + 2, 3, 600, &ra, &first));
+    assert_true(first);
+    assert_true(rp_serve__rl_blocked(rl, "u:alice", t + 3, 3, 600, &ra, &first));
+    assert_false(first);
+    assert_true(rp_serve__rl_blocked(rl, "u:alice", t + 3, 3, 600, &ra, NULL));
+    /* A new window reports again. */
+    for (int i = 0; i < 3; i++)
+        rp_serve__rl_fail(rl, "u:alice", t + 700, 600, true);
+    assert_true(rp_serve__rl_blocked(rl, "u:alice", t + 701, 3, 600, &ra, &first));
+    assert_true(first);
     rp_serve__rl_free(rl);
 }
 
@@ -232,6 +291,7 @@ static void server_init(rp_server *srv)
     srv->opts = o;
     rp_x_strlcpy(srv->bind, "127.0.0.1", sizeof(srv->bind));
     srv->opts.bind = srv->bind;
+    srv->port = 8080;
     pthread_mutex_init(&srv->gen_lock, NULL);
     pthread_mutex_init(&srv->cache.lock, NULL);
     pthread_mutex_init(&srv->public_cache.lock, NULL);
@@ -325,8 +385,9 @@ static void serve_dispatch__role_matrix_over_every_route(void **state)
                                        "test", &err),
                      &err);
         long long uid = 0;
-        assert_rp_ok(rp_serve__verify_password(&uid, f->st, name, good_pw, strlen(good_pw), &err),
-                     &err);
+        assert_rp_ok(
+            rp_serve__verify_password(&uid, NULL, f->st, name, good_pw, strlen(good_pw), &err),
+            &err);
         rp_serve__session s;
         char token[RP_SERVE_TOKEN_TEXT + 1];
         assert_rp_ok(rp_serve__session_start(&s, token, f->st, uid, time(NULL), 600, &err), &err);
@@ -382,6 +443,132 @@ static void serve_dispatch__role_matrix_over_every_route(void **state)
     server_release(&srv);
 }
 
+/* Host allow-list: the bound address and port, localhost on loopback, the public URL. */
+static void serve_host_ok__allow_list(void **state)
+{
+    (void)state;
+    rp_server srv;
+    server_init(&srv);
+
+    static const struct {
+        const char *host;
+        bool ok;
+    } direct[] = {
+        {"127.0.0.1:8080", true},    {"localhost:8080", true},
+        {"LOCALHOST:8080", true},    {"127.0.0.1", false},
+        {"127.0.0.2:8080", false},   {"evil.example:8080", false},
+        {"evil.example", false},     {"127.0.0.1:8081", false},
+        {"127.0.0.1:8080:1", false}, {"", false},
+        {"[::1]:8080", false},       {"127.0.0.1:x", false},
+    };
+
+    for (size_t i = 0; i < RP_ARRAY_LEN(direct); i++)
+        assert_int_equal(rp_serve__host_ok(&srv, direct[i].host), direct[i].ok);
+    assert_false(rp_serve__host_ok(&srv, NULL));
+    /* Bound everywhere: any IP literal with our port, never a name but localhost. */
+    rp_x_strlcpy(srv.bind, "::", sizeof(srv.bind));
+    assert_true(rp_serve__host_ok(&srv, "[2001:db8::5]:8080"));
+    assert_true(rp_serve__host_ok(&srv, "192.0.2.4:8080"));
+    assert_false(rp_serve__host_ok(&srv, "rebind.example:8080"));
+    /* Behind a proxy: the public URL's host too. */
+    rp_x_strlcpy(srv.bind, "127.0.0.1", sizeof(srv.bind));
+    bool https = false;
+    assert_rp_ok(rp_serve__parse_public_url(srv.public_origin, sizeof(srv.public_origin),
+                                            srv.public_host, sizeof(srv.public_host), &https,
+                                            "https://r.example", NULL),
+                 NULL);
+    assert_true(rp_serve__host_ok(&srv, "r.example"));
+    assert_true(rp_serve__host_ok(&srv, "R.Example:443"));
+    assert_false(rp_serve__host_ok(&srv, "r.example:8443"));
+    assert_false(rp_serve__host_ok(&srv, "x.r.example"));
+    assert_true(rp_serve__host_ok(&srv, "127.0.0.1:8080"));
+    server_release(&srv);
+}
+
+/* What is decided before a body is read (rp_serve__admit). */
+static void serve_admit__before_the_body(void **state)
+{
+    fixture *f = *state;
+    rp_error err = RP_ERROR_INIT;
+    rp_server srv;
+    server_init(&srv);
+    assert_rp_ok(rp_serve_user_add(f->st, "ana", RP_ROLE_ANALYST, NULL, good_pw, strlen(good_pw),
+                                   "test", &err),
+                 &err);
+    assert_rp_ok(rp_serve_user_add(f->st, "pat", RP_ROLE_PARTNER, NULL, good_pw, strlen(good_pw),
+                                   "test", &err),
+                 &err);
+    char cookie[2][128];
+    char csrf[2][RP_SERVE_TOKEN_TEXT + 1];
+    const char *names[2] = {"ana", "pat"};
+    for (int i = 0; i < 2; i++) {
+        long long uid = 0;
+        assert_rp_ok(
+            rp_serve__verify_password(&uid, NULL, f->st, names[i], good_pw, strlen(good_pw), &err),
+            &err);
+        rp_serve__session s;
+        char token[RP_SERVE_TOKEN_TEXT + 1];
+        assert_rp_ok(rp_serve__session_start(&s, token, f->st, uid, time(NULL), 600, &err), &err);
+        snprintf(cookie[i], sizeof(cookie[i]), "rp_session=%s", token);
+        rp_x_strlcpy(csrf[i], s.csrf, sizeof(csrf[i]));
+    }
+
+    static const struct {
+        const char *method;
+        const char *path;
+        int who; /* -1 nobody, 0 analyst, 1 partner */
+        bool bad_csrf;
+        const char *host;
+        unsigned status; /* 0: admitted */
+        size_t limit;
+        bool upload;
+    } cases[] = {
+        {"POST", "/api/v1/submissions", -1, false, NULL, 401, 0, false},
+        {"POST", "/submissions", -1, false, NULL, 401, 0, false},
+        {"POST", "/api/v1/login", -1, false, NULL, 0, RP_SERVE_ANON_BODY, false},
+        {"POST", "/api/v1/submissions", 1, false, NULL, 403, 0, false},
+        {"POST", "/api/v1/submissions", 0, true, NULL, 403, 0, false},
+        {"POST", "/api/v1/submissions", 0, false, NULL, 0, 64u << 20, true},
+        {"POST", "/api/v1/recs/1/evidence", 0, false, NULL, 0, 1u << 20, false},
+        {"POST", "/api/v1/nothing", 0, false, NULL, 404, 0, false},
+        {"GET", "/public", -1, false, NULL, 0, 0, false},
+        {"GET", "/public", -1, false, "evil.example", 421, 0, false},
+        {"GET", "/a/../b", -1, false, NULL, 400, 0, false},
+        {"PUT", "/public", -1, false, NULL, 405, 0, false},
+    };
+
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        rp_serve__request req;
+        memset(&req, 0, sizeof(req));
+        req.method = cases[i].method;
+        req.path = cases[i].path;
+        req.host = cases[i].host != NULL ? cases[i].host : "127.0.0.1:8080";
+        rp_x_strlcpy(req.client, "127.0.0.1", sizeof(req.client));
+        if (cases[i].who >= 0) {
+            assert_rp_ok(rp_serve__parse_cookies(&req.cookies, cookie[cases[i].who], 8, NULL),
+                         NULL);
+            req.csrf_header = cases[i].bad_csrf ? csrf[1] : csrf[cases[i].who];
+        }
+        rp_serve__response res;
+        rp_serve__response_init(&res);
+        rp_serve__admission adm = {99, true};
+        bool ok = rp_serve__admit(&adm, &srv, f->st, &req, &res);
+        assert_int_equal(ok, cases[i].status == 0);
+        if (ok) {
+            assert_int_equal(adm.limit, cases[i].limit);
+            assert_int_equal(adm.upload, cases[i].upload);
+        } else {
+            assert_int_equal(res.status, cases[i].status);
+            assert_true(res.close);
+            if (strncmp(cases[i].path, "/api/", 5) == 0)
+                assert_string_equal(res.content_type, "application/json");
+        }
+        rp_serve__response_release(&res);
+        rp_serve__params_release(&req.cookies);
+    }
+    server_release(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +577,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(serve_session__lifecycle, setup, teardown),
         cmocka_unit_test(serve_ratelimit__window),
+        cmocka_unit_test(serve_ratelimit__keep_and_first),
+        cmocka_unit_test_setup_teardown(serve_session__short_sessions_refresh, setup, teardown),
+        cmocka_unit_test(serve_host_ok__allow_list),
+        cmocka_unit_test_setup_teardown(serve_admit__before_the_body, setup, teardown),
         cmocka_unit_test_setup_teardown(serve_dispatch__role_matrix_over_every_route, setup,
                                         teardown),
     };

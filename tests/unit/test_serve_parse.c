@@ -295,6 +295,147 @@ static void serve_esc__every_special_character(void **state)
     rp_x_buf_release(&b);
 }
 
+/* %00 and broken escapes leave a control byte that the checks refuse; NUL never cuts. */
+static void serve_unescape__nul_and_bad_escapes_marked(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *in;
+        const char *out;
+    } cases[] = {
+        {"/public", "/public"},
+        {"/a%20b%2Fc", "/a b/c"},
+        {"/public%00", "/public\x01"
+                       "00"},
+        {"/x%00/../y", "/x\x01"
+                       "00/../y"},
+        {"100%", "100\x01"},
+        {"%zz", "\x01zz"},
+        {"%4", "\x01"
+               "4"},
+        {"%C3%A9", "\xC3\xA9"},
+    };
+
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        char buf[64];
+        rp_x_strlcpy(buf, cases[i].in, sizeof(buf));
+        size_t n = rp_serve__unescape(buf);
+        assert_int_equal(n, strlen(cases[i].out));
+        assert_string_equal(buf, cases[i].out);
+    }
+    char path[64];
+    rp_x_strlcpy(path, "/public%00.html", sizeof(path));
+    rp_serve__unescape(path);
+    assert_false(rp_serve__path_ok(path));
+}
+
+static void serve_scrub_message__drops_quoted_text(void **state)
+{
+    (void)state;
+    char msg[200];
+    rp_x_strlcpy(msg, "x.sub:1:12: invalid JSON: string or '}' expected near 'SECRET-42'",
+                 sizeof(msg));
+    rp_serve__scrub_message(msg);
+    assert_string_equal(msg, "x.sub:1:12: invalid JSON: string or '}' expected");
+    rp_x_strlcpy(msg, "unexpected token near '; rest", sizeof(msg));
+    rp_serve__scrub_message(msg);
+    assert_null(strstr(msg, "near"));
+    rp_x_strlcpy(msg, "nothing to remove", sizeof(msg));
+    rp_serve__scrub_message(msg);
+    assert_string_equal(msg, "nothing to remove");
+}
+
+static void serve_forwarded_for__last_entry_only(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *xff;
+        const char *out; /* NULL: refused */
+    } cases[] = {
+        {"10.0.0.1", "10.0.0.1"},
+        {"198.51.100.7, 10.0.0.1", "10.0.0.1"},
+        {"10.0.0.1,  2001:DB8::1 ", "2001:db8::1"},
+        {"10.0.0.1, unknown", NULL},
+        {"10.0.0.1, ", NULL},
+        {"", NULL},
+        {"10.0.0.1 10.0.0.2", NULL},
+        {"1.2.3.4\nx", NULL},
+    };
+
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        char out[64] = "kept";
+        bool ok = rp_serve__forwarded_for(out, sizeof(out), cases[i].xff);
+        assert_int_equal(ok, cases[i].out != NULL);
+        assert_string_equal(out, cases[i].out != NULL ? cases[i].out : "kept");
+    }
+    char out[64] = "kept";
+    assert_false(rp_serve__forwarded_for(out, sizeof(out), NULL));
+}
+
+static void serve_client_key__ipv6_by_64(void **state)
+{
+    (void)state;
+    char a[80];
+    char b[80];
+    rp_serve__client_key(a, sizeof(a), "2001:db8:1:2:aaaa::1");
+    rp_serve__client_key(b, sizeof(b), "2001:db8:1:2:bbbb::9");
+    assert_string_equal(a, b);
+    assert_string_equal(a, "i:2001:db8:1:2::/64");
+    rp_serve__client_key(b, sizeof(b), "2001:db8:1:3::1");
+    assert_string_not_equal(a, b);
+    rp_serve__client_key(a, sizeof(a), "192.0.2.1");
+    assert_string_equal(a, "i:192.0.2.1");
+    rp_serve__client_key(a, sizeof(a), "::ffff:192.0.2.1");
+    rp_serve__client_key(b, sizeof(b), "::ffff:192.0.2.2");
+    assert_string_not_equal(a, b);
+}
+
+static void serve_public_url__parse(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *url;
+        const char *origin; /* NULL: refused */
+        const char *host;
+        bool https;
+    } cases[] = {
+        {"https://Rapporteur.Example", "https://rapporteur.example", "rapporteur.example", true},
+        {"https://r.example:443/", "https://r.example", "r.example", true},
+        {"https://r.example:8443", "https://r.example:8443", "r.example:8443", true},
+        {"http://r.example:80", "http://r.example", "r.example", false},
+        {"https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443", "[2001:db8::1]:8443", true},
+        {"ftp://r.example", NULL, NULL, false},
+        {"https://r.example/app", NULL, NULL, false},
+        {"https://r.example?x", NULL, NULL, false},
+        {"https://user@r.example", NULL, NULL, false},
+        {"https://r.example:0", NULL, NULL, false},
+        {"https://r.example:99999", NULL, NULL, false},
+        {"https://", NULL, NULL, false},
+        {"https://[zz]", NULL, NULL, false},
+        {"r.example", NULL, NULL, false},
+    };
+
+    for (size_t i = 0; i < RP_ARRAY_LEN(cases); i++) {
+        char origin[300];
+        char host[300];
+        bool https = false;
+        rp_error err = RP_ERROR_INIT;
+        int rc = rp_serve__parse_public_url(origin, sizeof(origin), host, sizeof(host), &https,
+                                            cases[i].url, &err);
+        if (cases[i].origin == NULL) {
+            assert_int_equal(rc, RP_EINVAL);
+            continue;
+        }
+        assert_rp_ok(rc, &err);
+        assert_string_equal(origin, cases[i].origin);
+        assert_string_equal(host, cases[i].host);
+        assert_int_equal(https, cases[i].https);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -315,6 +456,11 @@ int main(void)
         cmocka_unit_test(serve_path_ok__traversal_refused),
         cmocka_unit_test(serve_route_match__ids),
         cmocka_unit_test(serve_esc__every_special_character),
+        cmocka_unit_test(serve_unescape__nul_and_bad_escapes_marked),
+        cmocka_unit_test(serve_scrub_message__drops_quoted_text),
+        cmocka_unit_test(serve_forwarded_for__last_entry_only),
+        cmocka_unit_test(serve_client_key__ipv6_by_64),
+        cmocka_unit_test(serve_public_url__parse),
     };
     return cmocka_run_group_tests_name("serve_parse", tests, setup, NULL);
 }
