@@ -4,12 +4,15 @@
  * pairs (rp_link_candidates), clusters them into persons at a Dice threshold
  * (rp_link_cluster), writes the clerical-review band, saves the run so that `rapporteur
  * estimate --store` counts persons, and shows how the estimate moves with the threshold
- * (linkage sensitivity). With --clear it hands over to cmd_link_clear (Fellegi–Sunter on
- * clear-text files).
+ * (linkage sensitivity). Clerical-review verdicts (--decisions, and those made in the
+ * browser) are honoured as must-link and cannot-link constraints. With --clear it hands
+ * over to cmd_link_clear (Fellegi–Sunter on clear-text files). The sensitivity table,
+ * progress and the verdict files are shared with it in link_common.c.
  */
 #include "cli_util.h"
 #include "cmds.h"
 #include "common/banned.h" /* last: it redefines banned libc names */
+#include "link_common.h"
 
 #include <rapporteur/fs.h>
 #include <rapporteur/link.h>
@@ -18,10 +21,9 @@
 #include <rapporteur/store.h>
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CMD_NAME "link"
 
@@ -32,7 +34,6 @@
  */
 #define DEFAULT_THRESHOLD 0.8
 #define DEFAULT_REVIEW    0.7
-#define MAX_SENSITIVITY   41 /* thresholds in one --sensitivity range */
 /*
  * --method fs: match weights in bits; weight 0 is posterior 0.5 (docs/linkage.md,
  * "Scoring by Fellegi–Sunter"); the review band is the 5 bits below it, and the
@@ -74,7 +75,9 @@ enum {
     OPT_THREADS,
     OPT_METHOD,
     OPT_MUTUAL,
-    OPT_NO_MUTUAL
+    OPT_NO_MUTUAL,
+    OPT_DECISIONS,
+    OPT_REVIEWER
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -93,6 +96,8 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"method", required_argument, NULL, OPT_METHOD},
                                          {"mutual-best", required_argument, NULL, OPT_MUTUAL},
                                          {"no-mutual-best", no_argument, NULL, OPT_NO_MUTUAL},
+                                         {"decisions", required_argument, NULL, OPT_DECISIONS},
+                                         {"reviewer", required_argument, NULL, OPT_REVIEWER},
                                          {NULL, 0, NULL, 0}};
 
 static void usage(FILE *f)
@@ -123,6 +128,13 @@ static void usage(FILE *f)
             "                       bits for fs, %.2f for dice)\n"
             "  --review-file FILE   write the review band as CSV (store record numbers,\n"
             "                       lists and Dice; no identifiers exist at the hub)\n"
+            "  --decisions FILE     a review file with its decision column filled in\n"
+            "                       (match / non-match, 1 / 0, yes / no): the verdicts are\n"
+            "                       recorded in the store, and this and every later run\n"
+            "                       honours them (accepted: one person whatever the score;\n"
+            "                       rejected: never one person), as it honours verdicts\n"
+            "                       made on 'rapporteur serve''s review page\n"
+            "  --reviewer NAME      who made the verdicts (default: $USER)\n"
             "  --cohesion C         two groups merge only when at least this share of\n"
             "                       their record pairs are links (default 0.5; 0 gives\n"
             "                       connected components)\n"
@@ -148,7 +160,8 @@ static void usage(FILE *f)
             "  -q, --quiet          no report and no progress bar\n"
             "  -h, --help           show this help\n"
             "\n"
-            "Exit status: 0 ok, 2 usage, 4 I/O or store error, 65 no encoded records.\n",
+            "Exit status: 0 ok, 2 usage, 4 I/O or store error, 65 no encoded records or a\n"
+            "bad decisions file.\n",
             RP_STORE_DEFAULT_PATH, FS_THRESHOLD, DEFAULT_THRESHOLD, FS_REVIEW, DEFAULT_REVIEW);
 }
 
@@ -158,6 +171,8 @@ typedef struct link_args {
     rp_cli_common common;
     const char *store;
     const char *review_file;
+    const char *decisions;
+    const char *reviewer;
     double threshold, review;
     double sens_from, sens_to, sens_step;
     rp_cluster_opts cluster;
@@ -204,21 +219,8 @@ static bool parse_unit(double *out, const char *v)
 
 static int parse_sensitivity(link_args *a, const char *v)
 {
-    rp_cli_strv sv = {NULL, 0};
-    int st = -1;
     a->sens_given = true;
-    if (rp_cli_strv_split(&sv, v, ':', NULL) != RP_OK || sv.n != 3 ||
-        !rp_cli_parse_double(&a->sens_from, sv.v[0]) ||
-        !rp_cli_parse_double(&a->sens_to, sv.v[1]) || !isfinite(a->sens_from) ||
-        !isfinite(a->sens_to) || !rp_cli_parse_double(&a->sens_step, sv.v[2]) ||
-        !(a->sens_step > 0.0) || a->sens_to < a->sens_from ||
-        (a->sens_to - a->sens_from) / a->sens_step > MAX_SENSITIVITY - 1 + 1e-9)
-        st = rp_cli_usage_error(CMD_NAME,
-                                "--sensitivity: expected FROM:TO:STEP with FROM <= TO, STEP > 0 "
-                                "and at most %d thresholds",
-                                MAX_SENSITIVITY);
-    rp_cli_strv_clear(&sv);
-    return st;
+    return rp_cli_link_parse_range(&a->sens_from, &a->sens_to, &a->sens_step, CMD_NAME, v);
 }
 
 /* One link option (an rp_cli_opt_fn). */
@@ -269,6 +271,12 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
         break;
     case OPT_REVIEW_FILE:
         a->review_file = v;
+        break;
+    case OPT_DECISIONS:
+        a->decisions = v;
+        break;
+    case OPT_REVIEWER:
+        a->reviewer = v;
         break;
     case OPT_NO_LIST_GUARD:
         a->cluster.list_guard = false;
@@ -350,44 +358,7 @@ static int parse_args(link_args *a, int argc, char **argv)
     return -1;
 }
 
-/* ==== progress and interruption ==== */
-
-static volatile sig_atomic_t interrupted = 0;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static void catch_signals(bool on)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on ? on_signal : SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-static int on_progress(size_t done, size_t total, void *payload)
-{
-    if (interrupted)
-        return 1;
-    return rp_cli_progress(done, total, payload);
-}
-
 /* ==== the run ==== */
-
-/* One row of the sensitivity table. */
-typedef struct sens_row {
-    double threshold;
-    size_t persons;
-    size_t multi; /* persons with more than one record */
-    double observed, estimate, lower, upper;
-    bool estimated;
-    char note[sizeof(((rp_error *)NULL)->msg)];
-} sens_row;
 
 typedef struct link_run {
     link_args a;
@@ -400,9 +371,11 @@ typedef struct link_run {
     rp_cluster_stats cstats;
     size_t n_review;
     long long run_id;
-    sens_row *sens;
+    rp_cli_sens_row *sens;
     size_t n_sens;
-    rp_link_fs_result *fs; /* --method fs: the model (its edges moved to edges) */
+    rp_link_fs_result *fs;          /* --method fs: the model (its edges moved to edges) */
+    size_t n_recorded;              /* verdicts recorded from --decisions */
+    rp_cluster_pair *must, *cannot; /* verdicts in force, as constraints (a->cluster) */
     rp_error err;
 } link_run;
 
@@ -410,104 +383,71 @@ static void run_release(link_run *r)
 {
     rp_link_fs_result_free(r->fs);
     rp_free(r->sens);
+    rp_free(r->must);
+    rp_free(r->cannot);
     rp_free(r->person);
     rp_free(r->edges);
     rp_encoded_set_free(r->set);
     rp_store_close(r->st);
 }
 
-/* Capture histories of the persons: one bit per list; the table counts patterns. */
-static int capture_table(rp_capture_table **out,
-                         const link_run *r,
-                         const uint32_t *person,
-                         size_t n_persons,
-                         rp_error *err)
-{
-    const rp_encoded_set *set = r->set;
-    *out = NULL;
-    if (set->n_lists < 2 || set->n_lists > RP_MSE_MAX_LISTS)
-        return rp_error_set(err, RP_EINVAL, "%zu lists: estimation needs 2 to %d", set->n_lists,
-                            RP_MSE_MAX_LISTS);
-    const char *names[RP_MSE_MAX_LISTS];
-    for (size_t l = 0; l < set->n_lists; l++)
-        names[l] = set->lists[l];
-    uint32_t *hist = rp_calloc(n_persons ? n_persons : 1, sizeof *hist);
-    if (!hist)
-        return rp_error_set(err, RP_ENOMEM, "out of memory");
-    for (size_t i = 0; i < set->n; i++)
-        hist[person[i]] |= 1u << set->list[i];
-    rp_capture_table *tab = NULL;
-    int rc = rp_capture_table_new(&tab, set->n_lists, names, err);
-    if (rc == RP_OK) {
-        for (size_t p = 0; p < n_persons; p++)
-            tab->counts[hist[p]] += 1.0;
-        *out = tab;
-    }
-    rp_free(hist);
-    return rc;
-}
-
-/* Cluster at @p threshold and estimate; failures of the estimate become a note. */
-static int sensitivity_row(sens_row *row, link_run *r, double threshold, uint32_t *person)
-{
-    rp_cluster_opts co = r->a.cluster;
-    co.threshold = threshold;
-    rp_cluster_stats cs;
-    row->threshold = threshold;
-    row->estimate = row->lower = row->upper = NAN;
-    int rc =
-        rp_link_cluster(r->edges, r->n_edges, r->set->n, r->set->list, &co, person, &cs, &r->err);
-    if (rc != RP_OK)
-        return rc;
-    row->persons = cs.persons;
-    row->multi = 0;
-    rp_capture_table *tab = NULL;
-    rp_error e = RP_ERROR_INIT;
-    rp_mse_result *res = NULL;
-    rc = capture_table(&tab, r, person, cs.persons, &e);
-    if (rc == RP_ENOMEM)
-        return rp_error_set(&r->err, RP_ENOMEM, "out of memory");
-    if (rc == RP_OK) {
-        row->observed = rp_capture_table_observed(tab);
-        rc = rp_mse_estimate(&res, tab, NULL, &e);
-    }
-    if (rc == RP_OK) {
-        row->estimated = true;
-        row->estimate = res->estimate;
-        row->lower = isnan(res->profile_lower) ? res->ci_lower : res->profile_lower;
-        row->upper = isnan(res->profile_upper) ? res->ci_upper : res->profile_upper;
-    } else {
-        snprintf(row->note, sizeof(row->note), "%s", e.msg);
-    }
-    rp_mse_result_free(res);
-    rp_capture_table_free(tab);
-    return RP_OK;
-}
-
+/* Re-cluster at each threshold of the range and estimate (link_common.c). */
 static int run_sensitivity(link_run *r)
 {
-    const link_args *a = &r->a;
-    size_t n = (size_t)floor((a->sens_to - a->sens_from) / a->sens_step + 1e-9) + 1;
-    r->sens = rp_calloc(n + 1, sizeof *r->sens);
-    uint32_t *person = rp_calloc(r->set->n ? r->set->n : 1, sizeof *person);
+    const char *names[RP_MSE_MAX_LISTS];
+    size_t n_lists = r->set->n_lists <= RP_MSE_MAX_LISTS ? r->set->n_lists : 0;
+    for (size_t l = 0; l < n_lists; l++)
+        names[l] = r->set->lists[l];
+    rp_cli_sens_input in = {r->edges,     r->n_edges,     r->set->n,      r->set->list,
+                            names,        n_lists,        r->a.cluster,   r->a.sens_from,
+                            r->a.sens_to, r->a.sens_step, r->a.threshold, !r->a.fs};
+    return rp_cli_link_sensitivity(&r->sens, &r->n_sens, &in, &r->err);
+}
+
+/* Is store record @p row one of the set's, on list @p list (a review file's check)? */
+static bool record_in_set(long long row, const char *list, void *payload)
+{
+    const rp_encoded_set *set = payload;
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (set->case_row[mid] < row)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < set->n && set->case_row[lo] == row && strcmp(set->lists[set->list[lo]], list) == 0;
+}
+
+/*
+ * Clerical review: record the verdicts of --decisions, then read every verdict in force
+ * (the store's log and the review page's) into must-link and cannot-link constraints.
+ */
+static int apply_verdicts(link_run *r)
+{
+    rp_link_review *rev = NULL;
+    size_t n_rev = 0;
     int rc = RP_OK;
-    if (!r->sens || !person) {
-        rc = rp_error_set(&r->err, RP_ENOMEM, "out of memory");
-        goto out;
+    if (r->a.decisions) {
+        rc = rp_cli_link_read_verdicts(&rev, &n_rev, r->a.decisions, r->st, record_in_set, r->set,
+                                       &r->err);
+        if (rc == RP_OK)
+            rc = rp_store_link_decide(r->st, rev, n_rev, rp_cli_link_reviewer(r->a.reviewer),
+                                      "file", &r->err);
+        if (rc == RP_OK)
+            r->n_recorded = n_rev;
+        rp_free(rev);
+        rev = NULL;
     }
-    bool has_chosen = false;
-    for (size_t k = 0; k < n && rc == RP_OK; k++) {
-        double t = a->sens_from + (double)k * a->sens_step;
-        if (t > 1.0 && !a->fs)
-            t = 1.0;
-        has_chosen |= fabs(t - a->threshold) < 1e-9;
-        rc = sensitivity_row(&r->sens[r->n_sens++], r, t, person);
-    }
-    /* the chosen threshold is always a row */
-    if (rc == RP_OK && !has_chosen)
-        rc = sensitivity_row(&r->sens[r->n_sens++], r, a->threshold, person);
-out:
-    rp_free(person);
+    if (rc == RP_OK)
+        rc = rp_store_link_decisions(&rev, &n_rev, r->st, &r->err);
+    if (rc == RP_OK)
+        rc = rp_cli_link_constraints(&r->must, &r->a.cluster.n_must_link, &r->cannot,
+                                     &r->a.cluster.n_cannot_link, rev, n_rev, r->set->case_row,
+                                     r->set->n, &r->err);
+    r->a.cluster.must_link = r->must;
+    r->a.cluster.cannot_link = r->cannot;
+    rp_free(rev);
     return rc;
 }
 
@@ -526,7 +466,12 @@ static int write_review(FILE *f, const char *path, void *payload, rp_error *err)
         fprintf(f, ",%lld,", r->set->case_row[e->a]);
         rp_cli_csv_cell(f, r->set->lists[r->set->list[e->b]]);
         bool one = r->person && r->person[e->a] == r->person[e->b];
-        fprintf(f, ",%lld,%d,\n", r->set->case_row[e->b], one ? 1 : 0);
+        /* a verdict in force is shown, so that the file can go back as --decisions */
+        uint8_t d = rp_cli_link_pair_decision(&r->a.cluster, e->a, e->b, RP_LINK_REVIEW);
+        fprintf(f, ",%lld,%d,%s\n", r->set->case_row[e->b], one ? 1 : 0,
+                d == RP_LINK_ACCEPTED   ? "match"
+                : d == RP_LINK_REJECTED ? "non-match"
+                                        : "");
     }
     if (ferror(f))
         return rp_error_set(err, RP_EIO, "cannot write '%s'", path);
@@ -554,28 +499,25 @@ static json_t *blocking_json(const rp_block_report *rep)
 
 static json_t *clusters_json(const rp_cluster_stats *c)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "links", (json_int_t)c->links, "merges",
-                     (json_int_t)c->merges, "refused_cohesion", (json_int_t)c->refused_cohesion,
-                     "refused_list", (json_int_t)c->refused_list, "refused_size",
-                     (json_int_t)c->refused_size, "persons", (json_int_t)c->persons, "largest",
-                     (json_int_t)c->largest);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "links", (json_int_t)c->links,
+                     "merges", (json_int_t)c->merges, "refused_cohesion",
+                     (json_int_t)c->refused_cohesion, "refused_list", (json_int_t)c->refused_list,
+                     "refused_size", (json_int_t)c->refused_size, "refused_cannot_link",
+                     (json_int_t)c->refused_cannot, "must_links", (json_int_t)c->must, "persons",
+                     (json_int_t)c->persons, "largest", (json_int_t)c->largest);
 }
 
 static json_t *sensitivity_json(const link_run *r)
 {
-    json_t *arr = json_array();
-    for (size_t k = 0; arr && k < r->n_sens; k++) {
-        const sens_row *s = &r->sens[k];
-        json_t *o = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}", "threshold",
-                              rp_cli_json_number(s->threshold), "persons", (json_int_t)s->persons,
-                              "observed", rp_cli_json_count(s->observed), "estimate",
-                              rp_cli_json_number(s->estimate), "lower",
-                              rp_cli_json_number(s->lower), "upper", rp_cli_json_number(s->upper));
-        if (o && !s->estimated)
-            json_object_set_new(o, "note", json_string(s->note));
-        json_array_append_new(arr, o);
-    }
-    return arr;
+    return rp_cli_link_sensitivity_json(r->sens, r->n_sens);
+}
+
+/* The clerical-review verdicts: recorded by this run, and in force among its records. */
+static json_t *verdicts_json(const link_run *r)
+{
+    return json_pack("{s:s?, s:I, s:I, s:I}", "decisions_file", r->a.decisions, "recorded",
+                     (json_int_t)r->n_recorded, "accepted", (json_int_t)r->a.cluster.n_must_link,
+                     "rejected", (json_int_t)r->a.cluster.n_cannot_link);
 }
 
 static json_t *params_json(const link_args *a)
@@ -654,6 +596,8 @@ static json_t *result_json(const link_run *r)
                              "review_file", r->a.review_file, "sensitivity", sensitivity_json(r));
     if (root && r->run_id > 0)
         json_object_set_new(root, "run_id", json_integer(r->run_id));
+    if (root)
+        json_object_set_new(root, "verdicts", verdicts_json(r));
     if (root && r->fs)
         json_object_set_new(root, "fs", fs_json(r->fs));
     if (root && r->a.lsh_dropped)
@@ -674,8 +618,9 @@ static int save_run(link_run *r)
     double *score = rp_calloc(n_pairs ? n_pairs : 1, sizeof *score);
     uint8_t *dec = rp_calloc(n_pairs ? n_pairs : 1, sizeof *dec);
     json_t *params = params_json(&r->a);
-    json_t *report = json_pack("{s:o, s:o, s:o}", "blocking", blocking_json(&r->rep), "clusters",
-                               clusters_json(&r->cstats), "sensitivity", sensitivity_json(r));
+    json_t *report = json_pack("{s:o, s:o, s:o, s:o}", "blocking", blocking_json(&r->rep),
+                               "clusters", clusters_json(&r->cstats), "sensitivity",
+                               sensitivity_json(r), "verdicts", verdicts_json(r));
     if (report && r->fs)
         json_object_set_new(report, "fs", fs_json(r->fs));
     char *params_s = params ? json_dumps(params, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -693,9 +638,12 @@ static int save_run(link_run *r)
         pa[at] = r->set->case_row[e->a];
         pb[at] = r->set->case_row[e->b];
         score[at] = e->score;
-        /* in the band: a match when the run made the two records one person */
+        /* in the band: a match when the run made the two records one person; a verdict
+           in force is saved as such */
         bool one = r->person && r->person[e->a] == r->person[e->b];
-        dec[at] = e->score >= r->a.threshold || one ? RP_LINK_MATCH : RP_LINK_REVIEW;
+        dec[at] = rp_cli_link_pair_decision(&r->a.cluster, e->a, e->b,
+                                            e->score >= r->a.threshold || one ? RP_LINK_MATCH
+                                                                              : RP_LINK_REVIEW);
         at++;
     }
     rp_link_run run = {r->a.fs ? "fellegi-sunter" : "dice",
@@ -720,14 +668,6 @@ out:
     rp_free(score);
     rp_free(dec);
     return rc;
-}
-
-static void print_number(double x)
-{
-    if (isnan(x))
-        printf(" %10s", "-");
-    else
-        printf(" %10.0f", x);
 }
 
 static void print_fs(const rp_link_fs_result *f)
@@ -776,24 +716,17 @@ static void print_report(const link_run *r)
         print_fs(r->fs);
     const rp_cluster_stats *c = &r->cstats;
     printf("Clusters at %s >= %.2f: %zu links, %zu merges; refused: %zu cohesion, %zu list,\n"
-           "%zu size; %zu persons, largest %zu records\n",
+           "%zu size, %zu cannot-link; %zu persons, largest %zu records\n",
            unit, r->a.threshold, c->links, c->merges, c->refused_cohesion, c->refused_list,
-           c->refused_size, c->persons, c->largest);
+           c->refused_size, c->refused_cannot, c->persons, c->largest);
+    if (r->a.decisions || r->a.cluster.n_must_link || r->a.cluster.n_cannot_link)
+        printf("Clerical review: %zu verdicts recorded%s%s; in force: %zu accepted, %zu rejected "
+               "pairs\n",
+               r->n_recorded, r->a.decisions ? " from " : "", r->a.decisions ? r->a.decisions : "",
+               r->a.cluster.n_must_link, r->a.cluster.n_cannot_link);
     printf("Review band [%.2f, %.2f): %zu pairs%s%s\n\n", r->a.review, r->a.threshold, r->n_review,
            r->a.review_file ? " written to " : "", r->a.review_file ? r->a.review_file : "");
-    printf("Linkage sensitivity (estimate: stepwise log-linear MSE, 95%% interval)\n");
-    printf("  %9s %10s %10s %10s %10s %10s\n", "threshold", "persons", "observed", "estimate",
-           "lower", "upper");
-    for (size_t k = 0; k < r->n_sens; k++) {
-        const sens_row *s = &r->sens[k];
-        printf("  %9.2f %10zu", s->threshold, s->persons);
-        print_number(s->estimated ? s->observed : (double)s->persons);
-        print_number(s->estimate);
-        print_number(s->lower);
-        print_number(s->upper);
-        printf("%s%s\n", fabs(s->threshold - r->a.threshold) < 1e-9 ? "  <- chosen" : "",
-               s->estimated ? "" : "  (no estimate)");
-    }
+    rp_cli_link_sensitivity_print(r->sens, r->n_sens, r->a.threshold);
 }
 
 /* Candidates, clusters at the threshold, sensitivity, review file, saved run. */
@@ -805,10 +738,9 @@ static int link_body(link_run *r, rp_cli_progress_state *ps)
         r->a.link.rules = ((1u << N_RULE_NAMES) - 1u) & ~(1u << RULE_LSH);
         r->a.lsh_dropped = true;
     }
-    r->a.link.progress = on_progress;
+    r->a.link.progress = rp_cli_link_progress;
     r->a.link.payload = ps;
-    interrupted = 0;
-    catch_signals(true);
+    rp_cli_link_catch_signals(true);
     int rc = RP_OK;
     if (r->a.fs) {
         rp_link_fs_opts fo = RP_LINK_FS_OPTS_INIT;
@@ -824,9 +756,9 @@ static int link_body(link_run *r, rp_cli_progress_state *ps)
     } else {
         rc = rp_link_candidates(&in, &r->a.link, &r->edges, &r->n_edges, &r->rep, &r->err);
     }
-    catch_signals(false);
+    rp_cli_link_catch_signals(false);
     rp_cli_progress_end(ps);
-    if (rc == RP_ECANCELED && interrupted)
+    if (rc == RP_ECANCELED && rp_cli_link_interrupted())
         rp_error_set(&r->err, RP_ECANCELED, "linkage interrupted; nothing was saved");
     if (rc != RP_OK)
         return rc;
@@ -874,8 +806,7 @@ int cmd_link(int argc, char **argv)
     r.a.sens_step = 0.05;
     r.a.cluster = (rp_cluster_opts)RP_CLUSTER_OPTS_INIT;
     r.a.link = (rp_link_opts)RP_LINK_OPTS_INIT;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    r.a.link.threads = cpus > 0 && cpus < 256 ? (unsigned)cpus : 1u;
+    r.a.link.threads = rp_cli_link_default_threads();
     int status = parse_args(&r.a, argc, argv);
     if (status >= 0)
         return status;
@@ -889,9 +820,13 @@ int cmd_link(int argc, char **argv)
                                 .label = "linking",
                                 .last_percent = -1};
     if (rc == RP_OK)
+        rc = apply_verdicts(&r);
+    if (rc == RP_OK)
         rc = link_body(&r, &ps);
     if (rc != RP_OK) {
         status = rp_cli_report(&r.err, r.a.common.json);
+        if (rc == RP_EPARSE || (rc == RP_EDATA && r.a.decisions && r.set))
+            status = RP_EXIT_DATAERR;
         goto out;
     }
     status = RP_EXIT_OK;

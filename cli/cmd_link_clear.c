@@ -6,12 +6,17 @@
  * the mapping's "identifiers"), normalises the names, links with a comparison spec,
  * clusters the links into persons and, with --store, saves the run so that each person
  * becomes one capture history. Names and birth dates stay in memory (wiped when freed):
- * every output names lists, case references, line numbers and weights only.
+ * every output names lists, case references, line numbers and weights only. As the
+ * encoded route (cmd_link.c), with which it shares link_common.c: comparisons on
+ * threads, a progress bar on a terminal, the linkage sensitivity table, and
+ * clerical-review verdicts (--decisions and the review page's) as clustering
+ * constraints.
  */
 #include "cli_util.h"
 #include "cmds.h"
 #include "common/banned.h" /* last: it redefines banned libc names */
 #include "common/common_int.h"
+#include "link_common.h"
 
 #include <rapporteur/data.h>
 #include <rapporteur/encode.h>
@@ -35,6 +40,10 @@
 #define N_COLS         6
 #define DEFAULT_REVIEW 5.0 /* bits below the threshold that go to clerical review */
 #define MAX_LISTS      65535
+/* the sensitivity table in match weights (bits), as `link --method fs` */
+#define SENS_FROM (-8.0)
+#define SENS_TO   8.0
+#define SENS_STEP 2.0
 
 /* The columns the default spec and any --comparisons spec may name. */
 static const char *const columns[N_COLS] = {"given_name",      "family_name", "birth_date",
@@ -68,7 +77,11 @@ enum {
     OPT_THRESHOLD,
     OPT_REVIEW_FILE,
     OPT_REVIEW_BAND,
-    OPT_EQUIV
+    OPT_EQUIV,
+    OPT_THREADS,
+    OPT_SENSITIVITY,
+    OPT_DECISIONS,
+    OPT_REVIEWER
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -80,6 +93,10 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"review-file", required_argument, NULL, OPT_REVIEW_FILE},
                                          {"review-band", required_argument, NULL, OPT_REVIEW_BAND},
                                          {"equivalents", required_argument, NULL, OPT_EQUIV},
+                                         {"threads", required_argument, NULL, OPT_THREADS},
+                                         {"sensitivity", required_argument, NULL, OPT_SENSITIVITY},
+                                         {"decisions", required_argument, NULL, OPT_DECISIONS},
+                                         {"reviewer", required_argument, NULL, OPT_REVIEWER},
                                          {NULL, 0, NULL, 0}};
 
 typedef struct args {
@@ -89,8 +106,12 @@ typedef struct args {
     const char *spec;
     const char *review_file;
     const char *equiv;
+    const char *decisions;
+    const char *reviewer;
     double threshold;
     double band;
+    double sens_from, sens_to, sens_step;
+    unsigned threads;
 } args;
 
 static void usage(FILE *f)
@@ -98,7 +119,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: rapporteur link --clear FILE[,FILE...] --mapping MAP[,MAP...] [--store DB]\n"
             "                       [--comparisons SPEC.json] [--threshold W]\n"
-            "                       [--review-file F] [--review-band B] [--json]\n"
+            "                       [--review-file F] [--review-band B] [--decisions F]\n"
+            "                       [--sensitivity FROM:TO:STEP] [--threads N] [--json]\n"
             "\n"
             "Link agency files in clear text with the Fellegi-Sunter model, where the office\n"
             "may lawfully do so (docs/fellegi-sunter.md). Each file is read through the mapping:\n"
@@ -122,11 +144,23 @@ static void usage(FILE *f)
             "  --threshold W        match weight (log2 Bayes factor with the prior) for a link;\n"
             "                       default 0 (posterior 0.5)\n"
             "  --review-file F      write the pairs in [W - B, W) for clerical review (CSV: list\n"
-            "                       and case reference of both records, weight)\n"
+            "                       and case reference of both records, weight, linked, and an\n"
+            "                       empty decision column for the reviewer)\n"
             "  --review-band B      width of the review band in bits (default 5)\n"
+            "  --decisions F        a review file with its decision column filled in (match /\n"
+            "                       non-match, 1 / 0, yes / no); needs --store: the verdicts\n"
+            "                       are recorded there, and this and every later run honours\n"
+            "                       them (accepted: one person whatever the weight; rejected:\n"
+            "                       never one person), as the review page's verdicts\n"
+            "  --reviewer NAME      who made the verdicts (default: $USER)\n"
+            "  --sensitivity FROM:TO:STEP\n"
+            "                       match weights of the linkage sensitivity table (default\n"
+            "                       -8:8:2): persons and estimate at each\n"
+            "  --threads N          worker threads (default: one per CPU); the result does\n"
+            "                       not depend on it\n"
             "  --equivalents FILE   name-equivalence table (default %s/names/equivalents.csv)\n"
             "  --json               print the run's report as JSON\n"
-            "  -q, --quiet          no report\n"
+            "  -q, --quiet          no report and no progress bar\n"
             "  -h, --help           show this help\n"
             "\n"
             "Exit status: 0 linked, 1 runtime error, 2 usage, 3 rows set aside (the rest\n"
@@ -156,6 +190,21 @@ static int apply(int opt, const char *value, const char *name, void *payload)
     case OPT_EQUIV:
         a->equiv = value;
         return -1;
+    case OPT_DECISIONS:
+        a->decisions = value;
+        return -1;
+    case OPT_REVIEWER:
+        a->reviewer = value;
+        return -1;
+    case OPT_SENSITIVITY:
+        return rp_cli_link_parse_range(&a->sens_from, &a->sens_to, &a->sens_step, CMD_NAME, value);
+    case OPT_THREADS: {
+        int t = 0;
+        if (!rp_cli_parse_int(&t, value, 1, 256))
+            return rp_cli_usage_error(CMD_NAME, "--threads: expected 1 to 256");
+        a->threads = (unsigned)t;
+        return -1;
+    }
     case OPT_THRESHOLD:
     case OPT_REVIEW_BAND: {
         double x = 0;
@@ -192,8 +241,16 @@ typedef struct job {
     rp_fs_result *res;
     uint32_t *person;
     rp_cluster_stats cs;
+    rp_cluster_opts co;
     size_t n_links, n_review;
     long long run_id;
+    rp_store *st;                   /* --store, open from the start */
+    long long *row;                 /* n cases.id (with --store) */
+    rp_cluster_pair *must, *cannot; /* verdicts in force (co) */
+    size_t n_recorded;              /* verdicts recorded from --decisions */
+    rp_cli_sens_row *sens;
+    size_t n_sens;
+    rp_cli_progress_state ps;
 } job;
 
 static int grow(job *j)
@@ -416,36 +473,116 @@ static int read_all(job *j)
     return rc;
 }
 
-/* Link, cluster and count the decisions. */
+/* With --store: open it, and find each record's cases.id (imported before). */
+static int resolve_rows(job *j)
+{
+    if (j->a.store == NULL)
+        return RP_OK;
+    int rc = rp_store_open(&j->st, j->a.store, 0, &j->err);
+    if (rc != RP_OK)
+        return rc;
+    j->row = rp_calloc(j->n, sizeof *j->row);
+    if (j->row == NULL)
+        return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < j->n && rc == RP_OK; i++) {
+        rc = rp_store_case_row(&j->row[i], j->st, j->lists[j->list[i]], j->case_id[i], &j->err);
+        if (rc == RP_ENOTFOUND)
+            rc = rp_error_set(&j->err, RP_EDATA,
+                              "record %zu (list '%s', case '%s') is not in the store: import the "
+                              "files first",
+                              i + 1, j->lists[j->list[i]], j->case_id[i]);
+    }
+    return rc;
+}
+
+/*
+ * Clerical review: record the verdicts of --decisions, then read every verdict in force
+ * (the store's log and the review page's) into must-link and cannot-link constraints.
+ */
+static int apply_verdicts(job *j)
+{
+    rp_link_review *rev = NULL;
+    size_t n_rev = 0;
+    int rc = RP_OK;
+    if (j->st == NULL)
+        return RP_OK;
+    if (j->a.decisions != NULL) {
+        rc = rp_cli_link_read_verdicts(&rev, &n_rev, j->a.decisions, j->st, NULL, NULL, &j->err);
+        if (rc == RP_OK)
+            rc = rp_store_link_decide(j->st, rev, n_rev, rp_cli_link_reviewer(j->a.reviewer),
+                                      "file", &j->err);
+        if (rc == RP_OK)
+            j->n_recorded = n_rev;
+        rp_free(rev);
+        rev = NULL;
+    }
+    if (rc == RP_OK)
+        rc = rp_store_link_decisions(&rev, &n_rev, j->st, &j->err);
+    if (rc == RP_OK)
+        rc = rp_cli_link_constraints(&j->must, &j->co.n_must_link, &j->cannot, &j->co.n_cannot_link,
+                                     rev, n_rev, j->row, j->n, &j->err);
+    j->co.must_link = j->must;
+    j->co.cannot_link = j->cannot;
+    rp_free(rev);
+    return rc;
+}
+
+/* Link (on threads, with a progress bar), cluster and count the decisions. */
 static int link_all(job *j)
 {
     rp_fs_data data = {j->n, N_COLS, columns, (const char *const *)j->values, j->list};
     rp_fs_opts fo = RP_FS_OPTS_INIT;
-    fo.keep_weight = j->a.threshold - j->a.band;
+    fo.keep_weight = fmin(j->a.threshold - j->a.band, j->a.sens_from);
+    fo.threads = j->a.threads;
+    fo.progress = rp_cli_link_progress;
+    fo.payload = &j->ps;
+    rp_cli_link_catch_signals(true);
     int rc = rp_fs_link(&j->res, j->spec, &data, NULL, &fo, &j->err);
+    rp_cli_link_catch_signals(false);
+    rp_cli_progress_end(&j->ps);
+    if (rc == RP_ECANCELED && rp_cli_link_interrupted())
+        rp_error_set(&j->err, RP_ECANCELED, "linkage interrupted; nothing was saved");
     if (rc != RP_OK)
         return rc;
     j->person = rp_calloc(j->n, sizeof *j->person);
     if (j->person == NULL)
         return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
-    rp_cluster_opts co = RP_CLUSTER_OPTS_INIT;
-    co.threshold = j->a.threshold;
-    rc = rp_link_cluster(j->res->edges, j->res->n_edges, j->n, j->list, &co, j->person, &j->cs,
+    j->co.threshold = j->a.threshold;
+    rc = rp_link_cluster(j->res->edges, j->res->n_edges, j->n, j->list, &j->co, j->person, &j->cs,
                          &j->err);
     for (size_t k = 0; k < j->res->n_edges; k++) {
-        j->n_links += j->res->edges[k].score >= j->a.threshold;
-        j->n_review += j->res->edges[k].score < j->a.threshold;
+        double w = j->res->edges[k].score;
+        j->n_links += w >= j->a.threshold;
+        j->n_review += w < j->a.threshold && w >= j->a.threshold - j->a.band;
     }
     return rc;
+}
+
+/* The linkage sensitivity table: persons and estimate at each weight of the range. */
+static int sensitivity(job *j)
+{
+    const char *names[RP_MSE_MAX_LISTS];
+    size_t n_lists = j->n_lists <= RP_MSE_MAX_LISTS ? j->n_lists : 0;
+    for (size_t l = 0; l < n_lists; l++)
+        names[l] = j->lists[l];
+    rp_cli_sens_input in = {j->res->edges, j->res->n_edges, j->n,           j->list,
+                            names,         n_lists,         j->co,          j->a.sens_from,
+                            j->a.sens_to,  j->a.sens_step,  j->a.threshold, false};
+    return rp_cli_link_sensitivity(&j->sens, &j->n_sens, &in, &j->err);
+}
+
+static const char *decision_word(uint8_t d)
+{
+    return d == RP_LINK_ACCEPTED ? "match" : d == RP_LINK_REJECTED ? "non-match" : "";
 }
 
 static int write_review(FILE *f, const char *path, void *payload, rp_error *err)
 {
     const job *j = payload;
-    fprintf(f, "list_a,case_a,list_b,case_b,weight\n");
+    fprintf(f, "list_a,case_a,list_b,case_b,weight,linked,decision\n");
     for (size_t k = 0; k < j->res->n_edges; k++) {
         const rp_link_edge *e = &j->res->edges[k];
-        if (e->score >= j->a.threshold)
+        if (e->score >= j->a.threshold || e->score < j->a.threshold - j->a.band)
             continue;
         rp_cli_csv_cell(f, j->lists[j->list[e->a]]);
         fputc(',', f);
@@ -454,11 +591,22 @@ static int write_review(FILE *f, const char *path, void *payload, rp_error *err)
         rp_cli_csv_cell(f, j->lists[j->list[e->b]]);
         fputc(',', f);
         rp_cli_csv_cell(f, j->case_id[e->b]);
-        fprintf(f, ",%.3f\n", e->score);
+        /* a verdict in force is shown, so that the file can go back as --decisions */
+        uint8_t d = rp_cli_link_pair_decision(&j->co, e->a, e->b, RP_LINK_REVIEW);
+        fprintf(f, ",%.3f,%d,%s\n", e->score, j->person[e->a] == j->person[e->b] ? 1 : 0,
+                decision_word(d));
     }
     if (ferror(f))
         return rp_error_set_at(err, RP_EIO, path, 0, 0, "cannot write the review file");
     return RP_OK;
+}
+
+static json_t *verdicts_json(const job *j)
+{
+    return json_pack("{s:s?, s:I, s:I, s:I, s:I}", "decisions_file", j->a.decisions, "recorded",
+                     (json_int_t)j->n_recorded, "accepted", (json_int_t)j->co.n_must_link,
+                     "rejected", (json_int_t)j->co.n_cannot_link, "refused_cannot_link",
+                     (json_int_t)j->cs.refused_cannot);
 }
 
 static json_t *report_json(const job *j)
@@ -473,23 +621,37 @@ static json_t *report_json(const job *j)
     for (unsigned b = 0; warnings != NULL && b < 5; b++)
         if (r->em.warnings & (1u << b))
             json_array_append_new(warnings, json_string(rp_fs_warning_text(1u << b)));
-    return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:{s:i, s:b, s:o, s:o, s:o}, s:I, s:I, "
-                     "s:I, s:I}",
-                     "records", (json_int_t)j->n, "read", (json_int_t)j->n_read, "set_aside",
-                     (json_int_t)j->n_aside, "lists", (json_int_t)j->n_lists, "blocking", rules,
-                     "candidates", (json_int_t)r->candidates, "patterns", (json_int_t)r->patterns,
-                     "em", "iterations", (int)r->em.iterations, "converged", (int)r->em.converged,
-                     "lambda", rp_cli_json_number(r->params.lambda), "expected_matches",
-                     rp_cli_json_number(r->em.expected_matches), "warnings", warnings, "links",
-                     (json_int_t)j->n_links, "review", (json_int_t)j->n_review, "persons",
-                     (json_int_t)j->cs.persons, "run", (json_int_t)j->run_id);
+    json_t *root =
+        json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:{s:i, s:b, s:o, s:o, s:o}, s:I, s:I, "
+                  "s:I, s:I}",
+                  "records", (json_int_t)j->n, "read", (json_int_t)j->n_read, "set_aside",
+                  (json_int_t)j->n_aside, "lists", (json_int_t)j->n_lists, "blocking", rules,
+                  "candidates", (json_int_t)r->candidates, "patterns", (json_int_t)r->patterns,
+                  "em", "iterations", (int)r->em.iterations, "converged", (int)r->em.converged,
+                  "lambda", rp_cli_json_number(r->params.lambda), "expected_matches",
+                  rp_cli_json_number(r->em.expected_matches), "warnings", warnings, "links",
+                  (json_int_t)j->n_links, "review", (json_int_t)j->n_review, "persons",
+                  (json_int_t)j->cs.persons, "run", (json_int_t)j->run_id);
+    if (root != NULL) {
+        json_object_set_new(root, "threshold", rp_cli_json_number(j->a.threshold));
+        json_object_set_new(root, "sensitivity", rp_cli_link_sensitivity_json(j->sens, j->n_sens));
+        json_object_set_new(root, "verdicts", verdicts_json(j));
+    }
+    return root;
+}
+
+/* The pairs to save: the links, the review band, and the pairs with a verdict. */
+static bool saved(const job *j, const rp_link_edge *e)
+{
+    return e->score >= j->a.threshold - j->a.band ||
+           rp_cli_link_pair_decision(&j->co, e->a, e->b, RP_LINK_REVIEW) != RP_LINK_REVIEW;
 }
 
 static int save_run(job *j)
 {
-    rp_store *st = NULL;
-    size_t n = j->n, np = j->res->n_edges;
-    long long *row = rp_calloc(n, sizeof *row);
+    size_t n = j->n, np = 0;
+    for (size_t k = 0; k < j->res->n_edges; k++)
+        np += saved(j, &j->res->edges[k]);
     long long *pa = rp_calloc(np ? np : 1, sizeof *pa), *pb = rp_calloc(np ? np : 1, sizeof *pb);
     double *score = rp_calloc(np ? np : 1, sizeof *score);
     uint8_t *dec = rp_calloc(np ? np : 1, sizeof *dec);
@@ -497,35 +659,29 @@ static int save_run(job *j)
     json_t *rep = report_json(j);
     char *rep_s = rep ? json_dumps(rep, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     int rc = RP_OK;
-    if (!row || !pa || !pb || !score || !dec || !params || !rep_s) {
+    if (!pa || !pb || !score || !dec || !params || !rep_s) {
         rc = rp_error_set(&j->err, RP_ENOMEM, "out of memory");
         goto out;
     }
-    rc = rp_store_open(&st, j->a.store, 0, &j->err);
-    for (size_t i = 0; i < n && rc == RP_OK; i++) {
-        rc = rp_store_case_row(&row[i], st, j->lists[j->list[i]], j->case_id[i], &j->err);
-        if (rc == RP_ENOTFOUND)
-            rc = rp_error_set(&j->err, RP_EDATA,
-                              "record %zu (list '%s', case '%s') is not in the store: import the "
-                              "files first",
-                              i + 1, j->lists[j->list[i]], j->case_id[i]);
-    }
-    for (size_t k = 0; k < np && rc == RP_OK; k++) {
+    size_t at = 0;
+    for (size_t k = 0; k < j->res->n_edges; k++) {
         const rp_link_edge *e = &j->res->edges[k];
-        pa[k] = row[e->a];
-        pb[k] = row[e->b];
-        score[k] = e->score;
-        dec[k] = e->score >= j->a.threshold ? RP_LINK_MATCH : RP_LINK_REVIEW;
+        if (!saved(j, e))
+            continue;
+        pa[at] = j->row[e->a];
+        pb[at] = j->row[e->b];
+        score[at] = e->score;
+        bool one = j->person[e->a] == j->person[e->b];
+        dec[at++] = rp_cli_link_pair_decision(
+            &j->co, e->a, e->b, e->score >= j->a.threshold || one ? RP_LINK_MATCH : RP_LINK_REVIEW);
     }
-    rp_link_run run = {"fellegi-sunter", params, rep_s, n, row, j->person, np, pa, pb, score, dec};
-    if (rc == RP_OK)
-        rc = rp_store_link_save(&j->run_id, st, &run, &j->err);
+    rp_link_run run = {
+        "fellegi-sunter", params, rep_s, n, j->row, j->person, np, pa, pb, score, dec};
+    rc = rp_store_link_save(&j->run_id, j->st, &run, &j->err);
 out:
-    rp_store_close(st);
     free(rep_s); /* NOLINT: jansson allocates with malloc */
     json_decref(rep);
     rp_free(params);
-    rp_free(row);
     rp_free(pa);
     rp_free(pb);
     rp_free(score);
@@ -555,16 +711,23 @@ static void print_report(const job *j)
     printf("Links (weight >= %.2f): %zu; review band: %zu pairs; persons: %zu (largest %zu "
            "records)\n",
            j->a.threshold, j->n_links, j->n_review, j->cs.persons, j->cs.largest);
+    if (j->a.decisions != NULL || j->co.n_must_link || j->co.n_cannot_link)
+        printf("Clerical review: %zu verdicts recorded%s%s; in force: %zu accepted, %zu rejected "
+               "pairs; %zu merges refused by a rejected pair\n",
+               j->n_recorded, j->a.decisions ? " from " : "", j->a.decisions ? j->a.decisions : "",
+               j->co.n_must_link, j->co.n_cannot_link, j->cs.refused_cannot);
     if (j->n_aside > 0)
         printf("%ld rows set aside (see the messages above)\n", j->n_aside);
+    printf("\n");
+    rp_cli_link_sensitivity_print(j->sens, j->n_sens, j->a.threshold);
 }
 
 static int finish(job *j)
 {
-    int rc = RP_OK;
-    if (j->a.review_file != NULL)
+    int rc = sensitivity(j);
+    if (rc == RP_OK && j->a.review_file != NULL)
         rc = rp_cli_write_atomic(j->a.review_file, true, write_review, j, &j->err);
-    if (rc == RP_OK && j->a.store != NULL)
+    if (rc == RP_OK && j->st != NULL)
         rc = save_run(j);
     if (rc != RP_OK)
         return rc;
@@ -591,11 +754,30 @@ static void release(job *j)
     rp_free(j->list);
     rp_free(j->case_id);
     rp_free(j->person);
+    rp_free(j->row);
+    rp_free(j->must);
+    rp_free(j->cannot);
+    rp_free(j->sens);
+    rp_store_close(j->st);
     rp_fs_result_free(j->res);
     rp_fs_spec_free(j->spec);
     rp_issue_list_release(&j->issues);
     rp_mapping_free(j->map);
     rp_normaliser_free(j->norm);
+}
+
+/* Options: -1 to go on, else the exit status. */
+static int parse(job *j, int argc, char **argv)
+{
+    int status = rp_cli_parse_opts(&j->common, CMD_NAME, argc, argv, longopts, usage, apply, &j->a);
+    if (status == -1)
+        status = rp_cli_no_operands(CMD_NAME, argc, argv);
+    if (status == -1 && (j->a.clear == NULL || j->a.mapping == NULL))
+        status = rp_cli_usage_error(CMD_NAME, "--clear FILES and --mapping are required");
+    if (status == -1 && j->a.decisions != NULL && j->a.store == NULL)
+        status = rp_cli_usage_error(CMD_NAME, "--decisions needs --store (the verdicts are "
+                                              "recorded there)");
+    return status;
 }
 
 int cmd_link_clear(int argc, char **argv)
@@ -607,19 +789,28 @@ int cmd_link_clear(int argc, char **argv)
     }
     j->err = (rp_error)RP_ERROR_INIT;
     j->issues = (rp_issue_list)RP_ISSUE_LIST_INIT;
+    j->co = (rp_cluster_opts)RP_CLUSTER_OPTS_INIT;
     j->a.band = DEFAULT_REVIEW;
-    int status = rp_cli_parse_opts(&j->common, CMD_NAME, argc, argv, longopts, usage, apply, &j->a);
-    if (status == -1)
-        status = rp_cli_no_operands(CMD_NAME, argc, argv);
-    if (status == -1 && (j->a.clear == NULL || j->a.mapping == NULL))
-        status = rp_cli_usage_error(CMD_NAME, "--clear FILES and --mapping are required");
+    j->a.sens_from = SENS_FROM;
+    j->a.sens_to = SENS_TO;
+    j->a.sens_step = SENS_STEP;
+    j->a.threads = rp_cli_link_default_threads();
+    int status = parse(j, argc, argv);
     if (status != -1) {
         rp_free(j);
         return status;
     }
+    j->ps = (rp_cli_progress_state){.enabled =
+                                        rp_cli_progress_wanted(j->common.quiet || j->common.json),
+                                    .label = "linking",
+                                    .last_percent = -1};
     int rc = open_all(j);
     if (rc == RP_OK)
         rc = read_all(j);
+    if (rc == RP_OK)
+        rc = resolve_rows(j);
+    if (rc == RP_OK)
+        rc = apply_verdicts(j);
     if (rc == RP_OK)
         rc = link_all(j);
     if (rc == RP_OK)

@@ -270,14 +270,30 @@ typedef struct rp_fs_opts {
     double keep_weight; /* pairs with a match weight below this are dropped; -10 */
     double tf_min;      /* least frequency in the TF adjustment; 1e-4 */
     rp_fs_em_opts em;
-    rp_progress_fn progress; /* may be NULL: called after each blocking rule of a pass */
+    /*
+     * May be NULL. Called on the calling thread at the start, between the chunks of the
+     * random pairs for u and of each blocking rule of both passes, and at the end: done
+     * of total in steps of RP_FS_PROGRESS_STEPS per phase (u, then pass 1 and pass 2
+     * rule by rule); a nonzero return cancels (RP_ECANCELED).
+     */
+    rp_progress_fn progress;
     void *payload;
+    /*
+     * Worker threads for the random pairs of u and the comparisons of both passes; 0 or
+     * 1 = the calling thread. The result does not depend on it: the random pairs come in
+     * fixed chunks with their own seeds, pattern counts are whole numbers, and the kept
+     * edges are sorted.
+     */
+    unsigned threads;
 } rp_fs_opts;
 
-#define RP_FS_OPTS_VERSION 1
+/** Progress steps of one phase of rp_fs_link() (rp_fs_opts.progress). */
+#define RP_FS_PROGRESS_STEPS 1000u
+
+#define RP_FS_OPTS_VERSION 2
 /* clang-format off */
 #define RP_FS_OPTS_INIT {RP_FS_OPTS_VERSION, true, true, 5000, 1000000, 42u, -10.0, 1e-4, \
-                         RP_FS_EM_OPTS_INIT, NULL, NULL}
+                         RP_FS_EM_OPTS_INIT, NULL, NULL, 1u}
 
 /* clang-format on */
 
@@ -319,9 +335,13 @@ typedef struct rp_fs_result {
  * that generates it; no set of pairs is built); (3) EM on the pattern table, with the
  * spec's fixed m/u and its lambda prior; (4) a second pass that scores every candidate
  * (with term-frequency adjustments) and keeps those with weight >= opts->keep_weight.
+ * Steps (1), (2) and (4) run on opts->threads threads; the result is the same for every
+ * thread count (and the same seed).
  * @param truth  n entity ids (evaluation only: blocking recall), or NULL
  * @return RP_OK (look at out->em.warnings); RP_EINVAL (bad option; a spec column not in
- *         @p data); RP_ENOMEM; RP_ECANCELED (progress).
+ *         @p data); RP_ENOMEM; RP_ECANCELED (progress); RP_EINTERNAL (a thread could not
+ *         start).
+ * @test   tests/unit/test_fs_em.c
  */
 RP_API int rp_fs_link(rp_fs_result **out,
                       const rp_fs_spec *spec,

@@ -119,6 +119,12 @@ typedef struct rp_link_edge {
     double score;
 } rp_link_edge;
 
+/** Two records of a clustering constraint (rp_cluster_opts.must_link, .cannot_link). */
+typedef struct rp_cluster_pair {
+    uint32_t a;
+    uint32_t b;
+} rp_cluster_pair;
+
 /** Options of rp_link_cluster(). Initialise with RP_CLUSTER_OPTS_INIT. */
 typedef struct rp_cluster_opts {
     unsigned version;
@@ -149,11 +155,25 @@ typedef struct rp_cluster_opts {
      * the threshold by recording errors.
      */
     double mutual_low;
+    /*
+     * Clerical-review verdicts (docs/linkage.md, "Clerical review feedback"), borrowed,
+     * in any order, each pair in either orientation, repeats allowed; a pair in both
+     * arrays is RP_EINVAL. A must-link pair is a link whatever its score (or whether it
+     * is an edge at all): must-links are taken before every other link, and such a merge
+     * is refused only by a cannot-link, never by max_size, list_guard or min_cohesion (a
+     * reviewer said the two records are one person). A cannot-link pair is never a link,
+     * and no merge (must-links and mutual best matches included) may put its two records
+     * in one person.
+     */
+    const rp_cluster_pair *must_link;
+    size_t n_must_link;
+    const rp_cluster_pair *cannot_link;
+    size_t n_cannot_link;
 } rp_cluster_opts;
 
-#define RP_CLUSTER_OPTS_VERSION 1
+#define RP_CLUSTER_OPTS_VERSION 2
 /* clang-format off */
-#define RP_CLUSTER_OPTS_INIT {RP_CLUSTER_OPTS_VERSION, 0.8, 0.5, true, 0, NAN}
+#define RP_CLUSTER_OPTS_INIT {RP_CLUSTER_OPTS_VERSION, 0.8, 0.5, true, 0, NAN, NULL, 0, NULL, 0}
 
 /* clang-format on */
 
@@ -167,6 +187,8 @@ typedef struct rp_cluster_stats {
     size_t refused_size;     /* merges refused by max_size */
     size_t persons;          /* groups at the end, singletons included */
     size_t largest;          /* records in the largest group */
+    size_t must;             /* of the links, distinct must-link pairs (opts.must_link) */
+    size_t refused_cannot;   /* merges refused by a cannot-link pair (opts.cannot_link) */
 } rp_cluster_stats;
 
 /**
@@ -181,11 +203,13 @@ typedef struct rp_cluster_stats {
  * @param person    out: n_records person numbers 0..persons-1, numbered in order of each
  *                  person's lowest record
  * @param stats     may be NULL
- * @return RP_OK; RP_EINVAL (bad option, record out of range, self pair, repeated pair);
- *         RP_ENOMEM.
- * @note   Merges are refused, in this order, by max_size, list_guard (two records of
- *         one list not linked directly) and min_cohesion (links < min_cohesion x |G| |H|
- *         over every link at the threshold). docs/linkage.md.
+ * @return RP_OK; RP_EINVAL (bad option, record out of range, self pair, repeated pair,
+ *         a pair both must-link and cannot-link); RP_ENOMEM.
+ * @note   Must-links come first and are refused only by a cannot-link. Other merges are
+ *         refused, in this order, by a cannot-link pair between the two groups,
+ *         max_size, list_guard (two records of one list not linked directly) and
+ *         min_cohesion (links < min_cohesion x |G| |H| over every link at the threshold;
+ *         must-links count as links, cannot-link edges do not). docs/linkage.md.
  * @test   tests/unit/test_link_cluster.c
  */
 RP_API int rp_link_cluster(const rp_link_edge *edges,

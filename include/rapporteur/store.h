@@ -267,6 +267,56 @@ typedef struct rp_link_run {
 RP_API int
 rp_store_link_save(long long *run_id, rp_store *st, const rp_link_run *run, rp_error *err);
 
+/** A clerical-review verdict on a pair of stored records. */
+typedef struct rp_link_review {
+    long long case_a; /* cases.id of the two records (either order on input) */
+    long long case_b;
+    uint8_t decision; /* RP_LINK_ACCEPTED (one person) or RP_LINK_REJECTED (two) */
+    long long run_id; /* the run whose review file or page showed the pair; 0 = none */
+} rp_link_review;
+
+/** Longest author and source names of rp_store_link_decide(), bytes with the NUL. */
+#define RP_LINK_AUTHOR_MAX 64
+
+/**
+ * Record clerical-review verdicts in one transaction, in the store's decision log (table
+ * link_decisions, created on first use: the pair with case_a < case_b, the verdict, who,
+ * where from, the run, UTC time). The log is only ever appended to: it is the audit
+ * trail of the verdicts, and the latest verdict on a pair is the one in force
+ * (rp_store_link_decisions()). Checked before anything is written: verdicts
+ * RP_LINK_ACCEPTED or RP_LINK_REJECTED, two different records that are in the store, a
+ * run that is in the store (or 0), an author and a source of 1 to RP_LINK_AUTHOR_MAX - 1
+ * bytes without control characters.
+ * @param rev     n verdicts (may be NULL when n is 0: nothing to do)
+ * @param author  who decided (a reviewer's user name)
+ * @param source  where the verdicts come from ("file", ...)
+ * @return RP_OK; RP_EINVAL (any of those: the message names the verdict's index, nothing
+ *         is kept); RP_EPERM (read-only store); RP_ESQL; RP_ENOMEM.
+ * @test   tests/unit/test_store_link.c: store_link_decide__*
+ */
+RP_API int rp_store_link_decide(rp_store *st,
+                                const rp_link_review *rev,
+                                size_t n,
+                                const char *author,
+                                const char *source,
+                                rp_error *err);
+
+/**
+ * The verdict in force on every reviewed pair: the latest of (1) the decision log of
+ * rp_store_link_decide() and (2) the RP_LINK_ACCEPTED and RP_LINK_REJECTED pairs of the
+ * saved runs (as `rapporteur serve`'s review page records them, and as each run saves the
+ * verdicts it honoured), where a run's verdicts are dated by the run's time, a logged
+ * verdict by its own, and the log wins a tie. Works on a read-only store.
+ * @param out    *n_out verdicts with case_a < case_b, sorted by (case_a, case_b), run_id
+ *               the run it was made on (0 when none); free with rp_free(); NULL when none
+ * @return RP_OK; RP_EINVAL; RP_ESQL; RP_ENOMEM.
+ * @note   A verdict made in the browser on an older run counts from that run's time: a
+ *         later run that honoured another verdict on the pair outranks it.
+ * @test   tests/unit/test_store_link.c: store_link_decisions__*
+ */
+RP_API int
+rp_store_link_decisions(rp_link_review **out, size_t *n_out, rp_store *st, rp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

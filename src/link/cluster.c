@@ -26,6 +26,14 @@
  * one left). It recovers true pairs that errors pushed below the threshold while
  * namesakes, who have a better partner or tie, stay apart.
  *
+ * Clerical-review constraints: must-link pairs come first among the links (score
+ * +infinity in the adjacency's eyes, then the edges best first), and their merges skip the size,
+ * list and cohesion guards (a reviewer's verdict outranks the heuristics). Cannot-link pairs are
+ * dropped from the links, and every merge (forced or not) is refused when a cannot-link pair would
+ * end inside the merged group: a CSR adjacency of the cannot-links is walked from the smaller
+ * group's members, as for cohesion. Edges that are also must- or cannot-link pairs are found by
+ * binary search in the sorted pair keys (a << 32 | b, a < b).
+ *
  * Data structures: the links in a CSR adjacency (sorted neighbour lists, which also
  * find repeated pairs), parent/size arrays with union by size and path halving, and a
  * circular list of members per group (next[]), so that a merge splices two lists in
@@ -64,6 +72,12 @@ typedef struct cl_state {
     uint32_t *size;
     uint32_t *next;     /* circular member list of each group */
     uint32_t *list_cnt; /* N_LIST_VALUES, zero between uses */
+    uint64_t *must;     /* sorted distinct keys of the must-link pairs */
+    size_t n_must;
+    uint64_t *cannot; /* sorted distinct keys of the cannot-link pairs */
+    size_t n_cannot;
+    size_t *c_off; /* n + 1: CSR offsets of the cannot-link adjacency (NULL when none) */
+    uint32_t *c_nbr;
 } cl_state;
 
 static void cl_release(cl_state *s)
@@ -75,6 +89,10 @@ static void cl_release(cl_state *s)
     rp_free(s->size);
     rp_free(s->next);
     rp_free(s->list_cnt);
+    rp_free(s->must);
+    rp_free(s->cannot);
+    rp_free(s->c_off);
+    rp_free(s->c_nbr);
 }
 
 static int link_cmp(const void *x, const void *y)
@@ -108,6 +126,139 @@ static int check_opts(const rp_cluster_opts *o, rp_error *err)
         return rp_error_set(err, RP_EINVAL, "min_cohesion must be in [0, 1]");
     return RP_OK;
 }
+
+/* ==== clerical-review constraints ==== */
+
+static uint32_t find_root(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+static uint64_t pair_key(uint32_t a, uint32_t b)
+{
+    return a < b ? ((uint64_t)a << 32) | b : ((uint64_t)b << 32) | a;
+}
+
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t p = *(const uint64_t *)x;
+    uint64_t q = *(const uint64_t *)y;
+    return (p > q) - (p < q);
+}
+
+static bool has_key(const uint64_t *keys, size_t n, uint64_t key)
+{
+    return n > 0 && bsearch(&key, keys, n, sizeof *keys, u64_cmp) != NULL;
+}
+
+/* The sorted distinct keys of @p n pairs into *@p out (*@p n_out of them). */
+static int pair_keys(uint64_t **out,
+                     size_t *n_out,
+                     const rp_cluster_pair *pairs,
+                     size_t n,
+                     size_t n_records,
+                     const char *what,
+                     rp_error *err)
+{
+    *n_out = 0;
+    if (n == 0)
+        return RP_OK;
+    if (!pairs)
+        return rp_error_set(err, RP_EINVAL, "%s pairs missing", what);
+    for (size_t k = 0; k < n; k++) {
+        if (pairs[k].a >= n_records || pairs[k].b >= n_records)
+            return rp_error_set(err, RP_EINVAL, "%s pair %zu names a record out of range", what, k);
+        if (pairs[k].a == pairs[k].b)
+            return rp_error_set(err, RP_EINVAL, "%s pair %zu pairs a record with itself", what, k);
+    }
+    uint64_t *keys = rp_reallocarray(NULL, n, sizeof *keys);
+    if (!keys)
+        return rp_error_set(err, RP_ENOMEM, "out of memory for %s pairs", what);
+    for (size_t k = 0; k < n; k++)
+        keys[k] = pair_key(pairs[k].a, pairs[k].b);
+    qsort(keys, n, sizeof *keys, u64_cmp);
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (m == 0 || keys[k] != keys[m - 1])
+            keys[m++] = keys[k];
+    }
+    *out = keys;
+    *n_out = m;
+    return RP_OK;
+}
+
+/* The CSR adjacency of the cannot-link pairs (both directions). */
+static int cannot_adjacency(cl_state *s, rp_error *err)
+{
+    s->c_off = rp_calloc(s->n + 1, sizeof *s->c_off);
+    s->c_nbr = rp_reallocarray(NULL, 2 * s->n_cannot, sizeof *s->c_nbr);
+    if (!s->c_off || !s->c_nbr)
+        return rp_error_set(err, RP_ENOMEM, "out of memory for cannot-link pairs");
+    for (size_t k = 0; k < s->n_cannot; k++) {
+        s->c_off[(s->cannot[k] >> 32) + 1]++;
+        s->c_off[(s->cannot[k] & UINT32_MAX) + 1]++;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        s->c_off[i + 1] += s->c_off[i];
+    for (size_t k = 0; k < s->n_cannot; k++) {
+        uint32_t a = (uint32_t)(s->cannot[k] >> 32);
+        uint32_t b = (uint32_t)(s->cannot[k] & UINT32_MAX);
+        s->c_nbr[s->c_off[a]++] = b;
+        s->c_nbr[s->c_off[b]++] = a;
+    }
+    for (size_t i = s->n; i > 0; i--)
+        s->c_off[i] = s->c_off[i - 1];
+    s->c_off[0] = 0;
+    return RP_OK;
+}
+
+/* Sorted keys of both kinds of constraint, no pair in both, the cannot-link adjacency. */
+static int prepare_constraints(cl_state *s, rp_error *err)
+{
+    const rp_cluster_opts *o = s->opts;
+    int rc = pair_keys(&s->must, &s->n_must, o->must_link, o->n_must_link, s->n, "must-link", err);
+    if (rc == RP_OK)
+        rc = pair_keys(&s->cannot, &s->n_cannot, o->cannot_link, o->n_cannot_link, s->n,
+                       "cannot-link", err);
+    for (size_t k = 0; rc == RP_OK && k < s->n_must; k++) {
+        if (has_key(s->cannot, s->n_cannot, s->must[k]))
+            rc = rp_error_set(err, RP_EINVAL,
+                              "records %u and %u are both a must-link and a cannot-link pair",
+                              (unsigned)(s->must[k] >> 32), (unsigned)(s->must[k] & UINT32_MAX));
+    }
+    if (rc == RP_OK && s->n_cannot > 0)
+        rc = cannot_adjacency(s, err);
+    return rc;
+}
+
+/* Is there a cannot-link pair between the groups @p small and @p big (roots)? */
+static bool cannot_between(cl_state *s, uint32_t small, uint32_t big)
+{
+    if (!s->c_off)
+        return false;
+    uint32_t x = small;
+    do {
+        for (size_t k = s->c_off[x]; k < s->c_off[x + 1]; k++) {
+            if (find_root(s->parent, s->c_nbr[k]) == big)
+                return true;
+        }
+        x = s->next[x];
+    } while (x != small);
+    return false;
+}
+
+/* An edge that a constraint decides: a must-link (added apart) or a cannot-link. */
+static bool constrained(const cl_state *s, const rp_link_edge *e)
+{
+    uint64_t key = pair_key(e->a, e->b);
+    return has_key(s->must, s->n_must, key) || has_key(s->cannot, s->n_cannot, key);
+}
+
+/* ==== links ==== */
 
 /* Is edge @p e in the mutual-best band [mutual_low, threshold) between two lists? */
 static bool in_band(const cl_state *s, const rp_link_edge *e)
@@ -221,21 +372,30 @@ static int collect_links(
         for (size_t k = 0; k < n_edges; k++)
             *n_mutual += mutual[k];
     }
-    n_links += *n_mutual;
+    n_links += *n_mutual + s->n_must;
     s->links = rp_reallocarray(NULL, n_links ? n_links : 1, sizeof *s->links);
     if (!s->links) {
         rp_free(mutual);
         return rp_error_set(err, RP_ENOMEM, "out of memory for links");
     }
+    /* must-links first, in key order: links [0, n_must) are the forced ones */
+    for (size_t k = 0; k < s->n_must; k++) {
+        rp_link_edge l = {(uint32_t)(s->must[k] >> 32), (uint32_t)(s->must[k] & UINT32_MAX),
+                          INFINITY};
+        s->links[s->n_links++] = l;
+    }
+    *n_mutual = 0;
     for (size_t k = 0; k < n_edges; k++) {
         const rp_link_edge *e = &edges[k];
-        if (!(e->score >= s->opts->threshold) && !(mutual && mutual[k]))
+        bool above = e->score >= s->opts->threshold;
+        if ((!above && !(mutual && mutual[k])) || constrained(s, e))
             continue;
+        *n_mutual += !above;
         rp_link_edge l = {e->a < e->b ? e->a : e->b, e->a < e->b ? e->b : e->a, e->score};
         s->links[s->n_links++] = l;
     }
     rp_free(mutual);
-    qsort(s->links, s->n_links, sizeof *s->links, link_cmp);
+    qsort(s->links + s->n_must, s->n_links - s->n_must, sizeof *s->links, link_cmp);
     return RP_OK;
 }
 
@@ -272,15 +432,6 @@ static int build_adjacency(cl_state *s, rp_error *err)
         }
     }
     return RP_OK;
-}
-
-static uint32_t find_root(uint32_t *parent, uint32_t x)
-{
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
-    }
-    return x;
 }
 
 /*
@@ -329,20 +480,25 @@ static size_t count_same_list_pairs(cl_state *s, uint32_t small, uint32_t big)
     return pairs;
 }
 
-typedef enum verdict { MERGE, REFUSE_SIZE, REFUSE_LIST, REFUSE_COHESION } verdict;
+typedef enum verdict { MERGE, REFUSE_CANNOT, REFUSE_SIZE, REFUSE_LIST, REFUSE_COHESION } verdict;
 
-static verdict judge(cl_state *s, uint32_t ra, uint32_t rb)
+/* May the link (@p forced: a must-link) merge groups @p ra and @p rb (roots)? */
+static verdict judge(cl_state *s, uint32_t ra, uint32_t rb, bool forced)
 {
     const rp_cluster_opts *o = s->opts;
     size_t sa = s->size[ra];
     size_t sb = s->size[rb];
+    uint32_t small = sa <= sb ? ra : rb;
+    uint32_t big = small == ra ? rb : ra;
+    if (cannot_between(s, small, big))
+        return REFUSE_CANNOT;
+    if (forced)
+        return MERGE;
     if (o->max_size && sa + sb > o->max_size)
         return REFUSE_SIZE;
     bool guard = o->list_guard && s->list;
     if (!guard && o->min_cohesion <= 0.0)
         return MERGE;
-    uint32_t small = sa <= sb ? ra : rb;
-    uint32_t big = small == ra ? rb : ra;
     size_t links = 0, same_links = 0;
     count_cross_links(s, small, big, &links, &same_links);
     if (guard && count_same_list_pairs(s, small, big) != same_links)
@@ -402,7 +558,9 @@ int rp_link_cluster(const rp_link_edge *edges,
         return rp_error_set(err, RP_EINVAL, "missing edges or person array");
     if (n_records > UINT32_MAX)
         return rp_error_set(err, RP_EINVAL, "too many records (at most %u)", UINT32_MAX);
-    rc = collect_links(&s, edges, n_edges, &st.mutual, err);
+    rc = prepare_constraints(&s, err);
+    if (rc == RP_OK)
+        rc = collect_links(&s, edges, n_edges, &st.mutual, err);
     if (rc == RP_OK)
         rc = build_adjacency(&s, err);
     if (rc == RP_OK)
@@ -411,15 +569,19 @@ int rp_link_cluster(const rp_link_edge *edges,
         goto out;
 
     st.links = s.n_links;
+    st.must = s.n_must;
     for (size_t k = 0; k < s.n_links; k++) {
         uint32_t ra = find_root(s.parent, s.links[k].a);
         uint32_t rb = find_root(s.parent, s.links[k].b);
         if (ra == rb)
             continue;
-        switch (judge(&s, ra, rb)) {
+        switch (judge(&s, ra, rb, k < s.n_must)) {
         case MERGE:
             merge(&s, ra, rb);
             st.merges++;
+            break;
+        case REFUSE_CANNOT:
+            st.refused_cannot++;
             break;
         case REFUSE_SIZE:
             st.refused_size++;

@@ -17,6 +17,14 @@
  * keep_weight. Memory: the keys (8 bytes per record and rule), one sort buffer (16 bytes
  * per record), term frequencies (8 bytes per record and TF comparison), the pattern
  * table, and the kept edges; never a list of all candidate pairs.
+ *
+ * Threads. The random pairs for u come in chunks of U_CHUNK pairs, each drawn from its
+ * own seed (the options' seed and the chunk number), and the blocks of a rule in chunks
+ * of about equal work; threads take chunks from an atomic counter, each into its own
+ * counts, pattern table and edges. Counts are whole numbers (exact in a double at any
+ * order), EM sees the patterns sorted by code, and the kept edges are sorted by
+ * (weight, a, b), so the result does not depend on the thread count. Keys of oversized
+ * blocks are cleared on the calling thread before a rule's blocks are handed out.
  */
 #include "link/fs_int.h"
 
@@ -26,6 +34,8 @@
 #include <rapporteur/link.h>
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,12 +50,48 @@
 #define U_MAX_ATTEMPTS  50   /* random draws per wanted pair before giving up */
 #define M_INIT_DECAY    0.25 /* starting m of level l+1 relative to level l */
 #define LAMBDA_INIT_MAX 0.5
-#define RULE_SHIFT      48 /* bits of the rule in a training key: 12 comparisons x 4 */
+#define RULE_SHIFT      48    /* bits of the rule in a training key: 12 comparisons x 4 */
+#define U_CHUNK         65536 /* random pairs for u per chunk (one seed each) */
+#define CHUNKS_PER_JOB  8     /* chunks per thread of a rule's blocks, for balance */
+#define MAX_THREADS     256
 
 typedef struct entry {
     uint64_t key;
     uint32_t rec;
 } entry;
+
+/* A pattern table: open addressing; code 0 is a valid pattern, so slots keep a flag. */
+typedef struct ptab {
+    uint64_t *code; /* masked pattern | rule << RULE_SHIFT */
+    double *count;  /* pairs of the rule (training) */
+    double *first;  /* of them, pairs the rule generated first */
+    bool *used;
+    size_t cap, n;
+} ptab;
+
+/* Counts of u: pairs by level of each comparison. */
+typedef struct ucount {
+    double cnt[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
+    size_t pairs;
+} ucount;
+
+struct ctx;
+
+/* What one thread gathers: its counts, pattern table, kept edges. */
+typedef struct worker {
+    struct ctx *c;
+    ptab pt;
+    ucount u;
+    rp_link_edge *edges;
+    size_t n_edges, cap_edges;
+    size_t pairs[RP_FS_MAX_RULES], first[RP_FS_MAX_RULES], true_pairs[RP_FS_MAX_RULES];
+    size_t candidates, true_candidates;
+    double det_pairs;
+    bool oom;
+} worker;
+
+/* A chunk handler: chunk @p k of the current phase, into @p w. */
+typedef void (*chunk_fn)(worker *w, size_t k);
 
 typedef struct ctx {
     const rp_fs_spec *spec;
@@ -63,20 +109,29 @@ typedef struct ctx {
     uint32_t *cp_pool;
     size_t *cp_off;
     uint8_t *cp_len;
-    /* pattern table: open addressing, code 0 is a valid pattern so slots keep a flag */
-    uint64_t *pt_code; /* masked pattern | rule << RULE_SHIFT */
-    double *pt_count;  /* pairs of the rule (training) */
-    double *pt_first;  /* of them, pairs the rule generated first */
-    bool *pt_used;
-    size_t pt_cap, pt_n;
+    ptab pt;                             /* pass 1's patterns, merged over the workers */
     uint64_t rule_mask[RP_FS_MAX_RULES]; /* levels kept in the rule's training session */
     double det_pairs;                    /* candidates agreeing exactly on prior.agree */
     /* pass 2 */
     int pass;
     double w[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
     double base;
-    size_t cap_edges;
     size_t bytes;
+    /* threads: the workers, and the chunks of the phase being run */
+    worker *wk;
+    size_t n_workers;
+    size_t rule;          /* the rule whose blocks are compared */
+    size_t *blk;          /* 2 per block: start and end in idx */
+    size_t n_blk;         /* blocks of the rule */
+    size_t *chunk;        /* n_chunks + 1: block (or u chunk) boundaries */
+    size_t n_chunks;      /* of the phase */
+    size_t u_quota;       /* random pairs for u wanted in all (0: every pair) */
+    size_t progress_base; /* progress steps of the phases before this one */
+    size_t progress_total;
+    chunk_fn fn;
+    atomic_size_t next_chunk;
+    atomic_size_t done_chunks;
+    atomic_bool cancel;
 } ctx;
 
 static double now_seconds(void)
@@ -270,57 +325,59 @@ static uint64_t pattern(const ctx *c, size_t a, size_t b)
     return code;
 }
 
-static int pt_grow(ctx *c)
+static void pt_free(ptab *t)
 {
-    size_t cap = c->pt_cap ? 2 * c->pt_cap : 1024;
-    uint64_t *code = rp_calloc(cap, sizeof *code);
-    double *count = rp_calloc(cap, sizeof *count);
-    double *first = rp_calloc(cap, sizeof *first);
-    bool *used = rp_calloc(cap, sizeof *used);
-    if (code == NULL || count == NULL || first == NULL || used == NULL) {
-        rp_free(code);
-        rp_free(count);
-        rp_free(first);
-        rp_free(used);
-        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    rp_free(t->code);
+    rp_free(t->count);
+    rp_free(t->first);
+    rp_free(t->used);
+    memset(t, 0, sizeof *t);
+}
+
+static int pt_grow(ptab *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 1024;
+    ptab g = {rp_calloc(cap, sizeof(uint64_t)),
+              rp_calloc(cap, sizeof(double)),
+              rp_calloc(cap, sizeof(double)),
+              rp_calloc(cap, sizeof(bool)),
+              cap,
+              t->n};
+    if (g.code == NULL || g.count == NULL || g.first == NULL || g.used == NULL) {
+        pt_free(&g);
+        return RP_ENOMEM;
     }
-    for (size_t i = 0; i < c->pt_cap; i++) {
-        if (!c->pt_used[i])
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->used[i])
             continue;
-        size_t h = (size_t)rp_x_hash64(1, &c->pt_code[i], sizeof(uint64_t)) & (cap - 1);
-        while (used[h])
+        size_t h = (size_t)rp_x_hash64(1, &t->code[i], sizeof(uint64_t)) & (cap - 1);
+        while (g.used[h])
             h = (h + 1) & (cap - 1);
-        used[h] = true;
-        code[h] = c->pt_code[i];
-        count[h] = c->pt_count[i];
-        first[h] = c->pt_first[i];
+        g.used[h] = true;
+        g.code[h] = t->code[i];
+        g.count[h] = t->count[i];
+        g.first[h] = t->first[i];
     }
-    rp_free(c->pt_code);
-    rp_free(c->pt_count);
-    rp_free(c->pt_first);
-    rp_free(c->pt_used);
-    c->pt_code = code;
-    c->pt_count = count;
-    c->pt_first = first;
-    c->pt_used = used;
-    c->pt_cap = cap;
+    pt_free(t);
+    *t = g;
     return RP_OK;
 }
 
-static int pt_add(ctx *c, uint64_t code, bool first)
+/* Add @p count pairs of pattern @p code, @p first of them generated first. */
+static int pt_add(ptab *t, uint64_t code, double count, double first)
 {
-    if (2 * (c->pt_n + 1) > c->pt_cap && pt_grow(c) != RP_OK)
+    if (2 * (t->n + 1) > t->cap && pt_grow(t) != RP_OK)
         return RP_ENOMEM;
-    size_t h = (size_t)rp_x_hash64(1, &code, sizeof code) & (c->pt_cap - 1);
-    while (c->pt_used[h] && c->pt_code[h] != code)
-        h = (h + 1) & (c->pt_cap - 1);
-    if (!c->pt_used[h]) {
-        c->pt_used[h] = true;
-        c->pt_code[h] = code;
-        c->pt_n++;
+    size_t h = (size_t)rp_x_hash64(1, &code, sizeof code) & (t->cap - 1);
+    while (t->used[h] && t->code[h] != code)
+        h = (h + 1) & (t->cap - 1);
+    if (!t->used[h]) {
+        t->used[h] = true;
+        t->code[h] = code;
+        t->n++;
     }
-    c->pt_count[h] += 1.0;
-    c->pt_first[h] += first ? 1.0 : 0.0;
+    t->count[h] += count;
+    t->first[h] += first;
     return RP_OK;
 }
 
@@ -338,16 +395,12 @@ static double pair_weight(const ctx *c, uint64_t code, size_t a)
     return w;
 }
 
-static int keep_edge(ctx *c, size_t a, size_t b, double w)
+static int keep_edge(worker *w, size_t a, size_t b, double weight)
 {
-    rp_fs_result *r = c->res;
-    if (r->n_edges == c->cap_edges) {
-        size_t old = c->cap_edges;
-        if (rp_x_grow(&r->edges, &c->cap_edges, r->n_edges + 1, sizeof *r->edges) != RP_OK)
-            return rp_error_set(c->err, RP_ENOMEM, "out of memory");
-        c->bytes += (c->cap_edges - old) * sizeof *r->edges;
-    }
-    r->edges[r->n_edges++] = (rp_link_edge){(uint32_t)a, (uint32_t)b, w};
+    if (w->n_edges == w->cap_edges &&
+        rp_x_grow(&w->edges, &w->cap_edges, w->n_edges + 1, sizeof *w->edges) != RP_OK)
+        return RP_ENOMEM;
+    w->edges[w->n_edges++] = (rp_link_edge){(uint32_t)a, (uint32_t)b, weight};
     return RP_OK;
 }
 
@@ -357,8 +410,9 @@ static int keep_edge(ctx *c, size_t a, size_t b, double w)
  * that rule's own columns set to null: within a rule's pairs, agreement on the blocked
  * columns is given, not evidence (Splink trains m by EM per blocking rule this way).
  */
-static int train_add(ctx *c, size_t r, size_t a, size_t b, uint64_t code)
+static int train_add(worker *w, size_t r, size_t a, size_t b, uint64_t code)
 {
+    const ctx *c = w->c;
     size_t n = c->data->n;
     const rp_fs_spec *s = c->spec;
     if (s->prior_agree != 0) {
@@ -366,33 +420,35 @@ static int train_add(ctx *c, size_t r, size_t a, size_t b, uint64_t code)
         for (size_t k = 0; k < s->n_comp; k++)
             if ((s->prior_agree >> k) & 1u)
                 all = all && RP_FS_LEVEL(code, k) == 1;
-        c->det_pairs += all ? 1.0 : 0.0;
+        w->det_pairs += all ? 1.0 : 0.0;
     }
     for (size_t q = r; q < s->n_rules; q++) {
         uint64_t ka = c->keys[q * n + a];
         if (q != r && (ka == 0 || ka != c->keys[q * n + b]))
             continue;
-        int rc = pt_add(c, (code & c->rule_mask[q]) | ((uint64_t)q << RULE_SHIFT), q == r);
+        int rc = pt_add(&w->pt, (code & c->rule_mask[q]) | ((uint64_t)q << RULE_SHIFT), 1.0,
+                        q == r ? 1.0 : 0.0);
         if (rc != RP_OK)
             return rc;
     }
     return RP_OK;
 }
 
-static int emit(ctx *c, size_t r, size_t a, size_t b)
+static int emit(worker *w, size_t r, size_t a, size_t b)
 {
+    const ctx *c = w->c;
     uint64_t code = pattern(c, a, b);
     if (c->pass == 1) {
-        c->res->candidates++;
-        c->res->rule[r].first_pairs++;
+        w->candidates++;
+        w->first[r]++;
         if (c->truth != NULL && c->truth[a] == c->truth[b]) {
-            c->res->rule[r].true_pairs++;
-            c->res->true_candidates++;
+            w->true_pairs[r]++;
+            w->true_candidates++;
         }
-        return train_add(c, r, a, b, code);
+        return train_add(w, r, a, b, code);
     }
-    double w = pair_weight(c, code, a);
-    return w >= c->o.keep_weight ? keep_edge(c, a, b, w) : RP_OK;
+    double weight = pair_weight(c, code, a);
+    return weight >= c->o.keep_weight ? keep_edge(w, a, b, weight) : RP_OK;
 }
 
 /* ==== blocking passes ==== */
@@ -416,18 +472,19 @@ static bool seen_before(const ctx *c, size_t r, size_t a, size_t b)
     return false;
 }
 
-static int block_pairs(ctx *c, size_t r, size_t s, size_t e)
+static int block_pairs(worker *w, size_t r, size_t s, size_t e)
 {
+    const ctx *c = w->c;
     for (size_t i = s; i < e; i++) {
         for (size_t j = i + 1; j < e; j++) {
             size_t a = c->idx[i].rec, b = c->idx[j].rec;
             if (!pair_allowed(c, a, b))
                 continue;
             if (c->pass == 1)
-                c->res->rule[r].pairs++;
+                w->pairs[r]++;
             if (seen_before(c, r, a, b))
                 continue;
-            int rc = emit(c, r, a, b);
+            int rc = emit(w, r, a, b);
             if (rc != RP_OK)
                 return rc;
         }
@@ -435,14 +492,105 @@ static int block_pairs(ctx *c, size_t r, size_t s, size_t e)
     return RP_OK;
 }
 
+/* ==== threads ==== */
+
+static void set_progress(ctx *c, size_t done_chunks)
+{
+    if (c->o.progress == NULL || atomic_load(&c->cancel))
+        return;
+    size_t step = c->n_chunks ? done_chunks * RP_FS_PROGRESS_STEPS / c->n_chunks : 0;
+    if (c->o.progress(c->progress_base + step, c->progress_total, c->o.payload) != 0)
+        atomic_store(&c->cancel, true);
+}
+
+/* Take chunks until none is left; the calling thread (@p report) reports progress. */
+static void run_chunks(worker *w, bool report)
+{
+    ctx *c = w->c;
+    for (;;) {
+        if (atomic_load(&c->cancel))
+            return;
+        size_t k = atomic_fetch_add(&c->next_chunk, 1);
+        if (k >= c->n_chunks)
+            return;
+        c->fn(w, k);
+        if (w->oom) {
+            atomic_store(&c->cancel, true);
+            return;
+        }
+        size_t done = atomic_fetch_add(&c->done_chunks, 1) + 1;
+        if (report)
+            set_progress(c, done);
+    }
+}
+
+static void *worker_thread(void *arg)
+{
+    run_chunks(arg, false);
+    return NULL;
+}
+
+/* Run chunks 0 .. n_chunks - 1 of c->fn on the workers; RP_ECANCELED when cancelled. */
+static int run_phase(ctx *c, chunk_fn fn, size_t n_chunks)
+{
+    pthread_t tid[MAX_THREADS];
+    size_t started = 0;
+    int rc = RP_OK;
+    c->fn = fn;
+    c->n_chunks = n_chunks;
+    atomic_store(&c->next_chunk, 0);
+    atomic_store(&c->done_chunks, 0);
+    set_progress(c, 0);
+    size_t jobs = c->n_workers < n_chunks ? c->n_workers : n_chunks;
+    for (size_t t = 1; t < jobs; t++) {
+        if (pthread_create(&tid[t], NULL, worker_thread, &c->wk[t]) != 0) {
+            rc = rp_error_set(c->err, RP_EINTERNAL, "could not start a linkage thread");
+            atomic_store(&c->cancel, true);
+            break;
+        }
+        started = t;
+    }
+    if (rc == RP_OK)
+        run_chunks(&c->wk[0], true);
+    for (size_t t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
+    for (size_t t = 0; t < c->n_workers && rc == RP_OK; t++) {
+        if (c->wk[t].oom)
+            rc = rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    }
+    if (rc == RP_OK)
+        set_progress(c, n_chunks);
+    if (rc == RP_OK && atomic_load(&c->cancel))
+        rc = rp_error_set(c->err, RP_ECANCELED, "linkage cancelled");
+    c->progress_base += RP_FS_PROGRESS_STEPS;
+    return rc;
+}
+
+/* ==== blocking passes ==== */
+
+/* Chunk @p k of the current rule's blocks. */
+static void rule_chunk(worker *w, size_t k)
+{
+    const ctx *c = w->c;
+    for (size_t b = c->chunk[k]; b < c->chunk[k + 1] && !w->oom; b++) {
+        if (block_pairs(w, c->rule, c->blk[2 * b], c->blk[2 * b + 1]) != RP_OK)
+            w->oom = true;
+    }
+}
+
+/*
+ * The blocks of rule @p r (sorted; oversized ones cleared from the keys, on this
+ * thread), then the blocks compared on the workers in chunks of about equal work.
+ */
 static int run_rule(ctx *c, size_t r)
 {
-    size_t n = c->data->n, m = 0;
+    size_t n = c->data->n, m = 0, work = 0;
     uint64_t *keys = c->keys + r * n;
     for (size_t i = 0; i < n; i++)
         if (keys[i] != 0)
             c->idx[m++] = (entry){keys[i], (uint32_t)i};
     qsort(c->idx, m, sizeof *c->idx, cmp_entry);
+    c->n_blk = 0;
     for (size_t s = 0, e = 0; s < m; s = e) {
         e = s + 1;
         while (e < m && c->idx[e].key == c->idx[s].key)
@@ -453,15 +601,78 @@ static int run_rule(ctx *c, size_t r)
             c->res->rule[r].blocks++;
         if (c->o.max_block > 0 && e - s > c->o.max_block) {
             /* skipped: its records lose this key, so later rules may still pair them */
-            c->res->rule[r].oversized++;
+            if (c->pass == 1)
+                c->res->rule[r].oversized++;
             for (size_t t = s; t < e; t++)
                 keys[c->idx[t].rec] = 0;
             continue;
         }
-        int rc = block_pairs(c, r, s, e);
-        if (rc != RP_OK)
-            return rc;
+        c->blk[2 * c->n_blk] = s;
+        c->blk[2 * c->n_blk + 1] = e;
+        c->n_blk++;
+        work += (e - s) * (e - s - 1) / 2;
     }
+    /* chunks of about work / (CHUNKS_PER_JOB x workers) pairs */
+    size_t want = (c->n_workers > 0 ? c->n_workers : 1) * CHUNKS_PER_JOB;
+    size_t per = work / want + 1, k = 0, acc = 0;
+    c->chunk[0] = 0;
+    for (size_t b = 0; b < c->n_blk; b++) {
+        size_t len = c->blk[2 * b + 1] - c->blk[2 * b];
+        acc += len * (len - 1) / 2;
+        if (acc >= per && k + 1 < want) {
+            c->chunk[++k] = b + 1;
+            acc = 0;
+        }
+    }
+    if (c->chunk[k] != c->n_blk)
+        c->chunk[++k] = c->n_blk;
+    c->rule = r;
+    return run_phase(c, rule_chunk, k);
+}
+
+/* Add the workers' counts of pass 1 into the result and their patterns into c->pt. */
+static int gather_pass1(ctx *c)
+{
+    for (size_t t = 0; t < c->n_workers; t++) {
+        worker *w = &c->wk[t];
+        for (size_t r = 0; r < c->spec->n_rules; r++) {
+            c->res->rule[r].pairs += w->pairs[r];
+            c->res->rule[r].first_pairs += w->first[r];
+            c->res->rule[r].true_pairs += w->true_pairs[r];
+        }
+        c->res->candidates += w->candidates;
+        c->res->true_candidates += w->true_candidates;
+        c->det_pairs += w->det_pairs;
+        for (size_t i = 0; i < w->pt.cap; i++) {
+            if (w->pt.used[i] && pt_add(&c->pt, w->pt.code[i], w->pt.count[i], w->pt.first[i]))
+                return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+        }
+        c->bytes += w->pt.cap * (sizeof(uint64_t) + 2 * sizeof(double) + sizeof(bool));
+        pt_free(&w->pt);
+    }
+    return RP_OK;
+}
+
+/* Concatenate the workers' kept edges of pass 2 into the result. */
+static int gather_pass2(ctx *c)
+{
+    rp_fs_result *res = c->res;
+    size_t total = 0;
+    for (size_t t = 0; t < c->n_workers; t++)
+        total += c->wk[t].n_edges;
+    res->edges = rp_reallocarray(NULL, total ? total : 1, sizeof *res->edges);
+    if (res->edges == NULL)
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    for (size_t t = 0; t < c->n_workers; t++) {
+        worker *w = &c->wk[t];
+        if (w->n_edges > 0)
+            memcpy(res->edges + res->n_edges, w->edges, w->n_edges * sizeof *w->edges);
+        res->n_edges += w->n_edges;
+        rp_free(w->edges);
+        w->edges = NULL;
+        w->n_edges = w->cap_edges = 0;
+    }
+    c->bytes += 2 * total * sizeof *res->edges;
     return RP_OK;
 }
 
@@ -469,23 +680,15 @@ static int run_pass(ctx *c, int pass)
 {
     c->pass = pass;
     size_t nr = c->spec->n_rules;
-    for (size_t r = 0; r < nr; r++) {
-        int rc = run_rule(c, r);
-        if (rc != RP_OK)
-            return rc;
-        if (c->o.progress != NULL &&
-            c->o.progress((size_t)(pass - 1) * nr + r + 1, 2 * nr, c->o.payload) != 0)
-            return rp_error_set(c->err, RP_ECANCELED, "linkage cancelled");
-    }
-    return RP_OK;
+    int rc = RP_OK;
+    for (size_t r = 0; r < nr && rc == RP_OK; r++)
+        rc = run_rule(c, r);
+    if (rc == RP_OK)
+        rc = pass == 1 ? gather_pass1(c) : gather_pass2(c);
+    return rc;
 }
 
 /* ==== u from random pairs ==== */
-
-typedef struct ucount {
-    double cnt[RP_FS_MAX_COMPARISONS][RP_FS_MAX_LEVELS];
-    size_t pairs;
-} ucount;
 
 static void u_add(const ctx *c, ucount *u, size_t a, size_t b)
 {
@@ -495,25 +698,68 @@ static void u_add(const ctx *c, ucount *u, size_t a, size_t b)
     u->pairs++;
 }
 
-static void u_sample(const ctx *c, ucount *u)
+/* Chunk @p k of the random pairs: its own seed, its share of the pairs wanted. */
+static void u_chunk_random(worker *w, size_t k)
+{
+    const ctx *c = w->c;
+    size_t n = c->data->n;
+    size_t quota = c->u_quota - k * U_CHUNK;
+    quota = quota < U_CHUNK ? quota : U_CHUNK;
+    uint64_t s = c->o.seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(k + 1));
+    size_t got = 0, tries = U_MAX_ATTEMPTS * quota;
+    for (size_t t = 0; t < tries && got < quota; t++) {
+        size_t a = rp_fs__uniform(&s, n), b = rp_fs__uniform(&s, n);
+        if (a != b && pair_allowed(c, a, b)) {
+            u_add(c, &w->u, a, b);
+            got++;
+        }
+    }
+}
+
+/* Chunk @p k of every pair: the first records in [chunk[k], chunk[k + 1]). */
+static void u_chunk_all(worker *w, size_t k)
+{
+    const ctx *c = w->c;
+    size_t n = c->data->n;
+    for (size_t a = c->chunk[k]; a < c->chunk[k + 1]; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (pair_allowed(c, a, b))
+                u_add(c, &w->u, a, b);
+}
+
+/* The random pairs (or, when few, every pair) counted by level on the workers. */
+static int u_sample(ctx *c, ucount *u)
 {
     size_t n = c->data->n;
     double all = 0.5 * (double)n * (double)(n - 1);
+    int rc = RP_OK;
     if (all <= (double)c->o.u_pairs) {
-        /* few records: every pair, exactly */
-        for (size_t a = 0; a < n; a++)
-            for (size_t b = a + 1; b < n; b++)
-                if (pair_allowed(c, a, b))
-                    u_add(c, u, a, b);
-        return;
+        /* few records: every pair, exactly; chunks of first records of equal work */
+        size_t want = c->n_workers * CHUNKS_PER_JOB, k = 0;
+        double per = all / (double)want, acc = 0;
+        c->chunk[0] = 0;
+        for (size_t a = 0; a < n; a++) {
+            acc += (double)(n - 1 - a);
+            if (acc >= per && k + 1 < want) {
+                c->chunk[++k] = a + 1;
+                acc = 0;
+            }
+        }
+        if (c->chunk[k] != n)
+            c->chunk[++k] = n;
+        rc = run_phase(c, u_chunk_all, k);
+    } else {
+        c->u_quota = c->o.u_pairs;
+        rc = run_phase(c, u_chunk_random, (c->o.u_pairs + U_CHUNK - 1) / U_CHUNK);
     }
-    uint64_t s = c->o.seed;
-    size_t tries = U_MAX_ATTEMPTS * c->o.u_pairs;
-    for (size_t t = 0; t < tries && u->pairs < c->o.u_pairs; t++) {
-        size_t a = rp_fs__uniform(&s, n), b = rp_fs__uniform(&s, n);
-        if (a != b && pair_allowed(c, a, b))
-            u_add(c, u, a, b);
+    for (size_t t = 0; t < c->n_workers; t++) {
+        const ucount *x = &c->wk[t].u;
+        for (size_t k = 0; k < c->spec->n_comp; k++)
+            for (size_t l = 0; l < RP_FS_MAX_LEVELS; l++)
+                u->cnt[k][l] += x->cnt[k][l];
+        u->pairs += x->pairs;
     }
+    return rc;
 }
 
 static int estimate_u(ctx *c, rp_fs_params *p)
@@ -521,9 +767,8 @@ static int estimate_u(ctx *c, rp_fs_params *p)
     ucount *u = rp_calloc(1, sizeof *u);
     if (u == NULL)
         return rp_error_set(c->err, RP_ENOMEM, "out of memory");
-    u_sample(c, u);
-    int rc = RP_OK;
-    if (u->pairs == 0)
+    int rc = u_sample(c, u);
+    if (rc == RP_OK && u->pairs == 0)
         rc = rp_error_set(c->err, RP_EINVAL,
                           "no pair of records is allowed by the list options (within or across "
                           "lists)");
@@ -607,29 +852,57 @@ session(ctx *c, size_t r, const rp_fs_patterns *t, const double *first, rp_fs__p
  * their expected matches; then the match rate of two random allowed records: from the
  * spec's prior, or the expected matches among the candidates over all allowed pairs.
  */
+/* A pattern of one session: code, pairs, pairs generated first. */
+typedef struct pat {
+    uint64_t code;
+    double count, first;
+} pat;
+
+static int cmp_pat(const void *x, const void *y)
+{
+    const pat *a = x, *b = y;
+    return (a->code > b->code) - (a->code < b->code);
+}
+
+/*
+ * Rule @p r's patterns out of the merged table, sorted by code: EM then sums them in an
+ * order that does not depend on the hash table's history (hence on the threads).
+ */
+static size_t
+session_patterns(const ctx *c, size_t r, pat *p, uint64_t *code, double *count, double *first)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->pt.cap; i++) {
+        if (c->pt.used[i] && (c->pt.code[i] >> RULE_SHIFT) == r)
+            p[n++] = (pat){c->pt.code[i] & (((uint64_t)1 << RULE_SHIFT) - 1), c->pt.count[i],
+                           c->pt.first[i]};
+    }
+    qsort(p, n, sizeof *p, cmp_pat);
+    for (size_t i = 0; i < n; i++) {
+        code[i] = p[i].code;
+        count[i] = p[i].count;
+        first[i] = p[i].first;
+    }
+    return n;
+}
+
 static int fit(ctx *c)
 {
-    size_t cap = c->pt_n ? c->pt_n : 1;
+    size_t cap = c->pt.n ? c->pt.n : 1;
     uint64_t *code = rp_reallocarray(NULL, cap, sizeof *code);
     double *count = rp_reallocarray(NULL, cap, sizeof *count);
     double *first = rp_reallocarray(NULL, cap, sizeof *first);
+    pat *pats = rp_reallocarray(NULL, cap, sizeof *pats);
     rp_fs__pool *pool = rp_calloc(1, sizeof *pool);
     int rc = RP_OK;
-    if (code == NULL || count == NULL || first == NULL || pool == NULL) {
+    if (code == NULL || count == NULL || first == NULL || pats == NULL || pool == NULL) {
         rc = rp_error_set(c->err, RP_ENOMEM, "out of memory");
         goto out;
     }
-    c->res->patterns = c->pt_n;
+    c->res->patterns = c->pt.n;
     rp_fs__pool_init(pool);
     for (size_t r = 0; r < c->spec->n_rules && rc == RP_OK; r++) {
-        size_t n = 0;
-        for (size_t i = 0; i < c->pt_cap; i++) {
-            if (c->pt_used[i] && (c->pt_code[i] >> RULE_SHIFT) == r) {
-                code[n] = c->pt_code[i] & (((uint64_t)1 << RULE_SHIFT) - 1);
-                count[n] = c->pt_count[i];
-                first[n++] = c->pt_first[i];
-            }
-        }
+        size_t n = session_patterns(c, r, pats, code, count, first);
         rp_fs_patterns t = {n, code, count};
         if (n > 0)
             rc = session(c, r, &t, first, pool);
@@ -654,6 +927,7 @@ out:
     rp_free(code);
     rp_free(count);
     rp_free(first);
+    rp_free(pats);
     rp_free(pool);
     return rc;
 }
@@ -708,6 +982,28 @@ check_opts(const rp_fs_spec *spec, const rp_fs_data *data, const rp_fs_opts *o, 
         return rp_error_set(err, RP_EINVAL, "link: neither within nor across lists");
     if (o->u_pairs == 0 || !(o->tf_min > 0 && o->tf_min <= 1) || isnan(o->keep_weight))
         return rp_error_set(err, RP_EINVAL, "link: bad options");
+    if (o->threads > MAX_THREADS)
+        return rp_error_set(err, RP_EINVAL, "link: at most %d threads", MAX_THREADS);
+    return RP_OK;
+}
+
+/* The workers, the block and chunk arrays, the progress total. */
+static int make_workers(ctx *c)
+{
+    size_t n = c->data->n;
+    c->n_workers = c->o.threads > 1 ? c->o.threads : 1;
+    c->wk = rp_calloc(c->n_workers, sizeof *c->wk);
+    c->blk = rp_reallocarray(NULL, n + 2, sizeof *c->blk);
+    c->chunk = rp_reallocarray(NULL, c->n_workers * CHUNKS_PER_JOB + 2, sizeof *c->chunk);
+    if (c->wk == NULL || c->blk == NULL || c->chunk == NULL)
+        return rp_error_set(c->err, RP_ENOMEM, "out of memory");
+    for (size_t t = 0; t < c->n_workers; t++)
+        c->wk[t].c = c;
+    c->progress_total = RP_FS_PROGRESS_STEPS * (1 + 2 * c->spec->n_rules);
+    atomic_init(&c->next_chunk, 0);
+    atomic_init(&c->done_chunks, 0);
+    atomic_init(&c->cancel, false);
+    c->bytes += c->n_workers * sizeof *c->wk + (n + 2) * sizeof *c->blk;
     return RP_OK;
 }
 
@@ -723,6 +1019,8 @@ static int link_run(ctx *c)
         rc = make_tf(c);
     if (rc == RP_OK && c->truth != NULL)
         rc = count_true_pairs(c);
+    if (rc == RP_OK)
+        rc = make_workers(c);
     if (rc != RP_OK)
         return rc;
     double t0 = now_seconds();
@@ -740,7 +1038,7 @@ static int link_run(ctx *c)
     res->seconds_em = t3 - t2;
     if (rc != RP_OK)
         return rc;
-    c->bytes += c->pt_cap * (sizeof(uint64_t) + 2 * sizeof(double) + sizeof(bool));
+    c->bytes += c->pt.cap * (sizeof(uint64_t) + 2 * sizeof(double) + sizeof(bool));
     const rp_fs_params *p = &res->params;
     c->base = log2(p->lambda) - log2(1.0 - p->lambda);
     for (size_t k = 0; k < p->n_comparisons; k++) {
@@ -788,10 +1086,14 @@ int rp_fs_link(rp_fs_result **out,
     rp_free(c.cp_off);
     rp_free(c.cp_len);
     rp_free(c.tf);
-    rp_free(c.pt_code);
-    rp_free(c.pt_count);
-    rp_free(c.pt_first);
-    rp_free(c.pt_used);
+    pt_free(&c.pt);
+    for (size_t t = 0; t < c.n_workers; t++) {
+        pt_free(&c.wk[t].pt);
+        rp_free(c.wk[t].edges);
+    }
+    rp_free(c.wk);
+    rp_free(c.blk);
+    rp_free(c.chunk);
     if (rc != RP_OK) {
         rp_fs_result_free(c.res);
         return rc;

@@ -2,7 +2,14 @@
  * Saving a linkage run (issue 6): rp_store_link_save() records the run, its scored pairs
  * with their decisions and each record's person in one transaction, and gives every
  * record of the run the person id "L<run>-<person>", which is what capture histories
- * (rp_store_capture_set) count persons by.
+ * (rp_store_capture_set) count persons by. Clerical review: rp_store_link_decide()
+ * appends verdicts to the decision log, rp_store_link_decisions() gives the verdict in
+ * force on each pair, from the log and from the verdicts on saved runs' pairs.
+ *
+ * The decision log is a table of its own, link_decisions, created on first use (CREATE
+ * TABLE IF NOT EXISTS inside the writing transaction, as the serve and recs modules
+ * create theirs) rather than by a schema migration, so that stores of schema 2 need no
+ * upgrade. Rows are never updated or deleted: they are the audit trail.
  */
 #include "store/store_int.h"
 
@@ -248,4 +255,246 @@ out:
     }
     rp_free(sorted);
     return rc;
+}
+
+/* ==== clerical-review verdicts ==== */
+
+static const char decisions_ddl[] =
+    "CREATE TABLE IF NOT EXISTS link_decisions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_a INTEGER NOT NULL REFERENCES cases (id),"
+    "  case_b INTEGER NOT NULL REFERENCES cases (id),"
+    "  decision INTEGER NOT NULL,"
+    "  author TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  run_id INTEGER REFERENCES link_runs (id),"
+    "  decided_at TEXT NOT NULL,"
+    "  CHECK (case_a < case_b)"
+    ");"
+    "CREATE INDEX IF NOT EXISTS link_decisions_pair ON link_decisions (case_a, case_b);";
+
+/* 1 to RP_LINK_AUTHOR_MAX - 1 bytes, no control characters. */
+static bool good_name(const char *s)
+{
+    if (s == NULL || s[0] == '\0' || strlen(s) >= RP_LINK_AUTHOR_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* Does the row @p id exist (statement: one parameter, a row when it does)? */
+static int row_exists(bool *yes, sqlite3_stmt *stmt, rp_store *st, long long id, rp_error *err)
+{
+    sqlite3_reset(stmt);
+    if (sqlite3_bind_int64(stmt, 1, id) != SQLITE_OK)
+        return rp_store__sql_error(err, st->db, "cannot look up a record");
+    int s = sqlite3_step(stmt);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return rp_store__sql_error(err, st->db, "cannot look up a record");
+    *yes = s == SQLITE_ROW;
+    return RP_OK;
+}
+
+/* The verdicts' records and runs are in the store. */
+static int check_reviews(rp_store *st, const rp_link_review *rev, size_t n, rp_error *err)
+{
+    sqlite3_stmt *cs = NULL;
+    sqlite3_stmt *rs = NULL;
+    int rc = rp_store__prepare(&cs, st, "SELECT 1 FROM cases WHERE id = ?1", err);
+    if (rc == RP_OK)
+        rc = rp_store__prepare(&rs, st, "SELECT 1 FROM link_runs WHERE id = ?1", err);
+    for (size_t i = 0; rc == RP_OK && i < n; i++) {
+        const long long ends[2] = {rev[i].case_a, rev[i].case_b};
+        for (int e = 0; rc == RP_OK && e < 2; e++) {
+            bool yes = false;
+            rc = row_exists(&yes, cs, st, ends[e], err);
+            if (rc == RP_OK && !yes)
+                rc = rp_error_set(err, RP_EINVAL,
+                                  "verdict %zu names case row %lld, which is not "
+                                  "in the store",
+                                  i, ends[e]);
+        }
+        if (rc == RP_OK && rev[i].run_id != 0) {
+            bool yes = false;
+            rc = row_exists(&yes, rs, st, rev[i].run_id, err);
+            if (rc == RP_OK && !yes)
+                rc = rp_error_set(err, RP_EINVAL,
+                                  "verdict %zu names linkage run %lld, which is "
+                                  "not in the store",
+                                  i, rev[i].run_id);
+        }
+    }
+    sqlite3_finalize(cs);
+    sqlite3_finalize(rs);
+    return rc;
+}
+
+static int check_decide_args(
+    const rp_link_review *rev, size_t n, const char *author, const char *source, rp_error *err)
+{
+    if (n > 0 && rev == NULL)
+        return rp_error_set(err, RP_EINVAL, "no verdicts given");
+    if (!good_name(author))
+        return rp_error_set(err, RP_EINVAL,
+                            "a verdict needs an author of 1 to %d bytes without control "
+                            "characters",
+                            RP_LINK_AUTHOR_MAX - 1);
+    if (!good_name(source))
+        return rp_error_set(err, RP_EINVAL,
+                            "a verdict needs a source of 1 to %d bytes without control "
+                            "characters",
+                            RP_LINK_AUTHOR_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        if (rev[i].decision != RP_LINK_ACCEPTED && rev[i].decision != RP_LINK_REJECTED)
+            return rp_error_set(err, RP_EINVAL, "verdict %zu is neither accepted nor rejected", i);
+        if (rev[i].case_a == rev[i].case_b)
+            return rp_error_set(err, RP_EINVAL, "verdict %zu pairs case row %lld with itself", i,
+                                rev[i].case_a);
+        if (rev[i].run_id < 0)
+            return rp_error_set(err, RP_EINVAL, "verdict %zu names a negative run", i);
+    }
+    return RP_OK;
+}
+
+static int insert_reviews(rp_store *st,
+                          const rp_link_review *rev,
+                          size_t n,
+                          const char *author,
+                          const char *source,
+                          rp_error *err)
+{
+    sqlite3_stmt *ins = NULL;
+    int rc = rp_store__prepare(&ins, st,
+                               "INSERT INTO link_decisions (case_a, case_b, decision, author,"
+                               " source, run_id, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                               err);
+    char when[32];
+    rp_store__now_utc(when, sizeof(when));
+    for (size_t i = 0; rc == RP_OK && i < n; i++) {
+        long long a = rev[i].case_a < rev[i].case_b ? rev[i].case_a : rev[i].case_b;
+        long long b = rev[i].case_a < rev[i].case_b ? rev[i].case_b : rev[i].case_a;
+        int ok = sqlite3_bind_int64(ins, 1, a);
+        ok |= sqlite3_bind_int64(ins, 2, b);
+        ok |= sqlite3_bind_int(ins, 3, (int)rev[i].decision);
+        ok |= sqlite3_bind_text(ins, 4, author, -1, SQLITE_STATIC);
+        ok |= sqlite3_bind_text(ins, 5, source, -1, SQLITE_STATIC);
+        ok |= rev[i].run_id != 0 ? sqlite3_bind_int64(ins, 6, rev[i].run_id)
+                                 : sqlite3_bind_null(ins, 6);
+        ok |= sqlite3_bind_text(ins, 7, when, -1, SQLITE_STATIC);
+        if (ok != SQLITE_OK || sqlite3_step(ins) != SQLITE_DONE)
+            rc = rp_store__sql_error(err, st->db, "cannot record a review verdict");
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+int rp_store_link_decide(rp_store *st,
+                         const rp_link_review *rev,
+                         size_t n,
+                         const char *author,
+                         const char *source,
+                         rp_error *err)
+{
+    if (st == NULL)
+        return rp_error_set(err, RP_EINVAL, "no store given");
+    int rc = check_decide_args(rev, n, author, source, err);
+    if (rc != RP_OK)
+        return rc;
+    if (st->readonly)
+        return rp_error_set(err, RP_EPERM, "store '%s' is open read-only", st->path);
+    if (n == 0)
+        return RP_OK;
+    rc = rp_store__exec(st, "BEGIN IMMEDIATE", "cannot start recording the verdicts", err);
+    if (rc != RP_OK)
+        return rc;
+    rc = check_reviews(st, rev, n, err);
+    if (rc == RP_OK)
+        rc = rp_store__exec(st, decisions_ddl, "cannot create the decision log", err);
+    if (rc == RP_OK)
+        rc = insert_reviews(st, rev, n, author, source, err);
+    if (rc == RP_OK)
+        rc = rp_store__exec(st, "COMMIT", "cannot commit the verdicts", err);
+    if (rc != RP_OK)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/*
+ * Every verdict by pair, then by time: the log's and the runs' (dated by the run), the
+ * log after a run at the same second, then in order of writing. The last row of each
+ * pair is the verdict in force.
+ */
+static const char verdicts_sql[] =
+    "SELECT a, b, decision, run FROM ("
+    " SELECT min(p.case_a, p.case_b) AS a, max(p.case_a, p.case_b) AS b, p.decision,"
+    "  r.created_at AS t, 0 AS src, p.run_id AS seq, p.run_id AS run"
+    "  FROM link_pairs p JOIN link_runs r ON r.id = p.run_id WHERE p.decision IN (3, 4)"
+    " UNION ALL"
+    " SELECT case_a, case_b, decision, decided_at, 1, id, coalesce(run_id, 0)"
+    "  FROM link_decisions"
+    ") ORDER BY a, b, t, src, seq";
+
+static const char verdicts_runs_sql[] =
+    "SELECT min(p.case_a, p.case_b) AS a, max(p.case_a, p.case_b) AS b, p.decision, p.run_id"
+    " FROM link_pairs p JOIN link_runs r ON r.id = p.run_id WHERE p.decision IN (3, 4)"
+    " ORDER BY a, b, r.created_at, p.run_id";
+
+static int has_decision_log(bool *yes, rp_store *st, rp_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = rp_store__prepare(&stmt, st,
+                               "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                               " AND name = 'link_decisions'",
+                               err);
+    if (rc != RP_OK)
+        return rc;
+    int s = sqlite3_step(stmt);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = rp_store__sql_error(err, st->db, "cannot look for the decision log");
+    *yes = s == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int rp_store_link_decisions(rp_link_review **out, size_t *n_out, rp_store *st, rp_error *err)
+{
+    rp_link_review *v = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *stmt = NULL;
+    bool log = false;
+    if (out == NULL || n_out == NULL || st == NULL)
+        return rp_error_set(err, RP_EINVAL, "no store or output given");
+    *out = NULL;
+    *n_out = 0;
+    int rc = has_decision_log(&log, st, err);
+    if (rc == RP_OK)
+        rc = rp_store__prepare(&stmt, st, log ? verdicts_sql : verdicts_runs_sql, err);
+    int s = SQLITE_DONE;
+    while (rc == RP_OK && (s = sqlite3_step(stmt)) == SQLITE_ROW) {
+        rp_link_review r = {sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+                            (uint8_t)sqlite3_column_int(stmt, 2), sqlite3_column_int64(stmt, 3)};
+        if (n > 0 && v[n - 1].case_a == r.case_a && v[n - 1].case_b == r.case_b) {
+            v[n - 1] = r; /* a later verdict on the same pair */
+            continue;
+        }
+        if (rp_x_grow(&v, &cap, n + 1, sizeof(*v)) != RP_OK) {
+            rc = rp_error_set(err, RP_ENOMEM, "out of memory");
+            break;
+        }
+        v[n++] = r;
+    }
+    if (rc == RP_OK && s != SQLITE_DONE)
+        rc = rp_store__sql_error(err, st->db, "cannot read the review verdicts");
+    sqlite3_finalize(stmt);
+    if (rc != RP_OK) {
+        rp_free(v);
+        return rc;
+    }
+    *out = v;
+    *n_out = n;
+    return RP_OK;
 }

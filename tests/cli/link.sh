@@ -5,7 +5,8 @@
 # the linkage against the simulator's truth above floors measured on seeds 1-3, and the
 # difference between the estimate from linked data and from the true capture histories
 # reported; then the JSON report, the clerical-review file and the saved run on the
-# linked store.
+# linked store, and clerical-review verdicts (a reviewed file, and the review page's)
+# changing the persons of the next runs.
 
 . "$(dirname "$0")/lib.bash"
 
@@ -136,6 +137,109 @@ run 0 "link --method fs: text report" -- link --store "$DB" --method fs --thresh
 expect_grep "fs text report: the model" "$TMP/out" "Fellegi-Sunter: lambda"
 expect_grep "fs text report: clusters by weight" "$TMP/out" "Clusters at weight >= 2.00"
 run 2 "link --method dice: a Dice above 1" -- link --method dice --threshold 1.5
+# ---- clerical review feedback: verdicts change the next run's persons ----
+# From the review file of the last run: the first band pair the run did not link is
+# accepted; a match pair of two records that make a person of their own is rejected
+# (added to the file by its record numbers). The next run must make the first pair one
+# person and split the second, and so must every later run without --decisions.
+expect_python "a reviewed file: one band pair accepted, one match pair rejected" '
+import csv, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+run = db.execute("select max(id) from link_runs").fetchone()[0]
+rows = list(csv.DictReader(open(sys.argv[2])))
+acc = next(r for r in rows if r["linked"] == "0")
+acc["decision"] = "match"
+# a person of exactly two records, joined by a match pair
+pairs = db.execute("""select p.case_a, p.case_b from link_pairs p
+    join link_members a on a.run_id = p.run_id and a.case_row = p.case_a
+    join link_members b on b.run_id = p.run_id and b.case_row = p.case_b
+    where p.run_id = ? and p.decision = 2 and a.person = b.person and
+    (select count(*) from link_members m where m.run_id = p.run_id and m.person = a.person) = 2
+    order by p.score desc limit 1""", (run,)).fetchall()
+ca, cb = pairs[0]
+lists = dict(db.execute("select id, list from cases where id in (?, ?)", (ca, cb)).fetchall())
+rej = {"score": "0.9", "list_a": lists[ca], "record_a": ca, "list_b": lists[cb], "record_b": cb,
+       "linked": "1", "decision": "Non-Match"}
+w = csv.DictWriter(open(sys.argv[3], "w", newline=""), fieldnames=list(rows[0]))
+w.writeheader()
+for r in rows:
+    w.writerow(r)
+w.writerow(rej)
+open(sys.argv[4], "w").write("%s %s %s %s\n" % (acc["record_a"], acc["record_b"], ca, cb))
+' "$DB" "$TMP/review.csv" "$TMP/reviewed.csv" "$TMP/verdict_pairs"
+read -r ACC_A ACC_B REJ_A REJ_B <"$TMP/verdict_pairs"
+run 0 "link --decisions" -- link --store "$DB" --json --decisions "$TMP/reviewed.csv" \
+    --reviewer "analyst-1" --threads 2 --review-file "$TMP/review2.csv"
+cp "$TMP/out" "$TMP/link_dec.json"
+same_person() { # DB A B: 1 when records A and B are one person in the latest run
+    python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+run = db.execute("select max(id) from link_runs").fetchone()[0]
+p = [db.execute("select person from link_members where run_id = ? and case_row = ?",
+                (run, int(x))).fetchone()[0] for x in sys.argv[2:4]]
+print(1 if p[0] == p[1] else 0)' "$@"
+}
+[ "$(same_person "$DB" "$ACC_A" "$ACC_B")" = 1 ] && ok "the accepted band pair is one person" ||
+    not_ok "the accepted band pair is not one person"
+[ "$(same_person "$DB" "$REJ_A" "$REJ_B")" = 0 ] && ok "the rejected match pair is split" ||
+    not_ok "the rejected match pair is one person"
+expect_python "the verdicts: recorded with who and when, in force, in the saved pairs and the next review file" '
+import csv, json, sqlite3, sys
+r = json.load(open(sys.argv[1]))
+v = r["verdicts"]
+assert v["recorded"] == 2 and v["accepted"] == 1 and v["rejected"] == 1, v
+assert r["clusters"]["must_links"] == 1, r["clusters"]
+db = sqlite3.connect(sys.argv[2])
+rows = db.execute("select author, source, decision, decided_at from link_decisions").fetchall()
+assert sorted(x[2] for x in rows) == [3, 4] and all(x[0] == "analyst-1" and x[1] == "file" for x in rows), rows
+run = db.execute("select max(id) from link_runs").fetchone()[0]
+saved = dict(((a, b), d) for a, b, d in db.execute(
+    "select min(case_a, case_b), max(case_a, case_b), decision from link_pairs where run_id = ?", (run,)))
+acc = tuple(sorted(map(int, sys.argv[3:5])))
+rej = tuple(sorted(map(int, sys.argv[5:7])))
+assert saved.get(acc) == 3 and saved.get(rej) == 4, (saved.get(acc), saved.get(rej))
+# the accepted pair comes back in the next review file with its verdict
+rows = list(csv.DictReader(open(sys.argv[7])))
+back = [x for x in rows if tuple(sorted((int(x["record_a"]), int(x["record_b"])))) == acc]
+assert back and back[0]["decision"] == "match" and back[0]["linked"] == "1", back
+' "$TMP/link_dec.json" "$DB" "$ACC_A" "$ACC_B" "$REJ_A" "$REJ_B" "$TMP/review2.csv"
+run 0 "a later run without --decisions" -- link --store "$DB" --quiet
+[ "$(same_person "$DB" "$ACC_A" "$ACC_B")$(same_person "$DB" "$REJ_A" "$REJ_B")" = 10 ] &&
+    ok "a later run honours the verdicts" || not_ok "a later run forgot the verdicts"
+# the review page records a verdict by changing the decision of a run's pair
+# (src/serve/model.c): reject the accepted pair there, and the next run splits it
+python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+run = db.execute("select max(id) from link_runs").fetchone()[0]
+db.execute("update link_runs set created_at = ? where id = ?", ("2999-01-01T00:00:00Z", run))
+n = db.execute("""update link_pairs set decision = 4 where run_id = ? and
+    min(case_a, case_b) = ? and max(case_a, case_b) = ?""",
+    (run, min(int(sys.argv[2]), int(sys.argv[3])), max(int(sys.argv[2]), int(sys.argv[3])))).rowcount
+db.commit()
+assert n == 1, n' "$DB" "$ACC_A" "$ACC_B" && ok "a verdict recorded as the review page does" ||
+    not_ok "could not record a review-page verdict"
+run 0 "link after a review-page verdict" -- link --store "$DB" --quiet
+[ "$(same_person "$DB" "$ACC_A" "$ACC_B")" = 0 ] && ok "the review page's verdict is honoured" ||
+    not_ok "the review page's verdict was ignored"
+# bad files: exit 65, file:line:column, nothing recorded
+n_before=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from link_decisions").fetchone()[0])' "$DB")
+sed '2s/,$/,maybe/' "$TMP/review.csv" >"$TMP/bad_decision.csv"
+run 65 "--decisions: a decision not understood" -- link --store "$DB" --decisions "$TMP/bad_decision.csv"
+expect_grep "the bad decision is located" "$TMP/err" "bad_decision.csv:2:7: .*decision"
+python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+rows[0]["record_b"] = "999999"; rows[0]["decision"] = "1"
+w = csv.DictWriter(open(sys.argv[2], "w", newline=""), fieldnames=list(rows[0]))
+w.writeheader(); w.writerows(rows)' "$TMP/review.csv" "$TMP/bad_record.csv"
+run 65 "--decisions: a record not in the store" -- link --store "$DB" --decisions "$TMP/bad_record.csv"
+expect_grep "the unknown record is located" "$TMP/err" "bad_record.csv:2:5: .*record_b"
+printf 'a,b\n1,2\n' >"$TMP/not_review.csv"
+run 65 "--decisions: not a review file" -- link --store "$DB" --decisions "$TMP/not_review.csv"
+n_after=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from link_decisions").fetchone()[0])' "$DB")
+[ "$n_before" = "$n_after" ] && ok "refused files record nothing" || not_ok "refused files recorded verdicts"
 run 0 "link --quiet prints nothing" -- link --store "$DB" --quiet
 [ -s "$TMP/out" ] && not_ok "link --quiet printed something" || ok "link --quiet is quiet"
 

@@ -3,7 +3,8 @@
  * (src/link/fs_em.c, src/link/fs.c): a pattern table built from known m, u and lambda
  * (expected counts, missing values included) gives them back; fixed m and u stay fixed;
  * degenerate tables raise their warnings; the term-frequency adjustment by hand; and
- * FEBRL1 (data/linkage/febrl1, 500 true pairs) linked end to end above an F1 floor.
+ * FEBRL1 (data/linkage/febrl1, 500 true pairs) linked end to end above an F1 floor, the
+ * same bit for bit on 1, 2 and 3 threads, with progress and cancellation.
  */
 #include "link/fs_int.h"
 #include "rp_test.h"
@@ -279,6 +280,109 @@ static void fs_link__febrl1_above_floor(void **state)
     rp_fs_spec_free(spec);
 }
 
+/*
+ * The threads change nothing: u from chunks of random pairs with their own seeds, pass
+ * counts and the kept edges are the same, bit for bit, on 1, 2 and 3 threads (and with
+ * few records, where every pair counts for u).
+ */
+static void fs_link__threads_give_identical_results(void **state)
+{
+    (void)state;
+    char path[4096];
+    const char *src = getenv("RP_SRC");
+    snprintf(path, sizeof path, "%s/data/linkage/specs/febrl.json", src ? src : ".");
+    rp_error err = RP_ERROR_INIT;
+    rp_fs_spec *spec = NULL;
+    assert_rp_ok(rp_fs_spec_load(&spec, path, &err), &err);
+    recs r;
+    memset(&r, 0, sizeof r);
+    load_febrl1(&r, spec);
+    for (int every = 0; every < 2; every++) {
+        rp_fs_data data = {every ? 300 : r.n, r.n_cols, r.cols, (const char *const *)r.v, NULL};
+        rp_fs_result *res[3] = {NULL, NULL, NULL};
+        for (unsigned t = 0; t < 3; t++) {
+            rp_fs_opts o = RP_FS_OPTS_INIT;
+            o.across_lists = false;
+            o.u_pairs = every ? 100000 : 150000; /* 300 records: every pair for u */
+            o.threads = t + 1;
+            assert_rp_ok(rp_fs_link(&res[t], spec, &data, r.truth, &o, &err), &err);
+        }
+        for (unsigned t = 1; t < 3; t++) {
+            assert_int_equal(res[t]->candidates, res[0]->candidates);
+            assert_int_equal(res[t]->patterns, res[0]->patterns);
+            assert_int_equal(res[t]->true_candidates, res[0]->true_candidates);
+            assert_memory_equal(&res[t]->params, &res[0]->params, sizeof res[0]->params);
+            assert_memory_equal(res[t]->rule, res[0]->rule, sizeof res[0]->rule);
+            assert_int_equal(res[t]->n_edges, res[0]->n_edges);
+            assert_memory_equal(res[t]->edges, res[0]->edges,
+                                res[0]->n_edges * sizeof *res[0]->edges);
+        }
+        assert_true(res[0]->n_edges > 0);
+        for (unsigned t = 0; t < 3; t++)
+            rp_fs_result_free(res[t]);
+    }
+    for (size_t i = 0; i < r.n * r.n_cols; i++)
+        free(r.v[i]);
+    free(r.v);
+    free(r.truth);
+    rp_fs_spec_free(spec);
+}
+
+/* Progress: from 0 to the total, never backwards; a nonzero return cancels. */
+typedef struct prog {
+    size_t last, total, calls;
+    size_t cancel_at; /* 0 = never */
+} prog;
+
+static int on_prog(size_t done, size_t total, void *payload)
+{
+    prog *p = payload;
+    assert_true(done >= p->last && done <= total);
+    p->last = done;
+    p->total = total;
+    p->calls++;
+    return p->cancel_at && p->calls >= p->cancel_at;
+}
+
+static void fs_link__progress_and_cancel(void **state)
+{
+    (void)state;
+    char path[4096];
+    const char *src = getenv("RP_SRC");
+    snprintf(path, sizeof path, "%s/data/linkage/specs/febrl.json", src ? src : ".");
+    rp_error err = RP_ERROR_INIT;
+    rp_fs_spec *spec = NULL;
+    assert_rp_ok(rp_fs_spec_load(&spec, path, &err), &err);
+    recs r;
+    memset(&r, 0, sizeof r);
+    load_febrl1(&r, spec);
+    rp_fs_data data = {r.n, r.n_cols, r.cols, (const char *const *)r.v, NULL};
+    rp_fs_opts o = RP_FS_OPTS_INIT;
+    o.across_lists = false;
+    o.u_pairs = 100000;
+    o.threads = 2;
+    prog pg = {0, 0, 0, 0};
+    o.progress = on_prog;
+    o.payload = &pg;
+    rp_fs_result *res = NULL;
+    assert_rp_ok(rp_fs_link(&res, spec, &data, NULL, &o, &err), &err);
+    assert_int_equal(pg.last, pg.total);
+    assert_int_equal(pg.total, RP_FS_PROGRESS_STEPS * (1 + 2 * res->n_rules));
+    rp_fs_result_free(res);
+    res = NULL;
+    prog stop = {0, 0, 0, 3};
+    o.payload = &stop;
+    assert_rp_status(rp_fs_link(&res, spec, &data, NULL, &o, &err), RP_ECANCELED, &err);
+    assert_null(res);
+    o.threads = 1000;
+    assert_rp_status(rp_fs_link(&res, spec, &data, NULL, &o, &err), RP_EINVAL, &err);
+    for (size_t i = 0; i < r.n * r.n_cols; i++)
+        free(r.v[i]);
+    free(r.v);
+    free(r.truth);
+    rp_fs_spec_free(spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +391,8 @@ int main(void)
         cmocka_unit_test(fs_em__degenerate_input_warns),
         cmocka_unit_test(fs_tf__by_hand),
         cmocka_unit_test(fs_link__febrl1_above_floor),
+        cmocka_unit_test(fs_link__threads_give_identical_results),
+        cmocka_unit_test(fs_link__progress_and_cancel),
     };
     return cmocka_run_group_tests_name("fs_em", tests, setup, NULL);
 }

@@ -363,6 +363,131 @@ static void link_cluster__rejects_bad_input(void **state)
     assert_rp_status(rp_link_cluster(NULL, 2, 3, NULL, NULL, p, NULL, &err), RP_EINVAL, &err);
 }
 
+/*
+ * Must-link and cannot-link by hand. Records 0..4; lists 0, 1, 0, 1, 2. Edges at the
+ * default threshold 0.8: 0-1 0.95, 1-2 0.90 (the list guard refuses 2: 0 and 2 are on
+ * list 0 without a direct link), 3-4 0.60 (below the threshold).
+ *   no constraints: {0, 1}, {2}, {3}, {4};
+ *   must-link 3-4 (an accepted band pair): a link whatever its score: {3, 4};
+ *   must-link 0-2 (two records of list 0 the reviewer says are one person): it merges
+ *     {0, 1} and {2} without a direct link between 1 and 2 being needed (must-links skip
+ *     the list and cohesion guards), and 1-2 then joins nothing new: {0, 1, 2};
+ *   cannot-link 0-1 (a rejected match pair): never a link, so 1-2 is the best link
+ *     and merges {1, 2}; 0 stays alone;
+ *   cannot-link 0-2 with must-link 0-1 and 1-2 chained by must-links: the second
+ *     must-link would put 0 and 2 in one person and is refused (refused_cannot 1).
+ */
+static void link_cluster__must_and_cannot_link_by_hand(void **state)
+{
+    (void)state;
+    const uint16_t list[] = {0, 1, 0, 1, 2};
+    const rp_link_edge e[] = {{0, 1, 0.95}, {1, 2, 0.90}, {3, 4, 0.60}};
+    uint32_t p[5];
+    rp_cluster_stats st;
+    rp_cluster_opts o = RP_CLUSTER_OPTS_INIT;
+    cluster(e, 3, 5, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 0, 1, 2, 3}, 5);
+    assert_int_equal(st.refused_list, 1);
+
+    const rp_cluster_pair must34[] = {{4, 3}};
+    o.must_link = must34;
+    o.n_must_link = 1;
+    cluster(e, 3, 5, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 0, 1, 2, 2}, 5);
+    assert_int_equal(st.must, 1);
+    assert_int_equal(st.links, 3);
+
+    const rp_cluster_pair must02[] = {{0, 2}, {2, 0}}; /* a repeat counts once */
+    o.must_link = must02;
+    o.n_must_link = 2;
+    cluster(e, 3, 5, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 0, 0, 1, 2}, 5);
+    assert_int_equal(st.must, 1);
+    assert_int_equal(st.refused_list, 0);
+    assert_int_equal(st.largest, 3);
+
+    const rp_cluster_pair cannot01[] = {{1, 0}};
+    o.must_link = NULL;
+    o.n_must_link = 0;
+    o.cannot_link = cannot01;
+    o.n_cannot_link = 1;
+    cluster(e, 3, 5, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 1, 1, 2, 3}, 5);
+    assert_int_equal(st.links, 1); /* 0-1 is no longer a link */
+    assert_int_equal(st.refused_list, 0);
+
+    const rp_cluster_pair must_chain[] = {{0, 1}, {1, 2}};
+    const rp_cluster_pair cannot02[] = {{2, 0}};
+    o.must_link = must_chain;
+    o.n_must_link = 2;
+    o.cannot_link = cannot02;
+    o.n_cannot_link = 1;
+    cluster(e, 3, 5, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 0, 1, 2, 3}, 5);
+    assert_int_equal(st.refused_cannot, 1);
+    assert_int_equal(st.merges, 1);
+}
+
+/*
+ * A cannot-link holds across groups, not just between its two records: in the chain
+ * 0-1 (0.95), 1-2 (0.90), 2-3 (0.85), with 0 and 3 rejected, every merge that would put
+ * 0 and 3 in one person is refused, whatever the guards: with cohesion 0 and no list
+ * guard (connected components) the chain stops at {0, 1, 2} and 3 stays alone. The
+ * cannot-link also binds mutual best matches: 4-5 (0.75, lists 0 and 1, each the other's
+ * only partner) is a mutual best link unless rejected.
+ */
+static void link_cluster__cannot_link_across_groups(void **state)
+{
+    (void)state;
+    const uint16_t list[] = {0, 1, 2, 3, 0, 1};
+    const rp_link_edge e[] = {{0, 1, 0.95}, {1, 2, 0.90}, {2, 3, 0.85}, {4, 5, 0.75}};
+    uint32_t p[6];
+    rp_cluster_stats st;
+    rp_cluster_opts o = RP_CLUSTER_OPTS_INIT;
+    o.min_cohesion = 0.0;
+    o.list_guard = false;
+    o.mutual_low = 0.7;
+    cluster(e, 4, 6, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 0, 0, 0, 1, 1}, 6);
+    const rp_cluster_pair no[] = {{3, 0}, {4, 5}};
+    o.cannot_link = no;
+    o.n_cannot_link = 2;
+    cluster(e, 4, 6, list, &o, p, &st);
+    assert_persons(p, (const uint32_t[]){0, 0, 0, 1, 2, 3}, 6);
+    assert_int_equal(st.refused_cannot, 1);
+    assert_int_equal(st.mutual, 0);
+}
+
+static void link_cluster__rejects_bad_constraints(void **state)
+{
+    (void)state;
+    rp_error err = RP_ERROR_INIT;
+    uint32_t p[3];
+    const rp_link_edge e[] = {{0, 1, 0.9}};
+    rp_cluster_opts o = RP_CLUSTER_OPTS_INIT;
+    const rp_cluster_pair both[] = {{0, 1}};
+    const rp_cluster_pair flipped[] = {{1, 0}};
+    o.must_link = both;
+    o.n_must_link = 1;
+    o.cannot_link = flipped;
+    o.n_cannot_link = 1;
+    assert_rp_status(rp_link_cluster(e, 1, 3, NULL, &o, p, NULL, &err), RP_EINVAL, &err);
+    assert_non_null(strstr(err.msg, "both a must-link and a cannot-link"));
+    const rp_cluster_pair far[] = {{0, 3}};
+    o.cannot_link = far;
+    assert_rp_status(rp_link_cluster(e, 1, 3, NULL, &o, p, NULL, &err), RP_EINVAL, &err);
+    assert_non_null(strstr(err.msg, "cannot-link pair 0 names a record out of range"));
+    const rp_cluster_pair self[] = {{2, 2}};
+    o.cannot_link = NULL;
+    o.n_cannot_link = 0;
+    o.must_link = self;
+    assert_rp_status(rp_link_cluster(e, 1, 3, NULL, &o, p, NULL, &err), RP_EINVAL, &err);
+    assert_non_null(strstr(err.msg, "itself"));
+    o.must_link = NULL;
+    assert_rp_status(rp_link_cluster(e, 1, 3, NULL, &o, p, NULL, &err), RP_EINVAL, &err);
+    assert_non_null(strstr(err.msg, "missing"));
+}
+
 typedef struct sweep_ctx {
     uint32_t p[6];
 } sweep_ctx;
@@ -372,7 +497,14 @@ static int sweep_run(void *payload)
     sweep_ctx *c = payload;
     const uint16_t list[] = {0, 1, 0, 1, 2, 2};
     const rp_link_edge e[] = {{0, 1, 0.95}, {1, 2, 0.90}, {3, 4, 0.85}, {4, 5, 0.99}};
-    return rp_link_cluster(e, 4, 6, list, NULL, c->p, NULL, NULL);
+    const rp_cluster_pair must[] = {{2, 3}};
+    const rp_cluster_pair cannot[] = {{0, 5}};
+    rp_cluster_opts o = RP_CLUSTER_OPTS_INIT;
+    o.must_link = must;
+    o.n_must_link = 1;
+    o.cannot_link = cannot;
+    o.n_cannot_link = 1;
+    return rp_link_cluster(e, 4, 6, list, &o, c->p, NULL, NULL);
 }
 
 static void link_cluster__alloc_failure_sweep(void **state)
@@ -437,6 +569,9 @@ int main(void)
         cmocka_unit_test(link_cluster__components_match_search),
         cmocka_unit_test(link_cluster__edge_order_does_not_matter),
         cmocka_unit_test(link_cluster__rejects_bad_input),
+        cmocka_unit_test(link_cluster__must_and_cannot_link_by_hand),
+        cmocka_unit_test(link_cluster__cannot_link_across_groups),
+        cmocka_unit_test(link_cluster__rejects_bad_constraints),
         cmocka_unit_test(link_cluster__alloc_failure_sweep),
     };
     return cmocka_run_group_tests_name("link_cluster", tests, setup, NULL);

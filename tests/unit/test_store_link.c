@@ -3,7 +3,8 @@
  * submissions written by the encoding module imported and loaded back byte for byte,
  * field filters, sealed files, every refusal (damaged file, other key or schema, list,
  * same file) leaving the store as it was, saving a linkage run and the capture table it
- * gives, and the upgrade of a version-1 store with its data kept.
+ * gives, clerical-review verdicts (the log, the verdict in force against runs' verdicts,
+ * refusals), and the upgrade of a version-1 store with its data kept.
  */
 #include "rp_test.h"
 #include "store/store_int.h"
@@ -938,7 +939,7 @@ typedef struct sweep {
     const fixture *fx;
     rp_store *st;
     const char *sub_path;
-    long long rows[2];
+    long long rows[3];
     rp_encoded_set *set;
     int round;
 } sweep;
@@ -975,6 +976,159 @@ static int sweep_link(void *payload)
                        .decision = decision};
     long long id = 0;
     return rp_store_link_save(&id, s->st, &run, NULL);
+}
+
+/* ==== clerical-review verdicts ==== */
+
+static void expect_verdict(const rp_link_review *v, long long a, long long b, int d, long long run)
+{
+    assert_int_equal(v->case_a, a < b ? a : b);
+    assert_int_equal(v->case_b, a < b ? b : a);
+    assert_int_equal(v->decision, d);
+    assert_int_equal(v->run_id, run);
+}
+
+/*
+ * The log keeps every verdict with who, where from and when; the latest one on a pair
+ * is in force. A run's accepted and rejected pairs (the review page's, or a run's own)
+ * are verdicts dated by the run: a later log entry outranks them, a later run outranks
+ * the log, and the log wins a tie.
+ */
+static void store_link_decide__log_and_verdict_in_force(void **state)
+{
+    fixture *fx = *state;
+    long long p[4];
+    long long n[3];
+    rp_store *st = store_for_run(fx, p, n);
+    rp_error err = RP_ERROR_INIT;
+    rp_link_review *v = NULL;
+    size_t nv = 99;
+    /* no log yet, no run: nothing in force */
+    assert_rp_ok(rp_store_link_decisions(&v, &nv, st, &err), &err);
+    assert_int_equal(nv, 0);
+    assert_null(v);
+
+    const rp_link_review first[2] = {{n[0], p[0], RP_LINK_ACCEPTED, 0},
+                                     {p[1], n[1], RP_LINK_REJECTED, 0}};
+    assert_rp_ok(rp_store_link_decide(st, first, 2, "alice", "file", &err), &err);
+    const rp_link_review second[1] = {{p[0], n[0], RP_LINK_REJECTED, 0}};
+    assert_rp_ok(rp_store_link_decide(st, second, 1, "bob", "file", &err), &err);
+    assert_int_equal(sql_int(st, "SELECT count(*) FROM link_decisions"), 3);
+    assert_int_equal(sql_int(st, "SELECT count(*) FROM link_decisions WHERE author = 'alice'"
+                                 " AND source = 'file' AND run_id IS NULL AND decided_at LIKE"
+                                 " '20%Z' AND case_a < case_b"),
+                     2);
+    assert_rp_ok(rp_store_link_decisions(&v, &nv, st, &err), &err);
+    assert_int_equal(nv, 2);
+    expect_verdict(&v[0], p[0], n[0], RP_LINK_REJECTED, 0); /* bob's, the later */
+    expect_verdict(&v[1], p[1], n[1], RP_LINK_REJECTED, 0);
+    rp_free(v);
+
+    /* a run whose pairs carry verdicts: (p1, n1) accepted on the page, (p2, n2) rejected */
+    const long long rows[6] = {p[0], p[1], p[2], n[0], n[1], n[2]};
+    const uint32_t person[6] = {0, 1, 2, 3, 1, 4};
+    const long long pa[2] = {p[1], n[2]};
+    const long long pb[2] = {n[1], p[2]};
+    const double score[2] = {0.75, 0.72};
+    const uint8_t decision[2] = {RP_LINK_ACCEPTED, RP_LINK_REJECTED};
+    rp_link_run run = {.method = "dice",
+                       .n_records = 6,
+                       .case_row = rows,
+                       .person = person,
+                       .n_pairs = 2,
+                       .pair_a = pa,
+                       .pair_b = pb,
+                       .score = score,
+                       .decision = decision};
+    long long run_id = 0;
+    assert_rp_ok(rp_store_link_save(&run_id, st, &run, &err), &err);
+    /* the run is later than the log (after a tie, the log would win): date it later */
+    raw_sql(st->db, "UPDATE link_runs SET created_at = '2999-01-01T00:00:00Z'");
+    assert_rp_ok(rp_store_link_decisions(&v, &nv, st, &err), &err);
+    assert_int_equal(nv, 3);
+    expect_verdict(&v[0], p[0], n[0], RP_LINK_REJECTED, 0);
+    expect_verdict(&v[1], p[1], n[1], RP_LINK_ACCEPTED, run_id);
+    expect_verdict(&v[2], p[2], n[2], RP_LINK_REJECTED, run_id);
+    rp_free(v);
+    /* an older run loses to the log, and a tie goes to the log */
+    const char *dates[2] = {"UPDATE link_runs SET created_at = '2000-01-01T00:00:00Z'",
+                            "UPDATE link_runs SET created_at = (SELECT max(decided_at) FROM"
+                            " link_decisions)"};
+    for (int d = 0; d < 2; d++) {
+        raw_sql(st->db, dates[d]);
+        assert_rp_ok(rp_store_link_decisions(&v, &nv, st, &err), &err);
+        assert_int_equal(nv, 3);
+        expect_verdict(&v[1], p[1], n[1], RP_LINK_REJECTED, 0);
+        rp_free(v);
+    }
+    /* the verdicts are read on a read-only store too; recording needs a writable one */
+    rp_store_close(st);
+    assert_rp_ok(rp_store_open(&st, fx->db, RP_STORE_READONLY, &err), &err);
+    assert_rp_ok(rp_store_link_decisions(&v, &nv, st, &err), &err);
+    assert_int_equal(nv, 3);
+    rp_free(v);
+    assert_rp_status(rp_store_link_decide(st, second, 1, "bob", "file", &err), RP_EPERM, &err);
+    rp_store_close(st);
+}
+
+static void store_link_decide__refusals_change_nothing(void **state)
+{
+    fixture *fx = *state;
+    long long p[4];
+    long long n[3];
+    rp_store *st = store_for_run(fx, p, n);
+    rp_error err = RP_ERROR_INIT;
+    const rp_link_review ok = {p[0], n[0], RP_LINK_ACCEPTED, 0};
+    assert_rp_ok(rp_store_link_decide(st, &ok, 1, "alice", "file", &err), &err);
+
+    static const struct {
+        long long a_off, b; /* b: 0 = n[0], else a case row used as is */
+        int decision;
+        long long run;
+        const char *author;
+        const char *msg;
+    } cases[] = {
+        {0, 0, RP_LINK_MATCH, 0, "alice", "verdict 1 is neither accepted nor rejected"},
+        {0, -1, RP_LINK_ACCEPTED, 0, "alice", "verdict 1 pairs case row"},
+        {0, 999999, RP_LINK_REJECTED, 0, "alice", "verdict 1 names case row 999999, which is"},
+        {0, 0, RP_LINK_REJECTED, 42, "alice", "verdict 1 names linkage run 42"},
+        {0, 0, RP_LINK_REJECTED, 0, "", "a verdict needs an author"},
+        {0, 0, RP_LINK_REJECTED, 0, "al\nice", "a verdict needs an author"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long long b = cases[i].b == 0 ? n[0] : cases[i].b == -1 ? p[1] : cases[i].b;
+        rp_link_review two[2] = {{p[2], n[2], RP_LINK_REJECTED, 0},
+                                 {p[1], b, (uint8_t)cases[i].decision, cases[i].run}};
+        assert_rp_status(rp_store_link_decide(st, two, 2, cases[i].author, "file", &err), RP_EINVAL,
+                         &err);
+        if (strstr(err.msg, cases[i].msg) == NULL)
+            fail_msg("case %zu: message '%s'", i, err.msg);
+        assert_int_equal(sql_int(st, "SELECT count(*) FROM link_decisions"), 1);
+    }
+    assert_rp_status(rp_store_link_decide(st, &ok, 1, "alice", NULL, &err), RP_EINVAL, &err);
+    assert_rp_status(rp_store_link_decide(NULL, &ok, 1, "alice", "file", &err), RP_EINVAL, &err);
+    assert_rp_status(rp_store_link_decide(st, NULL, 1, "alice", "file", &err), RP_EINVAL, &err);
+    assert_rp_ok(rp_store_link_decide(st, NULL, 0, "alice", "file", &err), &err);
+    rp_link_review *v = NULL;
+    size_t nv = 0;
+    assert_rp_status(rp_store_link_decisions(NULL, &nv, st, &err), RP_EINVAL, &err);
+    assert_rp_status(rp_store_link_decisions(&v, &nv, NULL, &err), RP_EINVAL, &err);
+    rp_store_close(st);
+}
+
+static int sweep_decide(void *payload)
+{
+    sweep *s = payload;
+    const rp_link_review r[2] = {{s->rows[0], s->rows[1], RP_LINK_ACCEPTED, 0},
+                                 {s->rows[1], s->rows[2], RP_LINK_REJECTED, 0}};
+    int rc = rp_store_link_decide(s->st, r, 2, "alice", "file", NULL);
+    rp_link_review *v = NULL;
+    size_t nv = 0;
+    if (rc == RP_OK)
+        rc = rp_store_link_decisions(&v, &nv, s->st, NULL);
+    rp_free(v);
+    return rc;
 }
 
 /* A fresh store each round: the import must fail cleanly or import everything. */
@@ -1014,7 +1168,9 @@ static void store_link__allocation_failures_are_enomem(void **state)
     rp_test_alloc_sweep(sweep_load, undo_load, &s, 200);
     s.rows[0] = 1;
     s.rows[1] = 2;
+    s.rows[2] = 3;
     rp_test_alloc_sweep(sweep_link, NULL, &s, 200);
+    rp_test_alloc_sweep(sweep_decide, NULL, &s, 200);
     rp_store_close(s.st);
 }
 
@@ -1039,6 +1195,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_link_save__capture_table_by_hand, setup, teardown),
         cmocka_unit_test_setup_teardown(store_link_save__refusals_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(store_open__upgrades_version_1_keeping_its_data, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(store_link_decide__log_and_verdict_in_force, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(store_link_decide__refusals_change_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(store_link__allocation_failures_are_enomem, setup,
                                         teardown),
