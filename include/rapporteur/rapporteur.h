@@ -12,7 +12,9 @@
 #include <rapporteur/fs.h>
 #include <rapporteur/link.h>
 #include <rapporteur/mse.h>
+#include <rapporteur/recs.h>
 #include <rapporteur/report.h>
+#include <rapporteur/serve.h>
 #include <rapporteur/sim.h>
 #include <rapporteur/store.h>
 
