@@ -20,6 +20,7 @@ enum { OPT_TO = RP_CLI_OPT_FIRST, OPT_KEY, OPT_OUT };
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"to", required_argument, NULL, OPT_TO},
                                          {"key", required_argument, NULL, OPT_KEY},
+                                         {"hub-key", required_argument, NULL, OPT_KEY},
                                          {"out", required_argument, NULL, OPT_OUT},
                                          {NULL, 0, NULL, 0}};
 
@@ -50,14 +51,15 @@ static void usage_seal(FILE *f)
 
 static void usage_unseal(FILE *f)
 {
-    fprintf(f, "usage: rapporteur unseal FILE.sealed --key HUB.key --out FILE [--json]\n"
+    fprintf(f, "usage: rapporteur unseal FILE.sealed --hub-key HUB.key --out FILE [--json]\n"
                "\n"
                "Open a sealed file at the hub. Every chunk is authenticated: a wrong key, an\n"
                "altered byte or a cut-off file is refused and nothing is written.\n"
                "\n"
                "Options:\n"
-               "  --key HUB.key   the hub's secret key (mode 0600; refused when group or others\n"
-               "                  can read it)\n"
+               "  --hub-key HUB.key  the hub's secret key, as for 'import --submission' (mode\n"
+               "                  0600; refused when group or others can read it); --key is\n"
+               "                  the same option\n"
                "  --out FILE      output (mode 0600)\n"
                "  --json          print {\"in\", \"out\"}\n"
                "  -q, --quiet     print nothing on success\n"

@@ -282,7 +282,7 @@ run 4 "seal refuses to overwrite a key file" -- seal "$TMP/$l.sub" --to "$TMP/hu
 
 # ---- seal and unseal ----
 run 0 "seal a submission" -- seal "$TMP/$l.sub" --to "$TMP/hub.pub" --out "$TMP/s.sealed"
-run 0 "unseal it with the hub key" -- unseal "$TMP/s.sealed" --key "$TMP/hub.key" --out "$TMP/s.open"
+run 0 "unseal it with the hub key" -- unseal "$TMP/s.sealed" --hub-key "$TMP/hub.key" --out "$TMP/s.open"
 cmp -s "$TMP/$l.sub" "$TMP/s.open" && ok "seal round trip" || not_ok "unsealed differs"
 "$R" keygen --hub "$TMP/hub2" --quiet
 run 4 "unseal with another hub key" -- unseal "$TMP/s.sealed" --key "$TMP/hub2.key" --out "$TMP/s2.open"
