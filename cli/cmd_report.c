@@ -40,6 +40,9 @@
 #define MIN_TREND_YEARS  3 /* fewer published years: no trend is shown */
 #define DEFAULT_GROUPING "un_m49_subregion"
 #define ALL_STATES       "All states"
+#define DP_BUDGET        10.0  /* default cap on the epsilon a store may spend, all reports */
+#define DP_EPSILON_MAX   10.0  /* larger epsilon per table needs --dp-allow-large */
+#define DP_EPSILON_LARGE 100.0 /* the most even then */
 
 enum {
     OPT_STORE = RP_CLI_OPT_FIRST,
@@ -47,6 +50,9 @@ enum {
     OPT_K,
     OPT_ROUND,
     OPT_DP,
+    OPT_DP_BUDGET,
+    OPT_DP_ALLOW_LARGE,
+    OPT_KROUND,
     OPT_OUT_DIR,
     OPT_FORMAT,
     OPT_STATE,
@@ -61,6 +67,9 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"k", required_argument, NULL, OPT_K},
                                          {"round", required_argument, NULL, OPT_ROUND},
                                          {"dp-epsilon", required_argument, NULL, OPT_DP},
+                                         {"dp-budget", required_argument, NULL, OPT_DP_BUDGET},
+                                         {"dp-allow-large", no_argument, NULL, OPT_DP_ALLOW_LARGE},
+                                         {"kround", required_argument, NULL, OPT_KROUND},
                                          {"out-dir", required_argument, NULL, OPT_OUT_DIR},
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"state", required_argument, NULL, OPT_STATE},
@@ -85,8 +94,10 @@ static const char *const format_names[] = {"html", "xlsx", "csv", "json", "svg",
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: rapporteur report [--store FILE] [--by FIELD[,FIELD...]]... [--k N]\n"
-            "                         [--round BASE | --dp-epsilon E] [--out-dir DIR]\n"
+            "usage: rapporteur report [--store FILE] [--by FIELD[,FIELD...]]...\n"
+            "                         [--k N | --round BASE | --kround K |\n"
+            "                          --dp-epsilon E [--dp-budget CAP] [--dp-allow-large]]\n"
+            "                         [--out-dir DIR]\n"
             "                         [--format html,xlsx,csv,json,svg,png,pdf] [--json]\n"
             "       rapporteur report (--state CODE=FILE... | --pool FILE)\n"
             "                         [--regions FILE [--grouping NAME]] [options as above]\n"
@@ -110,12 +121,21 @@ static void usage(FILE *f)
             "  --by FIELD[,FIELD]   one more table crossing these fields (repeatable; at\n"
             "                       most two fields in a regional report)\n"
             "  --k N                threshold: cells of 1..N-1 units are suppressed, with\n"
-            "                       the secondary suppressions that protect them (default 5)\n"
-            "  --round BASE         publish every cell rounded to a multiple of BASE instead\n"
+            "                       the secondary suppressions that protect them (default 5;\n"
+            "                       at least 2, 3 or more recommended)\n"
+            "  --round BASE         publish every cell rounded to a multiple of BASE (at\n"
+            "                       least 2) instead; small cells rounded this way can be\n"
+            "                       worked back from the margins: prefer suppression or DP\n"
+            "  --kround K           CTDC's k-rounding instead: cells below K are not shown,\n"
+            "                       the others are rounded down to a multiple of K (K >= 2)\n"
             "  --dp-epsilon E       publish differentially private counts instead (discrete\n"
-            "                       Laplace, epsilon E per table), charged to the store's\n"
-            "                       privacy budget (the store must be writable; in a\n"
-            "                       regional report every state's store is charged)\n"
+            "                       Laplace, epsilon E per table, at most %g), charged to\n"
+            "                       the store's privacy budget (the store must be writable;\n"
+            "                       in a regional report every state's store is charged);\n"
+            "                       no exact number is published, and no estimate\n"
+            "  --dp-budget CAP      refuse when the store's total epsilon would exceed CAP\n"
+            "                       (default %g)\n"
+            "  --dp-allow-large     allow an epsilon per table above %g (up to %g)\n"
             "  --state CODE=FILE    a state of a regional report and its store (repeatable;\n"
             "                       CODE as ISO 3166-1 alpha-2, e.g. PL=poland.db)\n"
             "  --pool FILE          the states of a regional report from a CSV file with\n"
@@ -136,7 +156,7 @@ static void usage(FILE *f)
             "  -h, --help           show this help\n"
             "\n"
             "Exit status: 0 ok, 1 runtime error, 2 usage, 4 I/O or store error, 65 no data.\n",
-            RP_STORE_DEFAULT_PATH);
+            RP_STORE_DEFAULT_PATH, DP_EPSILON_MAX, DP_BUDGET, DP_EPSILON_MAX, DP_EPSILON_LARGE);
 }
 
 typedef struct report_args {
@@ -150,8 +170,12 @@ typedef struct report_args {
     const char *regions;
     const char *grouping;
     double k;
+    bool k_given;
     double round_base;
+    double kround;
     double dp_epsilon;
+    double dp_budget;
+    bool dp_allow_large;
     unsigned formats;
 } report_args;
 
@@ -192,18 +216,35 @@ static int apply_number(report_args *a, int opt, const char *v, const char *name
 {
     switch (opt) {
     case OPT_K:
-        if (!rp_cli_parse_double(&a->k, v) || !(a->k >= 1.0 && a->k <= 1e6))
-            return rp_cli_usage_error(CMD_NAME, "%s: expected a number from 1 to 1000000", name);
+        /* k = 1 suppresses nothing */
+        a->k_given = true;
+        if (!rp_cli_parse_double(&a->k, v) || !(a->k >= 2.0 && a->k <= 1e6))
+            return rp_cli_usage_error(CMD_NAME, "%s: expected a number from 2 to 1000000", name);
         return -1;
     case OPT_ROUND:
-        if (!rp_cli_parse_double(&a->round_base, v) || !(a->round_base >= 1.0) ||
+        /* base 1 publishes the exact counts */
+        if (!rp_cli_parse_double(&a->round_base, v) || !(a->round_base >= 2.0) ||
             a->round_base > 1e6)
-            return rp_cli_usage_error(CMD_NAME, "%s: expected a base from 1 to 1000000", name);
+            return rp_cli_usage_error(CMD_NAME, "%s: expected a base from 2 to 1000000", name);
+        return -1;
+    case OPT_KROUND:
+        if (!rp_cli_parse_double(&a->kround, v) || !(a->kround >= 2.0 && a->kround <= 1e6) ||
+            a->kround != floor(a->kround))
+            return rp_cli_usage_error(CMD_NAME, "%s: expected a whole number from 2 to 1000000",
+                                      name);
         return -1;
     case OPT_DP:
         if (!rp_cli_parse_double(&a->dp_epsilon, v) || !(a->dp_epsilon > 0.0) ||
-            a->dp_epsilon > 100.0)
-            return rp_cli_usage_error(CMD_NAME, "%s: expected epsilon in (0, 100]", name);
+            a->dp_epsilon > DP_EPSILON_LARGE)
+            return rp_cli_usage_error(CMD_NAME, "%s: expected epsilon in (0, %g]", name,
+                                      DP_EPSILON_LARGE);
+        return -1;
+    case OPT_DP_BUDGET:
+        if (!rp_cli_parse_double(&a->dp_budget, v) || !(a->dp_budget > 0.0) || a->dp_budget > 1e6)
+            return rp_cli_usage_error(CMD_NAME, "%s: expected a cap above 0", name);
+        return -1;
+    case OPT_DP_ALLOW_LARGE:
+        a->dp_allow_large = true;
         return -1;
     default:
         return RP_CLI_OPT_UNKNOWN;
@@ -254,8 +295,22 @@ static int parse_args(report_args *a, int argc, char **argv)
         st = rp_cli_no_operands(CMD_NAME, argc, argv);
     if (st != -1)
         return st;
-    if (a->round_base > 0.0 && a->dp_epsilon > 0.0)
-        return rp_cli_usage_error(CMD_NAME, "--round and --dp-epsilon exclude each other");
+    int methods = (a->round_base > 0.0) + (a->dp_epsilon > 0.0) + (a->kround > 0.0);
+    if (methods > 1)
+        return rp_cli_usage_error(CMD_NAME,
+                                  "--round, --kround and --dp-epsilon exclude each other");
+    if (a->k_given && methods > 0)
+        return rp_cli_usage_error(CMD_NAME, "--k is the threshold of suppression: it does not "
+                                            "combine with --round, --kround or --dp-epsilon");
+    if (a->dp_epsilon > DP_EPSILON_MAX && !a->dp_allow_large)
+        return rp_cli_usage_error(CMD_NAME,
+                                  "--dp-epsilon: %g is above %g, which protects little; "
+                                  "--dp-allow-large to go on",
+                                  a->dp_epsilon, DP_EPSILON_MAX);
+    if ((a->dp_budget > 0.0 || a->dp_allow_large) && !(a->dp_epsilon > 0.0))
+        return rp_cli_usage_error(CMD_NAME, "--dp-budget and --dp-allow-large need --dp-epsilon");
+    if (a->kround > 0.0)
+        a->k = a->kround;
     if (a->out_dir[0] == '\0')
         return rp_cli_usage_error(CMD_NAME, "--out-dir: empty path");
     if (regional(a) && a->store_given)
@@ -322,8 +377,9 @@ typedef struct report_state {
     rp_cli_strv method;
     char chart_source[512]; /* "Source: IOM (file.csv); ..." under every chart */
     char summary[1024];
-    json_t *files; /* names written, for --json */
-    double budget_epsilon;
+    json_t *files;         /* names written, for --json */
+    double budget_epsilon; /* epsilon of this report */
+    double budget_spent;   /* the store's total after it (the largest of the states') */
     bool budget_charged;
     size_t pool_rounds; /* rounds of making shared totals suppressed alike */
 } report_state;
@@ -598,15 +654,24 @@ static int open_states(report_state *s, rp_error *err)
 /* ==== protection ==== */
 
 /* Charge one differentially private release to the store, or to every state's store. */
+/* Charge one differentially private release to the store, or to every state's store,
+ * refused over the cap; s->budget_spent gets the largest total of a store after it. */
 static int charge_budget(report_state *s, const char *title, double epsilon, rp_error *err)
 {
     int rc = RP_OK;
-    if (s->st != NULL)
-        rc = rp_report_budget_charge(NULL, s->st, title, epsilon, 0.0, 0.0, 0.0, err);
+    double cap = s->a->dp_budget > 0.0 ? s->a->dp_budget : DP_BUDGET;
+    rp_budget after = {0};
+    if (s->st != NULL) {
+        rc = rp_report_budget_charge(&after, s->st, title, epsilon, 0.0, cap, 0.0, err);
+        if (rc == RP_OK && after.epsilon > s->budget_spent)
+            s->budget_spent = after.epsilon;
+    }
     for (size_t i = 0; rc == RP_OK && i < s->n_srcs; i++) {
-        rc = rp_report_budget_charge(NULL, s->srcs[i].st, title, epsilon, 0.0, 0.0, 0.0, err);
+        rc = rp_report_budget_charge(&after, s->srcs[i].st, title, epsilon, 0.0, cap, 0.0, err);
         if (rc != RP_OK)
             rp_x_error_prefix(err, "state '%s'", s->srcs[i].code);
+        else if (after.epsilon > s->budget_spent)
+            s->budget_spent = after.epsilon;
     }
     return rc;
 }
@@ -620,6 +685,9 @@ static int sdc_opts(rp_sdc_opts *o, report_state *s, const char *title, rp_error
     if (s->a->round_base > 0.0) {
         o->method = RP_SDC_ROUND;
         o->base = s->a->round_base;
+    } else if (s->a->kround > 0.0) {
+        o->method = RP_SDC_KROUND;
+        o->k = s->a->kround;
     } else if (s->a->dp_epsilon > 0.0) {
         o->method = RP_SDC_DP_LAPLACE;
         o->epsilon = s->a->dp_epsilon;
@@ -936,10 +1004,10 @@ static int make_sections(report_state *s, rp_error *err)
 
 /* ==== estimates ==== */
 
-/* The trend of the yearly estimates (strata "registration_year=YYYY" with an estimate). */
+/* The trend of the yearly estimates: the rows whose year is published, with an estimate. */
 static int estimate_trend(report_state *s, rp_error *err)
 {
-    size_t n = s->est->n;
+    size_t n = s->n_est_rows;
     int *years = rp_calloc(n + 1, sizeof(*years));
     double *v = rp_calloc(3 * n + 1, sizeof(*v));
     if (years == NULL || v == NULL) {
@@ -949,17 +1017,16 @@ static int estimate_trend(report_state *s, rp_error *err)
         return RP_ENOMEM;
     }
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        const rp_report_estimate *e = &s->est->strata[i];
-        const char *eq = strchr(e->label, '=');
+    for (size_t i = 1; i < n; i++) {
+        const rp_chart_estimate_row *r = &s->est_rows[i];
         long y = 0;
-        if (eq == NULL || rp_x_parse_long(eq + 1, 1, 65535, &y) != RP_OK || e->suppressed ||
-            e->status != RP_OK)
+        if (r->observed_suppressed || isnan(r->estimate) ||
+            rp_x_parse_long(r->label, 1, 65535, &y) != RP_OK)
             continue;
         years[m] = (int)y;
-        v[m] = e->estimate;
-        v[n + m] = e->lower;
-        v[2 * n + m] = e->upper;
+        v[m] = r->estimate;
+        v[n + m] = r->lo;
+        v[2 * n + m] = r->hi;
         m++;
     }
     if (m >= MIN_TREND_YEARS) {
@@ -977,14 +1044,55 @@ static int estimate_trend(report_state *s, rp_error *err)
     return RP_OK;
 }
 
+/* The protected table by year of registration, or NULL when there is none. */
+static const rp_table *year_table(const report_state *s)
+{
+    for (size_t i = 0; i < s->n_bases; i++) {
+        const base_table *b = &s->bases[i];
+        if (b->spec == &standard_tables[0] && b->off == 0 && b->t->n_dims == 1)
+            return b->t;
+    }
+    return NULL;
+}
+
+/*
+ * The observed count beside the estimate of year @p year ("" for all years) is the
+ * published cell of the year table, with its status: hidden where that table hides it,
+ * rounded or noisy where it is. The count the estimation saw is never published, since a
+ * count the year table hides would otherwise appear here. A year the table does not list
+ * is hidden too. @p year NULL means the total. @return true when the cell is published;
+ * *value gets its value.
+ */
+static bool year_published(const rp_table *yt, const char *year, double *value)
+{
+    *value = NAN;
+    if (yt == NULL)
+        return false;
+    size_t idx = yt->dims[0].n_cats; /* the total */
+    if (year != NULL) {
+        for (idx = 0; idx < yt->dims[0].n_cats && strcmp(yt->dims[0].cats[idx], year) != 0; idx++)
+            ;
+        if (idx == yt->dims[0].n_cats)
+            return false;
+    }
+    size_t cell = rp_table_cell(yt, &idx);
+    uint8_t st = yt->status[cell];
+    if (st == RP_CELL_PRIMARY || st == RP_CELL_SECONDARY || isnan(yt->value[cell]))
+        return false;
+    *value = yt->value[cell];
+    return true;
+}
+
 static int build_estimates(report_state *s, rp_error *err)
 {
     rp_report_estimates_opts eo = RP_REPORT_ESTIMATES_OPTS_INIT;
     eo.min_observed = s->a->k;
     static const char *const by[] = {"registration_year"};
     rp_error e2 = RP_ERROR_INIT;
-    if (s->st == NULL)
-        return RP_OK; /* a regional report: estimates are made per store */
+    /* a regional report: estimates are made per store; differential privacy: an estimate
+     * from exact counts would publish what the noise hides */
+    if (s->st == NULL || s->a->dp_epsilon > 0.0)
+        return RP_OK;
     int rc = rp_report_estimates_run(&s->est, s->st, by, 1, &eo, &e2);
     if (rc == RP_EDATA)
         return RP_OK; /* no linked persons on two or more lists: no estimate */
@@ -992,6 +1100,7 @@ static int build_estimates(report_state *s, rp_error *err)
         *err = e2;
         return rc;
     }
+    const rp_table *yt = year_table(s);
     size_t n = 1 + s->est->n;
     s->est_rows = rp_calloc(n, sizeof(*s->est_rows));
     if (s->est_rows == NULL)
@@ -1000,12 +1109,16 @@ static int build_estimates(report_state *s, rp_error *err)
         const rp_report_estimate *e = i == 0 ? &s->est->total : &s->est->strata[i - 1];
         rp_chart_estimate_row *r = &s->est_rows[s->n_est_rows++];
         const char *eq = strchr(e->label, '=');
-        r->label = i == 0 ? "All" : (eq != NULL ? eq + 1 : e->label);
+        const char *year = i == 0 ? NULL : (eq != NULL ? eq + 1 : e->label);
+        r->label = i == 0 ? "All" : year;
         if (r->label[0] == '\0')
             r->label = "Not recorded";
-        r->observed_suppressed = e->suppressed;
-        r->observed = e->suppressed ? NAN : e->observed;
-        bool ok = !e->suppressed && e->status == RP_OK && !isnan(e->estimate);
+        double shown = NAN;
+        /* hidden: the year table hides it, or the estimation's own threshold does */
+        bool published = year_published(yt, year, &shown) && !e->suppressed;
+        r->observed_suppressed = !published;
+        r->observed = shown;
+        bool ok = published && e->status == RP_OK && !isnan(e->estimate);
         r->estimate = ok ? e->estimate : NAN;
         r->lo = ok ? e->lower : NAN;
         r->hi = ok ? e->upper : NAN;
@@ -1023,14 +1136,21 @@ static int build_estimates(report_state *s, rp_error *err)
 
 /* ==== sources and method ==== */
 
+/*
+ * The sources name the data (agency, file, date of import) and never count them: a count
+ * of rows or persons beside the tables would be an exact total beside protected ones.
+ */
 static int on_submission(const rp_submission *sub, void *payload)
 {
     report_state *s = payload;
     char line[512];
     rp_error err = RP_ERROR_INIT;
-    snprintf(line, sizeof(line),
-             "%s: %s (%lld rows read, %lld stored, %lld set aside; imported %s)", sub->agency,
-             sub->file_name, sub->read, sub->stored, sub->quarantined, sub->imported_at);
+    if (sub->agency[0] != '\0')
+        snprintf(line, sizeof(line), "%s: %s (imported %s)", sub->agency, sub->file_name,
+                 sub->imported_at);
+    else
+        snprintf(line, sizeof(line), "%s (agency not named; imported %s)", sub->file_name,
+                 sub->imported_at);
     size_t len = strlen(s->chart_source);
     const char *sep = len == 0 ? "Source: " : "; ";
     if (len + 80 < sizeof(s->chart_source) && sub->agency[0] != '\0')
@@ -1051,16 +1171,14 @@ static int collect_sources(report_state *s, rp_error *err)
 {
     char line[512];
     if (s->st != NULL) {
-        snprintf(line, sizeof(line), "Store %s: %zu %s.", base_name(s->a->store),
-                 rp_report_data_count(s->data), rp_report_data_unit(s->data));
+        snprintf(line, sizeof(line), "Store %s.", base_name(s->a->store));
         int rc = rp_cli_strv_push(&s->sources, line, strlen(line), err);
         return rc == RP_OK ? rp_store_submissions(s->st, on_submission, s, err) : rc;
     }
     for (size_t i = 0; i < s->n_srcs; i++) {
         const state_src *src = &s->srcs[i];
-        snprintf(line, sizeof(line), "State %s (%s), store %s: %zu %s.", src->code, src->region,
-                 base_name(src->path), rp_report_data_count(src->data),
-                 rp_report_data_unit(src->data));
+        snprintf(line, sizeof(line), "State %s (%s), store %s.", src->code, src->region,
+                 base_name(src->path));
         int rc = rp_cli_strv_push(&s->sources, line, strlen(line), err);
         if (rc == RP_OK)
             rc = rp_store_submissions(src->st, on_submission, s, err);
@@ -1092,22 +1210,38 @@ static int push_line(rp_cli_strv *v, rp_error *err, const char *fmt, ...)
 static int method_protection(report_state *s, rp_error *err)
 {
     const report_args *a = s->a;
+    const char *unit = persons(s) ? "persons" : "case records";
     if (a->round_base > 0.0)
         return push_line(&s->method, err,
                          "Every published count is rounded to a multiple of %g, so totals may "
-                         "differ from the sum of their parts.",
+                         "differ from the sum of their parts. Rounding alone protects small "
+                         "counts weakly: a small cell can often be worked back from the rounded "
+                         "margins of several tables; suppression or differential privacy "
+                         "protects them better.",
                          a->round_base);
-    if (a->dp_epsilon > 0.0)
+    if (a->kround > 0.0)
         return push_line(&s->method, err,
-                         "Counts carry random noise (discrete Laplace, differential privacy with "
-                         "epsilon %g per table, %g for this report); the privacy budget is "
-                         "recorded in the store%s.",
-                         a->dp_epsilon, s->budget_epsilon, s->n_srcs > 0 ? " of every state" : "");
+                         "k-rounding as CTDC publishes: cells of fewer than %g %s are not "
+                         "shown, the others are rounded down to a multiple of %g; no further "
+                         "cells are withheld, so a hidden cell may be narrowed from the totals.",
+                         a->kround, unit, a->kround);
+    if (a->dp_epsilon > 0.0)
+        return push_line(
+            &s->method, err,
+            "Counts carry random noise (discrete Laplace, differential privacy with epsilon %g "
+            "per table, %g for this report; the store has now spent %g of its cap of %g); the "
+            "privacy budget is recorded in the store%s. Nothing exact is published beside the "
+            "noisy counts: no estimate of the total and no count of the sources.%s",
+            a->dp_epsilon, s->budget_epsilon, s->budget_spent,
+            a->dp_budget > 0.0 ? a->dp_budget : DP_BUDGET, s->n_srcs > 0 ? " of every state" : "",
+            persons(s) ? ""
+                       : " The unit of protection is the case record: a person recorded more "
+                         "than once is protected less than one recorded once.");
     return push_line(&s->method, err,
-                     "Cells of fewer than %g persons are not published, and further cells "
-                     "are withheld where needed so that the hidden ones cannot be worked out "
-                     "from the totals; a linear-programming audit checks every table.",
-                     a->k);
+                     "Cells of fewer than %g %s are not published, and further cells are "
+                     "withheld where needed so that the hidden ones cannot be worked out from "
+                     "the totals; a linear-programming audit checks every table.",
+                     a->k, unit);
 }
 
 static int method_regional(report_state *s, rp_error *err)
@@ -1526,9 +1660,9 @@ static json_t *states_json(const report_state *s)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < s->n_srcs; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "state", s->srcs[i].code, "region",
-                                             s->srcs[i].region, "units",
-                                             (json_int_t)rp_report_data_count(s->srcs[i].data)));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "state", s->srcs[i].code, "region",
+                                             s->srcs[i].region, "unit",
+                                             rp_report_data_unit(s->srcs[i].data)));
     return arr;
 }
 
@@ -1542,6 +1676,11 @@ static int print_result(const report_state *s, const char *out_dir, rp_error *er
         json_t *root =
             json_pack("{s:s, s:O, s:o, s:b, s:o}", "out_dir", out_dir, "files", s->files, "tables",
                       tables, "estimates", s->est != NULL, "states", states_json(s));
+        if (root != NULL && s->budget_charged)
+            json_object_set_new(root, "privacy_budget",
+                                json_pack("{s:f, s:f, s:f}", "epsilon_report", s->budget_epsilon,
+                                          "epsilon_spent", s->budget_spent, "epsilon_cap",
+                                          s->a->dp_budget > 0.0 ? s->a->dp_budget : DP_BUDGET));
         int rc = root != NULL ? rp_cli_json_print(root, err)
                               : rp_error_set(err, RP_ENOMEM, "out of memory");
         json_decref(root);

@@ -691,7 +691,7 @@ typedef struct rp_table_write_opts {
 /**
  * Write the published values of @p t as CSV (RFC 4180, UTF-8): never the true counts of
  * suppressed cells, which appear as the suppressed mark ("x"); the status column of the
- * long layout says "published", "primary", "secondary", "rounded" or "noisy"; the wide
+ * long layout says "published", "suppressed", "rounded" or "noisy"; the wide
  * layout ends with a blank row, a legend and the notes. Formula-like labels are
  * prefixed with ' (as the store export does). @return RP_OK; RP_EIO; RP_ENOMEM.
  */
@@ -710,8 +710,11 @@ rp_table_write_json(FILE *f, const rp_table *t, const rp_table_write_opts *opts,
 RP_API int
 rp_table_json_string(char **out, const rp_table *t, const rp_table_write_opts *opts, rp_error *err);
 
-/** Name of a status ("published", "primary", "secondary", "rounded", "noisy",
- * "structural"). */
+/**
+ * Name of a status as published: "published", "suppressed" (RP_CELL_PRIMARY and
+ * RP_CELL_SECONDARY alike, so that no output says which hidden cell is the small one),
+ * "rounded", "noisy", "structural".
+ */
 RP_API const char *rp_cell_status_str(rp_cell_status s);
 
 /* ==== state tables: regions and pools (src/report/regions.c) ==== */

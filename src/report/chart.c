@@ -362,6 +362,11 @@ static int check_estimate_row(const rp_chart_estimate_row *r, size_t i, rp_error
         return rp_error_set(err, RP_EINVAL, "estimate row %zu has no label", i);
     if (!r->observed_suppressed && !(r->observed >= 0.0 && isfinite(r->observed)))
         return rp_error_set(err, RP_EINVAL, "estimate row %zu: observed count must be >= 0", i);
+    if (r->observed_suppressed && !isnan(r->estimate))
+        return rp_error_set(err, RP_EINVAL,
+                            "estimate row %zu: the observed count is suppressed, so the estimate "
+                            "must not be published (NaN)",
+                            i);
     if (isnan(r->estimate))
         return RP_OK;
     if (!(r->lo <= r->estimate && r->estimate <= r->hi) || !isfinite(r->lo) || r->lo < 0.0)
@@ -383,7 +388,9 @@ static int describe_estimates(rp_chart *c, rp_error *err)
         rp_x_buf_printf(&b, "%s%s: observed %s", i > 0 ? "; " : "", br->label,
                         br->suppressed ? "not published"
                                        : rp_publish__fmt_count(n1, sizeof(n1), br->value));
-        if (isnan(br->estimate))
+        if (br->suppressed)
+            rp_x_buf_puts(&b, ", estimate not published");
+        else if (isnan(br->estimate))
             rp_x_buf_puts(&b, ", not estimable");
         else
             rp_x_buf_printf(&b, ", estimated %s (%s to %s)",
@@ -555,7 +562,7 @@ static double draw_title(cairo_t *cr, const rp_chart *c)
 static bool any_not_estimable(const rp_chart *c)
 {
     for (size_t i = 0; i < c->n_bars; i++) {
-        if (isnan(c->bars[i].estimate))
+        if (isnan(c->bars[i].estimate) && !c->bars[i].suppressed)
             return true;
     }
     return false;
@@ -818,6 +825,10 @@ static void draw_estimates(cairo_t *cr, const rp_chart *c, const frame *fr)
             cairo_fill(cr);
             cairo_set_source_rgb(cr, INK);
             draw_text(cr, xo, y - 4.0, rp_publish__fmt_count(num, sizeof(num), b->value), 0.5);
+        }
+        if (b->suppressed) { /* the same mark as the count: nothing tells why */
+            draw_mark(cr, xe, fr->bottom - 4.0, 0.5);
+            continue;
         }
         if (isnan(b->estimate)) {
             cairo_set_source_rgb(cr, GREY);

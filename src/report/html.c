@@ -376,10 +376,13 @@ static void estimate_row_html(rp_x_buf *b, const rp_chart_estimate_row *r)
     rp_x_buf_puts(b, "<tr><th scope=\"row\">");
     esc(b, r->label);
     rp_x_buf_puts(b, "</th>");
-    if (r->observed_suppressed)
-        suppressed_cell(b, "");
-    else
-        rp_x_buf_printf(b, "<td>%s</td>", rp_publish__fmt_count(num, sizeof(num), r->observed));
+    if (r->observed_suppressed) { /* count, estimate and interval alike: nothing tells why */
+        for (int i = 0; i < 4; i++)
+            suppressed_cell(b, "");
+        rp_x_buf_puts(b, "</tr>\n");
+        return;
+    }
+    rp_x_buf_printf(b, "<td>%s</td>", rp_publish__fmt_count(num, sizeof(num), r->observed));
     if (isnan(r->estimate)) {
         rp_x_buf_puts(b, "<td colspan=\"3\">not estimable</td></tr>\n");
         return;

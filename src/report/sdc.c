@@ -680,14 +680,23 @@ static bool already_protected(const rp_table *t, const rp_sdc_opts *o)
 
 static int suppress_notes(rp_table *t, const rp_sdc_opts *o, const rp_sdc_report *rep)
 {
-    int rc = rp_table_add_note(
-        t,
-        "x: suppressed. Cells (totals too) of 1 to %g %s are suppressed%s; %zu cells are; %zu "
-        "more are suppressed so that none of them can be worked out from the totals, or "
-        "narrowed to less than %g%% (at least 1) either way of its value%s (linear-programming "
-        "audit)",
-        o->k - 1, t->unit, o->zero_unsafe ? ", and cells of 0" : "", rep->n_primary,
-        rep->n_secondary, o->protection_pct, o->width_k ? " or to a range narrower than k" : "");
+    /*
+     * One wording for every hidden cell: the note never says how many cells are below the
+     * threshold and how many were withheld to protect them, nor which.
+     */
+    int rc = rep->n_primary + rep->n_secondary == 0
+                 ? rp_table_add_note(t,
+                                     "cells (totals too) of 1 to %g %s%s would be suppressed; "
+                                     "this table has none",
+                                     o->k - 1, t->unit, o->zero_unsafe ? ", and cells of 0," : "")
+                 : rp_table_add_note(
+                       t,
+                       "x: suppressed. Cells (totals too) of 1 to %g %s%s are suppressed, and "
+                       "further cells where needed so that none of them can be worked out from "
+                       "the totals, or narrowed to less than %g%% (at least 1) either way of its "
+                       "value%s (linear-programming audit)",
+                       o->k - 1, t->unit, o->zero_unsafe ? ", and cells of 0," : "",
+                       o->protection_pct, o->width_k ? " or to a range narrower than k" : "");
     if (rc == RP_OK && !t->additive) {
         rc = rp_table_add_note(t, "the audit of a table with a multi-valued field uses each "
                                   "category <= its total and the categories' sum >= the total");

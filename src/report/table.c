@@ -787,14 +787,17 @@ static int add_skip_notes(rp_table *t,
                                "person identified in two states counts in each",
                                d->n_states, t->unit);
     }
+    /*
+     * The notes say what was left out, never how many: a count of the units left out is
+     * the difference of two totals and would give away a total the table suppresses.
+     */
     if (rc == RP_OK && d->persons && d->unlinked > 0) {
-        rc = rp_table_add_note(t, "%zu records without a person id are counted as one person each",
-                               d->unlinked);
+        rc = rp_table_add_note(t, "records without a person id are counted as one person each");
     }
     if (rc == RP_OK && skipped[SKIP_YEAR] > 0) {
         rc = rp_table_add_note(t,
-                               "%zu %s registered outside %d-%d (or in no recorded year) left out",
-                               skipped[SKIP_YEAR], t->unit, o->year_min, o->year_max);
+                               "%s registered outside %d-%d (or in no recorded year) are left out",
+                               t->unit, o->year_min, o->year_max);
     }
     for (size_t k = 0; k < t->n_dims && rc == RP_OK; k++) {
         if (plans[k].multi >= 0) {
@@ -807,12 +810,11 @@ static int add_skip_notes(rp_table *t,
         }
     }
     if (rc == RP_OK && skipped[SKIP_MULTI] > 0) {
-        rc = rp_table_add_note(t, "%zu %s with no information on a multi-valued field left out",
-                               skipped[SKIP_MULTI], t->unit);
+        rc = rp_table_add_note(t, "%s with no information on a multi-valued field are left out",
+                               t->unit);
     }
     if (rc == RP_OK && skipped[SKIP_UNKNOWN] > 0) {
-        rc = rp_table_add_note(t, "%zu %s with a field not recorded or unknown left out",
-                               skipped[SKIP_UNKNOWN], t->unit);
+        rc = rp_table_add_note(t, "%s with a field not recorded or unknown are left out", t->unit);
     }
     return rc;
 }

@@ -14,9 +14,8 @@ const char *rp_cell_status_str(rp_cell_status s)
     case RP_CELL_PUBLISHED:
         return "published";
     case RP_CELL_PRIMARY:
-        return "primary";
     case RP_CELL_SECONDARY:
-        return "secondary";
+        return "suppressed"; /* one word: a reader must not learn which hidden cell is small */
     case RP_CELL_ROUNDED:
         return "rounded";
     case RP_CELL_NOISY:

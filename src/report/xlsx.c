@@ -343,10 +343,12 @@ static void write_estimate_row(lxw_worksheet *ws,
                                const formats *fm)
 {
     worksheet_write_string(ws, row, 0, r->label, fm->label);
-    if (r->observed_suppressed)
-        worksheet_write_string(ws, row, 1, RP_PUBLISH_MARK, fm->mark);
-    else
-        worksheet_write_number(ws, row, 1, round(r->observed), fm->num);
+    if (r->observed_suppressed) { /* count, estimate and interval alike: nothing tells why */
+        for (lxw_col_t col = 1; col <= 4; col++)
+            worksheet_write_string(ws, row, col, RP_PUBLISH_MARK, fm->mark);
+        return;
+    }
+    worksheet_write_number(ws, row, 1, round(r->observed), fm->num);
     if (isnan(r->estimate)) {
         worksheet_write_string(ws, row, 2, "not estimable", fm->note);
         return;
