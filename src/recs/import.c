@@ -1143,13 +1143,7 @@ int rp_recs_import(rp_recs_import_report *report,
     if (opts->round < 0 || opts->round > RP_RECS_ROUND_MAX) {
         return rp_error_set(err, RP_EINVAL, "round out of range (0 to 9)");
     }
-    int rc = rp_recs__check_author(opts->author, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
-    }
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start_by(st, opts->author, err);
     if (rc != RP_OK) {
         return rc;
     }

@@ -25,19 +25,11 @@ int rp_recs__code_id(long long *id, rp_store *st, int table, const char *code, r
         "SELECT id FROM recs_bodies WHERE code = ?1",
     };
     sqlite3_stmt *stmt = NULL;
+    bool row = false;
     *id = 0;
-    int rc = rp_store__prepare(&stmt, st, sql[table], err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = SQLITE_ERROR;
-    if (rp_recs__bind_text(stmt, 1, code) == SQLITE_OK) {
-        s = sqlite3_step(stmt);
-    }
-    if (s == SQLITE_ROW) {
+    int rc = rp_recs__query_text(&stmt, &row, st, sql[table], code, "cannot look up a code", err);
+    if (rc == RP_OK && row) {
         *id = sqlite3_column_int64(stmt, 0);
-    } else if (s != SQLITE_DONE) {
-        rc = rp_store__sql_error(err, st->db, "cannot look up a code");
     }
     sqlite3_finalize(stmt);
     return rc;
@@ -46,20 +38,10 @@ int rp_recs__code_id(long long *id, rp_store *st, int table, const char *code, r
 int rp_recs__exists(bool *yes, rp_store *st, bool action, long long id, rp_error *err)
 {
     sqlite3_stmt *stmt = NULL;
-    *yes = false;
-    int rc = rp_store__prepare(&stmt, st,
+    int rc = rp_recs__query_id(&stmt, yes, st,
                                action ? "SELECT 1 FROM recs_actions WHERE id = ?1"
                                       : "SELECT 1 FROM recs_recs WHERE id = ?1",
-                               err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = sqlite3_bind_int64(stmt, 1, id) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_ROW) {
-        *yes = true;
-    } else if (s != SQLITE_DONE) {
-        rc = rp_store__sql_error(err, st->db, "cannot look up an id");
-    }
+                               id, "cannot look up an id", err);
     sqlite3_finalize(stmt);
     return rc;
 }
@@ -112,17 +94,14 @@ int rp_recs__find(long long *id_out, rp_store *st, bool action, const char *key,
         return rc;
     }
     sqlite3_stmt *stmt = NULL;
-    int rc = rp_store__prepare(&stmt, st,
-                               action ? "SELECT id FROM recs_actions WHERE ref = ?1"
-                                      : "SELECT id FROM recs_recs WHERE ref = ?1",
-                               err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = rp_recs__bind_text(stmt, 1, key) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_ROW) {
+    bool row = false;
+    int rc = rp_recs__query_text(&stmt, &row, st,
+                                 action ? "SELECT id FROM recs_actions WHERE ref = ?1"
+                                        : "SELECT id FROM recs_recs WHERE ref = ?1",
+                                 key, "cannot look up a reference", err);
+    if (rc == RP_OK && row) {
         *id_out = sqlite3_column_int64(stmt, 0);
-    } else if (s == SQLITE_DONE) {
+    } else if (rc == RP_OK) {
         char clean[80];
         size_t n = 0;
         for (; key[n] != '\0' && n + 1 < sizeof(clean); n++) {
@@ -134,8 +113,6 @@ int rp_recs__find(long long *id_out, rp_store *st, bool action, const char *key,
         }
         clean[n] = '\0';
         rc = rp_error_set(err, RP_ENOTFOUND, "no %s '%s'", what, clean);
-    } else {
-        rc = rp_store__sql_error(err, st->db, "cannot look up a reference");
     }
     sqlite3_finalize(stmt);
     return rc;
@@ -321,12 +298,8 @@ static int add_code(rp_store *st,
         rc = rp_error_set(err, RP_EINVAL, "%s kind out of range", table_names[table]);
     }
     if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
+        rc = rp_recs__start(st, err);
     }
-    if (rc != RP_OK) {
-        return rc;
-    }
-    rc = rp_recs__begin(st, err);
     if (rc != RP_OK) {
         return rc;
     }
@@ -629,13 +602,7 @@ int rp_recs_add(
     if (rec == NULL) {
         return rp_error_set(err, RP_EINVAL, "no recommendation given");
     }
-    int rc = rp_recs__check_author(author, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
-    }
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start_by(st, author, err);
     if (rc != RP_OK) {
         return rc;
     }
@@ -653,23 +620,18 @@ static int current_status(
     rp_store *st, long long id, int *status, char last_change[11], char since[11], rp_error *err)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = rp_store__prepare(&stmt, st,
+    bool row = false;
+    int rc = rp_recs__query_id(&stmt, &row, st,
                                "SELECT status, coalesce((SELECT max(changed_on) FROM"
                                " recs_status_history WHERE rec_id = ?1 AND old_status IS NOT"
                                " NULL), ''), status_date FROM recs_recs WHERE id = ?1",
-                               err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = sqlite3_bind_int64(stmt, 1, id) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_ROW) {
+                               id, "cannot read a status", err);
+    if (rc == RP_OK && row) {
         *status = sqlite3_column_int(stmt, 0);
         rp_x_strlcpy(last_change, rp_recs__col_text(stmt, 1), 11);
         rp_x_strlcpy(since, rp_recs__col_text(stmt, 2), 11);
-    } else if (s == SQLITE_DONE) {
+    } else if (rc == RP_OK) {
         rc = rp_error_set(err, RP_ENOTFOUND, "no recommendation with id %lld", id);
-    } else {
-        rc = rp_store__sql_error(err, st->db, "cannot read a status");
     }
     sqlite3_finalize(stmt);
     return rc;
@@ -867,10 +829,7 @@ int rp_recs__set_status_txn(rp_store *st,
 int rp_recs_set_status(
     rp_store *st, long long id, rp_rec_status to, const rp_recs_change *chg, rp_error *err)
 {
-    int rc = rp_recs__ensure_schema(st, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start(st, err);
     if (rc != RP_OK) {
         return rc;
     }
@@ -1037,13 +996,7 @@ int rp_recs_set_field(rp_store *st,
     if (field == NULL) {
         return rp_error_set(err, RP_EINVAL, "no field given");
     }
-    int rc = rp_recs__check_author(author, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
-    }
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start_by(st, author, err);
     if (rc != RP_OK) {
         return rc;
     }
@@ -1064,24 +1017,19 @@ typedef struct link_end {
 static int link_end_of(link_end *e, rp_store *st, long long id, rp_error *err)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = rp_store__prepare(&stmt, st,
+    bool row = false;
+    int rc = rp_recs__query_id(&stmt, &row, st,
                                "SELECT r.state, r.source_id, r.round, coalesce((SELECT"
                                " min(changed_on) FROM recs_status_history h WHERE h.rec_id ="
                                " r.id), r.created_on) FROM recs_recs r WHERE r.id = ?1",
-                               err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = sqlite3_bind_int64(stmt, 1, id) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_ROW) {
+                               id, "cannot read a recommendation", err);
+    if (rc == RP_OK && row) {
         rp_x_strlcpy(e->state, rp_recs__col_text(stmt, 0), sizeof(e->state));
         e->source_id = sqlite3_column_int64(stmt, 1);
         e->round = sqlite3_column_int(stmt, 2);
         rp_x_strlcpy(e->created, rp_recs__col_text(stmt, 3), sizeof(e->created));
-    } else if (s == SQLITE_DONE) {
+    } else if (rc == RP_OK) {
         rc = rp_error_set(err, RP_ENOTFOUND, "no recommendation with id %lld", id);
-    } else {
-        rc = rp_store__sql_error(err, st->db, "cannot read a recommendation");
     }
     sqlite3_finalize(stmt);
     return rc;
@@ -1254,10 +1202,7 @@ static int link_or_unlink(rp_store *st,
         rc = rp_error_set(err, RP_EINVAL, "link kind out of range");
     }
     if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
-    }
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
+        rc = rp_recs__start(st, err);
     }
     if (rc != RP_OK) {
         return rc;
@@ -1459,13 +1404,7 @@ int rp_recs_add_action(long long *id_out,
     if (action == NULL || (n_recs > 0 && recs == NULL)) {
         return rp_error_set(err, RP_EINVAL, "no action given");
     }
-    int rc = rp_recs__check_author(author, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
-    }
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start_by(st, author, err);
     if (rc != RP_OK) {
         return rc;
     }
@@ -1489,13 +1428,7 @@ int rp_recs_action_link_many(rp_store *st,
     if (n_recs > 0 && recs == NULL) {
         return rp_error_set(err, RP_EINVAL, "no recommendations given");
     }
-    int rc = rp_recs__check_author(author, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
-    }
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start_by(st, author, err);
     if (rc != RP_OK) {
         return rc;
     }
@@ -1618,13 +1551,7 @@ int rp_recs_add_indicator(long long *id_out,
     if (ind == NULL) {
         return rp_error_set(err, RP_EINVAL, "no indicator given");
     }
-    int rc = rp_recs__check_author(author, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__ensure_schema(st, err);
-    }
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start_by(st, author, err);
     if (rc != RP_OK) {
         return rc;
     }
@@ -1636,17 +1563,13 @@ int rp_recs_add_indicator(long long *id_out,
 static int need_indicator(rp_store *st, long long id, rp_error *err)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = rp_store__prepare(&stmt, st, "SELECT 1 FROM recs_indicators WHERE id = ?1", err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = sqlite3_bind_int64(stmt, 1, id) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_DONE) {
-        rc = rp_error_set(err, RP_ENOTFOUND, "no indicator with id %lld", id);
-    } else if (s != SQLITE_ROW) {
-        rc = rp_store__sql_error(err, st->db, "cannot look up an indicator");
-    }
+    bool row = false;
+    int rc = rp_recs__query_id(&stmt, &row, st, "SELECT 1 FROM recs_indicators WHERE id = ?1", id,
+                               "cannot look up an indicator", err);
     sqlite3_finalize(stmt);
+    if (rc == RP_OK && !row) {
+        rc = rp_error_set(err, RP_ENOTFOUND, "no indicator with id %lld", id);
+    }
     return rc;
 }
 
@@ -1699,10 +1622,7 @@ int rp_recs_add_progress(long long *id_out,
                          const rp_recs_change *chg,
                          rp_error *err)
 {
-    int rc = rp_recs__ensure_schema(st, err);
-    if (rc == RP_OK) {
-        rc = rp_recs__begin(st, err);
-    }
+    int rc = rp_recs__start(st, err);
     if (rc != RP_OK) {
         return rc;
     }

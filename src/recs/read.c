@@ -39,20 +39,15 @@ static int need_code(rp_store *st, int table, const char *code, rp_error *err)
                             what[table]);
     }
     sqlite3_stmt *stmt = NULL;
-    int rc = rp_store__prepare(&stmt, st, sql[table], err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = rp_recs__bind_text(stmt, 1, code) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_ROW && strcmp(rp_recs__col_text(stmt, 0), code) != 0) {
+    bool row = false;
+    int rc = rp_recs__query_text(&stmt, &row, st, sql[table], code, "cannot look up a code", err);
+    if (rc == RP_OK && row && strcmp(rp_recs__col_text(stmt, 0), code) != 0) {
         rc = rp_error_set(err, RP_ENOTFOUND,
                           "unknown %s '%s' (codes are case-sensitive: did you "
                           "mean '%s'?)",
                           what[table], code, rp_recs__col_text(stmt, 0));
-    } else if (s == SQLITE_DONE) {
+    } else if (rc == RP_OK && !row) {
         rc = rp_error_set(err, RP_ENOTFOUND, "unknown %s '%s'", what[table], code);
-    } else if (s != SQLITE_ROW) {
-        rc = rp_store__sql_error(err, st->db, "cannot look up a code");
     }
     sqlite3_finalize(stmt);
     return rc;
@@ -496,19 +491,14 @@ int rp_recs__rec_json(json_t **out, rp_store *st, long long id, rp_error *err)
     sqlite3_stmt *stmt = NULL;
     json_t *o = NULL;
     *out = NULL;
-    int rc = rp_store__prepare(&stmt, st,
+    bool row = false;
+    int rc = rp_recs__query_id(&stmt, &row, st,
                                "SELECT " REC_COLUMNS " FROM recs_recs r JOIN recs_sources s ON"
                                " s.id = r.source_id WHERE r.id = ?1",
-                               err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = sqlite3_bind_int64(stmt, 1, id) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_DONE) {
+                               id, "cannot read a recommendation", err);
+    if (rc == RP_OK && !row) {
         rc = rp_error_set(err, RP_ENOTFOUND, "no recommendation with id %lld", id);
-    } else if (s != SQLITE_ROW) {
-        rc = rp_store__sql_error(err, st->db, "cannot read a recommendation");
-    } else {
+    } else if (rc == RP_OK) {
         rp_rec r = RP_REC_INIT;
         row_rec(&r, stmt);
         o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "ref", r.ref, "state",
@@ -535,20 +525,15 @@ int rp_recs__action_json(json_t **out, rp_store *st, long long id, rp_error *err
     sqlite3_stmt *stmt = NULL;
     json_t *o = NULL;
     *out = NULL;
-    int rc = rp_store__prepare(&stmt, st,
+    bool row = false;
+    int rc = rp_recs__query_id(&stmt, &row, st,
                                "SELECT a.ref, a.title, coalesce(b.code, ''), a.start_date,"
                                " a.due_date FROM recs_actions a LEFT JOIN recs_bodies b ON"
                                " b.id = a.body_id WHERE a.id = ?1",
-                               err);
-    if (rc != RP_OK) {
-        return rc;
-    }
-    int s = sqlite3_bind_int64(stmt, 1, id) == SQLITE_OK ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (s == SQLITE_DONE) {
+                               id, "cannot read an action", err);
+    if (rc == RP_OK && !row) {
         rc = rp_error_set(err, RP_ENOTFOUND, "no action with id %lld", id);
-    } else if (s != SQLITE_ROW) {
-        rc = rp_store__sql_error(err, st->db, "cannot read an action");
-    } else {
+    } else if (rc == RP_OK) {
         o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "ref", rp_recs__col_text(stmt, 0), "title",
                       rp_recs__col_text(stmt, 1), "body", rp_recs__col_text(stmt, 2), "start_date",
                       rp_recs__col_text(stmt, 3), "due_date", rp_recs__col_text(stmt, 4));

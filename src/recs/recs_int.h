@@ -35,6 +35,15 @@ int rp_recs__begin(rp_store *st, rp_error *err);
 /** COMMIT when @p rc is RP_OK (returning the commit's status), else ROLLBACK. */
 int rp_recs__end(rp_store *st, int rc, rp_error *err);
 
+/**
+ * What every public writer does before its work: rp_recs__ensure_schema(), then
+ * rp_recs__begin(). Pair with rp_recs__end(). @return as the two.
+ */
+int rp_recs__start(rp_store *st, rp_error *err);
+
+/** rp_recs__check_author(), then rp_recs__start(). @return as the three. */
+int rp_recs__start_by(rp_store *st, const char *author, rp_error *err);
+
 /** Today's date (UTC) as YYYY-MM-DD. */
 void rp_recs__today(char out[11]);
 
@@ -187,6 +196,29 @@ int rp_recs__find(long long *id_out, rp_store *st, bool action, const char *key,
 
 /** Bind @p f (NULL = all) to parameters 1-7 of @p stmt. @return RP_OK; RP_ESQL. */
 int rp_recs__bind_filter(sqlite3_stmt *stmt, rp_store *st, const rp_recs_filter *f, rp_error *err);
+
+/**
+ * Prepare @p sql, bind ?1 = @p id and step once: the lookup of one row by id. On RP_OK
+ * *@p row says whether a row came back, whose columns *@p stmt then holds. The caller
+ * finalizes *@p stmt (NULL when the prepare failed), also on failure. @p what names an
+ * SQL failure ("cannot read an action"). @return RP_OK; RP_ESQL.
+ */
+int rp_recs__query_id(sqlite3_stmt **stmt,
+                      bool *row,
+                      rp_store *st,
+                      const char *sql,
+                      long long id,
+                      const char *what,
+                      rp_error *err);
+
+/** As rp_recs__query_id() with ?1 = @p text (NULL binds ""). */
+int rp_recs__query_text(sqlite3_stmt **stmt,
+                        bool *row,
+                        rp_store *st,
+                        const char *sql,
+                        const char *text,
+                        const char *what,
+                        rp_error *err);
 
 /** Bind @p s as text (NULL binds ""). @return SQLite status. */
 int rp_recs__bind_text(sqlite3_stmt *stmt, int i, const char *s);

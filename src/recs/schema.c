@@ -224,11 +224,72 @@ int rp_recs__end(rp_store *st, int rc, rp_error *err)
     return rc;
 }
 
+int rp_recs__start(rp_store *st, rp_error *err)
+{
+    int rc = rp_recs__ensure_schema(st, err);
+    return rc == RP_OK ? rp_recs__begin(st, err) : rc;
+}
+
+int rp_recs__start_by(rp_store *st, const char *author, rp_error *err)
+{
+    int rc = rp_recs__check_author(author, err);
+    return rc == RP_OK ? rp_recs__start(st, err) : rc;
+}
+
 /* ==== small helpers ==== */
 
 int rp_recs__bind_text(sqlite3_stmt *stmt, int i, const char *s)
 {
     return sqlite3_bind_text(stmt, i, s != NULL ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+/* rp_recs__query_id() and rp_recs__query_text(): ?1 is @p text when @p is_text. */
+static int query_one(sqlite3_stmt **stmt,
+                     bool *row,
+                     rp_store *st,
+                     const char *sql,
+                     long long id,
+                     bool is_text,
+                     const char *text,
+                     const char *what,
+                     rp_error *err)
+{
+    *stmt = NULL;
+    *row = false;
+    int rc = rp_store__prepare(stmt, st, sql, err);
+    if (rc != RP_OK) {
+        return rc;
+    }
+    int bound = is_text ? rp_recs__bind_text(*stmt, 1, text) : sqlite3_bind_int64(*stmt, 1, id);
+    int s = bound == SQLITE_OK ? sqlite3_step(*stmt) : SQLITE_ERROR;
+    if (s == SQLITE_ROW) {
+        *row = true;
+    } else if (s != SQLITE_DONE) {
+        rc = rp_store__sql_error(err, st->db, what);
+    }
+    return rc;
+}
+
+int rp_recs__query_id(sqlite3_stmt **stmt,
+                      bool *row,
+                      rp_store *st,
+                      const char *sql,
+                      long long id,
+                      const char *what,
+                      rp_error *err)
+{
+    return query_one(stmt, row, st, sql, id, false, NULL, what, err);
+}
+
+int rp_recs__query_text(sqlite3_stmt **stmt,
+                        bool *row,
+                        rp_store *st,
+                        const char *sql,
+                        const char *text,
+                        const char *what,
+                        rp_error *err)
+{
+    return query_one(stmt, row, st, sql, 0, true, text, what, err);
 }
 
 const char *rp_recs__col_text(sqlite3_stmt *stmt, int i)

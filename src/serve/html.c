@@ -69,6 +69,40 @@ void rp_serve__num(rp_x_buf *b, double x)
         rp_x_buf_printf(b, "%.1f", x);
 }
 
+const char *rp_serve__jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : "";
+}
+
+double rp_serve__jnum(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+void rp_serve__td_text(rp_x_buf *b, const char *s)
+{
+    rp_x_buf_puts(b, "<td>");
+    rp_serve__esc(b, s);
+    rp_x_buf_puts(b, "</td>");
+}
+
+void rp_serve__td_num(rp_x_buf *b, double x)
+{
+    rp_x_buf_puts(b, "<td class=\"n\">");
+    rp_serve__num(b, x);
+    rp_x_buf_puts(b, "</td>");
+}
+
+void rp_serve__message(rp_x_buf *b, const char *cls, const char *text)
+{
+    rp_x_buf_printf(b, "<p class=\"msg %s\" role=\"%s\">", cls,
+                    strcmp(cls, "bad") == 0 ? "alert" : "status");
+    rp_serve__esc(b, text);
+    rp_x_buf_puts(b, "</p>");
+}
+
 /* ==== the page frame ==== */
 
 /*
@@ -209,6 +243,14 @@ void rp_serve__page_end(rp_serve__ctx *ctx)
     ctx->res->content_type = "text/html; charset=utf-8";
 }
 
+int rp_serve__page_finish(rp_serve__ctx *ctx, rp_error *err)
+{
+    rp_serve__page_end(ctx);
+    if (rp_x_buf_oom(&ctx->res->body))
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    return RP_OK;
+}
+
 /* ==== small answers ==== */
 
 int rp_serve__json(rp_serve__ctx *ctx, unsigned status, json_t *v, rp_error *err)
@@ -249,9 +291,7 @@ void rp_serve__error_page(rp_serve__ctx *ctx, unsigned status, const char *msg)
     char title[32];
     snprintf(title, sizeof(title), "Error %u", status);
     rp_serve__page_begin(ctx, title);
-    rp_x_buf_puts(&res->body, "<p class=\"msg bad\" role=\"alert\">");
-    rp_serve__esc(&res->body, msg);
-    rp_x_buf_puts(&res->body, "</p>");
+    rp_serve__message(&res->body, "bad", msg);
     if (status == 401 || status == 403)
         rp_x_buf_puts(&res->body, "<p><a href=\"/login\">Log in</a> with another account, or go "
                                   "to the <a href=\"/public\">public statistics</a>.</p>");

@@ -156,24 +156,39 @@ static json_t *compute_overview(rp_store *st)
     return o;
 }
 
-int rp_serve__model_overview(json_t **out, rp_serve__ctx *ctx, rp_error *err)
+/* The overview for the cache: compute_overview() marked with the data version @p key. */
+static json_t *overview_for(rp_store *st, const char *key, rp_error *err)
+{
+    json_t *m = compute_overview(st);
+    if (m == NULL) {
+        rp_error_set(err, RP_ENOMEM, "out of memory");
+        return NULL;
+    }
+    put(m, "data_version", json_string(key));
+    return m;
+}
+
+int rp_serve__model_cached(json_t **out,
+                           rp_serve__ctx *ctx,
+                           rp_serve__cache *c,
+                           json_t *(*compute)(rp_store *st, const char *key, rp_error *err),
+                           rp_error *err)
 {
     *out = NULL;
     char key[96];
     int rc = rp_serve__data_key(key, sizeof(key), ctx, err);
     if (rc != RP_OK)
         return rc;
-    rp_serve__cache *c = &ctx->srv->cache;
     pthread_mutex_lock(&c->lock);
     if (c->model != NULL && strcmp(c->key, key) == 0)
         *out = json_deep_copy(c->model);
     pthread_mutex_unlock(&c->lock);
     if (*out != NULL)
         return RP_OK;
-    json_t *m = compute_overview(ctx->st);
+    json_t *m = compute(ctx->st, key, err);
     if (m == NULL)
-        return rp_error_set(err, RP_ENOMEM, "out of memory");
-    put(m, "data_version", json_string(key));
+        return err != NULL && err->code != RP_OK ? err->code
+                                                 : rp_error_set(err, RP_ENOMEM, "out of memory");
     pthread_mutex_lock(&c->lock);
     json_decref(c->model);
     c->model = json_deep_copy(m);
@@ -181,6 +196,11 @@ int rp_serve__model_overview(json_t **out, rp_serve__ctx *ctx, rp_error *err)
     pthread_mutex_unlock(&c->lock);
     *out = m;
     return RP_OK;
+}
+
+int rp_serve__model_overview(json_t **out, rp_serve__ctx *ctx, rp_error *err)
+{
+    return rp_serve__model_cached(out, ctx, &ctx->srv->cache, overview_for, err);
 }
 
 /* ==== submissions ==== */

@@ -219,8 +219,9 @@ static json_t *public_table(const rp_report_data *data, size_t i, rp_error *err)
     return v;
 }
 
-static json_t *compute_public(rp_store *st, rp_error *err)
+static json_t *compute_public(rp_store *st, const char *key, rp_error *err)
 {
+    (void)key;
     rp_report_data *data = NULL;
     int rc = rp_report_data_load(&data, st, NULL, err);
     if (rc == RP_EDATA)
@@ -259,27 +260,5 @@ static json_t *compute_public(rp_store *st, rp_error *err)
 
 int rp_serve__model_public(json_t **out, rp_serve__ctx *ctx, rp_error *err)
 {
-    *out = NULL;
-    char key[96];
-    int rc = rp_serve__data_key(key, sizeof(key), ctx, err);
-    if (rc != RP_OK)
-        return rc;
-    rp_serve__cache *c = &ctx->srv->public_cache;
-    pthread_mutex_lock(&c->lock);
-    if (c->model != NULL && strcmp(c->key, key) == 0)
-        *out = json_deep_copy(c->model);
-    pthread_mutex_unlock(&c->lock);
-    if (*out != NULL)
-        return RP_OK;
-    json_t *m = compute_public(ctx->st, err);
-    if (m == NULL)
-        return err != NULL && err->code != RP_OK ? err->code
-                                                 : rp_error_set(err, RP_ENOMEM, "out of memory");
-    pthread_mutex_lock(&c->lock);
-    json_decref(c->model);
-    c->model = json_deep_copy(m);
-    rp_x_strlcpy(c->key, key, sizeof(c->key));
-    pthread_mutex_unlock(&c->lock);
-    *out = m;
-    return RP_OK;
+    return rp_serve__model_cached(out, ctx, &ctx->srv->public_cache, compute_public, err);
 }

@@ -9,50 +9,6 @@
 #include <math.h>
 #include <strings.h>
 
-/* ==== helpers ==== */
-
-static const char *jstr(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s != NULL ? s : "";
-}
-
-static double jnum(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static void td_num(rp_x_buf *b, double x)
-{
-    rp_x_buf_puts(b, "<td class=\"n\">");
-    rp_serve__num(b, x);
-    rp_x_buf_puts(b, "</td>");
-}
-
-static void td_text(rp_x_buf *b, const char *s)
-{
-    rp_x_buf_puts(b, "<td>");
-    rp_serve__esc(b, s);
-    rp_x_buf_puts(b, "</td>");
-}
-
-static int finish(rp_serve__ctx *ctx, rp_error *err)
-{
-    rp_serve__page_end(ctx);
-    if (rp_x_buf_oom(&ctx->res->body))
-        return rp_error_set(err, RP_ENOMEM, "out of memory");
-    return RP_OK;
-}
-
-static void message(rp_x_buf *b, const char *cls, const char *text)
-{
-    rp_x_buf_printf(b, "<p class=\"msg %s\" role=\"%s\">", cls,
-                    strcmp(cls, "bad") == 0 ? "alert" : "status");
-    rp_serve__esc(b, text);
-    rp_x_buf_puts(b, "</p>");
-}
-
 /* ==== log in and out ==== */
 
 /* Pre-login cookie: the login form's CSRF token is compared with it (double submit). */
@@ -90,7 +46,7 @@ static void login_form(rp_serve__ctx *ctx, const char *next, const char *error)
     rp_x_buf *b = &ctx->res->body;
     rp_serve__page_begin(ctx, "Log in");
     if (error != NULL)
-        message(b, "bad", error);
+        rp_serve__message(b, "bad", error);
     rp_x_buf_puts(b, "<form class=\"stack\" method=\"post\" action=\"/login\">"
                      "<input type=\"hidden\" name=\"csrf\" value=\"");
     rp_serve__esc(b, token);
@@ -110,7 +66,7 @@ static void login_form(rp_serve__ctx *ctx, const char *next, const char *error)
 int rp_serve__page_login(rp_serve__ctx *ctx, rp_error *err)
 {
     login_form(ctx, rp_serve__param_get(&ctx->req->query, "next"), NULL);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 /* A ?next= target is followed only when it is a local page path. */
@@ -214,7 +170,7 @@ int rp_serve__post_login(rp_serve__ctx *ctx, rp_error *err)
     if (!rp_serve__token_shape_ok(sent) || !rp_serve__secret_eq(sent, cookie)) {
         ctx->res->status = 403;
         login_form(ctx, next, "The form has expired: please log in again.");
-        return finish(ctx, err);
+        return rp_serve__page_finish(ctx, err);
     }
     char token[RP_SERVE_TOKEN_TEXT + 1];
     unsigned status = 0;
@@ -224,7 +180,7 @@ int rp_serve__post_login(rp_serve__ctx *ctx, rp_error *err)
     if (status != 0) {
         ctx->res->status = status;
         login_form(ctx, next, lerr.msg);
-        return finish(ctx, err);
+        return rp_serve__page_finish(ctx, err);
     }
     if (rc != RP_OK) {
         *err = lerr;
@@ -256,9 +212,9 @@ int rp_serve__page_health(rp_serve__ctx *ctx, rp_error *err)
 
 static void interval_text(rp_x_buf *b, const json_t *e)
 {
-    double lo = jnum(e, "lower");
-    double hi = jnum(e, "upper");
-    double level = jnum(e, "level");
+    double lo = rp_serve__jnum(e, "lower");
+    double hi = rp_serve__jnum(e, "upper");
+    double level = rp_serve__jnum(e, "level");
     if (!isfinite(lo) || !isfinite(hi))
         return;
     rp_x_buf_printf(b, "%.0f%% interval ", isfinite(level) ? level * 100 : 95.0);
@@ -280,7 +236,8 @@ static void trend_svg(rp_x_buf *b, const json_t *trend)
     double top = 1;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(trend, i);
-        double v[] = {jnum(e, "observed"), jnum(e, "upper"), jnum(e, "estimate")};
+        double v[] = {rp_serve__jnum(e, "observed"), rp_serve__jnum(e, "upper"),
+                      rp_serve__jnum(e, "estimate")};
         for (size_t k = 0; k < 3; k++)
             top = isfinite(v[k]) && v[k] > top ? v[k] : top;
     }
@@ -303,16 +260,16 @@ static void trend_svg(rp_x_buf *b, const json_t *trend)
         const json_t *e = json_array_get(trend, i);
         double x = left + step * (double)i + step * 0.15;
         double bw = step * 0.7;
-        double obs = jnum(e, "observed");
+        double obs = rp_serve__jnum(e, "observed");
         double scale = (h - bottom - 20) / top;
         if (isfinite(obs))
             rp_x_buf_printf(b,
                             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                             "fill=\"#9ec5e8\"/>",
                             x, h - bottom - obs * scale, bw, obs * scale);
-        double est = jnum(e, "estimate");
-        double lo = jnum(e, "lower");
-        double hi = jnum(e, "upper");
+        double est = rp_serve__jnum(e, "estimate");
+        double lo = rp_serve__jnum(e, "lower");
+        double hi = rp_serve__jnum(e, "upper");
         double cx = x + bw / 2;
         if (isfinite(lo) && isfinite(hi))
             rp_x_buf_printf(b,
@@ -326,7 +283,7 @@ static void trend_svg(rp_x_buf *b, const json_t *trend)
                         "<text x=\"%.1f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\" "
                         "fill=\"#1b1f24\">",
                         cx, h - 10);
-        rp_serve__esc(b, jstr(e, "year"));
+        rp_serve__esc(b, rp_serve__jstr(e, "year"));
         rp_x_buf_puts(b, "</text>");
     }
     rp_x_buf_puts(b, "</svg>");
@@ -345,14 +302,14 @@ static void trend_table(rp_x_buf *b, const json_t *trend)
     json_array_foreach(trend, i, e)
     {
         rp_x_buf_puts(b, "<tr><th scope=\"row\">");
-        rp_serve__esc(b, jstr(e, "year"));
+        rp_serve__esc(b, rp_serve__jstr(e, "year"));
         rp_x_buf_puts(b, "</th>");
-        td_num(b, jnum(e, "observed"));
-        td_num(b, round(jnum(e, "estimate")));
+        rp_serve__td_num(b, rp_serve__jnum(e, "observed"));
+        rp_serve__td_num(b, round(rp_serve__jnum(e, "estimate")));
         rp_x_buf_puts(b, "<td>");
         interval_text(b, e);
         rp_x_buf_puts(b, "</td>");
-        td_text(b, jstr(e, "refused"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "refused"));
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
@@ -368,8 +325,8 @@ static void lists_table(rp_x_buf *b, const json_t *lists)
     json_array_foreach(lists, i, e)
     {
         rp_x_buf_puts(b, "<tr>");
-        td_text(b, jstr(e, "list"));
-        td_num(b, jnum(e, "records"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "list"));
+        rp_serve__td_num(b, rp_serve__jnum(e, "records"));
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
@@ -388,25 +345,25 @@ int rp_serve__page_overview(rp_serve__ctx *ctx, rp_error *err)
                      "<div class=\"card\"><h2>Estimated total</h2>");
     if (json_is_number(json_object_get(t, "estimate"))) {
         rp_x_buf_puts(b, "<p class=\"big\" id=\"estimate\">");
-        rp_serve__num(b, round(jnum(t, "estimate")));
+        rp_serve__num(b, round(rp_serve__jnum(t, "estimate")));
         rp_x_buf_puts(b, "</p><p>");
         interval_text(b, t);
         rp_x_buf_puts(b, " <span class=\"muted\">(");
-        rp_serve__esc(b, jstr(t, "interval"));
+        rp_serve__esc(b, rp_serve__jstr(t, "interval"));
         rp_x_buf_puts(b, ")</span></p><p class=\"muted\">Model: ");
-        rp_serve__esc(b, jstr(t, "model"));
+        rp_serve__esc(b, rp_serve__jstr(t, "model"));
         rp_x_buf_puts(b, " (");
-        rp_serve__esc(b, jstr(t, "method"));
+        rp_serve__esc(b, rp_serve__jstr(t, "method"));
         rp_x_buf_puts(b, ")</p>");
     } else {
         rp_x_buf_puts(b, "<p class=\"big\">&ndash;</p><p>No estimate: ");
-        rp_serve__esc(b, jstr(t, "refused"));
+        rp_serve__esc(b, rp_serve__jstr(t, "refused"));
         rp_x_buf_puts(b, "</p>");
     }
     rp_x_buf_puts(b, "</div><div class=\"card\"><h2>Persons observed</h2><p class=\"big\">");
-    rp_serve__num(b, jnum(t, "observed"));
+    rp_serve__num(b, rp_serve__jnum(t, "observed"));
     rp_x_buf_puts(b, "</p><p class=\"muted\">on at least one list, after linkage</p>");
-    double unlinked = jnum(m, "unlinked_records");
+    double unlinked = rp_serve__jnum(m, "unlinked_records");
     if (isfinite(unlinked) && unlinked > 0) {
         rp_x_buf_puts(b, "<p>");
         rp_serve__num(b, unlinked);
@@ -422,7 +379,7 @@ int rp_serve__page_overview(rp_serve__ctx *ctx, rp_error *err)
     rp_x_buf_puts(b, "<h2>Data</h2>");
     lists_table(b, json_object_get(m, "lists"));
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 /* ==== submissions ==== */
@@ -457,15 +414,15 @@ static void submissions_table(rp_x_buf *b, const json_t *subs)
     json_t *s;
     json_array_foreach(subs, i, s)
     {
-        long long id = (long long)jnum(s, "id");
+        long long id = (long long)rp_serve__jnum(s, "id");
         rp_x_buf_printf(b, "<tr><td><a href=\"/submissions/%lld\">%lld</a></td>", id, id);
-        td_text(b, jstr(s, "agency"));
-        td_text(b, jstr(s, "list"));
-        td_text(b, jstr(s, "file_name"));
-        td_text(b, jstr(s, "imported_at"));
-        td_num(b, jnum(s, "read"));
-        td_num(b, jnum(s, "stored"));
-        td_num(b, jnum(s, "quarantined"));
+        rp_serve__td_text(b, rp_serve__jstr(s, "agency"));
+        rp_serve__td_text(b, rp_serve__jstr(s, "list"));
+        rp_serve__td_text(b, rp_serve__jstr(s, "file_name"));
+        rp_serve__td_text(b, rp_serve__jstr(s, "imported_at"));
+        rp_serve__td_num(b, rp_serve__jnum(s, "read"));
+        rp_serve__td_num(b, rp_serve__jnum(s, "stored"));
+        rp_serve__td_num(b, rp_serve__jnum(s, "quarantined"));
         rp_x_buf_puts(b, "</tr>");
     }
     if (json_array_size(subs) == 0)
@@ -483,7 +440,7 @@ static int submissions_page(rp_serve__ctx *ctx, const char *bad, rp_error *err)
     rp_x_buf *b = &ctx->res->body;
     rp_serve__page_begin(ctx, "Submissions");
     if (bad != NULL)
-        message(b, "bad", bad);
+        rp_serve__message(b, "bad", bad);
     if (ctx->sess.role == RP_ROLE_SUBMITTER) {
         rp_x_buf_puts(b, "<p>Submissions of agency <strong>");
         rp_serve__esc(b, ctx->sess.agency);
@@ -493,7 +450,7 @@ static int submissions_page(rp_serve__ctx *ctx, const char *bad, rp_error *err)
     rp_x_buf_puts(b, "<h2>Received</h2>");
     submissions_table(b, json_object_get(m, "submissions"));
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 int rp_serve__page_submissions(rp_serve__ctx *ctx, rp_error *err)
@@ -521,7 +478,7 @@ int rp_serve__post_submission(rp_serve__ctx *ctx, rp_error *err)
         *err = uerr;
         return rc;
     }
-    double id = jnum(r, "submission_id");
+    double id = rp_serve__jnum(r, "submission_id");
     json_decref(r);
     if (!isfinite(id)) /* a duplicate of a submission this user may not see */
         return submissions_page(ctx, "This file was imported before.", err);
@@ -543,11 +500,11 @@ static void quarantine_table(rp_x_buf *b, const json_t *q)
     json_array_foreach(q, i, e)
     {
         rp_x_buf_puts(b, "<tr>");
-        td_num(b, jnum(e, "line"));
-        td_text(b, jstr(e, "column_name"));
-        td_text(b, jstr(e, "rule"));
-        td_text(b, jstr(e, "value"));
-        td_text(b, jstr(e, "message"));
+        rp_serve__td_num(b, rp_serve__jnum(e, "line"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "column_name"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "rule"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "value"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "message"));
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
@@ -564,10 +521,10 @@ int rp_serve__page_submission(rp_serve__ctx *ctx, rp_error *err)
     char title[64];
     snprintf(title, sizeof(title), "Submission %lld", ctx->ids[0]);
     rp_serve__page_begin(ctx, title);
-    double q = jnum(s, "quarantined");
-    message(b, q > 0 ? "bad" : "ok",
-            q > 0 ? "Some rows were set aside: see the reasons below."
-                  : "Every row passed validation and was stored.");
+    double q = rp_serve__jnum(s, "quarantined");
+    rp_serve__message(b, q > 0 ? "bad" : "ok",
+                      q > 0 ? "Some rows were set aside: see the reasons below."
+                            : "Every row passed validation and was stored.");
     rp_x_buf_puts(b, "<div class=\"scroll\"><table><caption>Validation report</caption><tbody>");
     static const char *const rows[][2] = {{"agency", "Agency"},
                                           {"list", "List"},
@@ -576,14 +533,14 @@ int rp_serve__page_submission(rp_serve__ctx *ctx, rp_error *err)
                                           {"sha256", "SHA-256"}};
     for (size_t i = 0; i < RP_ARRAY_LEN(rows); i++) {
         rp_x_buf_printf(b, "<tr><th scope=\"row\">%s</th>", rows[i][1]);
-        td_text(b, jstr(s, rows[i][0]));
+        rp_serve__td_text(b, rp_serve__jstr(s, rows[i][0]));
         rp_x_buf_puts(b, "</tr>");
     }
     static const char *const counts[][2] = {
         {"read", "Rows read"}, {"stored", "Stored"}, {"quarantined", "Quarantined"}};
     for (size_t i = 0; i < RP_ARRAY_LEN(counts); i++) {
         rp_x_buf_printf(b, "<tr><th scope=\"row\">%s</th>", counts[i][1]);
-        td_num(b, jnum(s, counts[i][0]));
+        rp_serve__td_num(b, rp_serve__jnum(s, counts[i][0]));
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
@@ -595,7 +552,7 @@ int rp_serve__page_submission(rp_serve__ctx *ctx, rp_error *err)
     }
     rp_x_buf_puts(b, "<p><a href=\"/submissions\">All submissions</a></p>");
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 /* ==== linkage ==== */
@@ -620,37 +577,37 @@ int rp_serve__page_linkage(rp_serve__ctx *ctx, rp_error *err)
     json_t *r;
     json_array_foreach(runs, i, r)
     {
-        long long id = (long long)jnum(r, "id");
+        long long id = (long long)rp_serve__jnum(r, "id");
         rp_x_buf_printf(b, "<tr><td><a href=\"/linkage/%lld\">Run %lld</a></td>", id, id);
-        td_text(b, jstr(r, "created_at"));
-        td_text(b, jstr(r, "method"));
-        td_num(b, jnum(r, "records"));
-        td_num(b, jnum(r, "persons"));
-        td_num(b, jnum(r, "pairs"));
-        td_num(b, jnum(r, "to_review"));
-        td_num(b, jnum(r, "reviewed"));
+        rp_serve__td_text(b, rp_serve__jstr(r, "created_at"));
+        rp_serve__td_text(b, rp_serve__jstr(r, "method"));
+        rp_serve__td_num(b, rp_serve__jnum(r, "records"));
+        rp_serve__td_num(b, rp_serve__jnum(r, "persons"));
+        rp_serve__td_num(b, rp_serve__jnum(r, "pairs"));
+        rp_serve__td_num(b, rp_serve__jnum(r, "to_review"));
+        rp_serve__td_num(b, rp_serve__jnum(r, "reviewed"));
         rp_x_buf_puts(b, "</tr>");
     }
     if (json_array_size(runs) == 0)
         rp_x_buf_puts(b, "<tr><td colspan=\"8\">No linkage runs yet.</td></tr>");
     rp_x_buf_puts(b, "</tbody></table></div>");
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 static void record_cell(rp_x_buf *b, const json_t *r)
 {
     rp_x_buf_puts(b, "<td>");
-    rp_serve__esc(b, jstr(r, "list"));
+    rp_serve__esc(b, rp_serve__jstr(r, "list"));
     rp_x_buf_puts(b, " <span class=\"muted\">");
-    rp_serve__esc(b, jstr(r, "case_id"));
+    rp_serve__esc(b, rp_serve__jstr(r, "case_id"));
     rp_x_buf_puts(b, "</span><br>");
     static const char *const keys[] = {"registration_year", "sex", "age_band", "citizenship",
                                        "exploitation"};
     for (size_t k = 0; k < RP_ARRAY_LEN(keys); k++) {
         if (k > 0)
             rp_x_buf_puts(b, " &middot; ");
-        const char *v = jstr(r, keys[k]);
+        const char *v = rp_serve__jstr(r, keys[k]);
         rp_serve__esc(b, v[0] != '\0' ? v : "?");
     }
     rp_x_buf_puts(b, "</td>");
@@ -659,12 +616,12 @@ static void record_cell(rp_x_buf *b, const json_t *r)
 static void review_row(rp_serve__ctx *ctx, const json_t *p)
 {
     rp_x_buf *b = &ctx->res->body;
-    long long a = (long long)jnum(p, "a");
-    long long bb = (long long)jnum(p, "b");
-    rp_x_buf_printf(b, "<tr><td class=\"n\">%.3f</td>", jnum(p, "score"));
+    long long a = (long long)rp_serve__jnum(p, "a");
+    long long bb = (long long)rp_serve__jnum(p, "b");
+    rp_x_buf_printf(b, "<tr><td class=\"n\">%.3f</td>", rp_serve__jnum(p, "score"));
     record_cell(b, json_object_get(p, "record_a"));
     record_cell(b, json_object_get(p, "record_b"));
-    td_text(b, jstr(p, "decision"));
+    rp_serve__td_text(b, rp_serve__jstr(p, "decision"));
     rp_x_buf_printf(b,
                     "<td><form method=\"post\" action=\"/linkage/%lld/review\" "
                     "class=\"inline\">",
@@ -692,17 +649,17 @@ int rp_serve__page_link_run(rp_serve__ctx *ctx, rp_error *err)
     snprintf(title, sizeof(title), "Clerical review: run %lld", ctx->ids[0]);
     rp_serve__page_begin(ctx, title);
     rp_x_buf_puts(b, "<p>Method ");
-    rp_serve__esc(b, jstr(run, "method"));
+    rp_serve__esc(b, rp_serve__jstr(run, "method"));
     rp_x_buf_puts(b, ", ");
-    rp_serve__num(b, jnum(run, "records"));
+    rp_serve__num(b, rp_serve__jnum(run, "records"));
     rp_x_buf_puts(b, " records, ");
-    rp_serve__num(b, jnum(run, "pairs"));
+    rp_serve__num(b, rp_serve__jnum(run, "pairs"));
     rp_x_buf_puts(b, " scored pairs. Pairs in the review band are shown first; a decision is "
                      "recorded and audited, and the next <code>rapporteur link</code> run "
                      "clusters with it.</p>");
     const char *done = rp_serve__param_get(&ctx->req->query, "done");
     if (done != NULL)
-        message(b, "ok", "Decision recorded.");
+        rp_serve__message(b, "ok", "Decision recorded.");
     rp_x_buf_puts(b, "<div class=\"scroll\"><table><caption>Uncertain pairs</caption><thead>"
                      "<tr><th scope=\"col\" class=\"n\">Score</th><th scope=\"col\">Record A"
                      "</th><th scope=\"col\">Record B</th><th scope=\"col\">Decision</th>"
@@ -718,7 +675,7 @@ int rp_serve__page_link_run(rp_serve__ctx *ctx, rp_error *err)
         rp_x_buf_puts(b, "<tr><td colspan=\"5\">No pairs in the review band.</td></tr>");
     rp_x_buf_puts(b, "</tbody></table></div><p><a href=\"/linkage\">All runs</a></p>");
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 /* A form field as a positive number. */
@@ -785,7 +742,7 @@ static int users_page(rp_serve__ctx *ctx, const char *note, bool bad, rp_error *
     rp_x_buf *b = &ctx->res->body;
     rp_serve__page_begin(ctx, "Users");
     if (note != NULL)
-        message(b, bad ? "bad" : "ok", note);
+        rp_serve__message(b, bad ? "bad" : "ok", note);
     rp_x_buf_puts(b, "<div class=\"scroll\"><table><caption>Accounts</caption><thead><tr>"
                      "<th scope=\"col\">Name</th><th scope=\"col\">Role</th><th scope=\"col\">"
                      "Agency</th><th scope=\"col\">Created (UTC)</th><th scope=\"col\">State"
@@ -795,17 +752,17 @@ static int users_page(rp_serve__ctx *ctx, const char *note, bool bad, rp_error *
     json_array_foreach(json_object_get(m, "users"), i, u)
     {
         rp_x_buf_puts(b, "<tr>");
-        td_text(b, jstr(u, "name"));
-        td_text(b, jstr(u, "role"));
-        td_text(b, jstr(u, "agency"));
-        td_text(b, jstr(u, "created_at"));
-        td_text(b, json_is_true(json_object_get(u, "disabled")) ? "disabled" : "active");
+        rp_serve__td_text(b, rp_serve__jstr(u, "name"));
+        rp_serve__td_text(b, rp_serve__jstr(u, "role"));
+        rp_serve__td_text(b, rp_serve__jstr(u, "agency"));
+        rp_serve__td_text(b, rp_serve__jstr(u, "created_at"));
+        rp_serve__td_text(b, json_is_true(json_object_get(u, "disabled")) ? "disabled" : "active");
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
     user_form(ctx, json_object_get(m, "roles"));
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 int rp_serve__page_users(rp_serve__ctx *ctx, rp_error *err)
@@ -852,14 +809,14 @@ static void audit_filter_form(rp_x_buf *b, const json_t *filter)
     rp_x_buf_puts(b, "<form class=\"stack\" method=\"get\" action=\"/admin/audit\">"
                      "<label for=\"fa\">Action (ends in a dot: all that start so, as "
                      "<code>login.</code>)</label><input id=\"fa\" name=\"action\" value=\"");
-    rp_serve__esc(b, jstr(filter, "action"));
+    rp_serve__esc(b, rp_serve__jstr(filter, "action"));
     rp_x_buf_puts(b, "\"><label for=\"fu\">User</label><input id=\"fu\" name=\"user\" value=\"");
-    rp_serve__esc(b, jstr(filter, "user"));
+    rp_serve__esc(b, rp_serve__jstr(filter, "user"));
     rp_x_buf_printf(b,
                     "\"><label><input type=\"checkbox\" name=\"kind\" value=\"changes\"%s> "
                     "Changes only (no log-ins)</label><button type=\"submit\">Show</button>"
                     "</form>",
-                    strcmp(jstr(filter, "kind"), "changes") == 0 ? " checked" : "");
+                    strcmp(rp_serve__jstr(filter, "kind"), "changes") == 0 ? " checked" : "");
 }
 
 int rp_serve__page_audit(rp_serve__ctx *ctx, rp_error *err)
@@ -878,37 +835,38 @@ int rp_serve__page_audit(rp_serve__ctx *ctx, rp_error *err)
                     "(UTC)</th><th scope=\"col\">User</th><th scope=\"col\">Action</th>"
                     "<th scope=\"col\">Object</th><th scope=\"col\">Details</th></tr></thead>"
                     "<tbody>",
-                    jnum(filter, "limit"));
+                    rp_serve__jnum(filter, "limit"));
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(m, "audit"), i, e)
     {
         rp_x_buf_puts(b, "<tr>");
-        td_text(b, jstr(e, "at"));
-        td_text(b, jstr(e, "user"));
-        td_text(b, jstr(e, "action"));
-        td_text(b, jstr(e, "object"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "at"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "user"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "action"));
+        rp_serve__td_text(b, rp_serve__jstr(e, "object"));
         char *d = json_dumps(json_object_get(e, "detail"), JSON_COMPACT);
-        td_text(b, d != NULL ? d : "");
+        rp_serve__td_text(b, d != NULL ? d : "");
         free(d);
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
-    double next = jnum(m, "next_before");
+    double next = rp_serve__jnum(m, "next_before");
     if (isfinite(next)) {
         /* The link is built from escaped parameters, then escaped again as an attribute. */
         rp_x_buf link;
         rp_x_buf_init(&link);
-        rp_x_buf_printf(&link, "/admin/audit?before=%.0f&limit=%.0f", next, jnum(filter, "limit"));
-        if (jstr(filter, "action")[0] != '\0') {
+        rp_x_buf_printf(&link, "/admin/audit?before=%.0f&limit=%.0f", next,
+                        rp_serve__jnum(filter, "limit"));
+        if (rp_serve__jstr(filter, "action")[0] != '\0') {
             rp_x_buf_puts(&link, "&action=");
-            url_param(&link, jstr(filter, "action"));
+            url_param(&link, rp_serve__jstr(filter, "action"));
         }
-        if (jstr(filter, "user")[0] != '\0') {
+        if (rp_serve__jstr(filter, "user")[0] != '\0') {
             rp_x_buf_puts(&link, "&user=");
-            url_param(&link, jstr(filter, "user"));
+            url_param(&link, rp_serve__jstr(filter, "user"));
         }
-        if (strcmp(jstr(filter, "kind"), "changes") == 0)
+        if (strcmp(rp_serve__jstr(filter, "kind"), "changes") == 0)
             rp_x_buf_puts(&link, "&kind=changes");
         rp_x_buf_puts(b, "<p><a href=\"");
         rp_serve__esc(b, rp_x_buf_cstr(&link));
@@ -916,5 +874,5 @@ int rp_serve__page_audit(rp_serve__ctx *ctx, rp_error *err)
         rp_x_buf_release(&link);
     }
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }

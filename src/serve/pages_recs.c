@@ -8,40 +8,6 @@
 
 #include <math.h>
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s != NULL ? s : "";
-}
-
-static double jnum(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static void td_text(rp_x_buf *b, const char *s)
-{
-    rp_x_buf_puts(b, "<td>");
-    rp_serve__esc(b, s);
-    rp_x_buf_puts(b, "</td>");
-}
-
-static void td_num(rp_x_buf *b, double x)
-{
-    rp_x_buf_puts(b, "<td class=\"n\">");
-    rp_serve__num(b, x);
-    rp_x_buf_puts(b, "</td>");
-}
-
-static int finish(rp_serve__ctx *ctx, rp_error *err)
-{
-    rp_serve__page_end(ctx);
-    if (rp_x_buf_oom(&ctx->res->body))
-        return rp_error_set(err, RP_ENOMEM, "out of memory");
-    return RP_OK;
-}
-
 /* "partially_implemented" -> "partially implemented" */
 static void label(rp_x_buf *b, const char *code)
 {
@@ -51,14 +17,6 @@ static void label(rp_x_buf *b, const char *code)
             s[0] = ' ';
         rp_serve__esc(b, s);
     }
-}
-
-static void message(rp_x_buf *b, const char *cls, const char *text)
-{
-    rp_x_buf_printf(b, "<p class=\"msg %s\" role=\"%s\">", cls,
-                    strcmp(cls, "bad") == 0 ? "alert" : "status");
-    rp_serve__esc(b, text);
-    rp_x_buf_puts(b, "</p>");
 }
 
 /* ==== the list ==== */
@@ -71,10 +29,10 @@ static void filter_form(rp_serve__ctx *ctx, const json_t *m)
                      "aria-label=\"Filter recommendations\">"
                      "<label for=\"f-state\">State</label><input id=\"f-state\" name=\"state\" "
                      "maxlength=\"8\" value=\"");
-    rp_serve__esc(b, jstr(f, "state"));
+    rp_serve__esc(b, rp_serve__jstr(f, "state"));
     rp_x_buf_puts(b, "\"><label for=\"f-theme\">Theme</label><input id=\"f-theme\" "
                      "name=\"theme\" maxlength=\"31\" value=\"");
-    rp_serve__esc(b, jstr(f, "theme"));
+    rp_serve__esc(b, rp_serve__jstr(f, "theme"));
     rp_x_buf_puts(b, "\"><label for=\"f-status\">Status</label><select id=\"f-status\" "
                      "name=\"status\"><option value=\"\">any</option>");
     size_t i;
@@ -84,7 +42,8 @@ static void filter_form(rp_serve__ctx *ctx, const json_t *m)
         const char *code = json_string_value(s);
         rp_x_buf_puts(b, "<option value=\"");
         rp_serve__esc(b, code);
-        rp_x_buf_printf(b, "\"%s>", strcmp(code, jstr(f, "status")) == 0 ? " selected" : "");
+        rp_x_buf_printf(b, "\"%s>",
+                        strcmp(code, rp_serve__jstr(f, "status")) == 0 ? " selected" : "");
         label(b, code);
         rp_x_buf_puts(b, "</option>");
     }
@@ -112,21 +71,21 @@ int rp_serve__page_recs(rp_serve__ctx *ctx, rp_error *err)
     json_t *r;
     json_array_foreach(recs, i, r)
     {
-        rp_x_buf_printf(b, "<tr><td><a href=\"/recs/%lld\">", (long long)jnum(r, "id"));
-        rp_serve__esc(b, jstr(r, "ref"));
+        rp_x_buf_printf(b, "<tr><td><a href=\"/recs/%lld\">", (long long)rp_serve__jnum(r, "id"));
+        rp_serve__esc(b, rp_serve__jstr(r, "ref"));
         rp_x_buf_puts(b, "</a></td>");
-        td_text(b, jstr(r, "strength"));
-        td_text(b, jstr(r, "themes"));
-        td_text(b, jstr(r, "due_date"));
+        rp_serve__td_text(b, rp_serve__jstr(r, "strength"));
+        rp_serve__td_text(b, rp_serve__jstr(r, "themes"));
+        rp_serve__td_text(b, rp_serve__jstr(r, "due_date"));
         rp_x_buf_puts(b, "<td>");
-        label(b, jstr(r, "status"));
+        label(b, rp_serve__jstr(r, "status"));
         rp_x_buf_puts(b, "</td>");
-        td_text(b, jstr(r, "text"));
+        rp_serve__td_text(b, rp_serve__jstr(r, "text"));
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 /* ==== one recommendation ==== */
@@ -142,12 +101,12 @@ static void history_table(rp_x_buf *b, const json_t *hist)
     json_array_foreach(hist, i, h)
     {
         rp_x_buf_puts(b, "<tr>");
-        td_text(b, jstr(h, "date"));
+        rp_serve__td_text(b, rp_serve__jstr(h, "date"));
         rp_x_buf_puts(b, "<td>");
-        label(b, jstr(h, "status"));
+        label(b, rp_serve__jstr(h, "status"));
         rp_x_buf_puts(b, "</td>");
-        td_text(b, jstr(h, "author"));
-        td_text(b, jstr(h, "note"));
+        rp_serve__td_text(b, rp_serve__jstr(h, "author"));
+        rp_serve__td_text(b, rp_serve__jstr(h, "note"));
         rp_x_buf_puts(b, "<td>");
         size_t k;
         json_t *e;
@@ -172,11 +131,11 @@ static void progress_list(rp_x_buf *b, const json_t *prog)
     json_array_foreach(prog, i, p)
     {
         rp_x_buf_puts(b, "<li>");
-        rp_serve__esc(b, jstr(p, "date"));
+        rp_serve__esc(b, rp_serve__jstr(p, "date"));
         rp_x_buf_puts(b, " &mdash; ");
-        rp_serve__esc(b, jstr(p, "author"));
+        rp_serve__esc(b, rp_serve__jstr(p, "author"));
         rp_x_buf_puts(b, ": ");
-        rp_serve__esc(b, jstr(p, "note"));
+        rp_serve__esc(b, rp_serve__jstr(p, "note"));
         size_t k;
         json_t *e;
         json_array_foreach(json_object_get(p, "evidence"), k, e)
@@ -207,7 +166,8 @@ static void status_form(rp_serve__ctx *ctx, const json_t *m, long long id)
         const char *code = json_string_value(s);
         rp_x_buf_puts(b, "<option value=\"");
         rp_serve__esc(b, code);
-        rp_x_buf_printf(b, "\"%s>", strcmp(code, jstr(m, "status")) == 0 ? " selected" : "");
+        rp_x_buf_printf(b, "\"%s>",
+                        strcmp(code, rp_serve__jstr(m, "status")) == 0 ? " selected" : "");
         label(b, code);
         rp_x_buf_puts(b, "</option>");
     }
@@ -241,23 +201,23 @@ static int rec_page(rp_serve__ctx *ctx, const char *note, bool bad, rp_error *er
         return rc;
     rp_x_buf *b = &ctx->res->body;
     char title[128];
-    snprintf(title, sizeof(title), "Recommendation %s", jstr(m, "ref"));
+    snprintf(title, sizeof(title), "Recommendation %s", rp_serve__jstr(m, "ref"));
     rp_serve__page_begin(ctx, title);
     if (note != NULL)
-        message(b, bad ? "bad" : "ok", note);
+        rp_serve__message(b, bad ? "bad" : "ok", note);
     rp_x_buf_puts(b, "<blockquote>");
-    rp_serve__esc(b, jstr(m, "text"));
+    rp_serve__esc(b, rp_serve__jstr(m, "text"));
     rp_x_buf_puts(b, "</blockquote><div class=\"scroll\"><table><tbody>");
     static const char *const rows[][2] = {
         {"state", "State"},       {"source", "Source"}, {"paragraph", "Paragraph"},
         {"strength", "Strength"}, {"due_date", "Due"},  {"status_date", "Status since"}};
     for (size_t i = 0; i < RP_ARRAY_LEN(rows); i++) {
         rp_x_buf_printf(b, "<tr><th scope=\"row\">%s</th>", rows[i][1]);
-        td_text(b, jstr(m, rows[i][0]));
+        rp_serve__td_text(b, rp_serve__jstr(m, rows[i][0]));
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "<tr><th scope=\"row\">Status</th><td id=\"status-now\"><strong>");
-    label(b, jstr(m, "status"));
+    label(b, rp_serve__jstr(m, "status"));
     rp_x_buf_puts(b, "</strong></td></tr></tbody></table></div>");
     history_table(b, json_object_get(m, "history"));
     progress_list(b, json_object_get(m, "progress"));
@@ -270,7 +230,7 @@ static int rec_page(rp_serve__ctx *ctx, const char *note, bool bad, rp_error *er
         evidence_form(ctx, id);
     rp_x_buf_puts(b, "<p><a href=\"/recs\">All recommendations</a></p>");
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 int rp_serve__page_rec(rp_serve__ctx *ctx, rp_error *err)
@@ -334,15 +294,15 @@ static void score_table(rp_x_buf *b, const json_t *rows, const char *key, const 
         else
             rp_serve__esc(b, json_string_value(k));
         rp_x_buf_puts(b, "</th>");
-        td_num(b, jnum(r, "total"));
-        td_num(b, jnum(json_object_get(r, "by_status"), "implemented"));
-        double sh = jnum(r, "share_implemented");
+        rp_serve__td_num(b, rp_serve__jnum(r, "total"));
+        rp_serve__td_num(b, rp_serve__jnum(json_object_get(r, "by_status"), "implemented"));
+        double sh = rp_serve__jnum(r, "share_implemented");
         if (isfinite(sh))
             rp_x_buf_printf(b, "<td class=\"n\">%.0f%%</td>", sh * 100);
         else
             rp_x_buf_puts(b, "<td class=\"n\">&ndash;</td>");
-        td_num(b, jnum(r, "overdue"));
-        td_num(b, jnum(r, "repeated_not_acted"));
+        rp_serve__td_num(b, rp_serve__jnum(r, "overdue"));
+        rp_serve__td_num(b, rp_serve__jnum(r, "repeated_not_acted"));
         rp_x_buf_puts(b, "</tr>");
     }
     rp_x_buf_puts(b, "</tbody></table></div>");
@@ -359,18 +319,18 @@ int rp_serve__page_scorecards(rp_serve__ctx *ctx, rp_error *err)
     const json_t *all = json_object_get(m, "overall");
     rp_x_buf_puts(b, "<section class=\"cards\" aria-label=\"Overall\"><div class=\"card\"><h2>"
                      "Implemented</h2><p class=\"big\">");
-    double sh = jnum(all, "share_implemented");
+    double sh = rp_serve__jnum(all, "share_implemented");
     if (isfinite(sh))
         rp_x_buf_printf(b, "%.0f%%", sh * 100);
     else
         rp_x_buf_puts(b, "&ndash;");
     rp_x_buf_puts(b, "</p><p class=\"muted\">of the recommendations still relevant, as of ");
-    rp_serve__esc(b, jstr(m, "as_of"));
+    rp_serve__esc(b, rp_serve__jstr(m, "as_of"));
     rp_x_buf_puts(b, "</p></div><div class=\"card\"><h2>Overdue</h2><p class=\"big\">");
-    rp_serve__num(b, jnum(all, "overdue"));
+    rp_serve__num(b, rp_serve__jnum(all, "overdue"));
     rp_x_buf_puts(b, "</p></div><div class=\"card\"><h2>Repeated, not acted on</h2>"
                      "<p class=\"big\">");
-    rp_serve__num(b, jnum(all, "repeated_not_acted"));
+    rp_serve__num(b, rp_serve__jnum(all, "repeated_not_acted"));
     rp_x_buf_puts(b, "</p></div></section>");
     static const char *const dims[][3] = {{"by_state", "state", "By state"},
                                           {"by_round", "round", "By evaluation round"},
@@ -380,7 +340,7 @@ int rp_serve__page_scorecards(rp_serve__ctx *ctx, rp_error *err)
     for (size_t i = 0; i < RP_ARRAY_LEN(dims); i++)
         score_table(b, json_object_get(m, dims[i][0]), dims[i][1], dims[i][2]);
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }
 
 /* ==== public statistics ==== */
@@ -406,7 +366,7 @@ static void cell_td(rp_x_buf *b, const json_t *c, const char *mark)
 {
     const json_t *v = json_object_get(c, "value");
     if (json_is_number(v)) {
-        td_num(b, json_number_value(v));
+        rp_serve__td_num(b, json_number_value(v));
         return;
     }
     rp_x_buf_puts(b, "<td class=\"n\"><abbr title=\"suppressed (disclosure control)\">");
@@ -428,17 +388,18 @@ static void public_table(rp_x_buf *b, const json_t *t)
     size_t nd = json_array_size(dims);
     if (nd < 1 || nd > 2)
         return;
-    const char *mark = jstr(t, "suppressed_mark");
+    const char *mark = rp_serve__jstr(t, "suppressed_mark");
     size_t rows = json_array_size(json_object_get(json_array_get(dims, 0), "categories")) + 1;
     size_t cols =
         nd == 2 ? json_array_size(json_object_get(json_array_get(dims, 1), "categories")) + 1 : 1;
     rp_x_buf_puts(b, "<div class=\"scroll\"><table><caption>");
-    rp_serve__esc(b, jstr(t, "title"));
+    rp_serve__esc(b, rp_serve__jstr(t, "title"));
     rp_x_buf_puts(b, "</caption><thead><tr><th scope=\"col\"></th>");
     for (size_t c = 0; c < cols; c++) {
         size_t idx[2] = {0, c};
         rp_x_buf_puts(b, "<th scope=\"col\" class=\"n\">");
-        rp_serve__esc(b, nd == 2 ? cell_label(cell_at(cells, idx, 2), 1) : jstr(t, "unit"));
+        rp_serve__esc(b,
+                      nd == 2 ? cell_label(cell_at(cells, idx, 2), 1) : rp_serve__jstr(t, "unit"));
         rp_x_buf_puts(b, "</th>");
     }
     rp_x_buf_puts(b, "</tr></thead><tbody>");
@@ -473,7 +434,7 @@ int rp_serve__page_public(rp_serve__ctx *ctx, rp_error *err)
     rp_x_buf *b = &ctx->res->body;
     rp_serve__page_begin(ctx, "Public statistics");
     rp_x_buf_puts(b, "<p>Identified victims of trafficking in human beings, counted as ");
-    rp_serve__esc(b, jstr(m, "unit"));
+    rp_serve__esc(b, rp_serve__jstr(m, "unit"));
     rp_x_buf_puts(b, ". Small numbers are suppressed (shown as <abbr title=\"suppressed\">x"
                      "</abbr>), together with enough other cells that they cannot be worked "
                      "out from the totals.</p>");
@@ -487,5 +448,5 @@ int rp_serve__page_public(rp_serve__ctx *ctx, rp_error *err)
     if (json_array_size(tables) == 0)
         rp_x_buf_puts(b, "<p class=\"msg\">No statistics are published yet.</p>");
     json_decref(m);
-    return finish(ctx, err);
+    return rp_serve__page_finish(ctx, err);
 }

@@ -365,7 +365,7 @@ void rp_serve__response_release(rp_serve__response *res);
 
 /* ==== the server object, shared by every handler ==== */
 
-/** Cached overview model (estimation is the costly part of a page). */
+/** A cached model (estimation is the costly part of a page), see rp_serve__model_cached. */
 typedef struct rp_serve__cache {
     pthread_mutex_t lock;
     char key[96];  /* data generation it was computed for; "" = empty */
@@ -502,6 +502,24 @@ void rp_serve__csrf_input(rp_serve__ctx *ctx);
 /** Append a number as people count (integer, or with one decimal when not whole). */
 void rp_serve__num(rp_x_buf *b, double x);
 
+/** The string member @p key of @p o, "" when absent or not a string. */
+const char *rp_serve__jstr(const json_t *o, const char *key);
+
+/** The number member @p key of @p o, NaN when absent or not a number. */
+double rp_serve__jnum(const json_t *o, const char *key);
+
+/** A table cell holding @p s, escaped. */
+void rp_serve__td_text(rp_x_buf *b, const char *s);
+
+/** A right-aligned table cell holding @p x as rp_serve__num() writes it. */
+void rp_serve__td_num(rp_x_buf *b, double x);
+
+/** A message paragraph of class @p cls ("ok", "bad", ...; "bad" is an alert) holding @p text. */
+void rp_serve__message(rp_x_buf *b, const char *cls, const char *text);
+
+/** End the page (rp_serve__page_end). @return RP_OK; RP_ENOMEM when the body ran out of memory. */
+int rp_serve__page_finish(rp_serve__ctx *ctx, rp_error *err);
+
 /** Set a JSON answer (takes the reference to @p v, also on failure). */
 int rp_serve__json(rp_serve__ctx *ctx, unsigned status, json_t *v, rp_error *err);
 
@@ -519,6 +537,18 @@ void rp_serve__redirect(rp_serve__ctx *ctx, const char *location);
  * @return RP_OK; RP_ESQL.
  */
 int rp_serve__data_key(char *out, size_t size, rp_serve__ctx *ctx, rp_error *err);
+
+/**
+ * The model kept in cache @p c: a copy of the cached one when it was made for the data
+ * as they are now (rp_serve__data_key), else a new one from @p compute, which is given
+ * that key and then cached. @p compute returns NULL on failure, with @p err set (or
+ * else the failure is RP_ENOMEM). @return RP_OK; RP_ESQL; RP_ENOMEM; what @p compute set.
+ */
+int rp_serve__model_cached(json_t **out,
+                           rp_serve__ctx *ctx,
+                           rp_serve__cache *c,
+                           json_t *(*compute)(rp_store *st, const char *key, rp_error *err),
+                           rp_error *err);
 
 int rp_serve__model_overview(json_t **out, rp_serve__ctx *ctx, rp_error *err);
 int rp_serve__model_submissions(json_t **out, rp_serve__ctx *ctx, rp_error *err);

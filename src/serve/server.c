@@ -338,6 +338,14 @@ static bool request_params(rp_serve__request *req, struct MHD_Connection *conn)
             rp_serve__parse_cookies(&req->cookies, cookie, RP_SERVE_MAX_FIELDS, &err) == RP_OK);
 }
 
+/* Free what request_params() parsed into @p req and the answer @p res. */
+static void exchange_release(rp_serve__request *req, rp_serve__response *res)
+{
+    rp_serve__params_release(&req->cookies);
+    rp_serve__params_release(&req->query);
+    rp_serve__response_release(res);
+}
+
 /* Answer @p res now and log it. */
 static enum MHD_Result answer(rp_server *srv,
                               struct MHD_Connection *conn,
@@ -408,9 +416,7 @@ static enum MHD_Result first_call(rp_server *srv,
         cs->refused = true;
         ok = answer(srv, conn, &req, &res);
     }
-    rp_serve__params_release(&req.cookies);
-    rp_serve__params_release(&req.query);
-    rp_serve__response_release(&res);
+    exchange_release(&req, &res);
     return ok;
 }
 
@@ -450,9 +456,7 @@ static enum MHD_Result handle(rp_server *srv,
     pool_release(srv, st);
     ok = answer(srv, conn, &req, &res);
 out:
-    rp_serve__params_release(&req.cookies);
-    rp_serve__params_release(&req.query);
-    rp_serve__response_release(&res);
+    exchange_release(&req, &res);
     return ok;
 }
 
