@@ -63,6 +63,11 @@ typedef struct rp_table_dim {
     rp_field field; /* a field of the standard, or RP_TABLE_FIELD_STATE / _REGION */
     size_t n_cats;
     char **cats; /* n_cats category labels (codes of the standard; "" = not recorded) */
+    /* n_cats flags, 1 where the category is listed because the data hold it, so that
+     * a reader knows its one-way margin is at least 1; 0 where it is filled in (a year
+     * between the first and the last) or nothing is known. NULL when none is known;
+     * rp_report_table_build() sets it, and the disclosure audit uses it */
+    uint8_t *present;
 } rp_table_dim;
 
 /**
@@ -586,7 +591,9 @@ typedef struct rp_sdc_interval {
 /**
  * The LP audit (tau-ARGUS's audit): for every suppressed cell, minimise and maximise it
  * subject to every relation of the table with the published cells fixed at their values
- * and the suppressed cells >= 0 (GLPK simplex). Relations: along an additive dimension,
+ * and the suppressed cells >= 0, or >= 1 for the one-way margin of a category that
+ * rp_table_dim.present marks (a reader knows a listed category occurs), with the lower
+ * protection then asked down to that 1 only (GLPK simplex). Relations: along an additive dimension,
  * each line of categories sums to its margin; along a multi-valued dimension each cell
  * is at most its margin and the line sums to at least the margin. Bounds are rounded
  * inwards to integers (counts are whole persons).

@@ -266,6 +266,15 @@ int rp_table_slice(rp_table **out, const rp_table *t, const size_t *at, rp_error
     if (n_keep == 0) {
         return rp_error_set(err, RP_EINVAL, "slice: no dimension kept");
     }
+    /* a category's one-way margin in the slice is the table's only when every other
+     * dimension is fixed at its total; else nothing is known of it */
+    bool at_totals = true;
+    for (size_t d = 0; d < t->n_dims; d++) {
+        at_totals = at_totals && (at[d] == RP_TABLE_KEEP || at[d] == t->dims[d].n_cats);
+    }
+    for (size_t k = 0; k < n_keep && !at_totals; k++) {
+        dims[k].present = NULL;
+    }
     int rc = rp_report__table_alloc(&s, dims, n_keep, err);
     if (rc != RP_OK) {
         return rc;

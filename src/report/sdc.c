@@ -4,7 +4,8 @@
  * k-rounding. docs/report.md states the rules; differential privacy is in dp.c.
  *
  * The audit is the attacker's computation: every published cell is a known constant,
- * every suppressed cell an unknown >= 0, and the table's relations (lines summing to
+ * every suppressed cell an unknown >= 0 (>= 1 for the one-way margin of a listed
+ * category, as only the categories present are listed), and the table's relations (lines summing to
  * their margins, or for a multi-valued dimension cells at most their margin and lines
  * at least it) are linear constraints. Minimising and maximising each unknown over
  * them gives the range an attacker can narrow it to (the feasibility interval).
@@ -79,6 +80,27 @@ static size_t pos_in(const rp_table *t, size_t c, size_t d)
 static bool suppressed(const rp_table *t, size_t c)
 {
     return t->status[c] == RP_CELL_PRIMARY || t->status[c] == RP_CELL_SECONDARY;
+}
+
+/*
+ * The least value a reader knows cell @p c has: 1 for the one-way margin of a category
+ * listed because the data hold it (in a one-way table, its cell), as a table lists only
+ * the categories present; 0 otherwise (a gap year filled in with zeros, say). The count
+ * guards against a flag that would make the audit's LP infeasible.
+ */
+static double known_floor(const rp_table *t, size_t c)
+{
+    size_t n_inner = 0, dim = 0;
+    for (size_t d = 0; d < t->n_dims; d++) {
+        if (pos_in(t, c, d) < t->dims[d].n_cats) {
+            n_inner++;
+            dim = d;
+        }
+    }
+    if (n_inner != 1 || t->dims[dim].present == NULL) {
+        return 0.0;
+    }
+    return t->dims[dim].present[pos_in(t, c, dim)] != 0 && t->count[c] >= 1 ? 1.0 : 0.0;
 }
 
 /* ==== the LP of the audit ==== */
@@ -234,7 +256,8 @@ static int lp_build(audit_lp *a, const rp_table *t, rp_error *err)
         glp_add_cols(a->lp, (int)a->n_vars);
     }
     for (size_t v = 1; v <= a->n_vars; v++) {
-        glp_set_col_bnds(a->lp, (int)v, GLP_LO, 0.0, 0.0);
+        double lb = known_floor(t, a->cell_of[v]);
+        glp_set_col_bnds(a->lp, (int)v, GLP_LO, lb, 0.0);
     }
     for (size_t d = 0; d < t->n_dims && rc == RP_OK; d++) {
         size_t n = t->dims[d].n_cats;
@@ -313,6 +336,10 @@ static int audit_var(rp_sdc_interval *iv,
     iv->upper = isinf(hi) ? INFINITY : floor(hi + o->lp_tol);
     iv->primary = t->status[c] == RP_CELL_PRIMARY;
     rp_sdc_protection(&iv->need_lower, &iv->need_upper, &iv->need_width, iv->value, o);
+    /* below what the reader knows already the range cannot reach: the lower protection
+     * stops there, and the width (k) is then asked of the upper side */
+    double floor_known = known_floor(t, c);
+    iv->need_lower = iv->need_lower < floor_known ? floor_known : iv->need_lower;
     iv->protected_ = !iv->primary || (iv->lower <= iv->need_lower + o->lp_tol &&
                                       iv->upper >= iv->need_upper - o->lp_tol &&
                                       iv->upper - iv->lower >= iv->need_width - o->lp_tol);
@@ -564,6 +591,20 @@ static int audit_failing(rp_sdc_interval *fail,
     return rc;
 }
 
+/* Does a line through cell @p c hold a cell suppressed this round (@p fresh)? */
+static bool line_has_fresh(const rp_table *t, const bool *fresh, size_t *cells, size_t c)
+{
+    for (size_t d = 0; d < t->n_dims; d++) {
+        size_t len = line_cells(cells, t, d, c);
+        for (size_t j = 0; j < len; j++) {
+            if (fresh[cells[j]]) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Suppress every cell: the fallback when the rounds run out (always protects). */
 static void suppress_all(rp_table *t, rp_sdc_report *rep)
 {
@@ -583,9 +624,10 @@ static int protect_suppress(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *re
     }
     size_t *cells = rp_calloc(max_line, sizeof(*cells));
     bool *ok_cell = rp_calloc(t->n_cells, sizeof(*ok_cell));
+    bool *fresh = rp_calloc(t->n_cells, sizeof(*fresh));
     rp_sdc_interval *fail = rp_calloc(t->n_cells, sizeof(*fail));
     int rc = RP_OK;
-    if (cells == NULL || ok_cell == NULL || fail == NULL) {
+    if (cells == NULL || ok_cell == NULL || fresh == NULL || fail == NULL) {
         rc = rp_error_set(err, RP_ENOMEM, "out of memory");
         goto out;
     }
@@ -612,10 +654,17 @@ static int protect_suppress(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *re
             break;
         }
         size_t added = 0;
+        memset(fresh, 0, t->n_cells * sizeof(*fresh));
         for (size_t i = 0; i < n_fail; i++) {
+            /* a complement added this round in one of its lines may widen it already:
+             * the next audit says (fewer cells suppressed than one complement each) */
+            if (added > 0 && line_has_fresh(t, fresh, cells, fail[i].cell)) {
+                continue;
+            }
             size_t c = choose_complement(t, &fail[i], cells, o);
             if (c != SIZE_MAX && t->status[c] == RP_CELL_PUBLISHED) {
                 t->status[c] = RP_CELL_SECONDARY;
+                fresh[c] = true;
                 rep->n_secondary++;
                 added++;
             }
@@ -630,6 +679,7 @@ static int protect_suppress(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *re
 out:
     rp_free(cells);
     rp_free(ok_cell);
+    rp_free(fresh);
     rp_free(fail);
     return rc;
 }

@@ -19,6 +19,7 @@ void rp_table_free(rp_table *t)
     rp_free(t->unit);
     for (size_t d = 0; d < t->n_dims && d < RP_TABLE_MAX_DIMS; d++) {
         rp_x_strv_free(t->dims[d].cats, t->dims[d].n_cats);
+        rp_free(t->dims[d].present);
     }
     rp_free(t->count);
     rp_free(t->value);
@@ -112,6 +113,12 @@ int rp_report__table_alloc(rp_table **out, const rp_table_dim *dims, size_t n_di
         /* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
         t->dims[d].cats = rp_calloc(dims[d].n_cats + 1, sizeof(*t->dims[d].cats));
         ok = ok && t->dims[d].cats != NULL;
+        t->dims[d].present = rp_calloc(dims[d].n_cats + 1, sizeof(*t->dims[d].present));
+        ok = ok && t->dims[d].present != NULL;
+        if (t->dims[d].present != NULL && dims[d].present != NULL) {
+            memcpy(t->dims[d].present, dims[d].present,
+                   dims[d].n_cats * sizeof(*t->dims[d].present));
+        }
     }
     t->count = rp_calloc(n, sizeof(*t->count));
     t->value = rp_calloc(n, sizeof(*t->value));
@@ -497,9 +504,10 @@ int rp_report_data_from_records(rp_report_data **out,
 /* One dimension being counted: raw value -> category, and back. */
 typedef struct dim_plan {
     rp_field f;
-    int multi;     /* index into unit.multi, or -1 */
-    uint32_t *map; /* RAW_SPACE (or 32) entries: category index or NO_CAT */
-    uint32_t *raw; /* category -> raw value */
+    int multi;        /* index into unit.multi, or -1 */
+    uint32_t *map;    /* RAW_SPACE (or 32) entries: category index or NO_CAT */
+    uint32_t *raw;    /* category -> raw value */
+    uint8_t *present; /* category -> 1 when held by the data, 0 when filled in */
     size_t n_cats;
 } dim_plan;
 
@@ -665,17 +673,19 @@ static int order_categories(dim_plan *p, rp_error *err)
             }
         }
         for (uint32_t r = lo; lo > 0 && r <= hi; r++) {
-            p->map[r] = 1;
+            p->map[r] = p->map[r] != 0 ? 1 : 2; /* 2: a gap year, filled in */
         }
     }
     p->raw = rp_calloc(space, sizeof(*p->raw));
-    if (p->raw == NULL) {
+    p->present = rp_calloc(space, sizeof(*p->present));
+    if (p->raw == NULL || p->present == NULL) {
         return rp_error_set(err, RP_ENOMEM, "out of memory");
     }
     size_t n = 0;
     for (int cls = 0; cls <= 2; cls++) {
         for (uint32_t r = 0; r < space; r++) {
             if (p->map[r] != 0 && (p->multi >= 0 ? cls == 0 : raw_class(p->f, r) == cls)) {
+                p->present[n] = p->map[r] == 1 ? 1 : 0;
                 p->raw[n++] = r;
             }
         }
@@ -889,6 +899,7 @@ int rp_report_table_build(rp_table **out,
         rc = order_categories(&plans[k], err);
         dims[k].field = fields[k];
         dims[k].n_cats = plans[k].n_cats;
+        dims[k].present = plans[k].present;
     }
     if (rc == RP_OK) {
         rc = rp_report__table_alloc(&t, dims, n_fields, err);
@@ -903,6 +914,7 @@ int rp_report_table_build(rp_table **out,
     for (size_t k = 0; k < n_fields; k++) {
         rp_free(plans[k].map);
         rp_free(plans[k].raw);
+        rp_free(plans[k].present);
     }
     if (rc != RP_OK) {
         rp_table_free(t);

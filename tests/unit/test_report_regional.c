@@ -287,6 +287,23 @@ static void lp_row(glp_prob *lp, const int *cols, const double *vals, int n, int
     free(val);
 }
 
+/* What a reader knows of view cell @p c before any value: the one-way margin of a
+ * category the table lists because the data hold it is at least 1. */
+static double reader_floor(const rp_table *t, size_t c)
+{
+    size_t idx[RP_TABLE_MAX_DIMS], n_inner = 0, dim = 0;
+    rp_table_index(idx, t, c);
+    for (size_t d = 0; d < t->n_dims; d++) {
+        if (idx[d] < t->dims[d].n_cats) {
+            n_inner++;
+            dim = d;
+        }
+    }
+    return n_inner == 1 && t->dims[dim].present != NULL && t->dims[dim].present[idx[dim]] != 0
+               ? 1.0
+               : 0.0;
+}
+
 static void attack_build(attack_lp *a, const view_set *vs, size_t n_tables, int *cols, double *ones)
 {
     size_t n_cols = 0;
@@ -305,6 +322,10 @@ static void attack_build(attack_lp *a, const view_set *vs, size_t n_tables, int 
             const rp_table *t = vs[k].view[v];
             for (size_t c = 0; t != NULL && c < t->n_cells; c++) {
                 if (isnan(t->value[c])) {
+                    int n = covered(cols, a, vs, k, v, c);
+                    if (n > 0 && reader_floor(t, c) > 0) {
+                        lp_row(a->lp, cols, ones, n, GLP_LO, reader_floor(t, c));
+                    }
                     continue;
                 }
                 int n = covered(cols, a, vs, k, v, c);
@@ -389,6 +410,7 @@ static size_t attack_views(const view_set *vs,
                 double hi = floor(attack_bound(a.lp, cols, n, 1) + 1e-6);
                 double x = t->count[c], nl = 0, nu = 0, nw = 0;
                 rp_sdc_protection(&nl, &nu, &nw, x, o);
+                nl = nl < reader_floor(t, c) ? reader_floor(t, c) : nl;
                 assert_true(lo <= x && x <= hi); /* the truth is feasible */
                 primaries++;
                 bad += lo > nl || hi < nu || hi - lo < nw ? 1 : 0;

@@ -35,6 +35,7 @@ static rp_table *make_table(size_t n_dims, const size_t *n_cats, const double *i
         dims[d].field = fields[d];
         dims[d].n_cats = n_cats[d];
         dims[d].cats = NULL;
+        dims[d].present = NULL;
     }
     rp_table *t = NULL;
     assert_rp_ok(rp_report__table_alloc(&t, dims, n_dims, NULL), NULL);
@@ -124,6 +125,26 @@ static void add_row(glp_prob *lp, const int *cols, const double *vals, int n, in
     free(val);
 }
 
+/*
+ * What a reader knows of cell @p c before any value: a table lists only the categories
+ * present, so the one-way margin of a listed category is at least 1 (the table's present
+ * flags say which are listed by the data and which filled in, as gap years are).
+ */
+static double reader_floor(const rp_table *t, size_t c)
+{
+    size_t pos[RP_TABLE_MAX_DIMS], n_inner = 0, dim = 0;
+    decode(pos, c, t);
+    for (size_t d = 0; d < t->n_dims; d++) {
+        if (pos[d] < t->dims[d].n_cats) {
+            n_inner++;
+            dim = d;
+        }
+    }
+    return n_inner == 1 && t->dims[dim].present != NULL && t->dims[dim].present[pos[dim]] != 0
+               ? 1.0
+               : 0.0;
+}
+
 /* The LP of the attack: every cell a column, every relation of every line a row. */
 static glp_prob *attack_lp(const rp_table *t)
 {
@@ -133,7 +154,7 @@ static glp_prob *attack_lp(const rp_table *t)
         bool sup = t->status[c] == RP_CELL_PRIMARY || t->status[c] == RP_CELL_SECONDARY;
         assert_true(sup == isnan(t->value[c])); /* nothing suppressed is published */
         if (sup) {
-            glp_set_col_bnds(lp, (int)c + 1, GLP_LO, 0, 0);
+            glp_set_col_bnds(lp, (int)c + 1, GLP_LO, reader_floor(t, c), 0);
         } else {
             glp_set_col_bnds(lp, (int)c + 1, GLP_FX, t->value[c], t->value[c]);
         }
@@ -214,7 +235,9 @@ static attack_result attack(const rp_table *t, double k, double pct)
         lo = ceil(lo - 1e-6);
         hi = floor(hi + 1e-6);
         res.narrowest = hi - lo < res.narrowest ? hi - lo : res.narrowest;
-        if (lo > (x - p > 0 ? x - p : 0) || hi < x + p || hi - lo < k) {
+        /* below what the reader knows the range cannot go: x - p, or that floor */
+        double need_lo = x - p > reader_floor(t, c) ? x - p : reader_floor(t, c);
+        if (lo > need_lo || hi < x + p || hi - lo < k) {
             fail_msg("cell %zu (count %g) can be narrowed to [%g, %g]", c, x, lo, hi);
         }
     }
@@ -318,6 +341,59 @@ static void sdc_protect__block_of_small_cells_needs_the_audit(void **state)
 }
 
 /* A deterministic generator for the random tables (splitmix64). */
+/*
+ * Store a6 of the review: citizenship PL 50, UA 40, VN 2, unknown 3. Suppressing VN and
+ * unknown alone leaves each in [0, 5] when a hidden cell may be 0, wide enough; but the
+ * table lists only citizenships present, so each is at least 1 and the reader narrows
+ * both to [1, 4]. The audit must know it too and suppress a complement.
+ */
+static void sdc_protect__listed_categories_are_at_least_one(void **state)
+{
+    (void)state;
+    static const double interior[] = {50, 40, 2, 3};
+    size_t n_cats[] = {4};
+    rp_table *t = make_table(1, n_cats, interior);
+    for (size_t i = 0; i < n_cats[0]; i++) {
+        t->dims[0].present[i] = 1;
+    }
+    rp_sdc_opts o = RP_SDC_OPTS_INIT;
+    rp_sdc_report rep = protect(t, &o);
+    assert_true(rep.audit_passed);
+    assert_int_equal(rep.n_primary, 2);
+    assert_true(rep.n_secondary >= 1);
+    attack_result a = attack(t, o.k, o.protection_pct);
+    assert_int_equal(a.n_primary, 2);
+    assert_true(a.narrowest >= o.k);
+    rp_table_free(t);
+
+    /* a cell of 1 known to be >= 1: its range must reach 1 + k, and it does */
+    static const double ones[] = {30, 1, 20};
+    size_t n3[] = {3};
+    t = make_table(1, n3, ones);
+    for (size_t i = 0; i < n3[0]; i++) {
+        t->dims[0].present[i] = 1;
+    }
+    rep = protect(t, &o);
+    assert_true(rep.audit_passed);
+    a = attack(t, o.k, o.protection_pct);
+    assert_int_equal(a.n_primary, 1);
+    rp_table_free(t);
+
+    /* a gap year filled in with 0 is not known to be >= 1: the LP stays feasible */
+    static const double gap[] = {40, 0, 3, 30};
+    size_t n4[] = {4};
+    t = make_table(1, n4, gap);
+    t->dims[0].present[0] = 1;
+    t->dims[0].present[2] = 1;
+    t->dims[0].present[3] = 1;
+    o.zero_unsafe = true;
+    rep = protect(t, &o);
+    assert_true(rep.audit_passed);
+    a = attack(t, o.k, o.protection_pct);
+    assert_int_equal(a.n_primary, rep.n_primary);
+    rp_table_free(t);
+}
+
 static uint64_t next_u64(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15u);
@@ -451,6 +527,16 @@ static void sdc_protect__ctdc_tables_withstand_the_attack(void **state)
         for (size_t i = 0; i < RP_ARRAY_LEN(tables); i++) {
             rp_table *t = NULL;
             assert_rp_ok(rp_report_table_build(&t, d, tables[i].f, tables[i].n, NULL, &err), &err);
+            /* the listing tells a reader which categories occur: every one, but of the
+             * years only the first and the last (the gaps are filled in) */
+            for (size_t dd = 0; dd < t->n_dims; dd++) {
+                size_t nc = t->dims[dd].n_cats;
+                bool years = t->dims[dd].field == RP_FIELD_REGISTRATION_YEAR;
+                assert_non_null(t->dims[dd].present);
+                for (size_t j = 0; j < nc; j++) {
+                    assert_true(t->dims[dd].present[j] != 0 || (years && j > 0 && j + 1 < nc));
+                }
+            }
             rp_sdc_opts o = RP_SDC_OPTS_INIT;
             o.k = ks[ki];
             rp_sdc_report rep = protect(t, &o);
@@ -648,6 +734,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sdc_protect__threshold_alone_is_recomputable),
         cmocka_unit_test(sdc_protect__block_of_small_cells_needs_the_audit),
+        cmocka_unit_test(sdc_protect__listed_categories_are_at_least_one),
         cmocka_unit_test(sdc_protect__random_tables_withstand_the_attack),
         cmocka_unit_test(sdc_protect__multi_valued_table),
         cmocka_unit_test(sdc_protect__ctdc_tables_withstand_the_attack),
