@@ -143,6 +143,14 @@ int rp_x_buf_puts(rp_x_buf *b, const char *s);
 /** Append the byte @p c. @return RP_OK; RP_ENOMEM. */
 int rp_x_buf_putc(rp_x_buf *b, char c);
 
+/**
+ * Append @p s (NULL = nothing) escaped for HTML and XML text and attribute values:
+ * & < > " ' as entities, control characters other than tab and newline as U+FFFD (XML
+ * 1.0 forbids them). Used by the report's HTML and SVG, the scorecards and the server.
+ * @return RP_OK; RP_ENOMEM (sticky in @p b).
+ */
+int rp_x_buf_put_html(rp_x_buf *b, const char *s);
+
 /** Append printf-formatted text. @return RP_OK; RP_ENOMEM; RP_EINVAL (bad format). */
 int rp_x_buf_printf(rp_x_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

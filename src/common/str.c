@@ -147,6 +147,43 @@ int rp_x_buf_puts(rp_x_buf *b, const char *s)
     return rp_x_buf_append(b, s, strlen(s));
 }
 
+int rp_x_buf_put_html(rp_x_buf *b, const char *s)
+{
+    if (s == NULL)
+        return RP_OK;
+    const char *run = s;
+    for (const char *p = s; *p != '\0'; p++) {
+        const char *rep = NULL;
+        switch (*p) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
+                rep = "\xEF\xBF\xBD"; /* U+FFFD for control characters */
+            break;
+        }
+        if (rep != NULL) {
+            rp_x_buf_append(b, run, (size_t)(p - run));
+            rp_x_buf_puts(b, rep);
+            run = p + 1;
+        }
+    }
+    return rp_x_buf_puts(b, run);
+}
+
 int rp_x_buf_putc(rp_x_buf *b, char c)
 {
     return rp_x_buf_append(b, &c, 1);

@@ -1049,24 +1049,7 @@ static int render_png(rp_x_buf *out, const rp_chart *c, double h, rp_error *err)
 /* Append @p s to @p b escaped for XML text and attributes. */
 static void xml_escape(rp_x_buf *b, const char *s)
 {
-    for (const char *p = s; *p != '\0'; p++) {
-        switch (*p) {
-        case '&':
-            rp_x_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            rp_x_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            rp_x_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            rp_x_buf_puts(b, "&quot;");
-            break;
-        default:
-            rp_x_buf_putc(b, *p);
-        }
-    }
+    rp_x_buf_put_html(b, s);
 }
 
 /* Length of the id reference at @p p that gets the prefix ("id=\"", "href=\"#",

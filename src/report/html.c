@@ -42,29 +42,7 @@ static const char style_sheet[] =
 /* Append @p s escaped for HTML text and attribute values. */
 static void esc(rp_x_buf *b, const char *s)
 {
-    if (s == NULL)
-        return;
-    for (const char *p = s; *p != '\0'; p++) {
-        switch (*p) {
-        case '&':
-            rp_x_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            rp_x_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            rp_x_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            rp_x_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            rp_x_buf_puts(b, "&#39;");
-            break;
-        default:
-            rp_x_buf_putc(b, *p);
-        }
-    }
+    rp_x_buf_put_html(b, s);
 }
 
 /* <tag>escaped text</tag> on its own line. */

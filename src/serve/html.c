@@ -24,39 +24,7 @@ void rp_serve__response_release(rp_serve__response *res)
 
 void rp_serve__esc(rp_x_buf *b, const char *s)
 {
-    if (s == NULL)
-        return;
-    const char *run = s;
-    for (const char *p = s; *p != '\0'; p++) {
-        const char *rep = NULL;
-        switch (*p) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
-            if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
-                rep = "\xEF\xBF\xBD"; /* U+FFFD for control characters */
-            break;
-        }
-        if (rep != NULL) {
-            rp_x_buf_append(b, run, (size_t)(p - run));
-            rp_x_buf_puts(b, rep);
-            run = p + 1;
-        }
-    }
-    rp_x_buf_puts(b, run);
+    rp_x_buf_put_html(b, s);
 }
 
 void rp_serve__num(rp_x_buf *b, double x)
