@@ -299,7 +299,7 @@ static int user_cmd(serve_args *a, int argc, char **argv)
     if (rc != RP_OK)
         return rp_cli_report(&err, a->common.json);
     if (!a->common.quiet && !a->common.json)
-        fprintf(stderr, "rapporteur: user '%s' %s\n", name, add ? "added" : "has a new password");
+        printf("user '%s' %s\n", name, add ? "added" : "has a new password");
     return RP_EXIT_OK;
 }
 
