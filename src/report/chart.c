@@ -607,9 +607,15 @@ static void draw_footer(cairo_t *cr, const rp_chart *c, const frame *fr)
         cairo_line_to(cr, MARGIN + 18.0, y - 3.5);
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, INK);
-        draw_text(cr, MARGIN + 24.0, y,
-                  fit_text(buf, sizeof(buf), cr, c->trend_label, c->width - 2 * MARGIN - 24.0),
-                  0.0);
+        /* the estimate and its interval, which come before the first "; ", are what must
+         * show; the method that follows is in the report's text and the chart's <desc> */
+        char head[512];
+        rp_x_strlcpy(head, c->trend_label, sizeof(head));
+        double room = c->width - 2 * MARGIN - 24.0;
+        char *cut = strstr(head, "; ");
+        if (cut != NULL && text_width(cr, head) > room)
+            *cut = '\0';
+        draw_text(cr, MARGIN + 24.0, y, fit_text(buf, sizeof(buf), cr, head, room), 0.0);
         y += line;
     }
     cairo_set_source_rgb(cr, GREY);
