@@ -52,6 +52,7 @@ enum {
     OPT_DP,
     OPT_DP_BUDGET,
     OPT_DP_ALLOW_LARGE,
+    OPT_YEARS,
     OPT_KROUND,
     OPT_OUT_DIR,
     OPT_FORMAT,
@@ -69,6 +70,7 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"dp-epsilon", required_argument, NULL, OPT_DP},
                                          {"dp-budget", required_argument, NULL, OPT_DP_BUDGET},
                                          {"dp-allow-large", no_argument, NULL, OPT_DP_ALLOW_LARGE},
+                                         {"years", required_argument, NULL, OPT_YEARS},
                                          {"kround", required_argument, NULL, OPT_KROUND},
                                          {"out-dir", required_argument, NULL, OPT_OUT_DIR},
                                          {"format", required_argument, NULL, OPT_FORMAT},
@@ -96,7 +98,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: rapporteur report [--store FILE] [--by FIELD[,FIELD...]]...\n"
             "                         [--k N | --round BASE | --kround K |\n"
-            "                          --dp-epsilon E [--dp-budget CAP] [--dp-allow-large]]\n"
+            "                          --dp-epsilon E --years FROM:TO [--dp-budget CAP]\n"
+            "                          [--dp-allow-large]]\n"
             "                         [--out-dir DIR]\n"
             "                         [--format html,xlsx,csv,json,svg,png,pdf] [--json]\n"
             "       rapporteur report (--state CODE=FILE... | --pool FILE)\n"
@@ -135,28 +138,33 @@ static void usage(FILE *f)
             "                       no exact number is published, and no estimate\n"
             "  --dp-budget CAP      refuse when the store's total epsilon would exceed CAP\n"
             "                       (default %g)\n"
-            "  --dp-allow-large     allow an epsilon per table above %g (up to %g)\n"
-            "  --state CODE=FILE    a state of a regional report and its store (repeatable;\n"
-            "                       CODE as ISO 3166-1 alpha-2, e.g. PL=poland.db)\n"
-            "  --pool FILE          the states of a regional report from a CSV file with\n"
-            "                       columns state, store and (optional) region; stores are\n"
-            "                       relative to the file's directory\n"
-            "  --regions FILE       region table: CSV of ISO codes (column code) and one\n"
-            "                       column per grouping (data/regions/osce_regions.csv)\n"
-            "  --grouping NAME      its column that gives the regions (default\n"
-            "                       " DEFAULT_GROUPING "); without --regions or a region in\n"
-            "                       the pool file every state is in \"" ALL_STATES "\"\n"
-            "  --out-dir DIR        where the report goes (default report); an existing DIR\n"
-            "                       must be empty or an earlier report\n"
-            "  --format LIST        outputs to write (default all): html, xlsx, csv, json,\n"
-            "                       svg, png, pdf\n"
-            "  --json               print {\"out_dir\", \"files\", \"tables\", \"estimates\",\n"
-            "                       \"states\"}\n"
-            "  -q, --quiet          print nothing\n"
-            "  -h, --help           show this help\n"
-            "\n"
-            "Exit status: 0 ok, 1 runtime error, 2 usage, 4 I/O or store error, 65 no data.\n",
+            "  --dp-allow-large     allow an epsilon per table above %g (up to %g)\n",
             RP_STORE_DEFAULT_PATH, DP_EPSILON_MAX, DP_BUDGET, DP_EPSILON_MAX, DP_EPSILON_LARGE);
+    fprintf(f, "  --years FROM:TO      with --dp-epsilon (required there): the years of\n"
+               "                       registration reported; every table lists every year\n"
+               "                       and every category of its fields, held or not, and the\n"
+               "                       tables of citizenship and country of exploitation are\n"
+               "                       left out (their categories are not fixed in advance)\n"
+               "  --state CODE=FILE    a state of a regional report and its store (repeatable;\n"
+               "                       CODE as ISO 3166-1 alpha-2, e.g. PL=poland.db)\n"
+               "  --pool FILE          the states of a regional report from a CSV file with\n"
+               "                       columns state, store and (optional) region; stores are\n"
+               "                       relative to the file's directory\n"
+               "  --regions FILE       region table: CSV of ISO codes (column code) and one\n"
+               "                       column per grouping (data/regions/osce_regions.csv)\n"
+               "  --grouping NAME      its column that gives the regions (default\n"
+               "                       " DEFAULT_GROUPING "); without --regions or a region in\n"
+               "                       the pool file every state is in \"" ALL_STATES "\"\n"
+               "  --out-dir DIR        where the report goes (default report); an existing DIR\n"
+               "                       must be empty or an earlier report\n"
+               "  --format LIST        outputs to write (default all): html, xlsx, csv, json,\n"
+               "                       svg, png, pdf\n"
+               "  --json               print {\"out_dir\", \"files\", \"tables\", \"estimates\",\n"
+               "                       \"states\"}\n"
+               "  -q, --quiet          print nothing\n"
+               "  -h, --help           show this help\n"
+               "\n"
+               "Exit status: 0 ok, 1 runtime error, 2 usage, 4 I/O or store error, 65 no data.\n");
 }
 
 typedef struct report_args {
@@ -176,6 +184,8 @@ typedef struct report_args {
     double dp_epsilon;
     double dp_budget;
     bool dp_allow_large;
+    int year_from; /* --years FROM:TO; 0 when not given */
+    int year_to;
     unsigned formats;
 } report_args;
 
@@ -208,6 +218,25 @@ static int push_arg(rp_cli_strv *v, const char *s)
     rp_error err = RP_ERROR_INIT;
     if (rp_cli_strv_push(v, s, strlen(s), &err) != RP_OK)
         return rp_cli_report(&err, false);
+    return -1;
+}
+
+/* --years FROM:TO, years 1 to 9999, FROM <= TO. */
+static int parse_years(report_args *a, const char *v, const char *name)
+{
+    char from[16];
+    const char *colon = strchr(v, ':');
+    size_t len = colon != NULL ? (size_t)(colon - v) : 0;
+    if (colon == NULL || len == 0 || len >= sizeof(from))
+        return rp_cli_usage_error(CMD_NAME, "%s: expected FROM:TO, e.g. 2015:2024", name);
+    memcpy(from, v, len);
+    from[len] = '\0';
+    if (!rp_cli_parse_int(&a->year_from, from, 1, 9999) ||
+        !rp_cli_parse_int(&a->year_to, colon + 1, 1, 9999) || a->year_from > a->year_to)
+        return rp_cli_usage_error(CMD_NAME,
+                                  "%s: expected FROM:TO, years from 1 to 9999, FROM "
+                                  "not after TO",
+                                  name);
     return -1;
 }
 
@@ -246,6 +275,8 @@ static int apply_number(report_args *a, int opt, const char *v, const char *name
     case OPT_DP_ALLOW_LARGE:
         a->dp_allow_large = true;
         return -1;
+    case OPT_YEARS:
+        return parse_years(a, v, name);
     default:
         return RP_CLI_OPT_UNKNOWN;
     }
@@ -309,6 +340,13 @@ static int parse_args(report_args *a, int argc, char **argv)
                                   a->dp_epsilon, DP_EPSILON_MAX);
     if ((a->dp_budget > 0.0 || a->dp_allow_large) && !(a->dp_epsilon > 0.0))
         return rp_cli_usage_error(CMD_NAME, "--dp-budget and --dp-allow-large need --dp-epsilon");
+    /* the years published must not depend on the data: a person registered in a year no
+     * one else was would otherwise add a year to the tables */
+    if (a->dp_epsilon > 0.0 && a->year_from == 0)
+        return rp_cli_usage_error(CMD_NAME, "--dp-epsilon needs --years FROM:TO, so that the "
+                                            "years shown do not depend on the data");
+    if (a->year_from > 0 && !(a->dp_epsilon > 0.0))
+        return rp_cli_usage_error(CMD_NAME, "--years needs --dp-epsilon");
     if (a->kround > 0.0)
         a->k = a->kround;
     if (a->out_dir[0] == '\0')
@@ -755,12 +793,19 @@ static int add_base(report_state *s,
     memcpy(all + off, fields, n_fields * sizeof(*fields));
     rp_table_opts topts = RP_TABLE_OPTS_INIT;
     topts.title = title;
+    if (s->a->dp_epsilon > 0.0) { /* the table's shape must not depend on the data */
+        topts.full_domain = true;
+        topts.year_min = s->a->year_from;
+        topts.year_max = s->a->year_to;
+    }
     base_table *b = &s->bases[s->n_bases];
     memset(b, 0, sizeof(*b));
     int rc = rp_report_table_build(&b->t, s->data, all, n_fields + off, &topts, err);
     if (rc != RP_OK)
         return rc;
-    if (table_empty(b->t)) { /* no one with information on a field: no table */
+    /* no one with information on a field: no table (under DP every table is shown, as
+     * whether it is would tell whether anyone has the information) */
+    if (!topts.full_domain && table_empty(b->t)) {
         rp_table_free(b->t);
         b->t = NULL;
         return RP_OK;
@@ -774,10 +819,24 @@ static int add_base(report_state *s,
     return off > 0 ? RP_OK : protect(s, b->t, err); /* regional: protect_pooled() */
 }
 
+/* Whether every field of @p sp has a domain fixed in advance, as differential privacy
+ * needs (countries do not: only those present could be listed). */
+static bool dp_domain_fixed(const table_spec *sp)
+{
+    for (size_t j = 0; j < sp->n_fields; j++) {
+        rp_field f = sp->fields[j];
+        if (f == RP_FIELD_CITIZENSHIP || f == RP_FIELD_COUNTRY_OF_EXPLOITATION || f == RP_FIELD_AGE)
+            return false;
+    }
+    return true;
+}
+
 static int build_standard(report_state *s, rp_error *err)
 {
     for (size_t i = 0; i < sizeof(standard_tables) / sizeof(standard_tables[0]); i++) {
         const table_spec *sp = &standard_tables[i];
+        if (s->a->dp_epsilon > 0.0 && !dp_domain_fixed(sp))
+            continue; /* said in the method (method_protection) */
         char title[160];
         snprintf(title, sizeof(title), "%s by %s", persons(s) ? "Victims" : "Case records",
                  sp->by_words);
@@ -1225,7 +1284,17 @@ static int method_protection(report_state *s, rp_error *err)
                          "shown, the others are rounded down to a multiple of %g; no further "
                          "cells are withheld, so a hidden cell may be narrowed from the totals.",
                          a->kround, unit, a->kround);
-    if (a->dp_epsilon > 0.0)
+    if (a->dp_epsilon > 0.0) {
+        int rc = push_line(
+            &s->method, err,
+            "Every table lists the years %d to %d and every category of its fields, whether "
+            "anyone is in it or not, so that the shape of the tables tells nothing about the "
+            "data. The tables of citizenship and country of exploitation are left out: their "
+            "categories are not fixed in advance, and listing only those present would "
+            "disclose a person in a rare one.",
+            a->year_from, a->year_to);
+        if (rc != RP_OK)
+            return rc;
         return push_line(
             &s->method, err,
             "Counts carry random noise (discrete Laplace, differential privacy with epsilon %g "
@@ -1237,6 +1306,7 @@ static int method_protection(report_state *s, rp_error *err)
             persons(s) ? ""
                        : " The unit of protection is the case record: a person recorded more "
                          "than once is protected less than one recorded once.");
+    }
     return push_line(&s->method, err,
                      "Cells of fewer than %g %s are not published, and further cells are "
                      "withheld where needed so that the hidden ones cannot be worked out from "

@@ -243,11 +243,19 @@ typedef struct rp_table_opts {
                           "unknown" in a single-valued field (always so for multi-valued) */
     int year_min;      /* only units registered in year_min..year_max; 0 = no bound */
     int year_max;
+    bool full_domain; /* list every category of each field's domain, held by the data or
+                         not (filled in with present 0), so that the table's shape does not
+                         depend on the data (differential privacy). CODE fields: every code
+                         plus "unknown" and "" (not recorded); CODES fields: every code;
+                         registration_year: every year of year_min..year_max, which must
+                         both be set; list, state, region: every one loaded. age,
+                         citizenship and country_of_exploitation have no fixed domain and
+                         are refused (RP_EINVAL) */
 } rp_table_opts;
 
-#define RP_TABLE_OPTS_VERSION 1
+#define RP_TABLE_OPTS_VERSION 2
 /* clang-format off */
-#define RP_TABLE_OPTS_INIT {RP_TABLE_OPTS_VERSION, NULL, false, 0, 0}
+#define RP_TABLE_OPTS_INIT {RP_TABLE_OPTS_VERSION, NULL, false, 0, 0, false}
 /* clang-format on */
 
 /**
@@ -264,11 +272,16 @@ typedef struct rp_table_opts {
  * in a note); the table is then not additive. Every field but case_id, person_id and
  * registration_date can be a dimension (list included).
  *
+ * With opts->full_domain the categories are the field's whole domain instead, whatever
+ * the data hold (see rp_table_opts), so that adding or removing one unit never changes
+ * the table's shape: needed before differentially private noise is added.
+ *
  * value[] starts equal to count[], status all RP_CELL_PUBLISHED: apply
  * rp_sdc_protect() before publishing.
  *
- * @return RP_OK; RP_EINVAL (no field, too many, repeated, not tabulable, bad years);
- *         RP_ENOMEM.
+ * @return RP_OK; RP_EINVAL (no field, too many, repeated, not tabulable, bad years;
+ *         full_domain: a field with no fixed domain, or a year dimension without both
+ *         year bounds); RP_ENOMEM.
  * @test   tests/unit/test_report_table.c
  */
 RP_API int rp_report_table_build(rp_table **out,

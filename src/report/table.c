@@ -659,6 +659,39 @@ mark_present(dim_plan *plans, size_t n_dims, const rp_report_data *d, const rp_t
     }
 }
 
+/* Whether field @p f has a domain fixed in advance (full_domain); the year needs bounds. */
+static bool domain_fixed(rp_field f)
+{
+    return f != RP_FIELD_AGE && f != RP_FIELD_CITIZENSHIP && f != RP_FIELD_COUNTRY_OF_EXPLOITATION;
+}
+
+/* full_domain: mark every raw value of the domain of @p p that the data do not hold as
+ * filled in (2), so that the categories do not depend on the data. */
+static void mark_domain(dim_plan *p, const rp_report_data *d, const rp_table_opts *o)
+{
+    uint32_t n = 0;
+    uint32_t lo = 0;
+    if (p->f == RP_FIELD_LIST) {
+        n = (uint32_t)d->n_lists;
+    } else if (p->f == RP_TABLE_FIELD_STATE) {
+        n = (uint32_t)d->n_states;
+    } else if (p->f == RP_TABLE_FIELD_REGION) {
+        n = (uint32_t)d->n_regions;
+    } else if (p->f == RP_FIELD_REGISTRATION_YEAR) {
+        lo = (uint32_t)o->year_min;
+        n = (uint32_t)o->year_max + 1;
+    } else {
+        const rp_field_info *fi = rp_field_info_get(p->f);
+        while (fi != NULL && fi->codes != NULL && fi->codes[n] != NULL) {
+            n++;
+        }
+    }
+    uint32_t space = p->multi >= 0 ? 32 : RAW_SPACE;
+    for (uint32_t r = lo; r < n && r < space; r++) {
+        p->map[r] = p->map[r] != 0 ? p->map[r] : 2;
+    }
+}
+
 /* Turn the presence marks of @p p into categories in display order. */
 static int order_categories(dim_plan *p, rp_error *err)
 {
@@ -673,7 +706,7 @@ static int order_categories(dim_plan *p, rp_error *err)
             }
         }
         for (uint32_t r = lo; lo > 0 && r <= hi; r++) {
-            p->map[r] = p->map[r] != 0 ? 1 : 2; /* 2: a gap year, filled in */
+            p->map[r] = p->map[r] != 0 ? p->map[r] : 2; /* 2: a gap year, filled in */
         }
     }
     p->raw = rp_calloc(space, sizeof(*p->raw));
@@ -765,8 +798,22 @@ static int check_fields(const rp_field *fields,
         }
     }
     if (o->version != RP_TABLE_OPTS_VERSION || o->year_min < 0 || o->year_max < 0 ||
+        o->year_max >= (int)RAW_SPACE ||
         (o->year_min > 0 && o->year_max > 0 && o->year_min > o->year_max)) {
         return rp_error_set(err, RP_EINVAL, "bad table options (version or years)");
+    }
+    for (size_t i = 0; i < n && o->full_domain; i++) {
+        const char *name = rp_table_field_name(fields[i]);
+        if (!domain_fixed(fields[i])) {
+            return rp_error_set(err, RP_EINVAL,
+                                "field '%s' cannot be tabulated under differential privacy: its "
+                                "domain is not fixed",
+                                name);
+        }
+        if (fields[i] == RP_FIELD_REGISTRATION_YEAR && (o->year_min == 0 || o->year_max == 0)) {
+            return rp_error_set(err, RP_EINVAL,
+                                "field '%s' needs both year bounds to list its whole domain", name);
+        }
     }
     return RP_OK;
 }
@@ -894,6 +941,9 @@ int rp_report_table_build(rp_table **out,
     }
     if (rc == RP_OK) {
         mark_present(plans, n_fields, data, o);
+        for (size_t k = 0; k < n_fields && o->full_domain; k++) {
+            mark_domain(&plans[k], data, o);
+        }
     }
     for (size_t k = 0; k < n_fields && rc == RP_OK; k++) {
         rc = order_categories(&plans[k], err);

@@ -315,8 +315,23 @@ assert "not estimable" not in est[:est.index("</table>")]
 ' "$TMP/lk"
 
 # differential privacy: nothing exact beside the noise (no estimate), the budget capped
+run 2 "--dp-epsilon needs --years" -- report --store "$L" --out-dir "$TMP/ldp" --dp-epsilon 0.5
+expect_grep "the refusal names --years" "$TMP/err" "--years FROM:TO"
+run 2 "--years needs --dp-epsilon" -- report --store "$L" --out-dir "$TMP/ldp" --years 2018:2023
+run 2 "--years FROM after TO" -- report --store "$L" --out-dir "$TMP/ldp" --dp-epsilon 0.5 \
+    --years 2023:2018
 run 0 "DP report" -- report --store "$L" --out-dir "$TMP/ldp" --dp-epsilon 0.5 --json \
-    --format html,json
+    --format html,json --years 2018:2023
+expect_python "DP: every year of --years, no country table, a note says why" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert not any("citizenship" in f or "country" in f for f in r["files"]), r["files"]
+t = json.load(open(sys.argv[2] + "/01-year.json"))
+years = sorted({c["labels"][0] for c in t["cells"]} - {"Total"})
+assert years == [str(y) for y in range(2018, 2024)], years
+html = open(sys.argv[2] + "/report.html", encoding="utf-8").read()
+assert "tables of citizenship and country of exploitation are left out" in html
+' "$TMP/out" "$TMP/ldp"
 expect_python "DP: no estimate, the running budget in --json and in the method" '
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -328,7 +343,7 @@ html = open(sys.argv[2] + "/report.html", encoding="utf-8").read()
 assert "the store has now spent" in html and "id=\"est-h" not in html
 ' "$TMP/out" "$TMP/ldp"
 run 4 "DP: a report over the cap is refused" -- report --store "$L" --out-dir "$TMP/ldp2" \
-    --dp-epsilon 0.5 --dp-budget 3
+    --dp-epsilon 0.5 --dp-budget 3 --years 2018:2023
 expect_grep "refusal names the cap" "$TMP/err" "budget exceeded"
 
 finish

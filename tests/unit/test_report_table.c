@@ -265,6 +265,125 @@ static void report_table__bad_fields_are_refused(void **state)
     assert_rp_status(rp_report_data_from_records(&d, r, 0, NULL, &err), RP_EDATA, &err);
 }
 
+/* ==== full domain (differential privacy) ==== */
+
+/* The category lists of two tables are the same, label by label. */
+static void assert_same_shape(const rp_table *a, const rp_table *b)
+{
+    assert_int_equal(a->n_dims, b->n_dims);
+    assert_int_equal(a->n_cells, b->n_cells);
+    for (size_t d = 0; d < a->n_dims; d++) {
+        assert_int_equal(a->dims[d].n_cats, b->dims[d].n_cats);
+        for (size_t i = 0; i < a->dims[d].n_cats; i++) {
+            assert_string_equal(a->dims[d].cats[i], b->dims[d].cats[i]);
+        }
+    }
+}
+
+static void report_table__full_domain_shape_is_data_free(void **state)
+{
+    (void)state;
+    /* b: the hand records plus one person in a rare category of every field */
+    rp_case_record r[8];
+    hand_records(r);
+    r[7] = rec("PF", "P9", 2018, RP_SEX_OTHER, "", RP_EXPL_FORCED_MARRIAGE);
+    r[7].age_band = RP_AGE_BAND_48_PLUS;
+    rp_report_data *a = hand_data(RP_REPORT_UNIT_AUTO);
+    rp_report_data *b = NULL;
+    assert_rp_ok(rp_report_data_from_records(&b, r, 8, NULL, NULL), NULL);
+    rp_table_opts o = RP_TABLE_OPTS_INIT;
+    o.full_domain = true;
+    o.year_min = 2012;
+    o.year_max = 2018;
+    static const rp_field fs[][2] = {{RP_FIELD_REGISTRATION_YEAR, RP_FIELD_SEX},
+                                     {RP_FIELD_SEX, RP_FIELD_AGE_BAND},
+                                     {RP_FIELD_EXPLOITATION, RP_FIELD_LIST}};
+    for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+        rp_table *ta = build(a, fs[i], 2, &o);
+        rp_table *tb = build(b, fs[i], 2, &o);
+        assert_same_shape(ta, tb);
+        rp_table_free(ta);
+        rp_table_free(tb);
+    }
+    /* without full_domain the rare person adds a row: the defect */
+    const rp_field sex[1] = {RP_FIELD_SEX};
+    rp_table *ta = build(a, sex, 1, NULL);
+    rp_table *tb = build(b, sex, 1, NULL);
+    assert_int_not_equal(ta->dims[0].n_cats, tb->dims[0].n_cats);
+    rp_table_free(ta);
+    rp_table_free(tb);
+
+    /* every code, then "unknown" and "" (not recorded); filled ones are not present */
+    ta = build(a, sex, 1, &o);
+    static const char *const sexes[] = {"female", "male", "other", "unknown", ""};
+    assert_cats(ta, 0, sexes, 5);
+    static const uint8_t held[] = {1, 1, 0, 1, 0};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(ta->dims[0].present[i], held[i]);
+    }
+    rp_table_free(ta);
+
+    /* multi-valued: every code of the list */
+    const rp_field expl[1] = {RP_FIELD_EXPLOITATION};
+    ta = build(a, expl, 1, &o);
+    size_t n_codes = 0;
+    while (rp_code_name(RP_FIELD_EXPLOITATION, (unsigned)n_codes) != NULL) {
+        n_codes++;
+    }
+    assert_int_equal(ta->dims[0].n_cats, n_codes);
+    assert_string_equal(ta->dims[0].cats[0], "sexual");
+    rp_table_free(ta);
+
+    /* the year range is honoured: 2012..2018, no "not recorded" year */
+    const rp_field year[1] = {RP_FIELD_REGISTRATION_YEAR};
+    ta = build(a, year, 1, &o);
+    static const char *const years[] = {"2012", "2013", "2014", "2015", "2016", "2017", "2018"};
+    assert_cats(ta, 0, years, 7);
+    /* P1 2015, P2 P3 P4 2016, r5 2017 */
+    static const double want[] = {0, 0, 0, 1, 3, 1, 0, 5};
+    assert_counts(ta, want, 8);
+    assert_int_equal(ta->dims[0].present[0], 0);
+    assert_int_equal(ta->dims[0].present[4], 1);
+    rp_table_free(ta);
+    rp_report_data_free(b);
+    rp_report_data_free(a);
+}
+
+static void report_table__full_domain_refusals(void **state)
+{
+    (void)state;
+    rp_report_data *d = hand_data(RP_REPORT_UNIT_AUTO);
+    rp_table *t = NULL;
+    rp_error err = RP_ERROR_INIT;
+    rp_table_opts o = RP_TABLE_OPTS_INIT;
+    o.full_domain = true;
+    o.year_min = 2012;
+    o.year_max = 2018;
+    static const rp_field open[] = {RP_FIELD_CITIZENSHIP, RP_FIELD_COUNTRY_OF_EXPLOITATION,
+                                    RP_FIELD_AGE};
+    for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+        const rp_field f[2] = {RP_FIELD_SEX, open[i]};
+        assert_rp_status(rp_report_table_build(&t, d, f, 2, &o, &err), RP_EINVAL, &err);
+        assert_non_null(strstr(err.msg, "differential privacy"));
+        assert_non_null(strstr(err.msg, rp_table_field_name(open[i])));
+        assert_null(t);
+    }
+    /* the year needs both bounds */
+    const rp_field year[1] = {RP_FIELD_REGISTRATION_YEAR};
+    o.year_max = 0;
+    assert_rp_status(rp_report_table_build(&t, d, year, 1, &o, &err), RP_EINVAL, &err);
+    o.year_max = 2018;
+    o.year_min = 0;
+    assert_rp_status(rp_report_table_build(&t, d, year, 1, &o, &err), RP_EINVAL, &err);
+    assert_null(t);
+    /* without the year as a dimension no bounds are needed */
+    const rp_field sex[1] = {RP_FIELD_SEX};
+    o.year_max = 0;
+    t = build(d, sex, 1, &o);
+    rp_table_free(t);
+    rp_report_data_free(d);
+}
+
 /* ==== from a store ==== */
 
 static void write_store(rp_store *st, const rp_case_record *r, size_t n)
@@ -773,6 +892,8 @@ int main(void)
         cmocka_unit_test(report_table__multi_valued_denominator_rule),
         cmocka_unit_test(report_table__records_and_year_gaps),
         cmocka_unit_test(report_table__bad_fields_are_refused),
+        cmocka_unit_test(report_table__full_domain_shape_is_data_free),
+        cmocka_unit_test(report_table__full_domain_refusals),
         cmocka_unit_test(report_data_load__store_equals_records),
         cmocka_unit_test(report_table__ctdc_counts_match_the_csv),
         cmocka_unit_test(report_trend__doubling_by_hand),
