@@ -255,28 +255,6 @@ static int load_secret(rp_secret **out, rp_error *err)
 
 /* ==== quality ==== */
 
-static int u64_cmp(const void *x, const void *y)
-{
-    uint64_t p = *(const uint64_t *)x;
-    uint64_t q = *(const uint64_t *)y;
-    return (p > q) - (p < q);
-}
-
-/* Record pairs in runs of equal values of the sorted v (n (n - 1) / 2 per run). */
-static size_t run_pairs(uint64_t *v, size_t n)
-{
-    qsort(v, n, sizeof *v, u64_cmp);
-    size_t pairs = 0;
-    for (size_t s = 0; s < n;) {
-        size_t e = s + 1;
-        while (e < n && v[e] == v[s])
-            e++;
-        pairs += (e - s) * (e - s - 1) / 2;
-        s = e;
-    }
-    return pairs;
-}
-
 /* Pairwise precision and recall of the clusters against the true persons. */
 static void quality(const uint32_t *cluster,
                     const uint32_t *truth,
@@ -292,13 +270,13 @@ static void quality(const uint32_t *cluster,
     }
     for (size_t i = 0; i < n; i++)
         v[i] = (uint64_t)cluster[i] << 32 | truth[i];
-    size_t tp = run_pairs(v, n);
+    size_t tp = bench_run_pairs(v, n);
     for (size_t i = 0; i < n; i++)
         v[i] = cluster[i];
-    size_t pred = run_pairs(v, n);
+    size_t pred = bench_run_pairs(v, n);
     for (size_t i = 0; i < n; i++)
         v[i] = truth[i];
-    size_t all = run_pairs(v, n);
+    size_t all = bench_run_pairs(v, n);
     rp_free(v);
     *prec = pred ? (double)tp / (double)pred : 1.0;
     *rec = all ? (double)tp / (double)all : 1.0;

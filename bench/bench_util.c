@@ -171,3 +171,24 @@ json_t *bench_json_number(double x)
 {
     return isfinite(x) ? json_real(x) : json_null();
 }
+
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t p = *(const uint64_t *)x;
+    uint64_t q = *(const uint64_t *)y;
+    return (p > q) - (p < q);
+}
+
+size_t bench_run_pairs(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, u64_cmp);
+    size_t pairs = 0;
+    for (size_t s = 0; s < n;) {
+        size_t e = s + 1;
+        while (e < n && v[e] == v[s])
+            e++;
+        pairs += (e - s) * (e - s - 1) / 2;
+        s = e;
+    }
+    return pairs;
+}

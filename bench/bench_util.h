@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 /** Seconds on clock @p id (CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID); NaN on failure. */
@@ -47,6 +48,13 @@ void bench_machine_print(const bench_machine *m);
  * Remove the folder @p dir and everything in it (sub-folders too; symbolic links are
  * removed, never followed). Quietly does what it can: for benchmarks' scratch folders.
  */
+/**
+ * Record pairs inside runs of equal values of @p v (n (n - 1) / 2 per run of n), for
+ * pairwise linkage quality: with v = person << 32 | entity, the pairs put in one person
+ * that are true. Sorts @p v in place.
+ */
+size_t bench_run_pairs(uint64_t *v, size_t n);
+
 void bench_remove_tree(const char *dir);
 
 /** A JSON number, or null for NaN and infinities (JSON has neither). */

@@ -973,28 +973,6 @@ static int match(const table *ta, const table *tb, cand *c, size_t n_c, result *
 
 /* ==== the hub's linkage ==== */
 
-static int u64_cmp(const void *x, const void *y)
-{
-    uint64_t p = *(const uint64_t *)x;
-    uint64_t q = *(const uint64_t *)y;
-    return (p > q) - (p < q);
-}
-
-/* Pairs inside runs of equal values of @p v (sorted here). */
-static size_t run_pairs(uint64_t *v, size_t n)
-{
-    qsort(v, n, sizeof *v, u64_cmp);
-    size_t pairs = 0;
-    for (size_t s = 0; s < n;) {
-        size_t e = s + 1;
-        while (e < n && v[e] == v[s])
-            e++;
-        pairs += (e - s) * (e - s - 1) / 2;
-        s = e;
-    }
-    return pairs;
-}
-
 typedef struct hub_input {
     uint64_t *clks;
     uint16_t *list;
@@ -1062,10 +1040,10 @@ static void person_pairs(const uint32_t *person,
 {
     for (size_t i = 0; i < n; i++)
         v[i] = (uint64_t)person[i] << 32 | (uint32_t)entity[i];
-    *correct = run_pairs(v, n);
+    *correct = bench_run_pairs(v, n);
     for (size_t i = 0; i < n; i++)
         v[i] = person[i];
-    *linked = run_pairs(v, n);
+    *linked = bench_run_pairs(v, n);
 }
 
 /* As `rapporteur link --method fs`: rp_link_fs, clusters at weight 0, pairwise scores. */
@@ -1152,7 +1130,7 @@ static int hub_link(const table *ta,
     person_pairs(person, h.entity, n, v, &linked, &correct);
     for (size_t i = 0; i < n; i++)
         v[i] = (uint64_t)h.entity[i];
-    size_t truth = run_pairs(v, n);
+    size_t truth = bench_run_pairs(v, n);
     r->hub_threshold = co.threshold;
     r->hub_candidates = rep.candidates;
     r->hub_pairs_found = found;
