@@ -77,28 +77,33 @@ enum {
     OPT_MUTUAL,
     OPT_NO_MUTUAL,
     OPT_DECISIONS,
-    OPT_REVIEWER
+    OPT_REVIEWER,
+    OPT_ONE_TO_ONE,
+    OPT_EXHAUSTIVE
 };
 
-static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
-                                         {"store", required_argument, NULL, OPT_STORE},
-                                         {"threshold", required_argument, NULL, OPT_THRESHOLD},
-                                         {"review", required_argument, NULL, OPT_REVIEW},
-                                         {"review-file", required_argument, NULL, OPT_REVIEW_FILE},
-                                         {"cohesion", required_argument, NULL, OPT_COHESION},
-                                         {"no-list-guard", no_argument, NULL, OPT_NO_LIST_GUARD},
-                                         {"rules", required_argument, NULL, OPT_RULES},
-                                         {"max-block", required_argument, NULL, OPT_MAX_BLOCK},
-                                         {"within-list", no_argument, NULL, OPT_WITHIN},
-                                         {"across-lists-only", no_argument, NULL, OPT_ACROSS},
-                                         {"sensitivity", required_argument, NULL, OPT_SENSITIVITY},
-                                         {"threads", required_argument, NULL, OPT_THREADS},
-                                         {"method", required_argument, NULL, OPT_METHOD},
-                                         {"mutual-best", required_argument, NULL, OPT_MUTUAL},
-                                         {"no-mutual-best", no_argument, NULL, OPT_NO_MUTUAL},
-                                         {"decisions", required_argument, NULL, OPT_DECISIONS},
-                                         {"reviewer", required_argument, NULL, OPT_REVIEWER},
-                                         {NULL, 0, NULL, 0}};
+static const struct option longopts[] = {
+    RP_CLI_COMMON_LONGOPTS,
+    {"store", required_argument, NULL, OPT_STORE},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"review", required_argument, NULL, OPT_REVIEW},
+    {"review-file", required_argument, NULL, OPT_REVIEW_FILE},
+    {"cohesion", required_argument, NULL, OPT_COHESION},
+    {"no-list-guard", no_argument, NULL, OPT_NO_LIST_GUARD},
+    {"rules", required_argument, NULL, OPT_RULES},
+    {"max-block", required_argument, NULL, OPT_MAX_BLOCK},
+    {"within-list", no_argument, NULL, OPT_WITHIN},
+    {"across-lists-only", no_argument, NULL, OPT_ACROSS},
+    {"sensitivity", required_argument, NULL, OPT_SENSITIVITY},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"mutual-best", required_argument, NULL, OPT_MUTUAL},
+    {"no-mutual-best", no_argument, NULL, OPT_NO_MUTUAL},
+    {"decisions", required_argument, NULL, OPT_DECISIONS},
+    {"reviewer", required_argument, NULL, OPT_REVIEWER},
+    {"one-to-one", no_argument, NULL, OPT_ONE_TO_ONE},
+    {"exhaustive-max", required_argument, NULL, OPT_EXHAUSTIVE},
+    {NULL, 0, NULL, 0}};
 
 static void usage(FILE *f)
 {
@@ -109,7 +114,8 @@ static void usage(FILE *f)
             "\n"
             "Link the encoded records in the store (imported with 'rapporteur import\n"
             "--submission') into persons: records that share a keyed blocking key are\n"
-            "compared, scored by the Dice of their CLKs (--method dice) or by their\n"
+            "compared (every pair with --one-to-one or --exhaustive-max), scored by the\n"
+            "Dice of their CLKs (--method dice) or by their\n"
             "Fellegi-Sunter match weight (--method fs: the Dice in levels and agreement\n"
             "on each keyed blocking rule, m by EM, u from random pairs); pairs\n"
             "at or above the threshold are links, and links are clustered into persons\n"
@@ -145,7 +151,19 @@ static void usage(FILE *f)
             "                       best match on that list (default off; 0.70 suits\n"
             "                       two lists that each hold a person once and mostly\n"
             "                       overlap, docs/linkage.md)\n"
-            "  --no-mutual-best     links only at or above the threshold\n"
+            "  --no-mutual-best     links only at or above the threshold\n",
+            RP_STORE_DEFAULT_PATH, FS_THRESHOLD, DEFAULT_THRESHOLD, FS_REVIEW, DEFAULT_REVIEW);
+    fprintf(f,
+            "  --one-to-one         for two lists that each hold a person at most once and\n"
+            "                       mostly overlap: pairs across lists only\n"
+            "                       (--across-lists-only), every pair compared when at\n"
+            "                       most %zu (--exhaustive-max), and mutual best\n"
+            "                       matches down to the review band's lower end\n"
+            "                       (--mutual-best LOW); wrong where most people are on\n"
+            "                       one list only, as in most multiple systems estimations\n"
+            "  --exhaustive-max N   compare every pair without blocking when the lists\n"
+            "                       allow at most N pairs (default 0: always block;\n"
+            "                       --method dice only)\n"
             "  --rules R1,R2        blocking rules to use: family_year, given_date, names,\n"
             "                       lsh, document (default: all)\n"
             "  --max-block N        skip blocks of more than N records (default 10000;\n"
@@ -162,7 +180,7 @@ static void usage(FILE *f)
             "\n"
             "Exit status: 0 ok, 2 usage, 4 I/O or store error, 65 no encoded records or a\n"
             "bad decisions file.\n",
-            RP_STORE_DEFAULT_PATH, FS_THRESHOLD, DEFAULT_THRESHOLD, FS_REVIEW, DEFAULT_REVIEW);
+            RP_LINK_EXHAUSTIVE_DEFAULT);
 }
 
 /* ==== arguments ==== */
@@ -182,6 +200,8 @@ typedef struct link_args {
     bool lsh_dropped;  /* LSH left out for size (LSH_MAX_RECORDS) */
     bool fs;           /* --method fs */
     bool mutual_given; /* --mutual-best or --no-mutual-best */
+    bool one_to_one;   /* --one-to-one */
+    bool exhaustive_given;
     bool threshold_given, review_given, sens_given;
 } link_args;
 
@@ -294,6 +314,15 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
     case OPT_ACROSS:
         a->across_only = true;
         break;
+    case OPT_ONE_TO_ONE:
+        a->one_to_one = true;
+        a->across_only = true;
+        break;
+    case OPT_EXHAUSTIVE:
+        if (!rp_cli_parse_size(&a->link.exhaustive_max, v))
+            return rp_cli_usage_error(CMD_NAME, "--exhaustive-max: expected a count of pairs");
+        a->exhaustive_given = true;
+        break;
     case OPT_SENSITIVITY:
         return parse_sensitivity(a, v);
     case OPT_THREADS: {
@@ -340,8 +369,8 @@ static int parse_args(link_args *a, int argc, char **argv)
     if (st != -1)
         return st;
     if (a->within_only && a->across_only)
-        return rp_cli_usage_error(CMD_NAME, "--within-list and --across-lists-only exclude "
-                                            "each other");
+        return rp_cli_usage_error(CMD_NAME, "--within-list and %s exclude each other",
+                                  a->one_to_one ? "--one-to-one" : "--across-lists-only");
     st = method_defaults(a);
     if (st != -1)
         return st;
@@ -351,6 +380,10 @@ static int parse_args(link_args *a, int argc, char **argv)
     a->link.within_list = !a->across_only;
     a->link.across_lists = !a->within_only;
     a->cluster.threshold = a->threshold;
+    if (a->one_to_one && !a->mutual_given)
+        a->cluster.mutual_low = a->review;
+    if (a->one_to_one && !a->exhaustive_given)
+        a->link.exhaustive_max = RP_LINK_EXHAUSTIVE_DEFAULT;
     /* candidates down to the lowest score any output needs */
     a->link.min_score = fmin(a->review, fmin(a->threshold, a->sens_from));
     if (!isnan(a->cluster.mutual_low))
@@ -492,9 +525,10 @@ static json_t *blocking_json(const rp_block_report *rep)
                              "oversized_blocks", (json_int_t)rep->rule[u].oversized,
                              "oversized_records", (json_int_t)rep->rule[u].oversized_recs));
     }
-    return json_pack("{s:o, s:I, s:I, s:I, s:o}", "rules", rules, "candidates",
-                     (json_int_t)rep->candidates, "kept", (json_int_t)rep->kept, "peak_bytes",
-                     (json_int_t)rep->peak_bytes, "seconds", rp_cli_json_number(rep->seconds));
+    return json_pack("{s:o, s:b, s:I, s:I, s:I, s:o}", "rules", rules, "exhaustive",
+                     rep->exhaustive, "candidates", (json_int_t)rep->candidates, "kept",
+                     (json_int_t)rep->kept, "peak_bytes", (json_int_t)rep->peak_bytes, "seconds",
+                     rp_cli_json_number(rep->seconds));
 }
 
 static json_t *clusters_json(const rp_cluster_stats *c)
@@ -528,12 +562,14 @@ static json_t *params_json(const link_args *a)
             json_array_append_new(rules, json_string(rule_names[u]));
     }
     return json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:I, s:b, s:b, s:o}", "method", a->fs ? "fs" : "dice",
-        "threshold", rp_cli_json_number(a->threshold), "review", rp_cli_json_number(a->review),
-        "mutual_best", rp_cli_json_number(a->cluster.mutual_low), "cohesion",
-        rp_cli_json_number(a->cluster.min_cohesion), "list_guard", a->cluster.list_guard, "rules",
-        rules, "max_block", (json_int_t)a->link.max_block, "within_list", a->link.within_list,
-        "across_lists", a->link.across_lists, "min_score", rp_cli_json_number(a->link.min_score));
+        "{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:I, s:b, s:b, s:o, s:b, s:I}", "method",
+        a->fs ? "fs" : "dice", "threshold", rp_cli_json_number(a->threshold), "review",
+        rp_cli_json_number(a->review), "mutual_best", rp_cli_json_number(a->cluster.mutual_low),
+        "cohesion", rp_cli_json_number(a->cluster.min_cohesion), "list_guard",
+        a->cluster.list_guard, "rules", rules, "max_block", (json_int_t)a->link.max_block,
+        "within_list", a->link.within_list, "across_lists", a->link.across_lists, "min_score",
+        rp_cli_json_number(a->link.min_score), "one_to_one", a->one_to_one, "exhaustive_max",
+        (json_int_t)a->link.exhaustive_max);
 }
 
 static json_t *probs_json(const double *p, unsigned n_levels)
@@ -700,7 +736,13 @@ static void print_report(const link_run *r)
         printf("Note: LSH blocking left out above %d records (name it in --rules to use "
                "it)\n\n",
                LSH_MAX_RECORDS);
-    printf("Blocking        %12s %14s %14s %10s\n", "keys", "pairs", "first pairs", "oversized");
+    if (rep->exhaustive)
+        printf("Blocking        none needed: every pair the lists allow was compared (at most\n"
+               "                --exhaustive-max %zu pairs)\n",
+               r->a.link.exhaustive_max);
+    else
+        printf("Blocking        %12s %14s %14s %10s\n", "keys", "pairs", "first pairs",
+               "oversized");
     for (size_t u = 0; u < RP_LINK_MAX_RULES; u++) {
         if (rep->rule[u].keys == 0)
             continue;

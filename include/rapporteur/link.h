@@ -254,7 +254,10 @@ typedef struct rp_block_report {
     } rule[RP_LINK_MAX_RULES];
 
     size_t candidates; /* distinct candidate pairs compared: the sum of first_pairs (the
-                          popcount bound settles some without the AND) */
+                          popcount bound settles some without the AND), or every allowed
+                          pair when exhaustive */
+    bool exhaustive;   /* every pair the list filters allow was compared, without blocking
+                          (rp_link_opts.exhaustive_max); rule[] is then all zero */
     size_t kept;       /* pairs at or above min_score */
     size_t peak_bytes; /* the largest working memory held at once */
     double seconds;    /* wall time */
@@ -271,17 +274,36 @@ typedef struct rp_link_opts {
     unsigned threads;        /* 0 or 1 = calling thread; the result does not depend on it */
     rp_progress_fn progress; /* may be NULL */
     void *payload;
+    /*
+     * Compare every pair the list filters allow, without blocking, when there are at
+     * most this many such pairs (and at most RP_LINK_EXHAUSTIVE_RECORDS records). 0 =
+     * always block (the default). For a one-to-one linkage, where each record's partner
+     * is chosen against its competitors, blocking only loses the true pairs that share no
+     * key (anonlink compares all pairs; RP_LINK_EXHAUSTIVE_DEFAULT pairs take about 0.3 s
+     * per core). Where links are decided by a threshold alone, sharing a key is evidence
+     * too: on the simulated scenarios comparing every pair lowered precision
+     * (docs/linkage.md). Used by rp_link_candidates() only; rp_link_fs() trains and
+     * scores on blocked candidates.
+     */
+    size_t exhaustive_max;
 } rp_link_opts;
 
-#define RP_LINK_OPTS_VERSION 1
+/** rp_link_opts.exhaustive_max of `rapporteur link --one-to-one`: 100 million pairs. */
+#define RP_LINK_EXHAUSTIVE_DEFAULT ((size_t)100000000)
+/** Most records for which rp_link_candidates() compares all pairs. */
+#define RP_LINK_EXHAUSTIVE_RECORDS ((size_t)1000000)
+
+#define RP_LINK_OPTS_VERSION 2
 /* clang-format off */
 #define RP_LINK_OPTS_INIT \
-    {RP_LINK_OPTS_VERSION, 0.5, 0u, 10000, true, true, 1u, NULL, NULL}
+    {RP_LINK_OPTS_VERSION, 0.5, 0u, 10000, true, true, 1u, NULL, NULL, 0}
 /* clang-format on */
 
 /**
  * Every distinct pair of records that share at least one blocking key (of the chosen
- * rules) and whose Dice is at least opts->min_score, streamed block by block: a pair
+ * rules) and whose Dice is at least opts->min_score, streamed block by block (or, when
+ * the list filters allow at most opts->exhaustive_max pairs, every allowed pair at or
+ * above min_score, compared by rp_link_dice_pairs() list by list): a pair
  * found in several blocks is compared once (in the block of the first key the two
  * records share), and no list of all candidate pairs is ever built; memory is the sorted
  * key index plus the kept edges.

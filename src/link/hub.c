@@ -762,6 +762,149 @@ static int setup_jobs(hub_run *r, const rp_link_input *in, const rp_link_opts *o
     return RP_OK;
 }
 
+/* ==== every allowed pair, without blocking ==== */
+
+/* Pairs the list filters allow among records of @p n_of_list lists (at most
+ * RP_LINK_EXHAUSTIVE_RECORDS records in all, so no product overflows). */
+static size_t allowed_pairs(const size_t *n_of_list, size_t n_lists, const rp_link_opts *o)
+{
+    size_t total = 0, seen = 0;
+    for (size_t l = 0; l < n_lists; l++) {
+        size_t m = n_of_list[l];
+        if (o->within_list && m > 1)
+            total += m * (m - 1) / 2;
+        if (o->across_lists)
+            total += seen * m;
+        seen += m;
+    }
+    return total;
+}
+
+typedef struct exh_list {
+    uint32_t *rec;  /* records of the list, ascending */
+    uint64_t *clks; /* their filters, contiguous */
+    size_t n;
+} exh_list;
+
+/* Append the pairs of lists @p x and @p y (x == y: within one list, a < b) as edges. */
+static int exh_pairs(edge_vec *ev,
+                     const exh_list *x,
+                     const exh_list *y,
+                     const rp_link_input *in,
+                     const rp_link_opts *o,
+                     hub_mem *mem,
+                     rp_error *err)
+{
+    rp_link_pair *p = NULL;
+    size_t np = 0;
+    int rc = rp_link_dice_pairs(x->clks, x->n, y->clks, y->n, in->words, o->min_score, o->threads,
+                                0, &p, &np, err);
+    if (rc != RP_OK)
+        return rc;
+    if (mem->now + np * sizeof *p + ev->cap * sizeof(rp_link_edge) > mem->peak)
+        mem->peak = mem->now + np * sizeof *p + ev->cap * sizeof(rp_link_edge);
+    for (size_t k = 0; k < np && !ev->oom; k++) {
+        uint32_t a = x->rec[p[k].a], b = y->rec[p[k].b];
+        if (x == y && p[k].a >= p[k].b)
+            continue;
+        edge_push(ev, a < b ? a : b, a < b ? b : a, p[k].dice);
+    }
+    rp_free(p);
+    return ev->oom ? rp_error_set(err, RP_ENOMEM, "out of memory for candidate pairs") : RP_OK;
+}
+
+/*
+ * rp_link_candidates() when every allowed pair is to be compared: the records of each
+ * list copied together, rp_link_dice_pairs() on each allowed pair of lists (within one
+ * list it compares every ordered pair, twice the work, and keeps a < b), edges sorted as
+ * the blocked search sorts them. Returns 1 when the input is too large for it (nothing
+ * done), else RP_OK or an error.
+ */
+static int exhaustive(const rp_link_input *in,
+                      const rp_link_opts *o,
+                      rp_link_edge **out,
+                      size_t *n_out,
+                      rp_block_report *rep,
+                      hub_mem *mem,
+                      rp_error *err)
+{
+    if (o->exhaustive_max == 0 || in->n > RP_LINK_EXHAUSTIVE_RECORDS || in->n < 2)
+        return 1;
+    size_t n_lists = 0;
+    for (size_t i = 0; i < in->n; i++)
+        n_lists = in->list[i] + 1u > n_lists ? in->list[i] + 1u : n_lists;
+    size_t *n_of = mem_get(mem, n_lists, sizeof *n_of);
+    exh_list *lists = NULL;
+    edge_vec ev = {0};
+    int rc = RP_OK;
+    if (!n_of)
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    memset(n_of, 0, n_lists * sizeof *n_of);
+    for (size_t i = 0; i < in->n; i++)
+        n_of[in->list[i]]++;
+    size_t all = allowed_pairs(n_of, n_lists, o);
+    if (all > o->exhaustive_max) {
+        mem_put(mem, n_of, n_lists, sizeof *n_of);
+        return 1;
+    }
+    lists = mem_get(mem, n_lists, sizeof *lists);
+    if (!lists) {
+        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
+        goto out;
+    }
+    memset(lists, 0, n_lists * sizeof *lists);
+    for (size_t l = 0; l < n_lists; l++) {
+        lists[l].rec = mem_get(mem, n_of[l], sizeof *lists[l].rec);
+        lists[l].clks = mem_get(mem, n_of[l] * in->words, sizeof *lists[l].clks);
+        if (!lists[l].rec || !lists[l].clks) {
+            rc = rp_error_set(err, RP_ENOMEM, "out of memory for the filters");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        exh_list *L = &lists[in->list[i]];
+        L->rec[L->n] = (uint32_t)i;
+        memcpy(L->clks + L->n * in->words, in->clks + i * in->words, in->words * sizeof *in->clks);
+        L->n++;
+    }
+    if (o->progress && o->progress(0, all, o->payload) != 0) {
+        rc = rp_error_set(err, RP_ECANCELED, "linkage cancelled");
+        goto out;
+    }
+    size_t done = 0;
+    for (size_t x = 0; x < n_lists && rc == RP_OK; x++) {
+        for (size_t y = x; y < n_lists && rc == RP_OK; y++) {
+            if (x == y ? !o->within_list : !o->across_lists)
+                continue;
+            if (!lists[x].n || !lists[y].n)
+                continue;
+            rc = exh_pairs(&ev, &lists[x], &lists[y], in, o, mem, err);
+            done += x == y ? lists[x].n * (lists[x].n - 1) / 2 : lists[x].n * lists[y].n;
+            if (rc == RP_OK && o->progress && o->progress(done, all, o->payload) != 0)
+                rc = rp_error_set(err, RP_ECANCELED, "linkage cancelled");
+        }
+    }
+    if (rc != RP_OK)
+        goto out;
+    if (ev.n)
+        qsort(ev.v, ev.n, sizeof *ev.v, edge_cmp);
+    *out = ev.v;
+    *n_out = ev.n;
+    ev.v = NULL;
+    rep->exhaustive = true;
+    rep->candidates = all;
+    rep->kept = *n_out;
+out:
+    rp_free(ev.v);
+    for (size_t l = 0; lists && l < n_lists; l++) {
+        mem_put(mem, lists[l].clks, n_of[l] * in->words, sizeof *lists[l].clks);
+        mem_put(mem, lists[l].rec, n_of[l], sizeof *lists[l].rec);
+    }
+    mem_put(mem, lists, n_lists, sizeof *lists);
+    mem_put(mem, n_of, n_lists, sizeof *n_of);
+    return rc;
+}
+
 int rp_link_candidates(const rp_link_input *in,
                        const rp_link_opts *opts,
                        rp_link_edge **out,
@@ -803,6 +946,12 @@ int rp_link__candidates_visit(const rp_link_input *in,
     atomic_init(&ctx.done_work, 0);
     atomic_init(&ctx.cancel, false);
 
+    if (!visit) {
+        rc = exhaustive(in, o, out, n_out, &rep, &r.mem, err);
+        if (rc != 1)
+            goto out;
+        rc = RP_OK;
+    }
     rc = prepare(&r, in, o, err);
     if (rc != RP_OK)
         goto out;

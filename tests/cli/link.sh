@@ -63,7 +63,30 @@ for r in rows:
 
 # ---- the report, the review file and the saved run ----
 DB="$TMP/chain/small-national/store.db"
-run 0 "link again with a review file" -- link --store "$DB" --json \
+run 0 "link --one-to-one: every pair compared when there are few (exit 0)" -- link \
+    --store "$DB" --json --threads 2 --one-to-one
+expect_python "link --one-to-one: across lists only, every pair, mutual best down to 0.70" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+b, p = r["blocking"], r["params"]
+assert p["one_to_one"] is True and p["within_list"] is False and p["across_lists"] is True, p
+assert p["mutual_best"] == p["review"] == 0.7, p
+assert p["exhaustive_max"] == 100000000, p
+assert b["exhaustive"] is True and b["rules"] == [], b
+assert b["candidates"] < r["records"] * (r["records"] - 1) // 2, b  # across lists only
+' "$TMP/out"
+run 0 "link --exhaustive-max: every pair, within lists too (exit 0)" -- link --store "$DB" \
+    --json --exhaustive-max 10000000
+expect_python "link --exhaustive-max: every allowed pair compared" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+b, n = r["blocking"], r["records"]
+assert b["exhaustive"] is True and b["candidates"] == n * (n - 1) // 2, (b, n)
+' "$TMP/out"
+run 2 "link: --one-to-one and --within-list exclude each other" -- link --store "$DB" \
+    --one-to-one --within-list
+expect_grep "the clash is named" "$TMP/err" "one-to-one"
+run 0 "link again with a review file (exit 0)" -- link --store "$DB" --json \
     --review-file "$TMP/review.csv" --sensitivity 0.75:0.9:0.05 --threads 2
 cp "$TMP/out" "$TMP/link.json"
 expect_python "link --json: blocking report, clusters and sensitivity" '

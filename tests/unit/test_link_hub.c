@@ -520,15 +520,163 @@ static void hub_candidates__rejects_bad_input(void **state)
     assert_int_equal(rep.candidates, 0);
 }
 
+/* ==== every pair, without blocking (rp_link_opts.exhaustive_max) ==== */
+
+/* Every allowed pair at or above min_score, keys or not, sorted as rp_link_candidates. */
+static rp_link_edge *
+all_pairs(const rand_set *r, const rp_link_opts *o, size_t *n_out, size_t *n_allowed)
+{
+    size_t n = r->in.n;
+    rp_link_edge *v = rp_calloc(n * n / 2 + 1, sizeof *v);
+    assert_non_null(v);
+    size_t nv = 0;
+    *n_allowed = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            if (r->list[i] == r->list[j] ? !o->within_list : !o->across_lists)
+                continue;
+            (*n_allowed)++;
+            double d = rp_dice(r->clks + i * r->in.words, r->clks + j * r->in.words, r->in.words);
+            if (d >= o->min_score)
+                v[nv++] = (rp_link_edge){(uint32_t)i, (uint32_t)j, d};
+        }
+    }
+    qsort(v, nv, sizeof *v, edge_cmp);
+    *n_out = nv;
+    return v;
+}
+
+static void hub_candidates__exhaustive_compares_every_allowed_pair(void **state)
+{
+    (void)state;
+    uint64_t s = 424242;
+
+    static const struct {
+        size_t words;
+        double min_score;
+        bool within, across;
+    } cases[] = {
+        {16, 0.5, true, true},
+        {16, 0.7, false, true},
+        {16, 0.6, true, false},
+        {3, 0.0, true, true},
+    };
+
+    for (size_t c = 0; c < N_OF(cases); c++) {
+        rand_set r;
+        rand_set_make(&r, 210, cases[c].words, &s);
+        rp_link_opts o = RP_LINK_OPTS_INIT;
+        o.exhaustive_max = RP_LINK_EXHAUSTIVE_DEFAULT;
+        o.min_score = cases[c].min_score;
+        o.within_list = cases[c].within;
+        o.across_lists = cases[c].across;
+        size_t nw = 0, allowed = 0;
+        rp_link_edge *want = all_pairs(&r, &o, &nw, &allowed);
+        for (unsigned threads = 1; threads <= 3; threads++) {
+            o.threads = threads;
+            rp_error err = RP_ERROR_INIT;
+            rp_link_edge *e = NULL;
+            size_t ne = 0;
+            rp_block_report rep;
+            assert_rp_ok(rp_link_candidates(&r.in, &o, &e, &ne, &rep, &err), &err);
+            assert_true(rep.exhaustive);
+            assert_int_equal(rep.candidates, allowed);
+            assert_int_equal(rep.kept, nw);
+            for (unsigned u = 0; u < RP_LINK_MAX_RULES; u++)
+                assert_int_equal(rep.rule[u].pairs, 0);
+            assert_same_edges(e, ne, want, nw);
+            rp_free(e);
+        }
+        /* one pair more than the limit allows: blocked, and the blocked result is a subset */
+        o.exhaustive_max = allowed - 1;
+        rp_error err = RP_ERROR_INIT;
+        rp_link_edge *e = NULL;
+        size_t ne = 0;
+        rp_block_report rep;
+        assert_rp_ok(rp_link_candidates(&r.in, &o, &e, &ne, &rep, &err), &err);
+        assert_false(rep.exhaustive);
+        assert_true(rep.candidates < allowed);
+        assert_true(ne < nw);
+        rp_link_opts blocked = o;
+        size_t nb = 0;
+        rp_link_edge *bf = brute_force(&r, &blocked, &nb);
+        assert_same_edges(e, ne, bf, nb);
+        rp_free(bf);
+        rp_free(e);
+        /* exactly at the limit: every pair again */
+        o.exhaustive_max = allowed;
+        assert_rp_ok(rp_link_candidates(&r.in, &o, &e, &ne, &rep, &err), &err);
+        assert_true(rep.exhaustive);
+        assert_int_equal(ne, nw);
+        rp_free(e);
+        rp_free(want);
+        rand_set_free(&r);
+    }
+}
+
+/* The default blocks, however few the pairs. */
+static void hub_candidates__default_blocks(void **state)
+{
+    (void)state;
+    uint64_t s = 31;
+    rand_set r;
+    rand_set_make(&r, 60, 16, &s);
+    rp_error err = RP_ERROR_INIT;
+    rp_link_opts o = RP_LINK_OPTS_INIT;
+    assert_int_equal(o.exhaustive_max, 0);
+    rp_link_edge *e = NULL;
+    size_t ne = 0;
+    rp_block_report rep;
+    assert_rp_ok(rp_link_candidates(&r.in, &o, &e, &ne, &rep, &err), &err);
+    assert_false(rep.exhaustive);
+    size_t nb = 0;
+    rp_link_edge *bf = brute_force(&r, &o, &nb);
+    assert_same_edges(e, ne, bf, nb);
+    rp_free(bf);
+    rp_free(e);
+    rand_set_free(&r);
+}
+
+static void hub_candidates__exhaustive_progress_and_cancel(void **state)
+{
+    (void)state;
+    uint64_t s = 7;
+    rand_set r;
+    rand_set_make(&r, 90, 16, &s);
+    rp_error err = RP_ERROR_INIT;
+    rp_link_opts o = RP_LINK_OPTS_INIT;
+    o.exhaustive_max = RP_LINK_EXHAUSTIVE_DEFAULT;
+    int calls = 0;
+    o.progress = count_calls;
+    o.payload = &calls;
+    rp_link_edge *e = NULL;
+    size_t ne = 0;
+    rp_block_report rep;
+    assert_rp_ok(rp_link_candidates(&r.in, &o, &e, &ne, &rep, &err), &err);
+    assert_true(rep.exhaustive);
+    /* the start, and after each allowed pair of lists (3 lists: 6 pairs of lists) */
+    assert_int_equal(calls, 7);
+    rp_free(e);
+    calls = 0;
+    o.progress = cancel_at_once;
+    assert_rp_status(rp_link_candidates(&r.in, &o, &e, &ne, NULL, &err), RP_ECANCELED, &err);
+    assert_null(e);
+    assert_int_equal(ne, 0);
+    assert_int_equal(calls, 1);
+    rand_set_free(&r);
+}
+
 typedef struct sweep_ctx {
     rand_set r;
     rp_link_edge *e;
+    bool exhaustive;
 } sweep_ctx;
 
 static int sweep_run(void *payload)
 {
     sweep_ctx *c = payload;
     rp_link_opts o = RP_LINK_OPTS_INIT;
+    o.exhaustive_max = c->exhaustive ? RP_LINK_EXHAUSTIVE_DEFAULT : 0;
     o.threads = 2;
     size_t ne = 0;
     return rp_link_candidates(&c->r.in, &o, &c->e, &ne, NULL, NULL);
@@ -549,6 +697,9 @@ static void hub_candidates__alloc_failure_sweep(void **state)
     rand_set_make(&c.r, 60, 16, &s);
     unsigned long n = rp_test_alloc_sweep(sweep_run, sweep_undo, &c, 200);
     assert_true(n >= 8);
+    c.exhaustive = true;
+    n = rp_test_alloc_sweep(sweep_run, sweep_undo, &c, 200);
+    assert_true(n >= 4);
     rand_set_free(&c.r);
 }
 
@@ -560,6 +711,9 @@ int main(void)
         cmocka_unit_test(hub_candidates__match_brute_force),
         cmocka_unit_test(hub_candidates__progress_and_cancel),
         cmocka_unit_test(hub_candidates__rejects_bad_input),
+        cmocka_unit_test(hub_candidates__exhaustive_compares_every_allowed_pair),
+        cmocka_unit_test(hub_candidates__exhaustive_progress_and_cancel),
+        cmocka_unit_test(hub_candidates__default_blocks),
         cmocka_unit_test(hub_candidates__alloc_failure_sweep),
     };
     return cmocka_run_group_tests_name("link_hub", tests, setup, NULL);
