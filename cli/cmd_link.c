@@ -156,8 +156,8 @@ static void usage(FILE *f)
     fprintf(f,
             "  --one-to-one         for two lists that each hold a person at most once and\n"
             "                       mostly overlap: pairs across lists only\n"
-            "                       (--across-lists-only), every pair compared when at\n"
-            "                       most %zu (--exhaustive-max), and mutual best\n"
+            "                       (--across-lists-only), every pair compared (dice)\n"
+            "                       when at most %zu (--exhaustive-max), and mutual best\n"
             "                       matches down to the review band's lower end\n"
             "                       (--mutual-best LOW); wrong where most people are on\n"
             "                       one list only, as in most multiple systems estimations\n"
@@ -382,8 +382,11 @@ static int parse_args(link_args *a, int argc, char **argv)
     a->cluster.threshold = a->threshold;
     if (a->one_to_one && !a->mutual_given)
         a->cluster.mutual_low = a->review;
-    if (a->one_to_one && !a->exhaustive_given)
-        a->link.exhaustive_max = RP_LINK_EXHAUSTIVE_DEFAULT;
+    if (a->one_to_one && !a->exhaustive_given && !a->fs)
+        a->link.exhaustive_max = RP_LINK_EXHAUSTIVE_DEFAULT; /* fs trains on blocks */
+    if (a->fs && a->link.exhaustive_max > 0)
+        return rp_cli_usage_error(CMD_NAME, "--exhaustive-max: --method fs always blocks "
+                                            "(its EM trains on the blocks)");
     /* candidates down to the lowest score any output needs */
     a->link.min_score = fmin(a->review, fmin(a->threshold, a->sens_from));
     if (!isnan(a->cluster.mutual_low))
@@ -533,10 +536,11 @@ static json_t *blocking_json(const rp_block_report *rep)
 
 static json_t *clusters_json(const rp_cluster_stats *c)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "links", (json_int_t)c->links,
-                     "merges", (json_int_t)c->merges, "refused_cohesion",
-                     (json_int_t)c->refused_cohesion, "refused_list", (json_int_t)c->refused_list,
-                     "refused_size", (json_int_t)c->refused_size, "refused_cannot_link",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "links",
+                     (json_int_t)c->links, "mutual_best_links", (json_int_t)c->mutual, "merges",
+                     (json_int_t)c->merges, "refused_cohesion", (json_int_t)c->refused_cohesion,
+                     "refused_list", (json_int_t)c->refused_list, "refused_size",
+                     (json_int_t)c->refused_size, "refused_cannot_link",
                      (json_int_t)c->refused_cannot, "must_links", (json_int_t)c->must, "persons",
                      (json_int_t)c->persons, "largest", (json_int_t)c->largest);
 }
@@ -761,6 +765,9 @@ static void print_report(const link_run *r)
            "%zu size, %zu cannot-link; %zu persons, largest %zu records\n",
            unit, r->a.threshold, c->links, c->merges, c->refused_cohesion, c->refused_list,
            c->refused_size, c->refused_cannot, c->persons, c->largest);
+    if (!isnan(r->a.cluster.mutual_low))
+        printf("Mutual best matches in [%.2f, %.2f): %zu of the links\n", r->a.cluster.mutual_low,
+               r->a.threshold, c->mutual);
     if (r->a.decisions || r->a.cluster.n_must_link || r->a.cluster.n_cannot_link)
         printf("Clerical review: %zu verdicts recorded%s%s; in force: %zu accepted, %zu rejected "
                "pairs\n",

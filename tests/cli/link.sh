@@ -74,7 +74,12 @@ assert p["mutual_best"] == p["review"] == 0.7, p
 assert p["exhaustive_max"] == 100000000, p
 assert b["exhaustive"] is True and b["rules"] == [], b
 assert b["candidates"] < r["records"] * (r["records"] - 1) // 2, b  # across lists only
+c = r["clusters"]
+assert 0 < c["mutual_best_links"] <= c["links"], c
 ' "$TMP/out"
+run 2 "link: --exhaustive-max with --method fs is refused" -- link --store "$DB" \
+    --method fs --exhaustive-max 1000
+expect_grep "the refusal says fs always blocks" "$TMP/err" "always blocks"
 run 0 "link --exhaustive-max: every pair, within lists too (exit 0)" -- link --store "$DB" \
     --json --exhaustive-max 10000000
 expect_python "link --exhaustive-max: every allowed pair compared" '
