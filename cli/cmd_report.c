@@ -12,6 +12,11 @@
  * dimensions, is protected once with them, and its views (all states, by state, by
  * region) are slices of that one protected table.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+/* renameat2() / syscall(SYS_renameat2): the atomic exchange of the output directory */
+#    define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+#endif
+
 #include "cli_util.h"
 #include "cmds.h"
 #include "common/banned.h"     /* last: it redefines banned libc names */
@@ -32,6 +37,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#if defined(__linux__)
+#    include <fcntl.h> /* AT_FDCWD */
+#    include <sys/syscall.h>
+#endif
 
 #define CMD_NAME         "report"
 #define MARKER           ".rapporteur-report" /* marks a directory this command wrote */
@@ -59,7 +69,8 @@ enum {
     OPT_STATE,
     OPT_POOL,
     OPT_REGIONS,
-    OPT_GROUPING
+    OPT_GROUPING,
+    OPT_FORCE
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -78,6 +89,7 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"pool", required_argument, NULL, OPT_POOL},
                                          {"regions", required_argument, NULL, OPT_REGIONS},
                                          {"grouping", required_argument, NULL, OPT_GROUPING},
+                                         {"force", no_argument, NULL, OPT_FORCE},
                                          {NULL, 0, NULL, 0}};
 
 enum {
@@ -100,7 +112,7 @@ static void usage(FILE *f)
             "                         [--k N | --round BASE | --kround K |\n"
             "                          --dp-epsilon E --years FROM:TO [--dp-budget CAP]\n"
             "                          [--dp-allow-large]]\n"
-            "                         [--out-dir DIR]\n"
+            "                         [--out-dir DIR [--force]]\n"
             "                         [--format html,xlsx,csv,json,svg,png,pdf] [--json]\n"
             "       rapporteur report (--state CODE=FILE... | --pool FILE)\n"
             "                         [--regions FILE [--grouping NAME]] [options as above]\n"
@@ -156,7 +168,12 @@ static void usage(FILE *f)
                "                       " DEFAULT_GROUPING "); without --regions or a region in\n"
                "                       the pool file every state is in \"" ALL_STATES "\"\n"
                "  --out-dir DIR        where the report goes (default report); an existing DIR\n"
-               "                       must be empty or an earlier report\n"
+               "                       must be empty or an earlier report, which the new one\n"
+               "                       replaces in one step (an atomic exchange on Linux)\n"
+               "  --force              replace an earlier report even when files no report\n"
+               "                       wrote were added to it (they are deleted with it);\n"
+               "                       without --force such a file is named and nothing is\n"
+               "                       written (exit 4)\n"
                "  --format LIST        outputs to write (default all): html, xlsx, csv, json,\n"
                "                       svg, png, pdf\n"
                "  --json               print {\"out_dir\", \"files\", \"tables\", \"estimates\",\n"
@@ -187,6 +204,7 @@ typedef struct report_args {
     int year_from; /* --years FROM:TO; 0 when not given */
     int year_to;
     unsigned formats;
+    bool force; /* --force: delete files no report wrote with the earlier report */
 } report_args;
 
 static int parse_formats(unsigned *out, const char *v)
@@ -309,6 +327,9 @@ static int apply_opt(int opt, const char *v, const char *name, void *payload)
         return -1;
     case OPT_FORMAT:
         return parse_formats(&a->formats, v);
+    case OPT_FORCE:
+        a->force = true;
+        return -1;
     default:
         return apply_number(a, opt, v, name);
     }
@@ -738,26 +759,27 @@ static int sdc_opts(rp_sdc_opts *o, report_state *s, const char *title, rp_error
     return RP_OK;
 }
 
-static int protect(report_state *s, rp_table *t, rp_error *err)
-{
-    rp_sdc_opts o;
-    int rc = sdc_opts(&o, s, t->title, err);
-    return rc == RP_OK ? rp_sdc_protect(t, &o, NULL, err) : rc;
-}
-
-/* A regional report: every base table protected together (rp_sdc_protect_pooled()). */
-static int protect_pooled(report_state *s, rp_error *err)
+/* Every base table of the report (the standard ones, the --by ones; in a regional report
+ * with region and state as dimensions) protected together as linked tables
+ * (rp_sdc_protect_linked()): a cell two tables show is suppressed in both or neither, and
+ * one LP audits all of them; each table says so in a note. Rounding and noise need no
+ * linking, and the library protects each table alone. */
+static int protect(report_state *s, rp_error *err)
 {
     rp_table *tables[MAX_TABLES];
     rp_sdc_opts o;
+    rp_sdc_linked_report rep = {0};
     int rc = RP_OK;
-    if (s->n_srcs == 0 || s->n_bases == 0)
+    if (s->n_bases == 0)
         return RP_OK;
     for (size_t i = 0; i < s->n_bases && rc == RP_OK; i++) {
         tables[i] = s->bases[i].t;
-        rc = sdc_opts(&o, s, s->bases[i].t->title, err);
+        rc = sdc_opts(&o, s, s->bases[i].t->title, err); /* charges a DP release per table */
     }
-    return rc == RP_OK ? rp_sdc_protect_pooled(&s->pool_rounds, tables, s->n_bases, &o, err) : rc;
+    if (rc == RP_OK)
+        rc = rp_sdc_protect_linked(&rep, tables, s->n_bases, &o, err);
+    s->pool_rounds = rep.rounds;
+    return rc;
 }
 
 /* No category, or only "not recorded", in some field: nothing to show. */
@@ -816,7 +838,7 @@ static int add_base(report_state *s,
     b->n_fields = n_fields;
     rp_x_strlcpy(b->title, title, sizeof(b->title));
     rp_x_strlcpy(b->stem, stem, sizeof(b->stem));
-    return off > 0 ? RP_OK : protect(s, b->t, err); /* regional: protect_pooled() */
+    return RP_OK; /* protected with the others in protect() */
 }
 
 /* Whether every field of @p sp has a domain fixed in advance, as differential privacy
@@ -847,6 +869,19 @@ static int build_standard(report_state *s, rp_error *err)
     return RP_OK;
 }
 
+/* A field's label as words inside a title ("age band"): lower case first and without
+ * its unit, as the standard tables' titles have them. */
+static const char *field_words(char *buf, size_t size, rp_field f)
+{
+    rp_x_strlcpy(buf, rp_chart_field_label(f), size);
+    char *unit = strstr(buf, " (");
+    if (unit != NULL)
+        *unit = '\0'; /* "Age band (years)": the unit belongs to the table's head */
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
 /* The --by tables: "sex,citizenship" -> a table of those fields. */
 static int build_by(report_state *s, rp_error *err)
 {
@@ -863,9 +898,13 @@ static int build_by(report_state *s, rp_error *err)
                 rc = rp_error_set(err, RP_EINVAL, "--by: unknown field '%s'", names.v[j]);
                 break;
             }
+            /* as the standard titles: "Victims by sex, age band and citizenship" */
+            char words[128];
             size_t tl = strlen(title);
-            snprintf(title + tl, sizeof(title) - tl, "%s%s", j == 0 ? "Victims by " : " and ",
-                     rp_chart_field_label(fields[j]));
+            snprintf(title + tl, sizeof(title) - tl, "%s%s",
+                     j == 0 ? (persons(s) ? "Victims by " : "Case records by ")
+                            : (j + 1 == names.n ? " and " : ", "),
+                     field_words(words, sizeof(words), fields[j]));
             size_t sl = strlen(stem);
             snprintf(stem + sl, sizeof(stem) - sl, "-%s", rp_table_field_name(fields[j]));
         }
@@ -1016,10 +1055,8 @@ static int regional_section(report_state *s, const base_table *b, size_t dim, rp
     const char *what = dim == 1 ? "state" : "region";
     rp_field f = b->t->dims[b->off].field;
     char words[128];
-    rp_x_strlcpy(words, rp_chart_field_label(f), sizeof(words));
-    words[0] = (char)(words[0] >= 'A' && words[0] <= 'Z' ? words[0] - 'A' + 'a' : words[0]);
     snprintf(title, sizeof(title), "%s by %s and %s", persons(s) ? "Victims" : "Case records", what,
-             words);
+             field_words(words, sizeof(words), f));
     snprintf(stem, sizeof(stem), "%s-%s", what,
              b->n_fields == 1 ? b->spec->stem : rp_table_field_name(f));
     int rc = rp_table_slice(&view, b->t, at, err);
@@ -1266,24 +1303,50 @@ static int push_line(rp_cli_strv *v, rp_error *err, const char *fmt, ...)
     return rp_cli_strv_push(v, line, strlen(line), err);
 }
 
+/*
+ * A number of the text as the tables write theirs: whole numbers with thousands
+ * separators ("1,000", never "1000" or "1e+06"), others as %g (an epsilon of 0.5).
+ */
+static const char *fmt_num(char *buf, size_t size, double v)
+{
+    if (!(v == floor(v) && fabs(v) < 1e15)) {
+        snprintf(buf, size, "%g", v);
+        return buf;
+    }
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%.0f", fabs(v));
+    size_t nd = strlen(digits), o = 0;
+    if (v < 0 && o + 1 < size)
+        buf[o++] = '-';
+    for (size_t i = 0; i < nd && o + 2 < size; i++) {
+        if (i > 0 && (nd - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 static int method_protection(report_state *s, rp_error *err)
 {
     const report_args *a = s->a;
     const char *unit = persons(s) ? "persons" : "case records";
+    char n1[40], n2[40], n3[40], n4[40];
     if (a->round_base > 0.0)
         return push_line(&s->method, err,
-                         "Every published count is rounded to a multiple of %g, so totals may "
+                         "Every published count is rounded to a multiple of %s, so totals may "
                          "differ from the sum of their parts. Rounding alone protects small "
                          "counts weakly: a small cell can often be worked back from the rounded "
                          "margins of several tables; suppression or differential privacy "
                          "protects them better.",
-                         a->round_base);
+                         fmt_num(n1, sizeof(n1), a->round_base));
     if (a->kround > 0.0)
         return push_line(&s->method, err,
-                         "k-rounding as CTDC publishes: cells of fewer than %g %s are not "
-                         "shown, the others are rounded down to a multiple of %g; no further "
+                         "k-rounding as CTDC publishes: cells of fewer than %s %s are not "
+                         "shown, the others are rounded down to a multiple of %s; no further "
                          "cells are withheld, so a hidden cell may be narrowed from the totals.",
-                         a->kround, unit, a->kround);
+                         fmt_num(n1, sizeof(n1), a->kround), unit,
+                         fmt_num(n2, sizeof(n2), a->kround));
     if (a->dp_epsilon > 0.0) {
         int rc = push_line(
             &s->method, err,
@@ -1297,21 +1360,23 @@ static int method_protection(report_state *s, rp_error *err)
             return rc;
         return push_line(
             &s->method, err,
-            "Counts carry random noise (discrete Laplace, differential privacy with epsilon %g "
-            "per table, %g for this report; the store has now spent %g of its cap of %g); the "
+            "Counts carry random noise (discrete Laplace, differential privacy with epsilon %s "
+            "per table, %s for this report; the store has now spent %s of its cap of %s); the "
             "privacy budget is recorded in the store%s. Nothing exact is published beside the "
             "noisy counts: no estimate of the total and no count of the sources.%s",
-            a->dp_epsilon, s->budget_epsilon, s->budget_spent,
-            a->dp_budget > 0.0 ? a->dp_budget : DP_BUDGET, s->n_srcs > 0 ? " of every state" : "",
+            fmt_num(n1, sizeof(n1), a->dp_epsilon), fmt_num(n2, sizeof(n2), s->budget_epsilon),
+            fmt_num(n3, sizeof(n3), s->budget_spent),
+            fmt_num(n4, sizeof(n4), a->dp_budget > 0.0 ? a->dp_budget : DP_BUDGET),
+            s->n_srcs > 0 ? " of every state" : "",
             persons(s) ? ""
                        : " The unit of protection is the case record: a person recorded more "
                          "than once is protected less than one recorded once.");
     }
     return push_line(&s->method, err,
-                     "Cells of fewer than %g %s are not published, and further cells are "
+                     "Cells of fewer than %s %s are not published, and further cells are "
                      "withheld where needed so that the hidden ones cannot be worked out from "
                      "the totals; a linear-programming audit checks every table.",
-                     a->k, unit);
+                     fmt_num(n1, sizeof(n1), a->k), unit);
 }
 
 static int method_regional(report_state *s, rp_error *err)
@@ -1350,8 +1415,9 @@ static int collect_method(report_state *s, rp_error *err)
     if (rc == RP_OK)
         rc = push_line(&s->method, err, "%s",
                        "Shares follow CTDC's rule: they are of the persons with information on "
-                       "the field; for forms of exploitation and labour sectors a person can be "
-                       "counted in more than one category.");
+                       "the field, so \"Not recorded\", \"Unknown\" and \"Not specified\" "
+                       "are shown as counts without a share; for forms of exploitation and "
+                       "labour sectors a person can be counted in more than one category.");
     if (rc == RP_OK)
         rc = method_protection(s, err);
     if (rc == RP_OK)
@@ -1646,28 +1712,213 @@ static int make_staging(char *tmp, size_t size, const char *out_dir, rp_error *e
     return RP_OK;
 }
 
-/* Put the finished @p tmp in place of @p out_dir (whose old content goes). */
-static int publish_dir(const char *tmp, const char *out_dir, bool exists, rp_error *err)
+/*
+ * What an earlier report wrote: its MARKER lists the files ("file NAME" lines, written by
+ * write_manifest()). A marker without that list (reports before it) falls back on the
+ * names the report gives its files. Anything else in the directory was put there by
+ * someone else, and is not deleted without --force.
+ */
+static bool report_file_name(const char *name)
 {
-    char aside[PATH_MAX];
-    if (exists) {
-        int n = snprintf(aside, sizeof(aside), "%s.aside-XXXXXX", tmp);
-        if (n < 0 || (size_t)n >= sizeof(aside) || mkdtemp(aside) == NULL)
-            return rp_error_set(err, RP_EIO, "cannot replace '%s'", out_dir);
-        rmdir(aside);
-        if (rename(out_dir, aside) != 0)
-            return rp_error_set(err, RP_EIO, "cannot move the old '%s' aside: %s", out_dir,
-                                strerror(errno));
+    static const char *const fixed[] = {"report.html",        "report.xlsx",        MARKER,
+                                        "estimate.svg",       "estimate.png",       "estimate.pdf",
+                                        "estimate-trend.csv", "estimate-trend.json"};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        if (strcmp(name, fixed[i]) == 0)
+            return true;
     }
+    /* NN-stem[-trend].ext, stem of [a-z0-9-] */
+    const char *dot = strrchr(name, '.');
+    if (dot == NULL ||
+        !(name[0] >= '0' && name[0] <= '9' && name[1] >= '0' && name[1] <= '9' && name[2] == '-'))
+        return false;
+    for (const char *p = name + 3; p < dot; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return false;
+    }
+    static const char *const exts[] = {".csv", ".json", ".svg", ".png", ".pdf"};
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        if (strcmp(dot, exts[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The files listed in @p dir's MARKER into @p out; *listed false when it lists none. */
+static void read_manifest(rp_cli_strv *out, bool *listed, const char *dir)
+{
+    char path[PATH_MAX];
+    char *line = NULL;
+    size_t cap = 0;
+    rp_error err = RP_ERROR_INIT;
+    *listed = false;
+    FILE *f = path_join(path, dir, MARKER) ? fopen(path, "r") : NULL;
+    if (f == NULL)
+        return;
+    for (ssize_t n = getline(&line, &cap, f); n >= 0; n = getline(&line, &cap, f)) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (strncmp(line, "file ", 5) == 0 &&
+            rp_cli_strv_push(out, line + 5, strlen(line + 5), &err) == RP_OK)
+            *listed = true;
+    }
+    free(line); /* getline()'s allocation */
+    fclose(f);
+}
+
+static bool known_file(const rp_cli_strv *manifest, bool listed, const char *name)
+{
+    if (!listed)
+        return report_file_name(name);
+    if (strcmp(name, MARKER) == 0)
+        return true;
+    for (size_t i = 0; i < manifest->n; i++) {
+        if (strcmp(manifest->v[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The entries of earlier report @p dir that it did not write: how many, and the first
+ * met in @p first ("" when none). */
+static size_t foreign_files(char *first, size_t size, const char *dir)
+{
+    rp_cli_strv manifest = {0};
+    bool listed = false;
+    size_t n = 0;
+    first[0] = '\0';
+    read_manifest(&manifest, &listed, dir);
+    DIR *d = opendir(dir);
+    for (struct dirent *e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            known_file(&manifest, listed, e->d_name))
+            continue;
+        if (n++ == 0)
+            rp_x_strlcpy(first, e->d_name, size);
+    }
+    if (d != NULL)
+        closedir(d);
+    rp_cli_strv_clear(&manifest);
+    return n;
+}
+
+/* RP_EPERM naming a file of @p dir that no report wrote, if there is one (--force off). */
+static int check_foreign(const char *dir, bool force, rp_error *err)
+{
+    char name[256];
+    size_t n = force ? 0 : foreign_files(name, sizeof(name), dir);
+    if (n == 0)
+        return RP_OK;
+    char more[64] = "";
+    if (n > 1)
+        snprintf(more, sizeof(more), " (and %zu more)", n - 1);
+    return rp_error_set(err, RP_EPERM,
+                        "--out-dir: '%s' holds '%s'%s, which no report wrote; move it out, or "
+                        "use --force to delete it with the earlier report",
+                        dir, name, more);
+}
+
+/* List the report's files in the staging directory's MARKER (read_manifest()). */
+static int write_manifest(const char *dir, const json_t *files, rp_error *err)
+{
+    char path[PATH_MAX];
+    FILE *f = path_join(path, dir, MARKER) ? fopen(path, "a") : NULL;
+    bool ok = f != NULL;
+    for (size_t i = 0; ok && i < json_array_size(files); i++)
+        ok = fprintf(f, "file %s\n", json_string_value(json_array_get(files, i))) > 0;
+    if (f != NULL && fclose(f) != 0)
+        ok = false;
+    return ok ? RP_OK : rp_error_set(err, RP_EIO, "cannot write in '%s'", dir);
+}
+
+/*
+ * Remove the earlier report, now at @p dir: the files it wrote (all with @p force), then
+ * the directory. A file no report wrote that appeared after the check keeps the directory,
+ * which is then named on stderr rather than deleted.
+ */
+static void remove_old_report(const char *dir, bool force)
+{
+    char path[PATH_MAX];
+    rp_cli_strv manifest = {0};
+    bool listed = false;
+    read_manifest(&manifest, &listed, dir);
+    DIR *d = opendir(dir);
+    for (struct dirent *e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            strcmp(e->d_name, MARKER) == 0 || !(force || known_file(&manifest, listed, e->d_name)))
+            continue;
+        if (path_join(path, dir, e->d_name))
+            unlink(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    rp_cli_strv_clear(&manifest);
+    if (path_join(path, dir, MARKER))
+        unlink(path);
+    if (rmdir(dir) != 0)
+        fprintf(stderr,
+                "rapporteur: warning: the earlier report's directory is kept as '%s': it "
+                "holds files no report wrote\n",
+                dir);
+}
+
+/* Exchange directories @p a and @p b atomically: renameat2(RENAME_EXCHANGE). -1 with
+ * errno ENOSYS where there is no such call. */
+static int exchange_dirs(const char *a, const char *b)
+{
+#if defined(__linux__) && defined(SYS_renameat2)
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2u /* RENAME_EXCHANGE */);
+#else
+    (void)a;
+    (void)b;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/*
+ * Put the finished @p tmp in place of @p out_dir. When @p out_dir exists, the two are
+ * exchanged in one step, so a reader finds the old report or the new one and never no
+ * report; the old one, now at @p tmp, is then removed (remove_old_report()).
+ */
+static int publish_dir(const char *tmp, const char *out_dir, bool exists, bool force, rp_error *err)
+{
+    if (!exists) {
+        if (rename(tmp, out_dir) != 0)
+            return rp_error_set(err, RP_EIO, "cannot rename the report into '%s': %s", out_dir,
+                                strerror(errno));
+        return RP_OK;
+    }
+    int rc = check_foreign(out_dir, force, err); /* again: files may have come meanwhile */
+    if (rc != RP_OK)
+        return rc;
+    if (exchange_dirs(tmp, out_dir) == 0) {
+        remove_old_report(tmp, force);
+        return RP_OK;
+    }
+    if (errno != EINVAL && errno != ENOSYS)
+        return rp_error_set(err, RP_EIO, "cannot exchange the report with '%s': %s", out_dir,
+                            strerror(errno));
+    /*
+     * The kernel or the file system cannot exchange (a kernel before 3.15, ENOSYS; a file
+     * system without RENAME_EXCHANGE, EINVAL): two renames, the old report moved aside
+     * and the new one moved in. Between them there is briefly no report at @p out_dir.
+     */
+    char aside[PATH_MAX];
+    int n = snprintf(aside, sizeof(aside), "%s.aside-XXXXXX", tmp);
+    if (n < 0 || (size_t)n >= sizeof(aside) || mkdtemp(aside) == NULL)
+        return rp_error_set(err, RP_EIO, "cannot replace '%s'", out_dir);
+    rmdir(aside);
+    if (rename(out_dir, aside) != 0)
+        return rp_error_set(err, RP_EIO, "cannot move the old '%s' aside: %s", out_dir,
+                            strerror(errno));
     if (rename(tmp, out_dir) != 0) {
         int e = errno;
-        if (exists)
-            (void)rename(aside, out_dir);
+        (void)rename(aside, out_dir);
         return rp_error_set(err, RP_EIO, "cannot rename the report into '%s': %s", out_dir,
                             strerror(e));
     }
-    if (exists)
-        remove_flat_dir(aside);
+    remove_old_report(aside, force);
     return RP_OK;
 }
 
@@ -1716,7 +1967,7 @@ static int build(report_state *s, rp_error *err)
     if (rc == RP_OK)
         rc = build_by(s, err);
     if (rc == RP_OK)
-        rc = protect_pooled(s, err);
+        rc = protect(s, err);
     if (rc == RP_OK)
         rc = make_sections(s, err);
     if (rc == RP_OK)
@@ -1799,6 +2050,10 @@ int cmd_report(int argc, char **argv)
                                     a.out_dir);
         goto out;
     }
+    if (exists && check_foreign(a.out_dir, a.force, &err) != RP_OK) {
+        status = rp_cli_report(&err, a.common.json); /* before any work: exit 4 */
+        goto out;
+    }
     status = open_input(&s, &a);
     if (status >= 0)
         goto out;
@@ -1809,7 +2064,9 @@ int cmd_report(int argc, char **argv)
     if (rc == RP_OK)
         rc = write_all(&s, tmp, &err);
     if (rc == RP_OK)
-        rc = publish_dir(tmp, a.out_dir, exists, &err);
+        rc = write_manifest(tmp, s.files, &err);
+    if (rc == RP_OK)
+        rc = publish_dir(tmp, a.out_dir, exists, a.force, &err);
     if (rc == RP_OK) {
         tmp[0] = '\0';
         rc = print_result(&s, a.out_dir, &err);

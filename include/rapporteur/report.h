@@ -492,7 +492,7 @@ RP_API int rp_report_estimates_of_set(rp_report_estimates **out,
 /** Free. NULL-safe. */
 RP_API void rp_report_estimates_free(rp_report_estimates *e);
 
-/* ==== disclosure control (src/report/sdc.c, src/report/dp.c) ==== */
+/* ==== disclosure control (src/report/sdc.c, sdc_linked.c, sdc_pool.c, dp.c) ==== */
 
 /** How a table is protected. */
 typedef enum rp_sdc_method {
@@ -570,19 +570,81 @@ typedef struct rp_sdc_report {
 RP_API int
 rp_sdc_protect(rp_table *t, const rp_sdc_opts *opts, rp_sdc_report *report, rp_error *err);
 
+/** What rp_sdc_protect_linked() did, over all its tables. */
+typedef struct rp_sdc_linked_report {
+    size_t n_tables;
+    size_t n_common;          /* distinct cells shown by two tables or more (RP_SDC_SUPPRESS) */
+    size_t rounds;            /* rounds of alignment and joint audit */
+    size_t n_primary;         /* primary cells, summed over the tables (a common cell in each) */
+    size_t n_secondary;       /* secondary suppressions, summed over the tables */
+    size_t n_secondary_alone; /* ... as each table protected alone had them */
+    size_t n_joint;           /* complements added because the joint audit failed */
+    size_t lp_solves;         /* LPs solved by the joint audits */
+    bool audit_passed;        /* the final joint audit protects every primary cell */
+} rp_sdc_linked_report;
+
 /**
- * Protect the tables of a regional report together (src/report/sdc_pool.c). Every table
- * has the dimensions RP_TABLE_FIELD_REGION and RP_TABLE_FIELD_STATE (rp_report_data_pool())
- * and is unprotected. Each is protected with rp_sdc_protect(); then, with RP_SDC_SUPPRESS,
- * the totals every additive table shares (of each state, each region, all states: the
- * cells with every field at its margin) are made suppressed alike: a total suppressed in
- * one table is a forced complement of every other, which is protected again from its
- * unprotected copy, until no table changes. Views sliced from these tables
- * (rp_table_slice()) are then safe together.
+ * Protect the tables of one report together (linked tables; src/report/sdc_linked.c), so
+ * that no suppressed cell can be narrowed by combining what all of them publish.
  *
- * @param[out] rounds_out  rounds of the alignment; may be NULL.
+ * Common cells: two cells of the tables are one cell when they count the same units: the
+ * same unit ("persons" or "records") and the same set of (field, category) over the
+ * dimensions not at their margin, a single-valued dimension at its margin meaning "any",
+ * a multi-valued one at its margin "with information on the field" (the units a table
+ * with such a field keeps: rp_report_table_build()). Cell (year 2019) of the table by year
+ * is cell (year 2019, sex total) of year x sex; cell (form total) of exploitation x sex is
+ * the persons with a known form, not everyone, and is common with no cell of an additive
+ * table. Their true counts must be equal: tables made with different filters (years,
+ * known_only) or from different data are refused.
+ *
+ * With RP_SDC_SUPPRESS: each table is protected with rp_sdc_protect(); then every common
+ * cell suppressed in one table becomes a forced complement of the others, which are
+ * protected again from their unprotected copies, until no table changes; then one LP over
+ * the relations of all the tables, with one variable per distinct suppressed cell (the
+ * joint audit, rp_sdc_audit_linked()), checks every primary cell against its protection
+ * interval (rp_sdc_protection(), as rp_sdc_audit()). For each that fails, the cheapest
+ * published cell (opts->cost) on a line through it in any table becomes a forced
+ * complement, and the loop goes on, until the joint audit passes. Suppressions only grow,
+ * so it ends; opts->max_rounds bounds it. Each table gets a note that it was protected
+ * jointly (tables, common cells, rounds). With one table this is rp_sdc_protect().
+ *
+ * Rounding, k-rounding and differential privacy need no linking (each cell is published,
+ * changed on its own; nothing is hidden for a combination to reveal): each table is
+ * protected with rp_sdc_protect() and nothing more.
+ *
+ * @param[out] report  may be NULL.
+ * @param[in,out] tables  n unprotected tables, protected in place (a table's content is
+ *                        replaced by a re-protected copy; the pointers stay valid).
+ * @param[in]  opts    NULL for defaults, as rp_sdc_protect().
+ * @param[out] err     details on failure; may be NULL.
+ * @return RP_OK; RP_EINVAL (a NULL table, bad options, a table protected already, common
+ *         cells of unequal counts); RP_EINTERNAL (LP failure, or not settled within
+ *         opts->max_rounds rounds); RP_ENOMEM. On failure the tables are left protected
+ *         in part and must not be published.
+ * @note   Hundepool et al., Statistical Disclosure Control (Wiley 2012), ch. 4 (linked
+ *         tables); tau-ARGUS manual, linked tables (its "modular" and "hypercube" methods
+ *         protect linked tables by the same rule: a common cell has one status). The
+ *         greedy choice does not minimise the total cost; the joint audit guarantees the
+ *         protection.
+ * @test   tests/unit/test_report_sdc_linked.c
+ */
+RP_API int rp_sdc_protect_linked(rp_sdc_linked_report *report,
+                                 rp_table *const *tables,
+                                 size_t n,
+                                 const rp_sdc_opts *opts,
+                                 rp_error *err);
+
+/**
+ * Protect the tables of a regional report together: rp_sdc_protect_linked() on tables
+ * that all have the dimensions RP_TABLE_FIELD_REGION and RP_TABLE_FIELD_STATE
+ * (rp_report_data_pool()), so that the totals of each state, each region and all states
+ * they share (and any other common cell) are suppressed alike and one LP audits them
+ * together. Views sliced from these tables (rp_table_slice()) are then safe together.
+ *
+ * @param[out] rounds_out  rounds of rp_sdc_protect_linked(); may be NULL.
  * @return RP_OK; RP_EINVAL (a table without region and state, bad options, protected
- *         already); RP_EINTERNAL (LP failure, or no settling in 64 rounds); RP_ENOMEM.
+ *         already, common cells of unequal counts); RP_EINTERNAL (LP failure, or no
+ *         settling); RP_ENOMEM.
  * @test   tests/unit/test_report_regional.c
  */
 RP_API int rp_sdc_protect_pooled(
@@ -590,6 +652,7 @@ RP_API int rp_sdc_protect_pooled(
 
 /** The attacker's interval for one suppressed cell, from the audit. */
 typedef struct rp_sdc_interval {
+    size_t table;      /* rp_sdc_audit_linked(): index of the table; 0 from rp_sdc_audit() */
     size_t cell;       /* index into the table */
     double value;      /* true count */
     double lower;      /* least value consistent with everything published */
@@ -623,6 +686,33 @@ RP_API int rp_sdc_audit(rp_sdc_interval **out,
                         const rp_table *t,
                         const rp_sdc_opts *opts,
                         rp_error *err);
+
+/**
+ * The joint audit of linked tables: what an attacker who reads all @p n tables together
+ * can learn of each suppressed cell. One LP over the relations of every table (as
+ * rp_sdc_audit()), with one variable per distinct common cell (rp_sdc_protect_linked()
+ * says which cells are one) that no table publishes, and every published value a
+ * constant; a cell suppressed in one table but published in another is known exactly.
+ * Each variable is minimised and maximised once (GLPK simplex); its interval is reported
+ * for every suppressed cell of every table it stands for.
+ *
+ * @param[out] out     new array, one interval per suppressed cell of every table, by table
+ *                     then cell (rp_sdc_interval.table says which); free with rp_free();
+ *                     NULL when there is none.
+ * @param[out] n_out   its length.
+ * @param[out] passed  true when every primary cell is protected; may be NULL.
+ * @param[in]  tables  n protected tables (borrowed).
+ * @return RP_OK; RP_EINVAL (a NULL table, bad options, common cells of unequal counts);
+ *         RP_EINTERNAL (LP solver failure); RP_ENOMEM.
+ * @test   tests/unit/test_report_sdc_linked.c
+ */
+RP_API int rp_sdc_audit_linked(rp_sdc_interval **out,
+                               size_t *n_out,
+                               bool *passed,
+                               const rp_table *const *tables,
+                               size_t n,
+                               const rp_sdc_opts *opts,
+                               rp_error *err);
 
 /** The protection interval rp_sdc_audit() requires of a primary cell of count @p x. */
 RP_API void rp_sdc_protection(

@@ -111,7 +111,7 @@ static void change_cells(rp_x_buf *b, const rp_table *t, const rp_trend *tr, siz
     if (isnan(tr->change_pct[k]))
         rp_x_buf_puts(b, "<td></td>");
     else
-        rp_x_buf_printf(b, "<td>%+.1f</td>", tr->change_pct[k]);
+        rp_x_buf_printf(b, "<td>%s</td>", rp_publish__fmt_pct(num, sizeof(num), tr->change_pct[k]));
 }
 
 /* The header row: the row dimensions' names, then the column categories. */
@@ -285,6 +285,7 @@ static void trend_sentence(rp_x_buf *b, const char *label, const rp_trend *tr)
 /* The trends of a section: one sentence, or a table of one row per label. */
 static void trends_html(rp_x_buf *b, const rp_report_section *s, const char *id)
 {
+    char p1[80], p2[80], p3[80];
     size_t n = 0;
     for (size_t i = 0; i < s->n_trends; i++)
         n += s->trends[i] != NULL ? 1 : 0;
@@ -311,8 +312,10 @@ static void trends_html(rp_x_buf *b, const rp_report_section *s, const char *id)
             if (tr == NULL)
                 rp_x_buf_puts(b, "<td colspan=\"4\">too few published years</td></tr>\n");
             else
-                rp_x_buf_printf(b, "<td>%+.1f</td><td>%+.1f</td><td>%+.1f</td><td>%zu</td></tr>\n",
-                                tr->pct_change, tr->pct_lower, tr->pct_upper, tr->n_fitted);
+                rp_x_buf_printf(b, "<td>%s</td><td>%s</td><td>%s</td><td>%zu</td></tr>\n",
+                                rp_publish__fmt_pct(p1, sizeof(p1), tr->pct_change),
+                                rp_publish__fmt_pct(p2, sizeof(p2), tr->pct_lower),
+                                rp_publish__fmt_pct(p3, sizeof(p3), tr->pct_upper), tr->n_fitted);
         }
         rp_x_buf_puts(b, "</tbody>\n</table>\n</div>\n");
     }
@@ -418,14 +421,32 @@ static void contents_html(rp_x_buf *b, const rp_report_doc *doc)
                      "<li><a href=\"#sources-h\">Sources</a></li>\n</ol>\n</nav>\n");
 }
 
+/* Whether the mark appears anywhere in the report: a suppressed cell of a table, or a
+ * hidden row of the estimates. A rounded or noisy report has none, and no legend for it. */
+static bool doc_has_mark(const rp_report_doc *doc)
+{
+    for (size_t i = 0; i < doc->n_sections; i++) {
+        if (doc->sections[i].table != NULL && table_has_suppressed(doc->sections[i].table))
+            return true;
+    }
+    for (size_t i = 0; doc->estimates != NULL && i < doc->n_estimates; i++) {
+        if (doc->estimates[i].observed_suppressed)
+            return true;
+    }
+    return false;
+}
+
 static void closing_html(rp_x_buf *b, const rp_report_doc *doc)
 {
     rp_x_buf_puts(b, "<section aria-labelledby=\"method-h\">\n<h2 id=\"method-h\">Method</h2>\n");
     for (size_t i = 0; i < doc->n_method; i++)
         element(b, "p", doc->method[i]);
-    rp_x_buf_puts(b, "<p class=\"legend\">");
-    esc(b, RP_PUBLISH_MARK_LEGEND);
-    rp_x_buf_puts(b, ".</p>\n</section>\n");
+    if (doc_has_mark(doc)) {
+        rp_x_buf_puts(b, "<p class=\"legend\">");
+        esc(b, RP_PUBLISH_MARK_LEGEND);
+        rp_x_buf_puts(b, ".</p>\n");
+    }
+    rp_x_buf_puts(b, "</section>\n");
     rp_x_buf_puts(b, "<section aria-labelledby=\"sources-h\">\n<h2 id=\"sources-h\">Sources</h2>\n"
                      "<ul>\n");
     for (size_t i = 0; i < doc->n_sources; i++)

@@ -146,6 +146,17 @@ const char *rp_publish__fmt_count(char *buf, size_t size, double v)
     return buf;
 }
 
+const char *rp_publish__fmt_pct(char *buf, size_t size, double v)
+{
+    if (!isfinite(v) || fabs(v) >= 1e15)
+        return rp_publish__fmt_count(buf, size, v);
+    double tenths = round(fabs(v) * 10.0);
+    char whole[64];
+    rp_publish__fmt_count(whole, sizeof(whole), floor(tenths / 10.0));
+    snprintf(buf, size, "%c%s.%d", v < 0 && tenths > 0 ? '-' : '+', whole, (int)fmod(tenths, 10.0));
+    return buf;
+}
+
 /* ==== grid ==== */
 
 /* Sort key of a country row: its name, unknown and not recorded after every country. */

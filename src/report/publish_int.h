@@ -33,6 +33,13 @@ bool rp_publish__suppressed(const rp_table *t, size_t i);
 const char *rp_publish__fmt_count(char *buf, size_t size, double v);
 
 /**
+ * @p v as a signed percentage with one decimal and the thousands separators of
+ * rp_publish__fmt_count ("+1,234.5", "-0.5", "+0.0"); as rp_publish__fmt_count for NaN,
+ * infinities and |v| >= 1e15. @return @p buf.
+ */
+const char *rp_publish__fmt_pct(char *buf, size_t size, double v);
+
+/**
  * Layout of a table on a page: the last dimension runs across (columns, with its margin
  * last), every other dimension down (rows, odometer order, margins last). A 1-D table is
  * one column of values. col_dim is the dimension across, or t->n_dims for a 1-D table.

@@ -102,4 +102,53 @@ int rp_report__dp_apply(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *rep, r
 /** A uniform double in (0, 1) with 53 random bits, from libsodium's randombytes. */
 double rp_report__uniform(void);
 
+/* ==== the audit LP, shared by sdc.c and the joint audit of linked tables (sdc_linked.c) ==== */
+
+/*
+ * An audit LP being built (opaque, sdc.c): variables 1..n_vars, each >= 0 (or its floor),
+ * and the relations of one or more tables added with rp_report__lp_add_table(). The
+ * matrix goes to GLPK at the first rp_report__lp_bounds(); no table is added after it.
+ */
+typedef struct rp_report__lp rp_report__lp;
+
+/** A new LP of @p n_vars variables and no relation. @return RP_OK; RP_ENOMEM. */
+int rp_report__lp_new(rp_report__lp **out, size_t n_vars, rp_error *err);
+
+/** Set the least value of variable @p v (1-based) to @p lower, before any solve. */
+void rp_report__lp_floor(rp_report__lp *a, size_t v, double lower);
+
+/**
+ * Add every relation of @p t (lines along additive dimensions sum to their margin; along
+ * multi-valued ones each cell is at most the margin and the sum at least it), cell c
+ * being variable var_of[c] (1-based) or, where var_of[c] == 0, the constant value[c].
+ * Both arrays have t->n_cells entries and are borrowed for the call only.
+ * @return RP_OK; RP_ENOMEM; RP_EINTERNAL (added after a solve).
+ */
+int rp_report__lp_add_table(
+    rp_report__lp *a, const rp_table *t, const size_t *var_of, const double *value, rp_error *err);
+
+/** The least and the largest value of variable @p v (INFINITY when unbounded above).
+ * @return RP_OK; RP_EINTERNAL (GLPK failure). */
+int rp_report__lp_bounds(double *lo, double *hi, rp_report__lp *a, size_t v, rp_error *err);
+
+/** Free. NULL-safe. */
+void rp_report__lp_free(rp_report__lp *a);
+
+/** The least value a reader knows cell @p c of @p t has (1 for the one-way margin of a
+ * category listed because the data hold it, else 0). */
+double rp_report__sdc_floor(const rp_table *t, size_t c);
+
+/** Fill the interval and verdict of @p iv (all but cell and table) from the LP bounds
+ * @p lo and @p hi of a cell of true count @p count, as rp_sdc_audit() does. */
+void rp_report__sdc_judge(rp_sdc_interval *iv,
+                          double count,
+                          bool primary,
+                          double floor_known,
+                          double lo,
+                          double hi,
+                          const rp_sdc_opts *o);
+
+/** The cost of suppressing a cell of count @p x under o->cost. */
+double rp_report__sdc_cost(double x, const rp_sdc_opts *o);
+
 #endif

@@ -85,19 +85,24 @@ static bool suppressed(const rp_table *t, size_t c)
 /*
  * The least value a reader knows cell @p c has: 1 for the one-way margin of a category
  * listed because the data hold it (in a one-way table, its cell), as a table lists only
- * the categories present; 0 otherwise (a gap year filled in with zeros, say). The count
- * guards against a flag that would make the audit's LP infeasible.
+ * the categories present; 0 otherwise (a gap year filled in with zeros, say). A cell at
+ * the only category of a dimension is that dimension's margin, so counts as at its margin.
+ * The count guards against a flag that would make the audit's LP infeasible.
  */
 static double known_floor(const rp_table *t, size_t c)
 {
-    size_t n_inner = 0, dim = 0;
+    /* a dimension with one category is at its margin there (the cell is the margin's) */
+    size_t n_inner = 0, dim = SIZE_MAX, single = SIZE_MAX;
     for (size_t d = 0; d < t->n_dims; d++) {
-        if (pos_in(t, c, d) < t->dims[d].n_cats) {
+        if (pos_in(t, c, d) < t->dims[d].n_cats && t->dims[d].n_cats > 1) {
             n_inner++;
             dim = d;
+        } else if (pos_in(t, c, d) < t->dims[d].n_cats) {
+            single = d;
         }
     }
-    if (n_inner != 1 || t->dims[dim].present == NULL) {
+    dim = n_inner == 0 ? single : dim;
+    if (n_inner > 1 || dim == SIZE_MAX || t->dims[dim].present == NULL) {
         return 0.0;
     }
     return t->dims[dim].present[pos_in(t, c, dim)] != 0 && t->count[c] >= 1 ? 1.0 : 0.0;
@@ -105,17 +110,27 @@ static double known_floor(const rp_table *t, size_t c)
 
 /* ==== the LP of the audit ==== */
 
-typedef struct audit_lp {
+/*
+ * The audit LP is built from one table (rp_sdc_audit(), secondary suppression) or from
+ * several whose common cells share a variable (sdc_linked.c): each table adds its lines
+ * with a map from its cells to the variables (0: a constant, whose value is taken from
+ * the map of values given, the published value). The matrix is loaded into GLPK before
+ * the first solve; no row is added after it.
+ */
+struct rp_report__lp {
     glp_prob *lp;
     size_t n_vars;
-    size_t *var_of;  /* n_cells: variable number (1-based), 0 for a published cell */
-    size_t *cell_of; /* n_vars + 1: cell of variable v */
+    size_t *var_of;  /* single table: n_cells, variable number (1-based), 0 if published */
+    size_t *cell_of; /* single table: n_vars + 1, the cell of variable v */
     int *ia, *ja;    /* constraint matrix triplets, 1-based as GLPK wants */
     double *ar;
     size_t nnz, cap;
     int n_rows;
     int last_obj; /* column whose objective coefficient is 1 now, 0 if none */
-} audit_lp;
+    bool loaded;  /* the matrix is in GLPK */
+};
+
+typedef struct rp_report__lp audit_lp;
 
 static void lp_release(audit_lp *a)
 {
@@ -158,10 +173,17 @@ static int lp_push(audit_lp *a, int row, size_t var, double coef)
     return RP_OK;
 }
 
+/* What one table contributes: its variable map and the values of its constants. */
+typedef struct lp_src {
+    const rp_table *t;
+    const size_t *var_of; /* n_cells: variable (1-based), 0 for a constant */
+    const double *value;  /* n_cells: the value of each constant */
+} lp_src;
+
 /* Add one row: sum of coef * cell over the line's cells, with bounds (kind, rhs). The
- * published cells move to the right-hand side; a row without unknowns is skipped. */
+ * constants move to the right-hand side; a row without unknowns is skipped. */
 static int lp_row(audit_lp *a,
-                  const rp_table *t,
+                  const lp_src *s,
                   const size_t *cells,
                   const double *coef,
                   size_t n,
@@ -171,10 +193,10 @@ static int lp_row(audit_lp *a,
     double rhs = 0;
     size_t n_var = 0;
     for (size_t i = 0; i < n; i++) {
-        if (a->var_of[cells[i]] != 0) {
+        if (s->var_of[cells[i]] != 0) {
             n_var++;
         } else {
-            rhs -= coef[i] * t->value[cells[i]];
+            rhs -= coef[i] * s->value[cells[i]];
         }
     }
     if (n_var == 0) {
@@ -184,7 +206,7 @@ static int lp_row(audit_lp *a,
     glp_add_rows(a->lp, 1);
     glp_set_row_bnds(a->lp, row, kind, rhs, rhs);
     for (size_t i = 0; i < n; i++) {
-        if (a->var_of[cells[i]] != 0 && lp_push(a, row, a->var_of[cells[i]], coef[i]) != RP_OK) {
+        if (s->var_of[cells[i]] != 0 && lp_push(a, row, s->var_of[cells[i]], coef[i]) != RP_OK) {
             return rp_error_set(err, RP_ENOMEM, "out of memory");
         }
     }
@@ -193,14 +215,15 @@ static int lp_row(audit_lp *a,
 
 /* The relations of the line along dimension @p d whose margin is cell @p m. */
 static int lp_line(
-    audit_lp *a, const rp_table *t, size_t d, size_t m, size_t *cells, double *coef, rp_error *err)
+    audit_lp *a, const lp_src *s, size_t d, size_t m, size_t *cells, double *coef, rp_error *err)
 {
+    const rp_table *t = s->t;
     size_t n = t->dims[d].n_cats;
     size_t base = m - n * t->stride[d];
-    bool any = a->var_of[m] != 0;
+    bool any = s->var_of[m] != 0;
     for (size_t j = 0; j < n; j++) {
         cells[j] = base + j * t->stride[d];
-        any = any || a->var_of[cells[j]] != 0;
+        any = any || s->var_of[cells[j]] != 0;
     }
     if (!any) {
         return RP_OK;
@@ -212,67 +235,96 @@ static int lp_line(
             coef[j] = 1.0;
         }
         coef[n] = -1.0;
-        return lp_row(a, t, cells, coef, n + 1, GLP_FX, err);
+        return lp_row(a, s, cells, coef, n + 1, GLP_FX, err);
     }
     /* multi-valued: each category <= margin, and their sum >= margin */
     int rc = RP_OK;
     for (size_t j = 0; j < n && rc == RP_OK; j++) {
         size_t pair[2] = {cells[j], m};
         double pc[2] = {1.0, -1.0};
-        rc = lp_row(a, t, pair, pc, 2, GLP_UP, err);
+        rc = lp_row(a, s, pair, pc, 2, GLP_UP, err);
     }
     for (size_t j = 0; j < n; j++) {
         coef[j] = 1.0;
     }
     coef[n] = -1.0;
-    return rc == RP_OK ? lp_row(a, t, cells, coef, n + 1, GLP_LO, err) : rc;
+    return rc == RP_OK ? lp_row(a, s, cells, coef, n + 1, GLP_LO, err) : rc;
 }
 
-/* Build the audit LP of @p t: one variable per suppressed cell, every relation. */
-static int lp_build(audit_lp *a, const rp_table *t, rp_error *err)
+/* Add every relation of the table of @p s (every line along every dimension). */
+static int lp_add(audit_lp *a, const lp_src *s, rp_error *err)
 {
+    const rp_table *t = s->t;
     size_t max_line = 0;
     for (size_t d = 0; d < t->n_dims; d++) {
         max_line = t->dims[d].n_cats + 1 > max_line ? t->dims[d].n_cats + 1 : max_line;
     }
-    memset(a, 0, sizeof(*a));
-    a->var_of = rp_calloc(t->n_cells, sizeof(*a->var_of));
-    a->cell_of = rp_calloc(t->n_cells + 1, sizeof(*a->cell_of));
     size_t *cells = rp_calloc(max_line, sizeof(*cells));
     double *coef = rp_calloc(max_line, sizeof(*coef));
     int rc = RP_OK;
-    if (a->var_of == NULL || a->cell_of == NULL || cells == NULL || coef == NULL) {
+    if (cells == NULL || coef == NULL) {
         rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t c = 0; c < t->n_cells; c++) {
-        if (suppressed(t, c)) {
-            a->var_of[c] = ++a->n_vars;
-            a->cell_of[a->n_vars] = c;
-        }
-    }
-    a->lp = glp_create_prob();
-    if (a->n_vars > 0) {
-        glp_add_cols(a->lp, (int)a->n_vars);
-    }
-    for (size_t v = 1; v <= a->n_vars; v++) {
-        double lb = known_floor(t, a->cell_of[v]);
-        glp_set_col_bnds(a->lp, (int)v, GLP_LO, lb, 0.0);
     }
     for (size_t d = 0; d < t->n_dims && rc == RP_OK; d++) {
         size_t n = t->dims[d].n_cats;
         for (size_t c = 0; c < t->n_cells && rc == RP_OK; c++) {
             if (pos_in(t, c, d) == n) {
-                rc = lp_line(a, t, d, c, cells, coef, err);
+                rc = lp_line(a, s, d, c, cells, coef, err);
             }
         }
     }
-    if (rc == RP_OK && a->nnz > 0) {
-        glp_load_matrix(a->lp, (int)a->nnz, a->ia, a->ja, a->ar);
-    }
-out:
     rp_free(cells);
     rp_free(coef);
+    return rc;
+}
+
+/* An LP of @p n_vars variables >= 0 and no row yet. */
+static void lp_begin(audit_lp *a, size_t n_vars)
+{
+    a->lp = glp_create_prob();
+    a->n_vars = n_vars;
+    if (n_vars > 0) {
+        glp_add_cols(a->lp, (int)n_vars);
+    }
+    for (size_t v = 1; v <= n_vars; v++) {
+        glp_set_col_bnds(a->lp, (int)v, GLP_LO, 0.0, 0.0);
+    }
+}
+
+static void lp_load(audit_lp *a)
+{
+    if (!a->loaded && a->nnz > 0) {
+        glp_load_matrix(a->lp, (int)a->nnz, a->ia, a->ja, a->ar);
+    }
+    a->loaded = true;
+}
+
+/* Build the audit LP of @p t: one variable per suppressed cell, every relation. */
+static int lp_build(audit_lp *a, const rp_table *t, rp_error *err)
+{
+    memset(a, 0, sizeof(*a));
+    a->var_of = rp_calloc(t->n_cells, sizeof(*a->var_of));
+    a->cell_of = rp_calloc(t->n_cells + 1, sizeof(*a->cell_of));
+    if (a->var_of == NULL || a->cell_of == NULL) {
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    }
+    size_t n_vars = 0;
+    for (size_t c = 0; c < t->n_cells; c++) {
+        if (suppressed(t, c)) {
+            a->var_of[c] = ++n_vars;
+            a->cell_of[n_vars] = c;
+        }
+    }
+    lp_begin(a, n_vars);
+    for (size_t v = 1; v <= a->n_vars; v++) {
+        double lb = known_floor(t, a->cell_of[v]);
+        glp_set_col_bnds(a->lp, (int)v, GLP_LO, lb, 0.0);
+    }
+    const lp_src s = {t, a->var_of, t->value};
+    int rc = lp_add(a, &s, err);
+    if (rc == RP_OK) {
+        lp_load(a);
+    }
     return rc;
 }
 
@@ -312,6 +364,28 @@ static int lp_solve(double *out, audit_lp *a, size_t v, int dir, rp_error *err)
     return RP_OK;
 }
 
+void rp_report__sdc_judge(rp_sdc_interval *iv,
+                          double count,
+                          bool primary,
+                          double floor_known,
+                          double lo,
+                          double hi,
+                          const rp_sdc_opts *o)
+{
+    iv->value = count;
+    iv->lower = ceil(lo - o->lp_tol);
+    iv->lower = iv->lower <= 0 ? 0.0 : iv->lower; /* not -0 */
+    iv->upper = isinf(hi) ? INFINITY : floor(hi + o->lp_tol);
+    iv->primary = primary;
+    rp_sdc_protection(&iv->need_lower, &iv->need_upper, &iv->need_width, iv->value, o);
+    /* below what the reader knows already the range cannot reach: the lower protection
+     * stops there, and the width (k) is then asked of the upper side */
+    iv->need_lower = iv->need_lower < floor_known ? floor_known : iv->need_lower;
+    iv->protected_ = !iv->primary || (iv->lower <= iv->need_lower + o->lp_tol &&
+                                      iv->upper >= iv->need_upper - o->lp_tol &&
+                                      iv->upper - iv->lower >= iv->need_width - o->lp_tol);
+}
+
 /* The interval of variable @p v, rounded inwards to whole persons, and its verdict. */
 static int audit_var(rp_sdc_interval *iv,
                      audit_lp *a,
@@ -329,21 +403,60 @@ static int audit_var(rp_sdc_interval *iv,
     if (rc != RP_OK) {
         return rc;
     }
+    memset(iv, 0, sizeof(*iv));
     iv->cell = c;
-    iv->value = t->count[c];
-    iv->lower = ceil(lo - o->lp_tol);
-    iv->lower = iv->lower < 0 ? 0 : iv->lower;
-    iv->upper = isinf(hi) ? INFINITY : floor(hi + o->lp_tol);
-    iv->primary = t->status[c] == RP_CELL_PRIMARY;
-    rp_sdc_protection(&iv->need_lower, &iv->need_upper, &iv->need_width, iv->value, o);
-    /* below what the reader knows already the range cannot reach: the lower protection
-     * stops there, and the width (k) is then asked of the upper side */
-    double floor_known = known_floor(t, c);
-    iv->need_lower = iv->need_lower < floor_known ? floor_known : iv->need_lower;
-    iv->protected_ = !iv->primary || (iv->lower <= iv->need_lower + o->lp_tol &&
-                                      iv->upper >= iv->need_upper - o->lp_tol &&
-                                      iv->upper - iv->lower >= iv->need_width - o->lp_tol);
+    rp_report__sdc_judge(iv, t->count[c], t->status[c] == RP_CELL_PRIMARY, known_floor(t, c), lo,
+                         hi, o);
     return RP_OK;
+}
+
+/* ==== the LP, for the joint audit of linked tables (sdc_linked.c) ==== */
+
+double rp_report__sdc_floor(const rp_table *t, size_t c)
+{
+    return known_floor(t, c);
+}
+
+int rp_report__lp_new(rp_report__lp **out, size_t n_vars, rp_error *err)
+{
+    *out = rp_calloc(1, sizeof(**out));
+    if (*out == NULL) {
+        return rp_error_set(err, RP_ENOMEM, "out of memory");
+    }
+    lp_begin(*out, n_vars);
+    return RP_OK;
+}
+
+void rp_report__lp_floor(rp_report__lp *a, size_t v, double lower)
+{
+    if (RP_ALWAYS(v >= 1 && v <= a->n_vars && !a->loaded)) {
+        glp_set_col_bnds(a->lp, (int)v, GLP_LO, lower, 0.0);
+    }
+}
+
+int rp_report__lp_add_table(
+    rp_report__lp *a, const rp_table *t, const size_t *var_of, const double *value, rp_error *err)
+{
+    if (RP_NEVER(a->loaded)) {
+        return rp_error_set(err, RP_EINTERNAL, "audit LP: rows added after solving");
+    }
+    const lp_src s = {t, var_of, value};
+    return lp_add(a, &s, err);
+}
+
+int rp_report__lp_bounds(double *lo, double *hi, rp_report__lp *a, size_t v, rp_error *err)
+{
+    lp_load(a);
+    int rc = lp_solve(lo, a, v, GLP_MIN, err);
+    return rc == RP_OK ? lp_solve(hi, a, v, GLP_MAX, err) : rc;
+}
+
+void rp_report__lp_free(rp_report__lp *a)
+{
+    if (a != NULL) {
+        lp_release(a);
+        rp_free(a);
+    }
 }
 
 int rp_sdc_audit(rp_sdc_interval **out,
@@ -393,7 +506,7 @@ int rp_sdc_audit(rp_sdc_interval **out,
 
 /* ==== secondary suppression ==== */
 
-static double cell_cost(double x, const rp_sdc_opts *o)
+double rp_report__sdc_cost(double x, const rp_sdc_opts *o)
 {
     switch (o->cost) {
     case RP_SDC_COST_LOG:
@@ -423,7 +536,7 @@ static bool better(const rp_table *t, size_t c, size_t best, const rp_sdc_opts *
     if (best == SIZE_MAX) {
         return true;
     }
-    double cc = cell_cost(t->count[c], o), cb = cell_cost(t->count[best], o);
+    double cc = rp_report__sdc_cost(t->count[c], o), cb = rp_report__sdc_cost(t->count[best], o);
     if (cc != cb) {
         return cc < cb;
     }

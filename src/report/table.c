@@ -80,7 +80,8 @@ bool rp_table_cat_known(const rp_table *t, size_t d, size_t i)
         return false;
     }
     const char *c = t->dims[d].cats[i];
-    return c != NULL && c[0] != '\0' && strcmp(c, "unknown") != 0;
+    return c != NULL && c[0] != '\0' && strcmp(c, "unknown") != 0 &&
+           strcmp(c, "not_specified") != 0;
 }
 
 int rp_report__table_alloc(rp_table **out, const rp_table_dim *dims, size_t n_dims, rp_error *err)
@@ -203,14 +204,31 @@ static int16_t clamp_age(int age)
     return (int16_t)(age < 0 ? -1 : (age > 32000 ? 32000 : age));
 }
 
+/*
+ * The codes of a multi-valued field that carry no information on it ("not_specified",
+ * "unknown"), @p vague, count only for a unit that has no other code of the field: a
+ * person recorded in agriculture and "not specified" has information on the sector. So
+ * the uninformative category holds exactly the units without information that still
+ * have the field recorded, disjoint from every other category, and the share
+ * denominator (the total less that category) is the number of units with information,
+ * computed from published values alone (CTDC's denominator rule).
+ */
+static uint32_t informative(uint32_t codes, uint32_t vague)
+{
+    return (codes & ~vague) != 0 ? codes & ~vague : codes;
+}
+
 static void unit_of(rp_report__unit *u, const rp_case_record *rec, uint16_t list)
 {
     memset(u, 0, sizeof(*u));
     u->multi[RP_REPORT__M_EXPLOITATION] = rec->exploitation;
     u->multi[RP_REPORT__M_SEXUAL_TYPES] = rec->sexual_types;
-    u->multi[RP_REPORT__M_LABOUR_SECTORS] = rec->labour_sectors;
-    u->multi[RP_REPORT__M_MEANS_OF_CONTROL] = rec->means_of_control;
-    u->multi[RP_REPORT__M_RECRUITER_RELATION] = rec->recruiter_relation;
+    u->multi[RP_REPORT__M_LABOUR_SECTORS] =
+        informative(rec->labour_sectors, RP_SECTOR_NOT_SPECIFIED);
+    u->multi[RP_REPORT__M_MEANS_OF_CONTROL] =
+        informative(rec->means_of_control, RP_CONTROL_NOT_SPECIFIED);
+    u->multi[RP_REPORT__M_RECRUITER_RELATION] =
+        informative(rec->recruiter_relation, RP_RECRUITER_UNKNOWN);
     u->year = (uint16_t)(rec->registration_year > 0 && rec->registration_year < 65536
                              ? rec->registration_year
                              : 0);
@@ -858,12 +876,25 @@ static int add_skip_notes(rp_table *t,
     }
     for (size_t k = 0; k < t->n_dims && rc == RP_OK; k++) {
         if (plans[k].multi >= 0) {
-            rc = rp_table_add_note(
-                t,
-                "%s: a person is counted in each recorded category; the total counts those "
-                "with information on the field (CTDC's denominator rule), so the categories do "
-                "not add up to it",
-                rp_field_info_get(plans[k].f)->name);
+            rp_field f = plans[k].f;
+            const char *vague = f == RP_FIELD_RECRUITER_RELATION ? "unknown"
+                                : f == RP_FIELD_LABOUR_SECTORS || f == RP_FIELD_MEANS_OF_CONTROL
+                                    ? "not specified"
+                                    : NULL;
+            rc = vague == NULL
+                     ? rp_table_add_note(t,
+                                         "%s: a person is counted in each recorded category; the "
+                                         "total counts those with information on the field "
+                                         "(CTDC's denominator rule), so the categories do not "
+                                         "add up to it",
+                                         rp_field_info_get(f)->name)
+                     : rp_table_add_note(t,
+                                         "%s: a person is counted in each recorded category, so "
+                                         "the categories do not add up to the total; \"%s\" "
+                                         "counts those with no other category, and shares are "
+                                         "of the total less them, the %s with information on "
+                                         "the field (CTDC's denominator rule)",
+                                         rp_field_info_get(f)->name, vague, t->unit);
         }
     }
     if (rc == RP_OK && skipped[SKIP_MULTI] > 0) {
@@ -994,10 +1025,15 @@ int rp_table_shares(double *out, const rp_table *t, size_t d, rp_error *err)
         if (!rp_table_cat_known(t, d, i) || isnan(t->value[c])) {
             continue;
         }
-        /* denominator: the margin less the "" and "unknown" cells of this line */
+        /*
+         * denominator: the margin less the cells without information ("", "unknown",
+         * "not_specified") of this line. In a multi-valued dimension those categories
+         * hold only units with no other code (unit_of), so they are disjoint from the
+         * others there too and the difference is the units with information.
+         */
         size_t base = c - i * t->stride[d];
         double den = t->value[base + dim->n_cats * t->stride[d]];
-        for (size_t j = 0; j < dim->n_cats && rp_table_dim_additive(t, d); j++) {
+        for (size_t j = 0; j < dim->n_cats; j++) {
             if (!rp_table_cat_known(t, d, j)) {
                 den -= t->value[base + j * t->stride[d]];
             }

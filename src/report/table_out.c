@@ -161,7 +161,15 @@ static void csv_wide(rp_x_buf *b, const rp_table *t, const rp_table_write_opts *
         }
     }
     rp_x_buf_putc(b, '\n');
-    rp_x_buf_printf(b, "%s: suppressed (disclosure control)\n", o->suppressed_mark);
+    /* the mark's legend only when the mark is used: a rounded, noisy or unsuppressed
+     * table has none, and a legend for it would suggest that something is hidden */
+    bool marked = false;
+    for (size_t c = 0; c < t->n_cells && !marked; c++) {
+        marked = isnan(t->value[c]);
+    }
+    if (marked) {
+        rp_x_buf_printf(b, "%s: suppressed (disclosure control)\n", o->suppressed_mark);
+    }
     rp_x_buf_printf(b, "Unit: %s\n", t->unit != NULL ? t->unit : "");
     for (size_t i = 0; i < t->n_notes; i++) {
         put_csv(b, t->notes[i]);

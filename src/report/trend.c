@@ -11,6 +11,7 @@
  * -lp'' at the optimum is the observed (= expected) information of b with a profiled
  * out, so the Wald SE is 1 / sqrt(S var_w(x)).
  */
+#include "report/publish_int.h"
 #include "report/report_int.h"
 
 #include <gsl/gsl_cdf.h>
@@ -508,6 +509,7 @@ static void fitted_span(int *first, int *last, const rp_trend *tr)
 
 const char *rp_trend_describe(char *buf, size_t size, const rp_trend *tr)
 {
+    char pc[80], lo[80], hi[80];
     int first = 0, last = 0;
     if (size == 0) {
         return buf;
@@ -519,9 +521,11 @@ const char *rp_trend_describe(char *buf, size_t size, const rp_trend *tr)
     fitted_span(&first, &last, tr);
     bool prof = !tr->weighted && !isnan(tr->profile_lower) && !isnan(tr->profile_upper);
     snprintf(buf, size,
-             "average annual change %+.1f%% (%.0f%% CI %+.1f%% to %+.1f%%); %s over %d-%d "
+             "average annual change %s%% (%.0f%% CI %s%% to %s%%); %s over %d-%d "
              "(%zu years)",
-             tr->pct_change, 100.0 * tr->ci_level, tr->pct_lower, tr->pct_upper,
+             rp_publish__fmt_pct(pc, sizeof(pc), tr->pct_change), 100.0 * tr->ci_level,
+             rp_publish__fmt_pct(lo, sizeof(lo), tr->pct_lower),
+             rp_publish__fmt_pct(hi, sizeof(hi), tr->pct_upper),
              tr->weighted ? "log-linear trend of the estimates, weighted by their precision "
                             "(Wald interval)"
              : tr->dispersion > 1.0

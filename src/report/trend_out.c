@@ -122,6 +122,17 @@ static json_t *jnum(double v)
     return isnan(v) || isinf(v) ? json_null() : json_real(v);
 }
 
+/*
+ * The SE of the slope that matches the published interval: with over-dispersion
+ * (dispersion > 1, the quasi-Poisson interval) the Poisson SE times sqrt(dispersion),
+ * as R's summary() of a quasipoisson glm; else the Poisson (or weighted) SE itself.
+ */
+static double slope_se_published(const rp_trend *tr)
+{
+    return !tr->weighted && tr->dispersion > 1.0 ? tr->slope_se * sqrt(tr->dispersion)
+                                                 : tr->slope_se;
+}
+
 static json_t *json_trend(const rp_trend *tr, const char *label)
 {
     json_t *years = json_array();
@@ -131,12 +142,16 @@ static json_t *json_trend(const rp_trend *tr, const char *label)
                              jnum(tr->counts[i]), "change", jnum(tr->change[i]), "change_pct",
                              jnum(tr->change_pct[i]), "fitted", jnum(tr->fitted[i])));
     }
-    json_t *trend = json_pack(
-        "{s:o, s:o, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "avg_change_pct",
-        jnum(tr->pct_change), "ci_lower_pct", jnum(tr->pct_lower), "ci_upper_pct",
-        jnum(tr->pct_upper), "ci_level", tr->ci_level, "rate_ratio", jnum(tr->rate_ratio), "slope",
-        jnum(tr->slope), "slope_se", jnum(tr->slope_se), "deviance", jnum(tr->deviance), "df",
-        jnum(tr->df), "years_fitted", (json_int_t)tr->n_fitted, "dispersion", jnum(tr->dispersion));
+    json_t *trend =
+        json_pack("{s:o, s:o, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "avg_change_pct",
+                  jnum(tr->pct_change), "ci_lower_pct", jnum(tr->pct_lower), "ci_upper_pct",
+                  jnum(tr->pct_upper), "ci_level", tr->ci_level, "rate_ratio", jnum(tr->rate_ratio),
+                  "slope", jnum(tr->slope), "slope_se", jnum(slope_se_published(tr)), "deviance",
+                  jnum(tr->deviance), "df", jnum(tr->df), "years_fitted", (json_int_t)tr->n_fitted,
+                  "dispersion", jnum(tr->dispersion));
+    if (trend != NULL && !tr->weighted) { /* the plain Poisson SE, beside the one used */
+        json_object_set_new(trend, "slope_se_poisson", jnum(tr->slope_se));
+    }
     return json_pack("{s:s, s:s, s:o, s:o}", "label", label, "method", method_name(tr), "years",
                      years, "trend", trend);
 }

@@ -48,7 +48,7 @@ static bool formats_make(formats *fm, lxw_workbook *wb)
     fm->label_total = fmt_new(wb, true, NULL);
     fm->num = fmt_new(wb, false, "#,##0");
     fm->num_total = fmt_new(wb, true, "#,##0");
-    fm->pct = fmt_new(wb, false, "0.0");
+    fm->pct = fmt_new(wb, false, "#,##0.0");
     fm->mark = fmt_new(wb, true, NULL);
     fm->mark_total = fmt_new(wb, true, NULL);
     fm->note = fmt_new(wb, false, NULL);
@@ -427,8 +427,18 @@ static int write_notes(lxw_workbook *wb, const rp_report_doc *doc, const formats
     }
     row = write_lines(ws, row, "Sources", doc->sources, doc->n_sources, fm);
     row = write_lines(ws, row, "Method", doc->method, doc->n_method, fm);
+    /* the mark's legend only where a mark is shown: a rounded or noisy report has none */
+    bool marked = false;
+    for (size_t i = 0; i < doc->n_sections && !marked; i++) {
+        const rp_table *t = doc->sections[i].table;
+        for (size_t c = 0; c < t->n_cells && !marked; c++)
+            marked = rp_publish__suppressed(t, c);
+    }
+    for (size_t i = 0; doc->estimates != NULL && i < doc->n_estimates && !marked; i++)
+        marked = doc->estimates[i].observed_suppressed;
     const char *mark[] = {RP_PUBLISH_MARK_LEGEND};
-    row = write_lines(ws, row, "Marks", mark, 1, fm);
+    if (marked)
+        row = write_lines(ws, row, "Marks", mark, 1, fm);
     for (size_t i = 0; i < doc->n_sections; i++) {
         const rp_table *t = doc->sections[i].table;
         if (t->n_notes == 0)

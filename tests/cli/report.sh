@@ -117,6 +117,9 @@ for p in tr["years"]:
     assert p["value"] == pub[str(p["year"])], p
 g = tr["trend"]
 assert g["dispersion"] > 10, g  # yearly counts vary far more than Poisson counts
+# the SE beside the quasi-Poisson interval is the quasi-Poisson one: Poisson SE x sqrt(phi)
+assert math.isclose(g["slope_se"], g["slope_se_poisson"] * math.sqrt(g["dispersion"]),
+                    rel_tol=1e-8), g
 assert g["ci_lower_pct"] < g["avg_change_pct"] < g["ci_upper_pct"], g
 assert g["ci_upper_pct"] - g["ci_lower_pct"] > 5, g  # widened, not the Poisson +-0.3%
 assert "quasi-Poisson" in tr["method"], tr["method"]
