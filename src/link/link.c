@@ -5,10 +5,11 @@
  * The build does not assume the POPCNT instruction (no -mpopcnt), so, as rp_dice in
  * src/encode/clk.c does, the row scan is compiled several times on x86 and one copy is
  * chosen at run time with __builtin_cpu_supports: AVX-512 VPOPCNTQ (filters of a
- * multiple of 8 words), POPCNT, and a SWAR popcount. Per pair the scan does only the AND
- * popcount and one integer compare against need[|a|+|b|] (the least |a&b| that reaches
- * the threshold, from the same floating-point expression as rp_dice); the Dice itself is
- * computed for the pairs kept.
+ * multiple of 8 words; with AVX-512 VBMI/VBMI2 it takes 8 rows of B at a time), POPCNT,
+ * and a SWAR popcount. Per pair the scan does only the AND popcount and one integer
+ * compare against need[|a|+|b|] (the least |a&b| that reaches the threshold, from the
+ * same floating-point expression as rp_dice); the Dice itself is computed for the pairs
+ * kept.
  */
 #include "link/link_int.h"
 
@@ -91,9 +92,10 @@ typedef struct scan_ctx {
     const uint32_t *b_index;   /* sorted position -> original index in B */
     const uint32_t *cnt_a;
     const uint32_t *cnt_b_sorted;
-    const size_t *win_lo; /* per popcount of a: first sorted position of B to compare */
-    const size_t *win_hi; /* one past the last */
-    const uint32_t *need; /* per |a|+|b|: least |a&b| whose Dice reaches the threshold */
+    const size_t *win_lo;    /* per popcount of a: first sorted position of B to compare */
+    const size_t *win_hi;    /* one past the last */
+    const uint32_t *need;    /* per |a|+|b|: least |a&b| whose Dice reaches the threshold */
+    const uint32_t *need_lo; /* per |a|+|b| = t: min of need[t..] (a bound for sorted B) */
     size_t words;
     size_t n_b;
     double threshold;
@@ -209,6 +211,132 @@ scan_rows_avx512(const scan_ctx *c, size_t from, size_t to, size_t k0, size_t k1
     else
         scan_rows_avx512_w(c, from, to, k0, k1, out, c->words);
 }
+
+/*
+ * The 8-row kernel (AVX512_X8). Per pair the AVX-512 kernel above spends more on the
+ * horizontal sum of the 8 lane counts (two extracts, a shuffle, three adds and a move to
+ * a general register) than on the AND and VPOPCNTQ themselves. Here one row a of A meets
+ * 8 consecutive rows b_0..b_7 of B and the 8 lane-count vectors are reduced together:
+ *
+ *   p_j = VPOPCNTQ(a[0..7] & b_j[0..7]) + VPOPCNTQ(a[8..15] & b_j[8..15])
+ *
+ * has 8 lanes of at most 128, so each fits a byte. VPSHRDQ shifts p_j into the top byte
+ * of an accumulator as it shifts the earlier ones down, so after 8 rows byte l*8+j of
+ * the accumulator is lane l of p_j. One VPERMB transposes that 8x8 byte matrix (byte
+ * j*8+l), and VPSADBW against zero sums the 8 bytes of each qword: qword j is then
+ * |a & b_j|, at most 1024. Filters longer than 16 words go in chunks of 16 (two vectors,
+ * lane sums at most 128), whose 8 sums are added. The 8 sums are compared at once with
+ * need_lo[|a| + |b_0|], a lower bound of need[|a| + |b_j|] since B is in popcount order;
+ * the rare hits are checked exactly against need[] and pushed. So per pair: 2 VPANDQ (with
+ * the load), 2 VPOPCNTQ, 1 VPADDQ and 1 VPSHRDQ, and 1/8 of a VPERMB, VPSADBW, VPCMPUQ.
+ * VPOPCNTQ on 512 bits issues on one port, so 2 cycles per 1024-bit pair is the floor
+ * (bench/README.md).
+ *
+ * A group may run past the window (and past the last row of B: prep_build pads B with 7
+ * zero rows); the lanes past it are masked off before the compare.
+ */
+#    define RP_X8_TARGET \
+        __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,avx512vpopcntdq")))
+
+/* VPERMB indices: byte j*8+l of the result is byte l*8+j of the accumulator */
+static const uint8_t x8_transpose[64] = {
+    0,  8,  16, 24, 32, 40, 48, 56, 1,  9,  17, 25, 33, 41, 49, 57, 2,  10, 18, 26, 34, 42,
+    50, 58, 3,  11, 19, 27, 35, 43, 51, 59, 4,  12, 20, 28, 36, 44, 52, 60, 5,  13, 21, 29,
+    37, 45, 53, 61, 6,  14, 22, 30, 38, 46, 54, 62, 7,  15, 23, 31, 39, 47, 55, 63};
+
+/* |a & b_j| for the 8 rows b_j = b + j w, in qword j (w a multiple of 8). */
+static inline __attribute__((always_inline)) RP_X8_TARGET __m512i and_count_x8(const uint64_t *a,
+                                                                               const uint64_t *b,
+                                                                               size_t w,
+                                                                               __m512i transpose)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i sums = zero;
+    for (size_t x = 0; x < w; x += 16) {
+        __m512i acc = zero;
+        __m512i a0 = _mm512_loadu_si512((const void *)(a + x));
+        if (w - x >= 16) {
+            __m512i a1 = _mm512_loadu_si512((const void *)(a + x + 8));
+#    pragma GCC unroll 8
+            for (size_t j = 0; j < 8; j++) {
+                const uint64_t *bj = b + j * w + x;
+                __m512i p0 =
+                    _mm512_popcnt_epi64(_mm512_and_si512(a0, _mm512_loadu_si512((const void *)bj)));
+                __m512i p1 = _mm512_popcnt_epi64(
+                    _mm512_and_si512(a1, _mm512_loadu_si512((const void *)(bj + 8))));
+                acc = _mm512_shrdi_epi64(acc, _mm512_add_epi64(p0, p1), 8);
+            }
+        } else {
+#    pragma GCC unroll 8
+            for (size_t j = 0; j < 8; j++) {
+                const uint64_t *bj = b + j * w + x;
+                __m512i p0 =
+                    _mm512_popcnt_epi64(_mm512_and_si512(a0, _mm512_loadu_si512((const void *)bj)));
+                acc = _mm512_shrdi_epi64(acc, p0, 8);
+            }
+        }
+        sums =
+            _mm512_add_epi64(sums, _mm512_sad_epu8(_mm512_permutexvar_epi8(transpose, acc), zero));
+    }
+    return sums;
+}
+
+/* The exact test and push of the rows k + j of B whose bit j is set in @p hits. */
+static __attribute__((noinline)) void push_hits(const scan_ctx *c,
+                                                pair_vec *out,
+                                                size_t i,
+                                                uint32_t ca,
+                                                size_t k,
+                                                unsigned hits,
+                                                const uint64_t *both)
+{
+    while (hits) {
+        unsigned j = (unsigned)__builtin_ctz(hits);
+        hits &= hits - 1;
+        uint32_t total = ca + c->cnt_b_sorted[k + j];
+        if (both[j] >= c->need[total])
+            pair_push(out, (uint32_t)i, c->b_index[k + j], both[j], total);
+    }
+}
+
+static inline __attribute__((always_inline)) RP_X8_TARGET void scan_rows_x8_w(
+    const scan_ctx *c, size_t from, size_t to, size_t k0, size_t k1, pair_vec *out, size_t w)
+{
+    const uint64_t *const fa = c->fa;
+    const uint64_t *const fb = c->fb_sorted;
+    const uint32_t *const cnt_b = c->cnt_b_sorted;
+    const uint32_t *const need_lo = c->need_lo;
+    const __m512i transpose = _mm512_loadu_si512((const void *)x8_transpose);
+    for (size_t i = from; i < to; i++) {
+        const uint64_t *a = fa + i * w;
+        const uint32_t ca = c->cnt_a[i];
+        const size_t lo = c->win_lo[ca] > k0 ? c->win_lo[ca] : k0;
+        const size_t hi = c->win_hi[ca] < k1 ? c->win_hi[ca] : k1;
+        for (size_t k = lo; k < hi; k += 8) {
+            __m512i both = and_count_x8(a, fb + k * w, w, transpose);
+            __mmask8 valid = hi - k >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (hi - k)) - 1);
+            __m512i bound = _mm512_set1_epi64((long long)need_lo[ca + cnt_b[k]]);
+            __mmask8 hits = _mm512_mask_cmpge_epu64_mask(valid, both, bound);
+            if (hits) {
+                uint64_t v[8];
+                _mm512_storeu_si512((void *)v, both);
+                push_hits(c, out, i, ca, k, hits, v);
+            }
+        }
+    }
+}
+
+/* Copies for 1024 and 2048 bits (the word loop unrolled), and any multiple of 8 words. */
+RP_X8_TARGET static void
+scan_rows_x8(const scan_ctx *c, size_t from, size_t to, size_t k0, size_t k1, pair_vec *out)
+{
+    if (c->words == 16)
+        scan_rows_x8_w(c, from, to, k0, k1, out, 16);
+    else if (c->words == 32)
+        scan_rows_x8_w(c, from, to, k0, k1, out, 32);
+    else
+        scan_rows_x8_w(c, from, to, k0, k1, out, c->words);
+}
 #else
 #    define RP_POPCNT_TARGET
 #endif
@@ -264,6 +392,14 @@ bool rp_link__kernel_available(rp_link__kernel k)
 #else
         return false;
 #endif
+    case RP_LINK__KERNEL_AVX512_X8:
+#ifdef RP_LINK_X86
+        return rp_link__kernel_available(RP_LINK__KERNEL_AVX512) &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+               __builtin_cpu_supports("avx512vbmi2");
+#else
+        return false;
+#endif
     }
     return false;
 }
@@ -277,9 +413,11 @@ void rp_link__force_kernel(rp_link__kernel k)
 static rp_link__kernel pick_kernel(size_t words)
 {
     rp_link__kernel k = forced_kernel;
-    if (k != RP_LINK__KERNEL_AUTO && rp_link__kernel_available(k) &&
-        (k != RP_LINK__KERNEL_AVX512 || words % 8 == 0))
+    bool wide = k == RP_LINK__KERNEL_AVX512 || k == RP_LINK__KERNEL_AVX512_X8;
+    if (k != RP_LINK__KERNEL_AUTO && rp_link__kernel_available(k) && (!wide || words % 8 == 0))
         return k;
+    if (words % 8 == 0 && rp_link__kernel_available(RP_LINK__KERNEL_AVX512_X8))
+        return RP_LINK__KERNEL_AVX512_X8;
     if (words % 8 == 0 && rp_link__kernel_available(RP_LINK__KERNEL_AVX512))
         return RP_LINK__KERNEL_AVX512;
     if (rp_link__kernel_available(RP_LINK__KERNEL_POPCNT))
@@ -292,6 +430,7 @@ rp_link__and_count_fn rp_link__and_count_kernel(size_t words)
     switch (pick_kernel(words)) {
 #ifdef RP_LINK_X86
     case RP_LINK__KERNEL_AVX512:
+    case RP_LINK__KERNEL_AVX512_X8:
         return and_count_avx512_fn;
 #endif
     case RP_LINK__KERNEL_POPCNT:
@@ -307,18 +446,30 @@ typedef void (*scan_fn)(
 /*
  * Rows [from, to) of A against all of B, in blocks of A_BLOCK rows against tiles of B of
  * about TILE_BYTES, so that a tile stays in the L2 cache while a block of A passes over
- * it (B is read from memory once per block instead of once per row).
+ * it (B is read from memory once per block instead of once per row). The 8-row kernel
+ * is fast enough for the L2 to hold it back (128 bytes of B per pair, some 3 cycles), so
+ * its tiles are TILE_BYTES_L1: with the block of A (8 KiB at 1024 bits) they stay in an L1
+ * data cache of 32 KiB or more (48 KiB on Sapphire Rapids), and 16 KiB measured as fast
+ * as 24 or 40 there (bench_dice); at least 8 filters, one group.
  */
-#define A_BLOCK    64
-#define TILE_BYTES ((size_t)128 << 10)
+#define A_BLOCK       64
+#define TILE_BYTES    ((size_t)128 << 10)
+#define TILE_BYTES_L1 ((size_t)16 << 10)
 
 static void scan_range(const scan_ctx *c, size_t from, size_t to, pair_vec *out)
 {
     scan_fn fn = scan_rows_swar;
+    size_t tile_bytes = TILE_BYTES;
+    size_t tile_min = 1;
     switch (pick_kernel(c->words)) {
 #ifdef RP_LINK_X86
     case RP_LINK__KERNEL_AVX512:
         fn = scan_rows_avx512;
+        break;
+    case RP_LINK__KERNEL_AVX512_X8:
+        fn = scan_rows_x8;
+        tile_bytes = TILE_BYTES_L1;
+        tile_min = 8;
         break;
 #endif
     case RP_LINK__KERNEL_POPCNT:
@@ -328,7 +479,9 @@ static void scan_range(const scan_ctx *c, size_t from, size_t to, pair_vec *out)
         break;
     }
     size_t filter_bytes = c->words * sizeof(uint64_t);
-    size_t tile = filter_bytes && filter_bytes < TILE_BYTES ? TILE_BYTES / filter_bytes : 1;
+    size_t tile = filter_bytes ? tile_bytes / filter_bytes : 1; /* words >= 1 (check_args) */
+    if (tile < tile_min)
+        tile = tile_min;
     for (size_t i0 = from; i0 < to; i0 += A_BLOCK) {
         size_t i1 = to - i0 < A_BLOCK ? to : i0 + A_BLOCK;
         for (size_t k0 = 0; k0 < c->n_b; k0 += tile)
@@ -359,12 +512,15 @@ static uint32_t popcount_filter(const uint64_t *f, size_t words)
  * popcount bound reaches the threshold (the bound is unimodal in cb with its peak at
  * cb = ca, so the qualifying popcounts form one interval).
  */
+#define X8_PAD 7 /* zero rows after the last of B (the 8-row kernel reads up to 7 past) */
+
 typedef struct prep {
     uint32_t *cnt_a, *cnt_b_sorted, *b_index;
     uint64_t *fb_sorted;
     size_t *start; /* bits + 2 entries: first sorted position of each popcount */
     size_t *win_lo, *win_hi;
-    uint32_t *need; /* 2 bits + 1 entries */
+    uint32_t *need;    /* 2 bits + 1 entries */
+    uint32_t *need_lo; /* need_lo[t] = min(need[t..2 bits]) */
 } prep;
 
 static void prep_free(prep *p)
@@ -377,6 +533,7 @@ static void prep_free(prep *p)
     rp_free(p->win_lo);
     rp_free(p->win_hi);
     rp_free(p->need);
+    rp_free(p->need_lo);
 }
 
 /*
@@ -447,15 +604,21 @@ static int prep_build(prep *p,
     p->cnt_a = rp_reallocarray(NULL, n_a ? n_a : 1, sizeof *p->cnt_a);
     p->cnt_b_sorted = rp_reallocarray(NULL, n_b ? n_b : 1, sizeof *p->cnt_b_sorted);
     p->b_index = rp_reallocarray(NULL, n_b ? n_b : 1, sizeof *p->b_index);
-    p->fb_sorted = rp_reallocarray(NULL, n_b ? n_b * words : 1, sizeof *p->fb_sorted);
+    /* 7 zero rows past the end for the 8-row kernel, whose last group may run past it */
+    p->fb_sorted = rp_reallocarray(NULL, (n_b + X8_PAD) * words, sizeof *p->fb_sorted);
     p->start = rp_calloc(bits + 2, sizeof *p->start);
     p->win_lo = rp_reallocarray(NULL, bits + 1, sizeof *p->win_lo);
     p->win_hi = rp_reallocarray(NULL, bits + 1, sizeof *p->win_hi);
     p->need = rp_reallocarray(NULL, 2 * bits + 1, sizeof *p->need);
+    p->need_lo = rp_reallocarray(NULL, 2 * bits + 1, sizeof *p->need_lo);
     if (!p->cnt_a || !p->cnt_b_sorted || !p->b_index || !p->fb_sorted || !p->start || !p->win_lo ||
-        !p->win_hi || !p->need)
+        !p->win_hi || !p->need || !p->need_lo)
         return RP_ENOMEM;
+    memset(p->fb_sorted + n_b * words, 0, X8_PAD * words * sizeof *p->fb_sorted);
     prep_need(p->need, bits, threshold);
+    p->need_lo[2 * bits] = p->need[2 * bits];
+    for (size_t t = 2 * bits; t-- > 0;)
+        p->need_lo[t] = p->need[t] < p->need_lo[t + 1] ? p->need[t] : p->need_lo[t + 1];
     for (size_t i = 0; i < n_a; i++)
         p->cnt_a[i] = popcount_filter(fa + i * words, words);
     /* counting sort of B: start[c + 1] counts popcount c, then prefix sums */
@@ -678,8 +841,8 @@ int rp_link_dice_pairs(const uint64_t *fa,
         rc = rp_error_set(err, RP_ENOMEM, "out of memory");
         goto out;
     }
-    scan_ctx ctx = {fa,       p.fb_sorted, p.b_index, p.cnt_a, p.cnt_b_sorted, p.win_lo,
-                    p.win_hi, p.need,      words,     n_b,     threshold};
+    scan_ctx ctx = {fa,     p.fb_sorted, p.b_index, p.cnt_a, p.cnt_b_sorted, p.win_lo, p.win_hi,
+                    p.need, p.need_lo,   words,     n_b,     threshold};
     jobs = rp_calloc(n_jobs, sizeof *jobs);
     if (!jobs) {
         rc = rp_error_set(err, RP_ENOMEM, "out of memory");

@@ -17,7 +17,9 @@ typedef enum rp_link__kernel {
     RP_LINK__KERNEL_AUTO = 0, /* the fastest this CPU has (the default) */
     RP_LINK__KERNEL_SWAR,     /* portable popcount (Hacker's Delight 5-1) */
     RP_LINK__KERNEL_POPCNT,   /* __builtin_popcountll, POPCNT on x86 */
-    RP_LINK__KERNEL_AVX512    /* AVX-512 VPOPCNTQ; filters of a multiple of 8 words */
+    RP_LINK__KERNEL_AVX512,   /* AVX-512 VPOPCNTQ; filters of a multiple of 8 words */
+    RP_LINK__KERNEL_AVX512_X8 /* the same, one row of A against 8 rows of B at a time
+                                 (also needs AVX-512 BW, VBMI and VBMI2); multiple of 8 words */
 } rp_link__kernel;
 
 /** Whether kernel @p k can run on this CPU (AUTO always can). */
@@ -25,7 +27,8 @@ bool rp_link__kernel_available(rp_link__kernel k);
 
 /**
  * Force kernel @p k for later calls (tests only; not thread-safe). A kernel the CPU
- * lacks, or AVX512 on filters whose words are not a multiple of 8, falls back to AUTO.
+ * lacks, or AVX512 / AVX512_X8 on filters whose words are not a multiple of 8, falls back
+ * to AUTO. rp_link__and_count_kernel() gives the AVX512 kernel for AVX512_X8 (one pair).
  */
 void rp_link__force_kernel(rp_link__kernel k);
 
@@ -36,7 +39,8 @@ typedef uint64_t (*rp_link__and_count_fn)(const uint64_t *a, const uint64_t *b, 
 
 /**
  * The AND-popcount kernel rp_link_dice_pairs() uses for filters of @p words words: the
- * forced one (rp_link__force_kernel) when it can run, else AVX-512, POPCNT or SWAR.
+ * forced one (rp_link__force_kernel) when it can run, else AVX-512, POPCNT or SWAR (a
+ * single pair at a time: the 8-row AVX512_X8 scan is for rp_link_dice_pairs only).
  */
 rp_link__and_count_fn rp_link__and_count_kernel(size_t words);
 

@@ -1,8 +1,10 @@
 /*
  * Unit tests for the Dice candidate search and the greedy 1:1 solver (src/link/link.c):
  * the kernel against brute force with rp_dice on random filters at several thresholds
- * and densities (same pairs, same Dice values, same order), the popcount window at
- * equality and on empty filters, thread-count independence, and solver hand cases.
+ * and densities (same pairs, same Dice values, same order), every popcount kernel this
+ * CPU has (the 8-row AVX-512 one at several lengths, group tails and full filters), the
+ * popcount window at equality and on empty filters, thread-count independence, and
+ * solver hand cases.
  */
 #include "link/link_int.h"
 #include "rp_test.h"
@@ -38,35 +40,48 @@ static double unif(uint64_t *s)
     return (double)(rnd(s) >> 11) / 9007199254740992.0;
 }
 
-/* n filters; each with its own density in [dlo, dhi]. */
-static uint64_t *random_filters(size_t n, double dlo, double dhi, uint64_t *s)
+/* n filters of nw words; each with its own density in [dlo, dhi]. */
+static uint64_t *random_filters_w(size_t n, size_t nw, double dlo, double dhi, uint64_t *s)
 {
-    uint64_t *f = rp_calloc(n * WORDS, sizeof *f);
+    uint64_t *f = rp_calloc(n * nw, sizeof *f);
     assert_non_null(f);
     for (size_t i = 0; i < n; i++) {
         double d = dlo + (dhi - dlo) * unif(s);
-        for (size_t bit = 0; bit < WORDS * 64; bit++) {
+        for (size_t bit = 0; bit < nw * 64; bit++) {
             if (unif(s) < d)
-                f[i * WORDS + bit / 64] |= 1ull << (bit % 64);
+                f[i * nw + bit / 64] |= 1ull << (bit % 64);
         }
     }
     return f;
 }
 
-/* B: the first half noisy copies of A (each bit flipped with probability q), then random. */
-static uint64_t *noisy_copies(const uint64_t *fa, size_t n, double q, uint64_t *s)
+static uint64_t *random_filters(size_t n, double dlo, double dhi, uint64_t *s)
 {
-    uint64_t *f = random_filters(n, 0.05, 0.6, s);
+    return random_filters_w(n, WORDS, dlo, dhi, s);
+}
+
+/*
+ * B of n filters of nw words: the first half noisy copies of A (n_a >= n / 2 filters;
+ * each bit flipped with probability q), then random.
+ */
+static uint64_t *noisy_copies_w(const uint64_t *fa, size_t n, size_t nw, double q, uint64_t *s)
+{
+    uint64_t *f = random_filters_w(n, nw, 0.05, 0.6, s);
     for (size_t i = 0; i < n / 2; i++) {
-        for (size_t bit = 0; bit < WORDS * 64; bit++) {
+        for (size_t bit = 0; bit < nw * 64; bit++) {
             uint64_t m = 1ull << (bit % 64);
-            uint64_t v = fa[i * WORDS + bit / 64] & m;
+            uint64_t v = fa[i * nw + bit / 64] & m;
             if (unif(s) < q)
                 v ^= m;
-            f[i * WORDS + bit / 64] = (f[i * WORDS + bit / 64] & ~m) | v;
+            f[i * nw + bit / 64] = (f[i * nw + bit / 64] & ~m) | v;
         }
     }
     return f;
+}
+
+static uint64_t *noisy_copies(const uint64_t *fa, size_t n, double q, uint64_t *s)
+{
+    return noisy_copies_w(fa, n, WORDS, q, s);
 }
 
 static int cmp_pairs(const void *x, const void *y)
@@ -117,8 +132,10 @@ static void assert_same(const rp_link_pair *x, size_t nx, const rp_link_pair *y,
     }
 }
 
+/* Every kernel; check_against_brute_w runs each one this CPU has. */
 static const rp_link__kernel kernels[] = {RP_LINK__KERNEL_AUTO, RP_LINK__KERNEL_SWAR,
-                                          RP_LINK__KERNEL_POPCNT, RP_LINK__KERNEL_AVX512};
+                                          RP_LINK__KERNEL_POPCNT, RP_LINK__KERNEL_AVX512,
+                                          RP_LINK__KERNEL_AVX512_X8};
 
 /* The kernel with every kernel this CPU has against brute force, filters of nw words. */
 static void check_against_brute_w(const uint64_t *fa,
@@ -151,6 +168,13 @@ static void check_against_brute(
     const uint64_t *fa, size_t n_a, const uint64_t *fb, size_t n_b, double thr, unsigned flags)
 {
     check_against_brute_w(fa, n_a, fb, n_b, WORDS, thr, flags);
+}
+
+/* Set bits [from, to) of filter f. */
+static void set_bits(uint64_t *f, size_t from, size_t to)
+{
+    for (size_t bit = from; bit < to; bit++)
+        f[bit / 64] |= 1ull << (bit % 64);
 }
 
 /* ==== tests ==== */
@@ -202,6 +226,79 @@ static void link_dice__other_lengths(void **state)
     rp_free(fb);
 }
 
+/*
+ * The 8-row kernel (AVX512_X8, and every other kernel with it): one 16-word chunk, two
+ * (2048 bits), a lone 8-word chunk, both; sets of B that leave 1 to 7 rows in the last
+ * group of 8 (the rows past B are padding); and thresholds equal to the Dice of a pair
+ * in the set, so that pairs sit exactly at the threshold.
+ */
+static void link_dice__x8_lengths_and_tails(void **state)
+{
+    (void)state;
+    uint64_t s = 17;
+    static const size_t lens[] = {8, 16, 24, 32, 40};
+    static const size_t n_bs[] = {1, 7, 9, 15, 46};
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        size_t nw = lens[l], n_a = 23;
+        uint64_t *fa = random_filters_w(n_a, nw, 0.1, 0.6, &s);
+        for (size_t b = 0; b < sizeof n_bs / sizeof n_bs[0]; b++) {
+            size_t n_b = n_bs[b];
+            uint64_t *fb = noisy_copies_w(fa, n_b, nw, 0.05, &s);
+            double at = rp_dice(fa, fb, nw); /* a0 and its noisy copy b0 */
+            double thr[] = {0.0, 0.45, 0.7, at, rp_dice(fa + nw, fb + (n_b - 1) * nw, nw)};
+            for (size_t t = 0; t < sizeof thr / sizeof thr[0]; t++) {
+                check_against_brute_w(fa, n_a, fb, n_b, nw, thr[t], 0);
+                check_against_brute_w(fa, n_a, fb, n_b, nw, thr[t], RP_LINK_NO_PRUNE);
+            }
+            rp_free(fb);
+        }
+        rp_free(fa);
+    }
+}
+
+/*
+ * Full filters put 64 + 64 = 128 in every lane of one 16-word chunk, the most a byte of
+ * the 8-row kernel's accumulator has to hold; at 32 words, two such chunks (|a&b| =
+ * 2048). Around a full filter, B has copies with one bit less or more, so that |b|, and
+ * with it need[|a|+|b|], changes inside a group of 8, and at threshold 1 need[] is not
+ * monotone (no odd total reaches 1).
+ */
+static void link_dice__x8_full_filters(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {8, 16, 32};
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        size_t nw = lens[l], n = 12;
+        uint64_t *fa = rp_calloc(n * nw, sizeof *fa);
+        uint64_t *fb = rp_calloc(n * nw, sizeof *fb);
+        assert_non_null(fa);
+        assert_non_null(fb);
+        for (size_t i = 0; i < n; i++) {
+            set_bits(fa + i * nw, 0, nw * 64 - i);     /* |a_i| = bits - i */
+            set_bits(fb + i * nw, i % 3, nw * 64 - i); /* |b_i| = bits - i - i % 3 */
+        }
+        static const double thr[] = {1.0, 0.999, 0.99, 0.5, 0.0};
+        for (size_t t = 0; t < sizeof thr / sizeof thr[0]; t++) {
+            check_against_brute_w(fa, n, fb, n, nw, thr[t], 0);
+            check_against_brute_w(fa, n, fb, n, nw, thr[t], RP_LINK_NO_PRUNE);
+        }
+        rp_error err = RP_ERROR_INIT;
+        rp_link_pair *got = NULL;
+        size_t n_got = 0;
+        assert_int_equal(rp_link_dice_pairs(fa, n, fb, n, nw, 1.0, 1, 0, &got, &n_got, &err),
+                         RP_OK);
+        assert_int_equal(n_got, 4); /* a_i = b_i for i = 0, 3, 6, 9 */
+        for (size_t k = 0; k < n_got; k++) {
+            assert_true(got[k].dice == 1.0);
+            assert_int_equal(got[k].a, 3 * k);
+            assert_int_equal(got[k].b, 3 * k);
+        }
+        rp_free(got);
+        rp_free(fa);
+        rp_free(fb);
+    }
+}
+
 /* More than 65,536 pairs: the output goes through the radix sort; many Dice ties. */
 static void link_dice__large_output_sorted(void **state)
 {
@@ -230,13 +327,6 @@ static void link_dice__crosses_tiles(void **state)
     check_against_brute(fa, n_a, fb, n_b, 0.6, 0);
     rp_free(fa);
     rp_free(fb);
-}
-
-/* Set bits [from, to) of filter f. */
-static void set_bits(uint64_t *f, size_t from, size_t to)
-{
-    for (size_t bit = from; bit < to; bit++)
-        f[bit / 64] |= 1ull << (bit % 64);
 }
 
 static void link_dice__threshold_equality_and_empty(void **state)
@@ -418,6 +508,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(link_dice__matches_brute_force),
         cmocka_unit_test(link_dice__other_lengths),
+        cmocka_unit_test(link_dice__x8_lengths_and_tails),
+        cmocka_unit_test(link_dice__x8_full_filters),
         cmocka_unit_test(link_dice__large_output_sorted),
         cmocka_unit_test(link_dice__crosses_tiles),
         cmocka_unit_test(link_dice__threshold_equality_and_empty),
