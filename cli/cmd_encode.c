@@ -11,6 +11,7 @@
 #include "common/banned.h" /* last: it redefines banned libc names */
 #include "common/common_int.h"
 #include "encode/encode_int.h"
+#include "encode/submission_int.h"
 
 #include <rapporteur/data.h>
 #include <rapporteur/encode.h>
@@ -139,20 +140,37 @@ static const char *lang_of_citizenship(const char *country)
         {"CN", "zh"}, {"SY", "ar"}, {"IQ", "ar"}, {"EG", "ar"}, {"MA", "ar"}, {"DZ", "ar"},
         {"TN", "ar"}, {"LY", "ar"}, {"SD", "ar"}, {"JO", "ar"}, {"LB", "ar"}, {"SA", "ar"},
         {"YE", "ar"}, {"IR", "fa"}, {"AF", "fa"}};
+    /* alpha-2 codes: two letters compared, not a strcmp per entry (once per row) */
+    if (country[0] == '\0' || country[1] == '\0' || country[2] != '\0')
+        return NULL;
     for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (strcmp(country, table[i][0]) == 0)
+        if (country[0] == table[i][0][0] && country[1] == table[i][0][1])
             return table[i][1];
     return NULL;
+}
+
+/* 16 lower-case hex digits (as rp_encoder_pseudonym() writes them) as a number. */
+static uint64_t hex16(const char *s)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return v;
 }
 
 /* The first 16 hex digits of a pseudonym as a number: the record's BLIP seed, stable
    for one record whatever the order of the file. */
 static uint64_t seed_of(const char *pseudo)
 {
-    uint64_t v = 0;
-    (void)rp_encode__hex_to_u64(pseudo, 16, &v); /* pseudonyms are 32 hex digits */
-    return v;
+    return hex16(pseudo);
 }
+
+/* A pseudonym as its 128 bits (the first half is its seed_of()); 0, 0: a free slot. */
+typedef struct seen_slot {
+    uint64_t hi, lo;
+} seen_slot;
 
 /* Read identifier @p id of a row into @p out ("" when not mapped or missing). */
 static int ident(const rp_mapping *m,
@@ -191,23 +209,35 @@ typedef struct job {
     bool family_first;
     long n_read, n_encoded, n_aside;
     char list[RP_DATA_ID_MAX]; /* the list code of the submission (its first record's) */
-    char **seen;               /* pseudonyms written so far: open addressing, 2^k slots */
+    seen_slot *seen;           /* pseudonyms written so far: open addressing, 2^k slots */
     size_t n_seen, cap_seen;
+    bool seen_zero; /* the pseudonym of 32 zeros, which has no slot, was written */
 } job;
 
-/* Remember @p pseudo; false when it was written before (a repeated case reference). */
-static int seen_add(job *j, const char *pseudo, bool *fresh)
+/*
+ * Remember @p pseudo, whose seed_of() is @p seed; false when it was written before (a
+ * repeated case reference). Pseudonyms are kept as their 128 bits: two are equal exactly
+ * when their 32 lower-case hex digits are. 16 bytes a slot, since the probe of a large
+ * table misses the cache once a row.
+ */
+static int seen_add(job *j, const char *pseudo, uint64_t seed, bool *fresh)
 {
+    seen_slot s = {seed, hex16(pseudo + 16)};
+    if (s.hi == 0 && s.lo == 0) {
+        *fresh = !j->seen_zero;
+        j->seen_zero = true;
+        return RP_OK;
+    }
     if (2 * (j->n_seen + 1) > j->cap_seen) {
         size_t cap = j->cap_seen ? 2 * j->cap_seen : 1024;
-        char **t = rp_calloc(cap, sizeof *t);
+        seen_slot *t = rp_calloc(cap, sizeof *t);
         if (t == NULL)
             return RP_ENOMEM;
         for (size_t i = 0; i < j->cap_seen; i++) {
-            if (j->seen[i] == NULL)
+            if (j->seen[i].hi == 0 && j->seen[i].lo == 0)
                 continue;
-            size_t h = (size_t)seed_of(j->seen[i]) & (cap - 1);
-            while (t[h] != NULL)
+            size_t h = (size_t)j->seen[i].hi & (cap - 1);
+            while (t[h].hi != 0 || t[h].lo != 0)
                 h = (h + 1) & (cap - 1);
             t[h] = j->seen[i];
         }
@@ -215,17 +245,15 @@ static int seen_add(job *j, const char *pseudo, bool *fresh)
         j->seen = t;
         j->cap_seen = cap;
     }
-    size_t h = (size_t)seed_of(pseudo) & (j->cap_seen - 1);
-    while (j->seen[h] != NULL) {
-        if (strcmp(j->seen[h], pseudo) == 0) {
+    size_t h = (size_t)seed & (j->cap_seen - 1);
+    while (j->seen[h].hi != 0 || j->seen[h].lo != 0) {
+        if (j->seen[h].hi == s.hi && j->seen[h].lo == s.lo) {
             *fresh = false;
             return RP_OK;
         }
         h = (h + 1) & (j->cap_seen - 1);
     }
-    j->seen[h] = rp_strdup(pseudo);
-    if (j->seen[h] == NULL)
-        return RP_ENOMEM;
+    j->seen[h] = s;
     j->n_seen++;
     *fresh = true;
     return RP_OK;
@@ -332,40 +360,39 @@ static int read_names(job *j, const char *const *row, size_t nf, const char *lan
 
 /*
  * The identifiers of one valid row into @p id (pointing into j->buf). RP_OK; RP_EDATA
- * when the row must be set aside (reported on stderr by line, never by value);
- * RP_ENOMEM.
+ * when the row must be set aside, with *@p why the reason to report (it names the
+ * column, never the value); RP_ENOMEM with j->err set. Prints nothing.
  */
 static int read_identifiers(job *j,
                             const char *const *row,
                             size_t nf,
-                            long line,
                             const rp_case_record *rec,
-                            rp_enc_identifiers *id)
+                            rp_enc_identifiers *id,
+                            rp_error *ierr,
+                            const char **why)
 {
-    rp_error ierr = RP_ERROR_INIT;
+    *why = NULL;
     const char *lang =
         rec->citizenship_state == RP_STATE_KNOWN ? lang_of_citizenship(rec->citizenship) : NULL;
     char *doc = j->buf + 6 * ID_BYTES;
-    int rc = read_names(j, row, nf, lang, &ierr);
+    int rc = read_names(j, row, nf, lang, ierr);
     if (rc == RP_OK)
-        rc = ident(j->map, RP_IDENT_BIRTH_DATE, row, nf, j->birth, sizeof j->birth, &ierr);
+        rc = ident(j->map, RP_IDENT_BIRTH_DATE, row, nf, j->birth, sizeof j->birth, ierr);
     if (rc == RP_OK)
         rc = rp_birth_date_parse(&id->birth, j->birth);
     if (rc == RP_OK)
-        rc = ident(j->map, RP_IDENT_DOCUMENT_NUMBER, row, nf, doc, ID_BYTES, &ierr);
+        rc = ident(j->map, RP_IDENT_DOCUMENT_NUMBER, row, nf, doc, ID_BYTES, ierr);
     char *addr_raw = j->buf + 7 * ID_BYTES, *addr = j->buf + 8 * ID_BYTES;
     if (rc == RP_OK)
-        rc = ident(j->map, RP_IDENT_ADDRESS, row, nf, addr_raw, ID_BYTES, &ierr);
+        rc = ident(j->map, RP_IDENT_ADDRESS, row, nf, addr_raw, ID_BYTES, ierr);
     if (rc == RP_OK)
-        rc = rp_normalise_name(j->norm, addr_raw, NULL, addr, ID_BYTES, &ierr);
+        rc = rp_normalise_name(j->norm, addr_raw, NULL, addr, ID_BYTES, ierr);
     if (rc == RP_ENOMEM) {
-        j->err = ierr;
+        j->err = *ierr;
         return rc;
     }
     if (rc != RP_OK) {
-        /* the message names the column, never the value */
-        fprintf(stderr, "rapporteur: %s:%ld: set aside: %s\n", j->in, line,
-                ierr.msg[0] ? ierr.msg : "unreadable identifier");
+        *why = ierr->msg[0] ? ierr->msg : "unreadable identifier";
         return RP_EDATA;
     }
     id->given = j->buf + 3 * ID_BYTES;
@@ -375,7 +402,7 @@ static int read_identifiers(job *j,
     id->address = addr;
     id->sex = rec->sex;
     if (id->family[0] == '\0' && id->given[0] == '\0') {
-        fprintf(stderr, "rapporteur: %s:%ld: set aside: no name to encode\n", j->in, line);
+        *why = "no name to encode";
         return RP_EDATA;
     }
     return RP_OK;
@@ -414,13 +441,14 @@ static int encode_row(job *j, const char *const *row, size_t nf, long line)
        every record has its own pseudonym (and its own BLIP noise). */
     char ref[RP_DATA_ID_MAX + 24];
     if (rec.case_id[0] != '\0')
-        snprintf(ref, sizeof ref, "%s", rec.case_id);
+        rp_x_strlcpy(ref, rec.case_id, sizeof ref);
     else
         snprintf(ref, sizeof ref, "\x01line:%ld", line);
     char pseudo[33];
     rp_encoder_pseudonym(j->enc, rec.list, ref, pseudo);
+    uint64_t seed = seed_of(pseudo);
     bool fresh = true;
-    rc = seen_add(j, pseudo, &fresh);
+    rc = seen_add(j, pseudo, seed, &fresh);
     if (rc != RP_OK)
         return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
     if (!fresh) {
@@ -432,15 +460,22 @@ static int encode_row(job *j, const char *const *row, size_t nf, long line)
     }
     rp_enc_identifiers id;
     memset(&id, 0, sizeof id);
-    rc = read_identifiers(j, row, nf, line, &rec, &id);
+    rp_error ierr; /* cleared field by field: RP_ERROR_INIT copies its 800 bytes every row */
+    rp_error_clear(&ierr);
+    const char *why = NULL;
+    rc = read_identifiers(j, row, nf, &rec, &id, &ierr, &why);
+    if (rc == RP_EDATA) /* the message names the column, never the value */
+        fprintf(stderr, "rapporteur: %s:%ld: set aside: %s\n", j->in, line, why);
     if (rc == RP_OK) {
         rp_enc_blocking bk;
-        rc = rp_encoder_encode(j->enc, &id, seed_of(pseudo), j->clk, j->fields, &bk, &j->err);
+        rc = rp_encoder_encode(j->enc, &id, seed, j->clk, j->fields, &bk, &j->err);
         /* the case reference is replaced by the pseudonym */
         rec.case_id[0] = '\0';
         rec.person_id[0] = '\0';
+        /* rp_mapping_apply() validated rec: the writer need not do it again */
         if (rc == RP_OK)
-            rc = rp_sub_writer_add(j->w, pseudo, j->clk, j->fields, &bk, &rec, &j->err);
+            rc = rp_encode__sub_writer_add_valid(j->w, pseudo, j->clk, j->fields, &bk, &rec,
+                                                 &j->err);
     }
     sodium_memzero(j->buf, 9 * ID_BYTES);
     sodium_memzero(j->birth, sizeof j->birth);
@@ -541,8 +576,6 @@ int cmd_encode(int argc, char **argv)
             status = RP_EXIT_DATAERR;
     }
     rp_sub_writer_abort(j.w);
-    for (size_t i = 0; i < j.cap_seen; i++)
-        rp_free(j.seen[i]);
     rp_free(j.seen);
     if (j.buf != NULL)
         sodium_free(j.buf);

@@ -213,6 +213,12 @@ static char ascii_lower(char c)
 /* Does @p t equal the string @p s (ASCII case folded when @p ci)? */
 static bool tok_eq(tok t, const char *s, bool ci)
 {
+    /* the first byte turns most candidates away before strlen (one call per code and
+       list entry, several per field of every row) */
+    if (t.n == 0)
+        return s[0] == '\0';
+    if (ci ? ascii_lower(t.p[0]) != ascii_lower(s[0]) : t.p[0] != s[0])
+        return false;
     size_t n = strlen(s);
     if (n != t.n)
         return false;
@@ -244,6 +250,31 @@ static bool tok_copy(char *buf, size_t size, tok t, bool lower)
     for (size_t i = 0; lower && i < t.n; i++)
         buf[i] = ascii_lower(buf[i]);
     buf[t.n] = '\0';
+    return true;
+}
+
+/*
+ * The year of @p date, which starts "YYYY" when parse_date_with() wrote it, as
+ * rp_x_parse_long() reads its first four bytes, in [@p min, @p max]. Four digits are read
+ * here (once per row); anything else goes to rp_x_parse_long().
+ */
+static bool year_of(const char *date, long min, long max, long *out)
+{
+    bool four = true;
+    long y = 0;
+    for (int i = 0; i < 4 && four; i++) {
+        four = date[i] >= '0' && date[i] <= '9';
+        y = 10 * y + (date[i] - '0');
+    }
+    if (!four) {
+        char year[5];
+        rp_x_strlcpy(year, date, sizeof(year));
+        if (rp_x_parse_long(year, min, max, &y) != 0)
+            return false;
+    } else if (y < min || y > max) {
+        return false;
+    }
+    *out = y;
     return true;
 }
 
@@ -1635,9 +1666,7 @@ int rp_mapping_apply(rp_case_record *rec,
         rec->age_band = RP_AGE_BAND_UNKNOWN;
     if (rec->registration_year == 0 && rec->registration_date[0] != '\0') {
         long y = 0;
-        char year[5];
-        rp_x_strlcpy(year, rec->registration_date, sizeof(year));
-        if (rp_x_parse_long(year, 1, 9999, &y) == 0)
+        if (year_of(rec->registration_date, 1, 9999, &y))
             rec->registration_year = (int)y;
     }
 
@@ -1681,10 +1710,8 @@ bool rp_mapping_full_name_family_first(const rp_mapping *m)
 /* Is the year of @p date ("YYYY..." as parse_date_with() writes it) a plausible birth year? */
 static bool birth_year_ok(const char *date)
 {
-    char year[5];
     long y = 0;
-    rp_x_strlcpy(year, date, sizeof(year));
-    return rp_x_parse_long(year, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX, &y) == 0;
+    return year_of(date, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX, &y);
 }
 
 /* RP_EINVAL for a value of identifier @p id that does not fit in @p out_size bytes. */

@@ -127,9 +127,10 @@ static int set_nomem(rp_data__csv *r)
 
 /* ==== libcsv callbacks ==== */
 
-static void field_cb(void *data, size_t len, void *payload)
+/* One field of @p len bytes at @p s; @p check_utf8: check it is UTF-8 (r->check_utf8,
+   unless the caller knows the field is ASCII). */
+static void put_field(rp_data__csv *r, const char *s, size_t len, bool check_utf8)
 {
-    rp_data__csv *r = payload;
     if (r->rc != RP_OK) {
         return;
     }
@@ -138,16 +139,12 @@ static void field_cb(void *data, size_t len, void *payload)
         r->row_line = r->open_row_line > 0 ? r->open_row_line : r->line;
     }
     r->quote_line = 0;
-    const char *s = data != NULL ? data : "";
-    if (data == NULL) {
-        len = 0;
-    }
     if (len > r->max_field) {
         r->rc = rp_error_set_at(r->err, RP_EPARSE, r->name, r->line, (long)col + 1,
                                 "field longer than %zu bytes", r->max_field);
         return;
     }
-    if (r->check_utf8) {
+    if (check_utf8) {
         size_t bad = rp_x_utf8_check((const unsigned char *)s, len);
         if (bad < len) {
             /* The field ends on r->line: step back over the newlines after the bad byte. */
@@ -173,10 +170,15 @@ static void field_cb(void *data, size_t len, void *payload)
     r->arena_len += len + 1;
 }
 
-static void row_cb(int c, void *payload)
+static void field_cb(void *data, size_t len, void *payload)
 {
     rp_data__csv *r = payload;
-    (void)c;
+    put_field(r, data != NULL ? data : "", data != NULL ? len : 0, r->check_utf8);
+}
+
+/* The end of a row: queue it (when it has fields). */
+static void end_row(rp_data__csv *r)
+{
     if (r->rc == RP_OK && r->field > 0) {
         if (rp_x_grow(&r->rows, &r->cap_rows, r->n_rows + 1, sizeof(*r->rows)) != RP_OK) {
             set_nomem(r);
@@ -190,6 +192,97 @@ static void row_cb(int c, void *payload)
     r->field = 0;
     r->open_row_line = 0;
     r->quote_line = 0;
+}
+
+static void row_cb(int c, void *payload)
+{
+    (void)c;
+    end_row(payload);
+}
+
+/* ==== the fast path: lines without quotes ==== */
+
+/*
+ * Most lines of an agency file have no quote and end in "\n" or "\r\n". For such a line
+ * libcsv's strict mode gives exactly this: the fields between delimiters, spaces and
+ * tabs (other than the delimiter) trimmed at both ends, and no row at all when the line
+ * holds nothing but them. parse_plain_line() does that with memchr() instead of libcsv's
+ * byte-by-byte state machine, through the same put_field() and end_row(), so that line
+ * numbers, checks and messages are those of the libcsv path. Anything else (a quote, a
+ * bare CR, a line cut by the end of a chunk, libcsv in the middle of a row) goes to libcsv.
+ */
+
+/* ROW_NOT_BEGUN of libcsv 3.0 (csv.c): the parser is between rows. */
+#define CSV_STATE_ROW_NOT_BEGUN 0
+
+/* Is libcsv between rows, with nothing pending (so that a line may bypass it)? */
+static bool parser_idle(const rp_data__csv *r)
+{
+    return r->parser.pstate == CSV_STATE_ROW_NOT_BEGUN && r->parser.entry_pos == 0 &&
+           r->parser.quoted == 0 && r->field == 0;
+}
+
+static bool is_blank(char c, char delim)
+{
+    return (c == ' ' || c == '\t') && c != delim;
+}
+
+/* True when the @p n bytes at @p s are all ASCII. */
+static bool all_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof(w));
+        acc |= w;
+    }
+    for (; i < n; i++) {
+        acc |= (unsigned char)s[i];
+    }
+    return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
+/*
+ * Parse the line @p p[0..seg), which ends in '\n', without libcsv. @return false (and
+ * nothing done) when the line needs libcsv: it has a quote or a CR before its end.
+ */
+static bool parse_plain_line(rp_data__csv *r, const char *p, size_t seg)
+{
+    size_t end = seg - 1; /* without the '\n' */
+    if (end > 0 && p[end - 1] == '\r') {
+        end--;
+    }
+    if (memchr(p, '"', end) != NULL || memchr(p, '\r', end) != NULL) {
+        return false;
+    }
+    char delim = r->delim;
+    size_t i = 0;
+    while (i < end && is_blank(p[i], delim)) {
+        i++;
+    }
+    if (i == end) {
+        return true; /* an empty line: libcsv hands out no row */
+    }
+    bool check = r->check_utf8 && !all_ascii(p, end);
+    for (;;) {
+        const char *q = memchr(p + i, delim, end - i);
+        size_t stop = q != NULL ? (size_t)(q - p) : end;
+        size_t a = i, b = stop;
+        while (a < b && is_blank(p[a], delim)) {
+            a++;
+        }
+        while (b > a && is_blank(p[b - 1], delim)) {
+            b--;
+        }
+        put_field(r, p + a, b - a, check);
+        if (q == NULL || r->rc != RP_OK) {
+            break;
+        }
+        i = stop + 1;
+    }
+    end_row(r);
+    return true;
 }
 
 /* ==== input ==== */
@@ -367,6 +460,37 @@ static void compact(rp_data__csv *r)
     r->head = r->n_rows = 0;
 }
 
+/* Give libcsv the segment @p p[0..seg) of the current chunk: a line up to and including
+   its '\n' (@p whole_line), or the rest of the chunk. */
+static int parse_segment(rp_data__csv *r, const char *p, size_t seg, bool whole_line)
+{
+    size_t done = csv_parse(&r->parser, p, seg, field_cb, row_cb, r);
+    if (r->rc != RP_OK) {
+        return r->rc;
+    }
+    if (done != seg) {
+        return parser_error(r);
+    }
+    r->buf_pos += seg;
+    if (r->parser.quoted) {
+        if (r->quote_line == 0) {
+            r->quote_line = r->line;
+        }
+        if (r->field == 0 && r->open_row_line == 0) {
+            r->open_row_line = r->line;
+        }
+    }
+    if (r->parser.entry_pos > r->max_field) {
+        return r->rc = rp_error_set_at(
+                   r->err, RP_EPARSE, r->name, r->quote_line > 0 ? r->quote_line : r->line,
+                   (long)r->field + 1, "field longer than %zu bytes", r->max_field);
+    }
+    if (whole_line) {
+        r->line++;
+    }
+    return RP_OK;
+}
+
 /* Parse until at least one row is queued or the input ends. */
 static int fill(rp_data__csv *r)
 {
@@ -391,29 +515,14 @@ static int fill(rp_data__csv *r)
         size_t left = r->buf_len - r->buf_pos;
         const char *nl = memchr(p, '\n', left);
         size_t seg = nl != NULL ? (size_t)(nl - p) + 1 : left;
-        size_t done = csv_parse(&r->parser, p, seg, field_cb, row_cb, r);
-        if (r->rc != RP_OK) {
-            return r->rc;
-        }
-        if (done != seg) {
-            return parser_error(r);
-        }
-        r->buf_pos += seg;
-        if (r->parser.quoted) {
-            if (r->quote_line == 0) {
-                r->quote_line = r->line;
+        if (nl != NULL && parser_idle(r) && parse_plain_line(r, p, seg)) {
+            if (r->rc != RP_OK) {
+                return r->rc;
             }
-            if (r->field == 0 && r->open_row_line == 0) {
-                r->open_row_line = r->line;
-            }
-        }
-        if (r->parser.entry_pos > r->max_field) {
-            return r->rc = rp_error_set_at(
-                       r->err, RP_EPARSE, r->name, r->quote_line > 0 ? r->quote_line : r->line,
-                       (long)r->field + 1, "field longer than %zu bytes", r->max_field);
-        }
-        if (nl != NULL) {
+            r->buf_pos += seg;
             r->line++;
+        } else if (parse_segment(r, p, seg, nl != NULL) != RP_OK) {
+            return r->rc;
         }
     }
     return r->rc;

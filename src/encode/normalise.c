@@ -13,6 +13,7 @@
 
 #include <rapporteur/encode.h>
 
+#include <sodium.h>
 #include <stdint.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
@@ -23,8 +24,13 @@
 /* Longest input name accepted, bytes: a name field longer than this is not a name. */
 #define NORM_INPUT_MAX 1024
 
-/* Most memoised words; the memo starts again empty when it is full. */
-#define NORM_MEMO_MAX ((size_t)1 << 17)
+/*
+ * Most memoised words and names, and most bytes of their text; the memo starts again
+ * empty (wiped) when either is reached, so its memory stays bounded (about 8 MiB of table
+ * and NORM_MEMO_BYTES of text) whatever the input.
+ */
+#define NORM_MEMO_MAX   ((size_t)1 << 17)
+#define NORM_MEMO_BYTES ((size_t)16 << 20)
 
 /* Largest equivalence table file read, bytes. */
 #define NORM_TABLE_MAX ((size_t)16 << 20)
@@ -114,6 +120,7 @@ struct rp_normaliser {
     const UNormalizer2 *nfkc;      /* ICU's singleton; not freed */
     memo_entry *memo;
     size_t memo_cap, memo_n; /* cap: power of two or 0 */
+    size_t memo_bytes;       /* text held in memo_arena */
     rp_x_arena memo_arena;   /* names: wiped when released */
     tab_entry *tab;
     size_t tab_cap, tab_n;
@@ -384,6 +391,8 @@ void rp_normaliser_free(rp_normaliser *n)
         if (n->tr[i])
             utrans_close(n->tr[i]);
     }
+    if (n->memo)
+        sodium_memzero(n->memo, n->memo_cap * sizeof(*n->memo));
     rp_free(n->memo);
     rp_x_arena_release(&n->memo_arena, true);
     rp_free(n->tab);
@@ -420,8 +429,9 @@ memo_find(const rp_normaliser *n, unsigned tid, const char *key, size_t len, uin
 static void memo_reset(rp_normaliser *n)
 {
     if (n->memo)
-        memset(n->memo, 0, n->memo_cap * sizeof(*n->memo));
+        sodium_memzero(n->memo, n->memo_cap * sizeof(*n->memo));
     n->memo_n = 0;
+    n->memo_bytes = 0;
     rp_x_arena_release(&n->memo_arena, true);
 }
 
@@ -429,7 +439,8 @@ static void memo_reset(rp_normaliser *n)
 static int
 memo_put(rp_normaliser *n, unsigned tid, const char *key, size_t len, uint64_t h, const char *val)
 {
-    if (n->memo_n >= NORM_MEMO_MAX)
+    size_t vl = strlen(val);
+    if (n->memo_n >= NORM_MEMO_MAX || n->memo_bytes + len + vl + 2 > NORM_MEMO_BYTES)
         memo_reset(n);
     if (2 * (n->memo_n + 1) > n->memo_cap) {
         size_t cap = n->memo_cap ? 2 * n->memo_cap : 1024;
@@ -449,9 +460,10 @@ memo_put(rp_normaliser *n, unsigned tid, const char *key, size_t len, uint64_t h
         n->memo_cap = cap;
     }
     char *k = rp_x_arena_strndup(&n->memo_arena, key, len);
-    char *v = k ? rp_x_arena_strndup(&n->memo_arena, val, strlen(val)) : NULL;
+    char *v = k ? rp_x_arena_strndup(&n->memo_arena, val, vl) : NULL;
     if (!v)
         return RP_ENOMEM;
+    n->memo_bytes += len + vl + 2;
     size_t j = (size_t)h & (n->memo_cap - 1);
     while (n->memo[j].h)
         j = (j + 1) & (n->memo_cap - 1);
@@ -1322,9 +1334,12 @@ static int fold_out(rp_normaliser *n, const char code[3], char *out, size_t out_
 }
 
 /*
- * The memo also keeps whole names that are not plain ASCII (names repeat a lot, and the
- * ICU steps before the word memo cost more than the rest): keyed by the language code,
- * under an id no transliterator has.
+ * The memo also keeps whole names, ASCII or not, keyed by the raw input and the language
+ * code under an id no transliterator has: names repeat a lot (the same given and family
+ * names come back thousands of times in one file), and a hit costs one hash and one
+ * compare where the pipeline costs the ICU steps, the particle rules and the folds. The
+ * result is a pure function of (input, language code) once the table is loaded, so the
+ * memo never changes an output, only how fast it comes.
  */
 static unsigned whole_name_id(const char code[3])
 {
@@ -1349,10 +1364,11 @@ static int run(rp_normaliser *n,
 {
     char code[3];
     lang_code(lang, code);
-    bool ascii = true;
-    for (size_t i = 0; i < len && ascii; i++)
-        ascii = (unsigned char)in[i] < 0x80;
-    bool memo = n->use_table && !ascii && len <= NORM_INPUT_MAX;
+    if (len == 0) {
+        out[0] = '\0'; /* no words */
+        return RP_OK;
+    }
+    bool memo = n->use_table && len <= NORM_INPUT_MAX;
     unsigned id = whole_name_id(code);
     uint64_t h = memo ? rp_x_hash64(id, in, len) : 0;
     const char *val = memo ? memo_find(n, id, in, len, h) : NULL;

@@ -691,13 +691,15 @@ check_attrs(rp_sub_writer *w, rp_case_record *rec, const rp_case_record *attrs, 
     return RP_OK;
 }
 
-int rp_sub_writer_add(rp_sub_writer *w,
-                      const char *pseudonym,
-                      const uint64_t *clk,
-                      const uint64_t *field_filters,
-                      const rp_enc_blocking *blocking,
-                      const rp_case_record *attrs,
-                      rp_error *err)
+/* rp_sub_writer_add(), and rp_encode__sub_writer_add_valid() when @p validated. */
+static int add(rp_sub_writer *w,
+               const char *pseudonym,
+               const uint64_t *clk,
+               const uint64_t *field_filters,
+               const rp_enc_blocking *blocking,
+               const rp_case_record *attrs,
+               bool validated,
+               rp_error *err)
 {
     rp_case_record rec;
     if (w == NULL || pseudonym == NULL || clk == NULL)
@@ -722,7 +724,17 @@ int rp_sub_writer_add(rp_sub_writer *w,
                                     w->n + 1, i, (unsigned)blocking->rule[i]);
         }
     }
-    int rc = check_attrs(w, &rec, attrs, err);
+    int rc = RP_OK;
+    if (validated && attrs != NULL) {
+        /* the caller validated @p attrs; the list, case id and person id are set here as
+           check_attrs() sets them, which keeps a valid record valid */
+        rec = *attrs;
+        rp_x_strlcpy(rec.list, w->list, sizeof(rec.list));
+        rec.case_id[0] = '\0';
+        rec.person_id[0] = '\0';
+    } else {
+        rc = check_attrs(w, &rec, attrs, err);
+    }
     if (rc != RP_OK)
         return rc;
 
@@ -736,6 +748,28 @@ int rp_sub_writer_add(rp_sub_writer *w,
     w->out_len += (size_t)(end - start);
     w->n++;
     return w->out_len >= OUT_FLUSH ? flush_out(w, err) : RP_OK;
+}
+
+int rp_sub_writer_add(rp_sub_writer *w,
+                      const char *pseudonym,
+                      const uint64_t *clk,
+                      const uint64_t *field_filters,
+                      const rp_enc_blocking *blocking,
+                      const rp_case_record *attrs,
+                      rp_error *err)
+{
+    return add(w, pseudonym, clk, field_filters, blocking, attrs, false, err);
+}
+
+int rp_encode__sub_writer_add_valid(rp_sub_writer *w,
+                                    const char *pseudonym,
+                                    const uint64_t *clk,
+                                    const uint64_t *field_filters,
+                                    const rp_enc_blocking *blocking,
+                                    const rp_case_record *attrs,
+                                    rp_error *err)
+{
+    return add(w, pseudonym, clk, field_filters, blocking, attrs, true, err);
 }
 
 int rp_sub_writer_close(rp_sub_writer *w, rp_error *err)

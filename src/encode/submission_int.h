@@ -88,6 +88,23 @@ void rp_encode__out_abort(rp_encode__outfile *o);
  */
 size_t rp_encode__json_quote(char *out, const char *s, size_t len);
 
+/**
+ * rp_sub_writer_add() for case attributes @p attrs that the caller has already checked
+ * against the data standard (rp_mapping_apply() returned RP_OK for them, or
+ * rp_case_record_validate() did): the writer does not validate them again. Their list,
+ * case id and person id are replaced as rp_sub_writer_add() replaces them, which keeps a
+ * valid record valid. @p attrs NULL is validated as by rp_sub_writer_add(). Same
+ * returns, except that RP_EDATA cannot come from valid attributes.
+ * @test tests/unit/test_encode_submission.c: sub_writer_add_valid__same_bytes
+ */
+int rp_encode__sub_writer_add_valid(rp_sub_writer *w,
+                                    const char *pseudonym,
+                                    const uint64_t *clk,
+                                    const uint64_t *field_filters,
+                                    const rp_enc_blocking *blocking,
+                                    const rp_case_record *attrs,
+                                    rp_error *err);
+
 /** Longest line of a submission file, bytes without the newline. */
 #define RP_SUB_MAX_LINE ((size_t)1 << 20)
 

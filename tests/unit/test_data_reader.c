@@ -9,6 +9,9 @@
 
 #include <rapporteur/data.h>
 
+#include <csv.h>
+#include <stdint.h>
+
 /* ==== helpers ==== */
 
 /* All rows of a reader, kept as one string per row: fields joined by '|', and lines. */
@@ -703,6 +706,169 @@ static void data_reader_csv__allocation_failures(void **state)
     assert_int_equal(c3.rows, 4);
 }
 
+/* ==== the fast path for lines without quotes, against libcsv itself ==== */
+
+/* Rows as text: fields joined by '|', each row ended by '/'. */
+typedef struct diff_text {
+    char s[8192];
+    size_t len;
+    bool fields_in_row;
+} diff_text;
+
+static void diff_put(diff_text *t, const char *s, size_t n)
+{
+    assert_true(t->len + n < sizeof(t->s));
+    memcpy(t->s + t->len, s, n);
+    t->len += n;
+    t->s[t->len] = '\0';
+}
+
+static void diff_add(diff_text *t, const char *s, size_t len)
+{
+    if (t->fields_in_row)
+        diff_put(t, "|", 1);
+    t->fields_in_row = true;
+    diff_put(t, s, len);
+}
+
+static void diff_field(void *data, size_t len, void *payload)
+{
+    diff_add(payload, data != NULL ? data : "", data != NULL ? len : 0);
+}
+
+static void diff_row(int c, void *payload)
+{
+    diff_text *t = payload;
+    (void)c;
+    diff_put(t, "/", 1);
+    t->fields_in_row = false;
+}
+
+/* libcsv as the reader configures it: rows of @p in into @p t; false on a parse error. */
+static bool diff_libcsv(const char *in, size_t len, char delim, diff_text *t)
+{
+    struct csv_parser p;
+    memset(t, 0, sizeof(*t));
+    assert_int_equal(csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL), 0);
+    csv_set_delim(&p, (unsigned char)delim);
+    bool ok = csv_parse(&p, in, len, diff_field, diff_row, t) == len &&
+              csv_fini(&p, diff_field, diff_row, t) == 0;
+    csv_free(&p);
+    return ok;
+}
+
+/* The reader (fast path and libcsv): rows of @p in into @p t; false on an error. */
+static bool diff_reader(const char *in, size_t len, char delim, diff_text *t)
+{
+    rp_reader_opts opts = RP_READER_OPTS_INIT;
+    opts.delimiter = delim;
+    rp_data__csv *r = NULL;
+    rp_error err = RP_ERROR_INIT;
+    memset(t, 0, sizeof(*t));
+    if (rp_data__csv_open(&r, "diff.csv", in, len, RP_DATA__CSV_HEADER_AS_ROW, &opts, &err) !=
+        RP_OK)
+        return false;
+    const char *const *fields = NULL;
+    size_t n = 0;
+    long line = 0;
+    int rc;
+    while ((rc = rp_data__csv_next(r, &fields, &n, &line, &err)) == 1) {
+        for (size_t i = 0; i < n; i++)
+            diff_add(t, fields[i], strlen(fields[i]));
+        diff_row(0, t);
+    }
+    rp_data__csv_free(r);
+    return rc == 0;
+}
+
+/*
+ * Random short files over an alphabet of delimiters, blanks, line ends, quotes and a
+ * two-byte letter: the reader, which parses lines without quotes itself, gives exactly
+ * libcsv's rows, or fails where libcsv fails.
+ */
+static void data_reader_csv__plain_lines_match_libcsv(void **state)
+{
+    (void)state;
+    static const char *const alphabet[] = {"a",  "b",  " ",  "\t",       ",",  ";",   "\r",
+                                           "\n", "\n", "\"", "\xc3\xa9", "ab", "\r\n"};
+    static const char delims[] = {',', ';', '\t'};
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    size_t compared = 0;
+    for (int k = 0; k < 20000; k++) {
+        char in[256];
+        size_t len = 0;
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        size_t pieces = (size_t)(x >> 58); /* 0..63 */
+        for (size_t i = 0; i < pieces; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            const char *a = alphabet[(x >> 33) % RP_ARRAY_LEN(alphabet)];
+            size_t n = strlen(a);
+            memcpy(in + len, a, n);
+            len += n;
+        }
+        in[len] = '\0';
+        char delim = delims[k % 3];
+        diff_text want, got;
+        bool want_ok = diff_libcsv(in, len, delim, &want);
+        bool got_ok = diff_reader(in, len, delim, &got);
+        assert_int_equal(got_ok, want_ok);
+        if (want_ok) {
+            assert_string_equal(got.s, want.s);
+            compared++;
+        }
+    }
+    assert_true(compared > 1000);
+}
+
+/* Line numbers of rows read by the fast path around rows libcsv reads (quoted, CR). */
+static void data_reader_csv__plain_lines_keep_line_numbers(void **state)
+{
+    (void)state;
+    static const char csv[] = "h1;h2\n"
+                              " a ; b \t\n"            /* 2: plain, blanks trimmed */
+                              "\n"                     /* 3: empty: no row */
+                              " \t \r\n"               /* 4: blanks only: no row */
+                              "\"c\nd\";e\n"           /* 5-6: quoted newline */
+                              "f;\n"                   /* 7: empty last field */
+                              "g\rh;i\n"               /* 8: bare CR: two rows */
+                              "j;k\r\n"                /* 9: CRLF */
+                              "x\xc3\xa9;\xc3\xa9y\n"; /* 10: UTF-8 */
+    rp_reader_opts opts = RP_READER_OPTS_INIT;
+    rp_reader *r = NULL;
+    rp_error err = RP_ERROR_INIT;
+    rows got;
+    char buf[512];
+    assert_rp_ok(rp_data__reader_open_mem(&r, csv, sizeof(csv) - 1, "lines.csv", &opts, &err),
+                 &err);
+    assert_string_equal(header_of(r, buf, sizeof(buf)), "h1|h2");
+    assert_int_equal(read_all(r, &got, &err), 0);
+    static const char *const text[] = {
+        "a|b", "c\nd|e", "f|", "g", "h|i", "j|k", "x\xc3\xa9|\xc3\xa9y"};
+    static const long line[] = {2, 5, 7, 8, 8, 9, 10};
+    assert_int_equal(got.n, RP_ARRAY_LEN(text));
+    for (size_t i = 0; i < RP_ARRAY_LEN(text); i++) {
+        assert_string_equal(got.text[i], text[i]);
+        assert_int_equal(got.line[i], line[i]);
+    }
+    rp_reader_free(r);
+}
+
+/* A bad byte on a line without quotes is reported at its line and column, as before. */
+static void data_reader_csv__plain_line_bad_utf8_position(void **state)
+{
+    (void)state;
+    static const char csv[] = "a,b,c\n1,2,3\n4,5\xff,6\n";
+    rp_reader *r = NULL;
+    rp_error err = RP_ERROR_INIT;
+    rows got;
+    assert_rp_ok(rp_data__reader_open_mem(&r, csv, sizeof(csv) - 1, "bad.csv", NULL, &err), &err);
+    assert_int_equal(read_all(r, &got, &err), RP_EPARSE);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(err.line, 3);
+    assert_int_equal(err.column, 2);
+    rp_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +889,9 @@ int main(void)
         cmocka_unit_test(data_reader_stat__detects_format_by_magic),
         cmocka_unit_test(data_reader_stat__formats_numbers_and_dates),
         cmocka_unit_test(data_reader_csv__allocation_failures),
+        cmocka_unit_test(data_reader_csv__plain_lines_match_libcsv),
+        cmocka_unit_test(data_reader_csv__plain_lines_keep_line_numbers),
+        cmocka_unit_test(data_reader_csv__plain_line_bad_utf8_position),
     };
     return cmocka_run_group_tests_name("data_reader", tests, NULL, NULL);
 }

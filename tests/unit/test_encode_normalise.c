@@ -717,6 +717,88 @@ static void normalise_full_name__memo_agrees(void **state)
     rp_normaliser_free(shared);
 }
 
+/*
+ * The memo of whole names (ASCII ones too): a name normalised again, by the same
+ * normaliser, gives what a fresh normaliser gives, for every language code (Bulgarian
+ * folds u between consonants, so "Vulchev" differs by language), also after the memo
+ * was emptied for being full; errors come back as errors, and a memoised name still
+ * does not fit a buffer too small for it.
+ */
+static void normalise_name__memo_agrees(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *in;
+        const char *lang;
+    } cases[] = {
+        {"Vulchev", "bg"},        {"Vulchev", NULL},         {"Vulchev", "ru"},
+        {"van der Berg", NULL},   {"Abdul Rahman", "ar"},    {"O'Brien", NULL},
+        {"  Anna  Maria ", NULL}, {"Al-Hassan", "ar"},       {"", NULL},
+        {"-- --", NULL},          {"Oleksandr", "uk"},       {"Олександр", "uk"},
+        {"Олександр", "ru"},      {"Ivanova-Petrova", NULL}, {"Mc Donald", NULL},
+    };
+
+    rp_normaliser *shared = new_normaliser(true);
+    char fresh_out[64][RP_NAME_MAX];
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        rp_error err = RP_ERROR_INIT;
+        rp_normaliser *fresh = new_normaliser(true);
+        assert_rp_ok(
+            rp_normalise_name(fresh, cases[i].in, cases[i].lang, fresh_out[i], RP_NAME_MAX, &err),
+            &err);
+        rp_normaliser_free(fresh);
+    }
+    /* rounds 0 and 1 hit the memo; a flood of distinct names then empties it (more
+       names than it holds) before round 2 */
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+            char out[RP_NAME_MAX];
+            rp_error err = RP_ERROR_INIT;
+            assert_rp_ok(
+                rp_normalise_name(shared, cases[i].in, cases[i].lang, out, sizeof(out), &err),
+                &err);
+            if (strcmp(out, fresh_out[i]) != 0)
+                fail_msg("round %d case %zu: memo '%s', fresh '%s'", round, i, out, fresh_out[i]);
+        }
+        for (unsigned k = 0; round == 1 && k < 140000; k++) {
+            char name[16], out[RP_NAME_MAX];
+            unsigned v = k;
+            size_t len = 0;
+            name[len++] = 'N';
+            do {
+                name[len++] = (char)('a' + v % 26);
+                v /= 26;
+            } while (v > 0);
+            name[len] = '\0';
+            rp_error err = RP_ERROR_INIT;
+            assert_rp_ok(rp_normalise_name(shared, name, NULL, out, sizeof(out), &err), &err);
+        }
+    }
+    /* a memoised "oleksandr" (10 bytes with its NUL) does not fit in 8 */
+    char small[8];
+    rp_error err = RP_ERROR_INIT;
+    assert_int_equal(rp_normalise_name(shared, "Oleksandr", "uk", small, sizeof(small), &err),
+                     RP_EINVAL);
+    assert_string_equal(small, "");
+    /* an error is not memoised: it comes back the second time */
+    char long_name[600];
+    for (size_t i = 0; i + 2 < sizeof(long_name); i += 2) {
+        long_name[i] = 'a';
+        long_name[i + 1] = ' ';
+    }
+    long_name[sizeof(long_name) - 2] = 'b';
+    long_name[sizeof(long_name) - 1] = '\0';
+    for (int k = 0; k < 2; k++) {
+        char out[RP_NAME_MAX];
+        err = (rp_error)RP_ERROR_INIT;
+        assert_int_equal(rp_normalise_name(shared, long_name, NULL, out, sizeof(out), &err),
+                         RP_EINVAL);
+        assert_string_equal(out, "");
+    }
+    rp_normaliser_free(shared);
+}
+
 static void normalise_full_name__errors(void **state)
 {
     (void)state;
@@ -1023,6 +1105,7 @@ int main(void)
         cmocka_unit_test(normalise_fold__sound_classes),
         cmocka_unit_test(normalise_full_name__splits),
         cmocka_unit_test(normalise_full_name__memo_agrees),
+        cmocka_unit_test(normalise_name__memo_agrees),
         cmocka_unit_test(normalise_full_name__errors),
         cmocka_unit_test(normalise_name__errors),
         cmocka_unit_test(normaliser_new__table_errors),

@@ -449,6 +449,56 @@ static void sub_writer__same_input_same_bytes(void **state)
     rp_test_rmtree(dir);
 }
 
+/*
+ * rp_encode__sub_writer_add_valid() (attributes the caller validated, as `rapporteur
+ * encode` does after rp_mapping_apply) writes the very bytes rp_sub_writer_add() writes,
+ * with the list, case id and person id replaced in the same way; NULL attributes too.
+ */
+static void sub_writer_add_valid__same_bytes(void **state)
+{
+    (void)state;
+    char dir[512];
+    rp_test_tmpdir(dir, sizeof(dir));
+    rp_enc_schema schema = test_schema(true);
+    test_rec recs[40];
+    uint64_t s = 11;
+    for (size_t i = 0; i < 40; i++) {
+        random_rec(&recs[i], 16, &s);
+        rp_x_strlcpy(recs[i].attrs.case_id, "CASE-1", sizeof(recs[i].attrs.case_id));
+        rp_x_strlcpy(recs[i].attrs.person_id, "P-1", sizeof(recs[i].attrs.person_id));
+        rp_x_strlcpy(recs[i].attrs.list, "OTHER", sizeof(recs[i].attrs.list));
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        rp_error err = RP_ERROR_INIT;
+        rp_sub_writer *w = NULL;
+        assert_rp_ok(
+            rp_sub_writer_open(&w, in_dir(dir, pass ? "b.jsonl" : "a.jsonl"), LIST, &schema, &err),
+            &err);
+        for (size_t i = 0; i < 40; i++) {
+            const rp_case_record *attrs = i == 7 ? NULL : &recs[i].attrs;
+            if (pass == 0)
+                assert_rp_ok(rp_sub_writer_add(w, recs[i].id, recs[i].clk, recs[i].ff,
+                                               &recs[i].blocks, attrs, &err),
+                             &err);
+            else
+                assert_rp_ok(rp_encode__sub_writer_add_valid(w, recs[i].id, recs[i].clk, recs[i].ff,
+                                                             &recs[i].blocks, attrs, &err),
+                             &err);
+        }
+        assert_rp_ok(rp_sub_writer_close(w, &err), &err);
+    }
+    size_t la = 0, lb = 0;
+    char *a = rp_test_slurp(in_dir(dir, "a.jsonl"), &la);
+    char *b = rp_test_slurp(in_dir(dir, "b.jsonl"), &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_null(strstr(a, "CASE-1"));
+    assert_null(strstr(a, "OTHER"));
+    free(a);
+    free(b);
+    rp_test_rmtree(dir);
+}
+
 static void sub_writer__never_writes_case_or_person_id(void **state)
 {
     (void)state;
@@ -1412,6 +1462,7 @@ int main(void)
         cmocka_unit_test(sub_writer__writes_documented_lines),
         cmocka_unit_test(sub_writer__same_input_same_bytes),
         cmocka_unit_test(sub_writer__never_writes_case_or_person_id),
+        cmocka_unit_test(sub_writer_add_valid__same_bytes),
         cmocka_unit_test(sub_writer__matches_jansson),
         cmocka_unit_test(sub_writer__json_quote_matches_jansson),
         cmocka_unit_test(sub_writer__rejects_bad_input),
