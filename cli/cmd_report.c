@@ -440,7 +440,8 @@ typedef struct report_state {
     double budget_epsilon; /* epsilon of this report */
     double budget_spent;   /* the store's total after it (the largest of the states') */
     bool budget_charged;
-    size_t pool_rounds; /* rounds of making shared totals suppressed alike */
+    size_t link_rounds; /* rounds of rp_sdc_protect_linked() over the report's tables (set
+                           by protect() for every report; 0 without suppression) */
 } report_state;
 
 /* A table of the standard set: fields, title words, chart, text, and whether a regional
@@ -778,7 +779,7 @@ static int protect(report_state *s, rp_error *err)
     }
     if (rc == RP_OK)
         rc = rp_sdc_protect_linked(&rep, tables, s->n_bases, &o, err);
-    s->pool_rounds = rep.rounds;
+    s->link_rounds = rep.rounds;
     return rc;
 }
 
@@ -1375,8 +1376,15 @@ static int method_protection(report_state *s, rp_error *err)
     return push_line(&s->method, err,
                      "Cells of fewer than %s %s are not published, and further cells are "
                      "withheld where needed so that the hidden ones cannot be worked out from "
-                     "the totals; a linear-programming audit checks every table.",
-                     fmt_num(n1, sizeof(n1), a->k), unit);
+                     "the totals; %s",
+                     fmt_num(n1, sizeof(n1), a->k), unit,
+                     s->n_bases > 1
+                         ? "the tables are protected jointly, as linked tables: a figure that "
+                           "several tables show is withheld in all of them or in none, and one "
+                           "linear-programming audit of all the tables together checks that no "
+                           "hidden cell can be worked out, or narrowed too far, by combining "
+                           "them."
+                         : "a linear-programming audit checks the table.");
 }
 
 static int method_regional(report_state *s, rp_error *err)
@@ -1386,11 +1394,12 @@ static int method_regional(report_state *s, rp_error *err)
     int rc = push_line(
         &s->method, err,
         "The report pools the data of %zu states. Each table is made once with the region and "
-        "the state as further dimensions and protected as one table, so that a state's hidden "
-        "figure cannot be worked out from the totals of all states or of its region minus the "
-        "other states; the tables for all states, by state and by region are views of it. "
-        "Totals of a state, a region or all states that are withheld in one table are "
-        "withheld in every table.",
+        "the state as further dimensions, and all these tables are protected jointly (linked "
+        "tables), so that a state's hidden figure cannot be worked out from the totals of all "
+        "states or of its region minus the other states, nor by combining tables; the tables "
+        "for all states, by state and by region are views of them. A figure withheld in one "
+        "table, a total of a state, a region or all states included, is withheld in every "
+        "table that shows it.",
         s->n_srcs);
     if (rc == RP_OK)
         rc = push_line(&s->method, err, "%s",

@@ -114,7 +114,11 @@ RP_API bool rp_table_dim_additive(const rp_table *t, size_t d);
 
 /**
  * True when category @p i of dimension @p d carries information on the field, that is,
- * it is neither "" (not recorded) nor "unknown" (recorded as unknown).
+ * it is neither "" (not recorded), "unknown" (recorded as unknown) nor "not_specified"
+ * (recorded, without saying which: labour sector, means of control). In a multi-valued
+ * dimension a unit with a real code and "not_specified" or "unknown" counts in the real
+ * category only (rp_report_table_build()), so those categories hold exactly the units
+ * with no information and are disjoint from every other category.
  */
 RP_API bool rp_table_cat_known(const rp_table *t, size_t d, size_t i);
 
@@ -294,10 +298,12 @@ RP_API int rp_report_table_build(rp_table **out,
 /**
  * Shares of the published values along dimension @p d: out[c] = value[c] / denominator,
  * where the denominator is the value of the cell's margin along @p d less the cells of
- * the "" and "unknown" categories of @p d (CTDC: only units with information on the
- * field). Cells of "" / "unknown", suppressed cells and cells whose denominator is
- * suppressed or 0 get NaN; margin cells get 1. Shares of a multi-valued dimension can
- * sum to more than 1.
+ * the categories without information of @p d, "", "unknown" and "not_specified"
+ * (rp_table_cat_known(); CTDC: only units with information on the field). In a
+ * multi-valued dimension those categories hold only units with no other code, so the
+ * difference is the units with information there too. Cells of those categories,
+ * suppressed cells and cells whose denominator is suppressed or 0 get NaN; margin cells
+ * get 1. Shares of a multi-valued dimension can sum to more than 1.
  * @param[out] out  t->n_cells shares.
  * @return RP_OK; RP_EINVAL (@p d out of range).
  */
@@ -329,7 +335,10 @@ typedef struct rp_trend {
     double *change_pct; /* 100 change / counts[i - 1]; NaN when that is 0 or NaN */
     size_t n_fitted;    /* years in the fit */
     double slope;       /* b of log mu = a + b (year - mean year) */
-    double slope_se;    /* Wald SE from the observed information */
+    double slope_se;    /* Wald SE from the observed information: the plain Poisson (or
+                           weighted) one, the JSON's slope_se_poisson. The JSON's slope_se
+                           is the SE that matches pct_*: with dispersion > 1 (quasi-Poisson)
+                           this times sqrt(dispersion), else this (src/report/trend_out.c) */
     double rate_ratio;  /* exp(b): multiplicative change per year */
     double ci_level;
     double wald_lower, wald_upper;       /* exp(b -+ z se) */

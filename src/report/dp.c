@@ -4,6 +4,7 @@
  * (Canonne, Kamath & Steinke 2020; rho-zCDP), drawn from libsodium's randombytes, and
  * their application to a table with the sensitivity that its structure implies.
  */
+#include "report/publish_int.h"
 #include "report/report_int.h"
 
 #include <math.h>
@@ -142,18 +143,26 @@ int rp_report__dp_apply(rp_table *t, const rp_sdc_opts *o, rp_sdc_report *rep, r
             rep->n_noisy++;
         }
     }
-    int rc = o->method == RP_SDC_DP_LAPLACE
-                 ? rp_table_add_note(t,
-                                     "differentially private counts: discrete Laplace noise, "
-                                     "epsilon = %g for this table (pure DP; sensitivity %g, noise "
-                                     "sd %.3g); negative counts set to 0%s",
-                                     o->epsilon, l1, sqrt(rp_dp_laplace_variance(l1 / o->epsilon)),
-                                     t->additive ? "; totals are sums of the noisy cells" : "")
-                 : rp_table_add_note(t,
-                                     "differentially private counts: discrete Gaussian noise, "
-                                     "rho = %g (zero-concentrated DP; L2 sensitivity %.3g, noise "
-                                     "sd %.3g); negative counts set to 0%s",
-                                     o->rho, l2, sqrt(l2 * l2 / (2.0 * o->rho)),
-                                     t->additive ? "; totals are sums of the noisy cells" : "");
+    /* numbers in decimal form, never "1e+03": epsilon and rho as given (6 digits), the
+     * sensitivities and noise sd to 3 */
+    char budget[48], sens[48], sd[48];
+    bool laplace = o->method == RP_SDC_DP_LAPLACE;
+    rp_publish__fmt_num(budget, sizeof(budget), laplace ? o->epsilon : o->rho, 6);
+    rp_publish__fmt_num(sens, sizeof(sens), laplace ? l1 : l2, 3);
+    rp_publish__fmt_num(sd, sizeof(sd),
+                        laplace ? sqrt(rp_dp_laplace_variance(l1 / o->epsilon))
+                                : sqrt(l2 * l2 / (2.0 * o->rho)),
+                        3);
+    const char *sums = t->additive ? "; totals are sums of the noisy cells" : "";
+    int rc = laplace ? rp_table_add_note(t,
+                                         "differentially private counts: discrete Laplace noise, "
+                                         "epsilon = %s for this table (pure DP; sensitivity %s, "
+                                         "noise sd %s); negative counts set to 0%s",
+                                         budget, sens, sd, sums)
+                     : rp_table_add_note(t,
+                                         "differentially private counts: discrete Gaussian noise, "
+                                         "rho = %s (zero-concentrated DP; L2 sensitivity %s, "
+                                         "noise sd %s); negative counts set to 0%s",
+                                         budget, sens, sd, sums);
     return rc == RP_OK ? RP_OK : rp_error_set(err, RP_ENOMEM, "out of memory");
 }

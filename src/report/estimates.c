@@ -3,6 +3,7 @@
  * and by the strata fields, each estimated by the estimation engine (rp_mse_estimate),
  * beside the observed number of persons. Strata below the threshold get no estimate.
  */
+#include "report/publish_int.h"
 #include "report/report_int.h"
 
 #include <math.h>
@@ -98,10 +99,11 @@ int rp_report_estimates_of_set(rp_report_estimates **out,
         e->n = i + 1;
     }
     if (rc == RP_OK && o->min_observed > 0) {
+        char num[48];
         rc = rp_x_strvec_pushf(&notes,
-                               "strata with fewer than %g persons observed are not estimated "
+                               "strata with fewer than %s persons observed are not estimated "
                                "(threshold rule)",
-                               o->min_observed);
+                               rp_publish__fmt_num(num, sizeof(num), o->min_observed, 6));
     }
     e->notes = rp_x_strvec_detach(&notes, &e->n_notes);
     if (rc != RP_OK) {

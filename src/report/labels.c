@@ -146,6 +146,32 @@ const char *rp_publish__fmt_count(char *buf, size_t size, double v)
     return buf;
 }
 
+const char *rp_publish__fmt_num(char *buf, size_t size, double v, int sig)
+{
+    sig = sig < 1 ? 1 : (sig > 15 ? 15 : sig);
+    if (!isfinite(v) || v == floor(v) || fabs(v) >= pow(10.0, sig))
+        return rp_publish__fmt_count(buf, size, v);
+    /* decimals for sig significant digits: %f never switches to exponent form */
+    int exp10 = (int)floor(log10(fabs(v)));
+    int decimals = sig - 1 - exp10;
+    if (decimals <= 0)
+        return rp_publish__fmt_count(buf, size, v);
+    decimals = decimals > 30 ? 30 : decimals;
+    char tmp[96];
+    snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+    size_t n = strlen(tmp);
+    while (strchr(tmp, '.') != NULL && n > 0 && (tmp[n - 1] == '0' || tmp[n - 1] == '.')) {
+        bool dot = tmp[n - 1] == '.';
+        tmp[--n] = '\0';
+        if (dot)
+            break;
+    }
+    if (strcmp(tmp, "-0") == 0)
+        rp_x_strlcpy(tmp, "0", sizeof(tmp));
+    rp_x_strlcpy(buf, tmp, size);
+    return buf;
+}
+
 const char *rp_publish__fmt_pct(char *buf, size_t size, double v)
 {
     if (!isfinite(v) || fabs(v) >= 1e15)

@@ -33,6 +33,14 @@ bool rp_publish__suppressed(const rp_table *t, size_t i);
 const char *rp_publish__fmt_count(char *buf, size_t size, double v);
 
 /**
+ * @p v for a sentence: a whole number as rp_publish__fmt_count ("1,000", never "1e+03"),
+ * another with @p sig significant digits in decimal form, trailing zeros dropped ("0.5",
+ * "0.00001", "2.83"); from 10^sig up rounded to a whole number with separators. For the
+ * notes of a table (thresholds, rounding bases, epsilon, noise sd). @return @p buf.
+ */
+const char *rp_publish__fmt_num(char *buf, size_t size, double v, int sig);
+
+/**
  * @p v as a signed percentage with one decimal and the thousands separators of
  * rp_publish__fmt_count ("+1,234.5", "-0.5", "+0.0"); as rp_publish__fmt_count for NaN,
  * infinities and |v| >= 1e15. @return @p buf.

@@ -119,7 +119,9 @@ void rp_report__lp_floor(rp_report__lp *a, size_t v, double lower);
 
 /**
  * Add every relation of @p t (lines along additive dimensions sum to their margin; along
- * multi-valued ones each cell is at most the margin and the sum at least it), cell c
+ * multi-valued ones each cell is at most the margin, the sum at least it, and a real
+ * category plus one without information, "not_specified" or "unknown", which is disjoint
+ * from it, at most the margin), cell c
  * being variable var_of[c] (1-based) or, where var_of[c] == 0, the constant value[c].
  * Both arrays have t->n_cells entries and are borrowed for the call only.
  * @return RP_OK; RP_ENOMEM; RP_EINTERNAL (added after a solve).

@@ -16,6 +16,7 @@
  * Suppressing more cells only relaxes the constraints, so a cell once protected stays
  * protected and each round audits only the cells still failing.
  */
+#include "report/publish_int.h"
 #include "report/report_int.h"
 
 #include <glpk.h>
@@ -213,6 +214,14 @@ static int lp_row(audit_lp *a,
     return RP_OK;
 }
 
+/* Category @p i of dimension @p d is a code without information ("not_specified",
+ * "unknown"), as opposed to a real category or a blank one. */
+static bool vague(const rp_table *t, size_t d, size_t i)
+{
+    const char *c = t->dims[d].cats[i];
+    return c != NULL && c[0] != '\0' && !rp_table_cat_known(t, d, i);
+}
+
 /* The relations of the line along dimension @p d whose margin is cell @p m. */
 static int lp_line(
     audit_lp *a, const lp_src *s, size_t d, size_t m, size_t *cells, double *coef, rp_error *err)
@@ -237,12 +246,31 @@ static int lp_line(
         coef[n] = -1.0;
         return lp_row(a, s, cells, coef, n + 1, GLP_FX, err);
     }
-    /* multi-valued: each category <= margin, and their sum >= margin */
+    /*
+     * multi-valued: each category <= margin, and their sum >= margin. A category without
+     * information ("not_specified", "unknown") holds only units with no other code of the
+     * field (table.c, informative()), so it is disjoint from each real category c and
+     * c + it <= margin too: with c published, it bounds the uninformative cell, which the
+     * first two relations alone leave up to the margin.
+     */
     int rc = RP_OK;
     for (size_t j = 0; j < n && rc == RP_OK; j++) {
         size_t pair[2] = {cells[j], m};
         double pc[2] = {1.0, -1.0};
         rc = lp_row(a, s, pair, pc, 2, GLP_UP, err);
+    }
+    for (size_t u = 0; u < n && rc == RP_OK; u++) {
+        if (!vague(t, d, u)) {
+            continue;
+        }
+        for (size_t j = 0; j < n && rc == RP_OK; j++) {
+            if (!rp_table_cat_known(t, d, j)) {
+                continue;
+            }
+            size_t tri[3] = {cells[j], cells[u], m};
+            double tc[3] = {1.0, 1.0, -1.0};
+            rc = lp_row(a, s, tri, tc, 3, GLP_UP, err);
+        }
     }
     for (size_t j = 0; j < n; j++) {
         coef[j] = 1.0;
@@ -845,26 +873,57 @@ static int suppress_notes(rp_table *t, const rp_sdc_opts *o, const rp_sdc_report
 {
     /*
      * One wording for every hidden cell: the note never says how many cells are below the
-     * threshold and how many were withheld to protect them, nor which.
+     * threshold and how many were withheld to protect them, nor which. Numbers as the
+     * tables write theirs ("1,000", never "1e+03").
      */
+    char below[48], pct[48];
+    rp_publish__fmt_num(below, sizeof(below), o->k - 1, 6);
+    rp_publish__fmt_num(pct, sizeof(pct), o->protection_pct, 6);
     int rc = rep->n_primary + rep->n_secondary == 0
                  ? rp_table_add_note(t,
-                                     "cells (totals too) of 1 to %g %s%s would be suppressed; "
+                                     "cells (totals too) of 1 to %s %s%s would be suppressed; "
                                      "this table has none",
-                                     o->k - 1, t->unit, o->zero_unsafe ? ", and cells of 0," : "")
+                                     below, t->unit, o->zero_unsafe ? ", and cells of 0," : "")
                  : rp_table_add_note(
                        t,
-                       "x: suppressed. Cells (totals too) of 1 to %g %s%s are suppressed, and "
+                       "x: suppressed. Cells (totals too) of 1 to %s %s%s are suppressed, and "
                        "further cells where needed so that none of them can be worked out from "
-                       "the totals, or narrowed to less than %g%% (at least 1) either way of its "
+                       "the totals, or narrowed to less than %s%% (at least 1) either way of its "
                        "value%s (linear-programming audit)",
-                       o->k - 1, t->unit, o->zero_unsafe ? ", and cells of 0," : "",
-                       o->protection_pct, o->width_k ? " or to a range narrower than k" : "");
+                       below, t->unit, o->zero_unsafe ? ", and cells of 0," : "", pct,
+                       o->width_k ? " or to a range narrower than k" : "");
+    bool any_vague = false;
+    for (size_t d = 0; d < t->n_dims; d++) {
+        for (size_t i = 0; !rp_table_dim_additive(t, d) && i < t->dims[d].n_cats; i++) {
+            any_vague = any_vague || vague(t, d, i);
+        }
+    }
     if (rc == RP_OK && !t->additive) {
-        rc = rp_table_add_note(t, "the audit of a table with a multi-valued field uses each "
-                                  "category <= its total and the categories' sum >= the total");
+        rc = rp_table_add_note(t,
+                               "the audit of a table with a multi-valued field uses each "
+                               "category <= its total and the categories' sum >= the total%s",
+                               any_vague ? ", and each category plus 'not specified' (or "
+                                           "'unknown') <= the total, as a person counted there "
+                                           "has no other category"
+                                         : "");
     }
     return rc;
+}
+
+/* The note of rounding (RP_SDC_ROUND) or k-rounding (RP_SDC_KROUND). */
+static int round_note(rp_table *t, const rp_sdc_opts *o)
+{
+    char num[48];
+    if (o->method == RP_SDC_ROUND) {
+        return rp_table_add_note(t,
+                                 "every cell is rounded to the nearest multiple of %s, "
+                                 "independently: totals may differ from the sum of their parts",
+                                 rp_publish__fmt_num(num, sizeof(num), o->base, 6));
+    }
+    return rp_table_add_note(t,
+                             "k-rounding (CTDC k-synthetic, k = %s): cells below k are not shown "
+                             "(x), the others are rounded down to a multiple of k",
+                             rp_publish__fmt_num(num, sizeof(num), o->k, 6));
 }
 
 int rp_sdc_protect(rp_table *t, const rp_sdc_opts *opts, rp_sdc_report *report, rp_error *err)
@@ -893,19 +952,7 @@ int rp_sdc_protect(rp_table *t, const rp_sdc_opts *opts, rp_sdc_report *report, 
     case RP_SDC_ROUND:
     case RP_SDC_KROUND:
         protect_round(t, &o, &rep);
-        rc = (o.method == RP_SDC_ROUND
-                  ? rp_table_add_note(t,
-                                      "every cell is rounded to the nearest multiple of %g, "
-                                      "independently: totals may differ from the sum of "
-                                      "their parts",
-                                      o.base)
-                  : rp_table_add_note(t,
-                                      "k-rounding (CTDC k-synthetic, k = %g): cells below k "
-                                      "are not shown (x), the others are rounded down to a "
-                                      "multiple of k",
-                                      o.k)) == RP_OK
-                 ? RP_OK
-                 : rp_error_set(err, RP_ENOMEM, "out of memory");
+        rc = round_note(t, &o) == RP_OK ? RP_OK : rp_error_set(err, RP_ENOMEM, "out of memory");
         break;
     case RP_SDC_DP_LAPLACE:
     case RP_SDC_DP_GAUSSIAN:

@@ -82,6 +82,8 @@ for want in ["<title>Trafficking in human beings: patterns and trends</title>",
              "Source: IOM (ctdc_global_dataset_2018_kanon.csv)", "<h2 id=\"method-h\">Method</h2>",
              "<meta name=\"viewport\""]:
     assert want in html, want
+method = html[html.index("<h2 id=\"method-h\">"):]
+assert "the tables are protected jointly, as linked tables" in method, method[:2000]
 # every suppressed citizenship is an x in the HTML, and its true count is nowhere in that
 # section (published cells there are all >= 30)
 rows = list(csv.DictReader(open(sys.argv[2], newline="", encoding="utf-8")))

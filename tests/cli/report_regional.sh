@@ -166,7 +166,7 @@ for want in ["Case records by state and year of registration",
              "Poisson log-linear trend (profile-likelihood interval) over 2019-2022",
              "too few published years", "in 3 states and by state and region (Poland, Germany, Austria)",
              "Grouping" if False else "Regions: grouping &#39;un_m49_subregion&#39;",
-             "protected as one table", "Trend: average annual change"]:
+             "protected jointly (linked tables)", "Trend: average annual change"]:
     assert want in html, want
 ' "$R"
 

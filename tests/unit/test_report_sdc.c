@@ -145,8 +145,20 @@ static double reader_floor(const rp_table *t, size_t c)
                : 0.0;
 }
 
-/* The LP of the attack: every cell a column, every relation of every line a row. */
-static glp_prob *attack_lp(const rp_table *t)
+/* A category of a multi-valued field without information: it holds only persons with
+ * no other code of the field (table.c drops it beside a real one). */
+static bool vague_cat(const rp_table *t, size_t d, size_t i)
+{
+    const char *c = t->dims[d].cats[i];
+    return c != NULL && (strcmp(c, "not_specified") == 0 || strcmp(c, "unknown") == 0);
+}
+
+/*
+ * The LP of the attack: every cell a column, every relation of every line a row; with
+ * @p disjoint, also real category + category without information <= margin along a
+ * multi-valued dimension (the two hold different persons).
+ */
+static glp_prob *attack_lp_with(const rp_table *t, bool disjoint)
 {
     glp_prob *lp = glp_create_prob();
     glp_add_cols(lp, (int)t->n_cells);
@@ -186,11 +198,29 @@ static glp_prob *attack_lp(const rp_table *t)
             cols[nn] = (int)c + 1;
             vals[nn++] = -1.0;
             add_row(lp, cols, vals, nn, multi ? GLP_LO : GLP_FX, 0.0);
+            for (size_t u = 0; multi && disjoint && u < m; u++) {
+                for (size_t i = 0; vague_cat(t, d, u) && i < m; i++) {
+                    if (vague_cat(t, d, i)) {
+                        continue;
+                    }
+                    pos[d] = i;
+                    int real = (int)encode(pos, t) + 1;
+                    pos[d] = u;
+                    int pc[3] = {real, (int)encode(pos, t) + 1, (int)c + 1};
+                    double pv[3] = {1.0, 1.0, -1.0};
+                    add_row(lp, pc, pv, 3, GLP_UP, 0.0);
+                }
+            }
         }
     }
     free(cols);
     free(vals);
     return lp;
+}
+
+static glp_prob *attack_lp(const rp_table *t)
+{
+    return attack_lp_with(t, true);
 }
 
 /* Minimise (dir 0) or maximise (dir 1) cell @p c; INFINITY when unbounded. */
@@ -459,6 +489,81 @@ static void sdc_protect__multi_valued_table(void **state)
     rp_report_data_free(d);
 }
 
+/*
+ * Labour sectors of 20 persons with information: agriculture 17, construction 2 (all in
+ * agriculture too), "not specified" 3 (nobody else: table.c drops the code beside a real
+ * one). With k = 5 the threshold hides construction and not specified. The old audit
+ * (each <= 20, sum >= 20) leaves not specified in [0, 20] and passes; a reader who knows
+ * that not specified and agriculture are different persons gets not specified <=
+ * 20 - 17 = 3, its value: the audit must see that, and protection must hold against it.
+ */
+static rp_table *sectors_table(void)
+{
+    static const char *const cats[3] = {"agriculture", "construction", "not_specified"};
+    static const double counts[4] = {17, 2, 3, 20};
+    rp_table_dim dim = {.field = RP_FIELD_LABOUR_SECTORS, .n_cats = 3};
+    rp_table *t = NULL;
+    assert_rp_ok(rp_report__table_alloc(&t, &dim, 1, NULL), NULL);
+    t->unit = rp_strdup("persons");
+    t->title = rp_strdup("sectors");
+    for (size_t i = 0; i < 3; i++) {
+        t->dims[0].cats[i] = rp_strdup(cats[i]);
+    }
+    for (size_t c = 0; c < 4; c++) {
+        t->count[c] = t->value[c] = counts[c];
+    }
+    assert_false(t->additive);
+    return t;
+}
+
+static void sdc_audit__not_specified_is_disjoint_from_real_categories(void **state)
+{
+    (void)state;
+    rp_sdc_opts o = RP_SDC_OPTS_INIT;
+    o.k = 5;
+    o.protection_pct = 10;
+    rp_error err = RP_ERROR_INIT;
+
+    /* the threshold alone: construction and not specified hidden, agriculture shown */
+    rp_table *t = sectors_table();
+    for (size_t c = 1; c <= 2; c++) {
+        t->status[c] = RP_CELL_PRIMARY;
+        t->value[c] = NAN;
+    }
+    glp_prob *lp = attack_lp_with(t, false);
+    assert_close(attack_bound(lp, t, 2, 1), 20, 0, 1e-9); /* without: up to the total */
+    glp_delete_prob(lp);
+    lp = attack_lp_with(t, true);
+    assert_close(attack_bound(lp, t, 2, 1), 3, 0, 1e-9); /* with it: its value */
+    glp_delete_prob(lp);
+    rp_sdc_interval *iv = NULL;
+    size_t n_iv = 0;
+    bool passed = true;
+    assert_rp_ok(rp_sdc_audit(&iv, &n_iv, &passed, t, &o, &err), &err);
+    assert_false(passed); /* the audit knows it too */
+    assert_int_equal(n_iv, 2);
+    assert_int_equal(iv[1].cell, 2);
+    assert_close(iv[1].upper, 3, 0, 0);
+    assert_false(iv[1].protected_);
+    rp_free(iv);
+    /* and so does the joint audit of linked tables (sdc_linked.c), which shares the LP */
+    assert_rp_ok(rp_sdc_audit_linked(&iv, &n_iv, &passed, (const rp_table *const *)&t, 1, &o, &err),
+                 &err);
+    assert_false(passed);
+    rp_free(iv);
+    rp_table_free(t);
+
+    /* protected: a complement is added, and the attack with the relation finds nothing */
+    t = sectors_table();
+    rp_sdc_report rep = protect(t, &o);
+    assert_int_equal(rep.n_primary, 2);
+    assert_true(rep.n_secondary >= 1);
+    assert_true(rep.audit_passed);
+    attack_result res = attack(t, o.k, o.protection_pct);
+    assert_int_equal(res.n_primary, 2);
+    rp_table_free(t);
+}
+
 /* ==== the CTDC global dataset: every published table attacked ==== */
 
 static const char *source_file(char *path, size_t size, const char *rel)
@@ -585,6 +690,60 @@ static void sdc_round__base_and_k_rounding(void **state)
     assert_close(t->value[2], 10, 0, 0); /* 12 down to 10 */
     assert_close(t->value[4], 40, 0, 0); /* 44 down to 40 */
     assert_int_equal(rep.n_primary, 1);
+    rp_table_free(t);
+}
+
+static bool has_note(const rp_table *t, const char *what)
+{
+    for (size_t i = 0; i < t->n_notes; i++) {
+        if (strstr(t->notes[i], what) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Notes write numbers as the tables do: "1,000", never "1000" or "1e+03"; an epsilon
+ * stays a decimal ("0.00001", not "1e-05"). */
+static void sdc_notes__numbers_have_thousands_separators(void **state)
+{
+    (void)state;
+    const size_t n[1] = {3};
+    const double v[3] = {2500, 1200, 700};
+    rp_table *t = make_table(1, n, v);
+    rp_sdc_opts o = RP_SDC_OPTS_INIT;
+    o.method = RP_SDC_ROUND;
+    o.base = 1000;
+    protect(t, &o);
+    assert_true(has_note(t, "nearest multiple of 1,000,"));
+    rp_table_free(t);
+
+    t = make_table(1, n, v);
+    o.method = RP_SDC_KROUND;
+    o.k = 1000;
+    protect(t, &o);
+    assert_true(has_note(t, "k = 1,000)"));
+    rp_table_free(t);
+
+    t = make_table(1, n, v);
+    o = (rp_sdc_opts)RP_SDC_OPTS_INIT;
+    o.k = 1000;
+    protect(t, &o);
+    assert_true(has_note(t, "of 1 to 999 persons")); /* 700 hidden */
+    rp_table_free(t);
+    t = make_table(1, n, v);
+    o.k = 1000001;
+    protect(t, &o);
+    assert_true(has_note(t, "of 1 to 1,000,000 persons"));
+    rp_table_free(t);
+
+    t = make_table(1, n, v);
+    o = (rp_sdc_opts)RP_SDC_OPTS_INIT;
+    o.method = RP_SDC_DP_LAPLACE;
+    o.epsilon = 0.00001;
+    protect(t, &o);
+    assert_true(has_note(t, "epsilon = 0.00001 for this table (pure DP; sensitivity 1, noise sd "
+                            "141,421)"));
     rp_table_free(t);
 }
 
@@ -737,8 +896,10 @@ int main(void)
         cmocka_unit_test(sdc_protect__listed_categories_are_at_least_one),
         cmocka_unit_test(sdc_protect__random_tables_withstand_the_attack),
         cmocka_unit_test(sdc_protect__multi_valued_table),
+        cmocka_unit_test(sdc_audit__not_specified_is_disjoint_from_real_categories),
         cmocka_unit_test(sdc_protect__ctdc_tables_withstand_the_attack),
         cmocka_unit_test(sdc_round__base_and_k_rounding),
+        cmocka_unit_test(sdc_notes__numbers_have_thousands_separators),
         cmocka_unit_test(sdc_protect__bad_options_and_twice),
         cmocka_unit_test(dp_noise__moments_match_theory),
         cmocka_unit_test(dp_protect__table_is_noisy_and_consistent),
