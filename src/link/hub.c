@@ -813,6 +813,70 @@ static int exh_pairs(edge_vec *ev,
     return ev->oom ? rp_error_set(err, RP_ENOMEM, "out of memory for candidate pairs") : RP_OK;
 }
 
+static void
+exh_lists_free(exh_list *lists, const size_t *n_of, size_t n_lists, size_t words, hub_mem *mem)
+{
+    for (size_t l = 0; lists && l < n_lists; l++) {
+        mem_put(mem, lists[l].clks, n_of[l] * words, sizeof *lists[l].clks);
+        mem_put(mem, lists[l].rec, n_of[l], sizeof *lists[l].rec);
+    }
+    mem_put(mem, lists, n_lists, sizeof *lists);
+}
+
+/* The records of each list (n_of[l] of list l) with their filters copied together; NULL
+ * when out of memory. */
+static exh_list *
+exh_lists(const rp_link_input *in, const size_t *n_of, size_t n_lists, hub_mem *mem)
+{
+    exh_list *lists = mem_get(mem, n_lists, sizeof *lists);
+    if (!lists)
+        return NULL;
+    memset(lists, 0, n_lists * sizeof *lists);
+    for (size_t l = 0; l < n_lists; l++) {
+        lists[l].rec = mem_get(mem, n_of[l], sizeof *lists[l].rec);
+        lists[l].clks = mem_get(mem, n_of[l] * in->words, sizeof *lists[l].clks);
+        if (!lists[l].rec || !lists[l].clks) {
+            exh_lists_free(lists, n_of, n_lists, in->words, mem);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        exh_list *L = &lists[in->list[i]];
+        L->rec[L->n] = (uint32_t)i;
+        memcpy(L->clks + L->n * in->words, in->clks + i * in->words, in->words * sizeof *in->clks);
+        L->n++;
+    }
+    return lists;
+}
+
+/* Every allowed pair of lists through exh_pairs(), with progress over @p all pairs. */
+static int exh_run(edge_vec *ev,
+                   const exh_list *lists,
+                   size_t n_lists,
+                   size_t all,
+                   const rp_link_input *in,
+                   const rp_link_opts *o,
+                   hub_mem *mem,
+                   rp_error *err)
+{
+    if (o->progress && o->progress(0, all, o->payload) != 0)
+        return rp_error_set(err, RP_ECANCELED, "linkage cancelled");
+    size_t done = 0;
+    for (size_t x = 0; x < n_lists; x++) {
+        for (size_t y = x; y < n_lists; y++) {
+            if ((x == y ? !o->within_list : !o->across_lists) || !lists[x].n || !lists[y].n)
+                continue;
+            int rc = exh_pairs(ev, &lists[x], &lists[y], in, o, mem, err);
+            if (rc != RP_OK)
+                return rc;
+            done += x == y ? lists[x].n * (lists[x].n - 1) / 2 : lists[x].n * lists[y].n;
+            if (o->progress && o->progress(done, all, o->payload) != 0)
+                return rp_error_set(err, RP_ECANCELED, "linkage cancelled");
+        }
+    }
+    return RP_OK;
+}
+
 /*
  * rp_link_candidates() when every allowed pair is to be compared: the records of each
  * list copied together, rp_link_dice_pairs() on each allowed pair of lists (within one
@@ -834,9 +898,6 @@ static int exhaustive(const rp_link_input *in,
     for (size_t i = 0; i < in->n; i++)
         n_lists = in->list[i] + 1u > n_lists ? in->list[i] + 1u : n_lists;
     size_t *n_of = mem_get(mem, n_lists, sizeof *n_of);
-    exh_list *lists = NULL;
-    edge_vec ev = {0};
-    int rc = RP_OK;
     if (!n_of)
         return rp_error_set(err, RP_ENOMEM, "out of memory");
     memset(n_of, 0, n_lists * sizeof *n_of);
@@ -847,60 +908,25 @@ static int exhaustive(const rp_link_input *in,
         mem_put(mem, n_of, n_lists, sizeof *n_of);
         return 1;
     }
-    lists = mem_get(mem, n_lists, sizeof *lists);
-    if (!lists) {
-        rc = rp_error_set(err, RP_ENOMEM, "out of memory");
-        goto out;
+    edge_vec ev = {0};
+    int rc = RP_OK;
+    exh_list *lists = exh_lists(in, n_of, n_lists, mem);
+    if (!lists)
+        rc = rp_error_set(err, RP_ENOMEM, "out of memory for the filters");
+    else
+        rc = exh_run(&ev, lists, n_lists, all, in, o, mem, err);
+    if (rc == RP_OK) {
+        if (ev.n)
+            qsort(ev.v, ev.n, sizeof *ev.v, edge_cmp);
+        *out = ev.v;
+        *n_out = ev.n;
+        ev.v = NULL;
+        rep->exhaustive = true;
+        rep->candidates = all;
+        rep->kept = *n_out;
     }
-    memset(lists, 0, n_lists * sizeof *lists);
-    for (size_t l = 0; l < n_lists; l++) {
-        lists[l].rec = mem_get(mem, n_of[l], sizeof *lists[l].rec);
-        lists[l].clks = mem_get(mem, n_of[l] * in->words, sizeof *lists[l].clks);
-        if (!lists[l].rec || !lists[l].clks) {
-            rc = rp_error_set(err, RP_ENOMEM, "out of memory for the filters");
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < in->n; i++) {
-        exh_list *L = &lists[in->list[i]];
-        L->rec[L->n] = (uint32_t)i;
-        memcpy(L->clks + L->n * in->words, in->clks + i * in->words, in->words * sizeof *in->clks);
-        L->n++;
-    }
-    if (o->progress && o->progress(0, all, o->payload) != 0) {
-        rc = rp_error_set(err, RP_ECANCELED, "linkage cancelled");
-        goto out;
-    }
-    size_t done = 0;
-    for (size_t x = 0; x < n_lists && rc == RP_OK; x++) {
-        for (size_t y = x; y < n_lists && rc == RP_OK; y++) {
-            if (x == y ? !o->within_list : !o->across_lists)
-                continue;
-            if (!lists[x].n || !lists[y].n)
-                continue;
-            rc = exh_pairs(&ev, &lists[x], &lists[y], in, o, mem, err);
-            done += x == y ? lists[x].n * (lists[x].n - 1) / 2 : lists[x].n * lists[y].n;
-            if (rc == RP_OK && o->progress && o->progress(done, all, o->payload) != 0)
-                rc = rp_error_set(err, RP_ECANCELED, "linkage cancelled");
-        }
-    }
-    if (rc != RP_OK)
-        goto out;
-    if (ev.n)
-        qsort(ev.v, ev.n, sizeof *ev.v, edge_cmp);
-    *out = ev.v;
-    *n_out = ev.n;
-    ev.v = NULL;
-    rep->exhaustive = true;
-    rep->candidates = all;
-    rep->kept = *n_out;
-out:
     rp_free(ev.v);
-    for (size_t l = 0; lists && l < n_lists; l++) {
-        mem_put(mem, lists[l].clks, n_of[l] * in->words, sizeof *lists[l].clks);
-        mem_put(mem, lists[l].rec, n_of[l], sizeof *lists[l].rec);
-    }
-    mem_put(mem, lists, n_lists, sizeof *lists);
+    exh_lists_free(lists, n_of, n_lists, in->words, mem);
     mem_put(mem, n_of, n_lists, sizeof *n_of);
     return rc;
 }
@@ -950,7 +976,6 @@ int rp_link__candidates_visit(const rp_link_input *in,
         rc = exhaustive(in, o, out, n_out, &rep, &r.mem, err);
         if (rc != 1)
             goto out;
-        rc = RP_OK;
     }
     rc = prepare(&r, in, o, err);
     if (rc != RP_OK)

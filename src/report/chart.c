@@ -381,8 +381,14 @@ static int describe_estimates(rp_chart *c, rp_error *err)
     char n1[64], n2[64], n3[64], n4[64];
     rp_x_buf_printf(&b,
                     "Chart of the observed number of %s and the estimated total with its "
-                    "%.0f%% interval, by %s. ",
-                    "persons", 100.0 * c->ci_level, c->x_label);
+                    "%.0f%% interval, by ",
+                    "persons", 100.0 * c->ci_level);
+    /* the axis label starts a sentence on the axis; here it is inside one */
+    if (c->x_label[0] >= 'A' && c->x_label[0] <= 'Z' &&
+        !(c->x_label[1] >= 'A' && c->x_label[1] <= 'Z'))
+        rp_x_buf_printf(&b, "%c%s. ", c->x_label[0] - 'A' + 'a', c->x_label + 1);
+    else
+        rp_x_buf_printf(&b, "%s. ", c->x_label);
     for (size_t i = 0; i < c->n_bars; i++) {
         const bar *br = &c->bars[i];
         rp_x_buf_printf(&b, "%s%s: observed %s", i > 0 ? "; " : "", br->label,

@@ -733,11 +733,12 @@ static int linked_notes(rp_table *const *tables, size_t n, const rp_sdc_linked_r
     for (size_t i = 0; i < n; i++) {
         int rc = rp_table_add_note(
             tables[i],
-            "tables protected jointly: %zu tables, %zu common cells, %zu round%s. A cell that "
+            "tables protected jointly: %zu tables, %zu common cell%s, %zu round%s. A cell that "
             "several tables show is suppressed in all of them or in none, and one "
             "linear-programming audit of all the tables together checks that no suppressed "
             "cell can be narrowed by combining them",
-            rep->n_tables, rep->n_common, rep->rounds, rep->rounds == 1 ? "" : "s");
+            rep->n_tables, rep->n_common, rep->n_common == 1 ? "" : "s", rep->rounds,
+            rep->rounds == 1 ? "" : "s");
         if (rc != RP_OK) {
             return rc;
         }
