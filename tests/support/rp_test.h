@@ -168,6 +168,27 @@ static inline const char *rp_test_fixture(char *buf, size_t size, const char *re
 }
 
 /**
+ * Write the path of @p rel ("data/ctdc/x.csv") in the source tree into @p buf: under
+ * $RP_SRC as set by CTest, else two levels above the fixtures directory. Fails the test
+ * if the path does not fit. @return @p buf.
+ */
+static inline const char *rp_test_source_file(char *buf, size_t size, const char *rel)
+{
+    const char *src = getenv("RP_SRC");
+    char fx[512];
+    int n = 0;
+    if (src != NULL && *src != '\0') {
+        n = snprintf(buf, size, "%s/%s", src, rel);
+    } else {
+        rp_test_fixture(fx, sizeof(fx), "..");
+        n = snprintf(buf, size, "%s/../%s", fx, rel);
+    }
+    if (n < 0 || (size_t)n >= size)
+        fail_msg("path too long for '%s'", rel);
+    return buf;
+}
+
+/**
  * Read a whole file (fixture or golden output) into memory made with malloc(), with
  * a NUL after the last byte. Fails the test when it cannot be read.
  * @param[out] len_out  bytes read; may be NULL.

@@ -761,30 +761,13 @@ static void state_table__parse_and_errors(void **state)
     }
 }
 
-static const char *source_file(char *path, size_t size, const char *rel)
-{
-    const char *src = getenv("RP_SRC");
-    char fx[512];
-    int n = 0;
-    if (src != NULL && *src != '\0') {
-        n = snprintf(path, size, "%s/%s", src, rel);
-    } else {
-        rp_test_fixture(fx, sizeof(fx), "..");
-        n = snprintf(path, size, "%s/../%s", fx, rel);
-    }
-    if (n < 0 || (size_t)n >= size) {
-        fail_msg("path too long for '%s'", rel);
-    }
-    return path;
-}
-
 static void state_table__shipped_region_table(void **state)
 {
     (void)state;
     char path[1024];
     rp_state_table *st = NULL;
     rp_error err = RP_ERROR_INIT;
-    source_file(path, sizeof(path), "data/regions/osce_regions.csv");
+    rp_test_source_file(path, sizeof(path), "data/regions/osce_regions.csv");
     assert_rp_ok(rp_state_table_load(&st, path, &err), &err);
     assert_int_equal(rp_state_table_rows(st), 57); /* OSCE participating States */
     int sub = rp_state_table_column(st, "un_m49_subregion");

@@ -566,29 +566,12 @@ static void sdc_audit__not_specified_is_disjoint_from_real_categories(void **sta
 
 /* ==== the CTDC global dataset: every published table attacked ==== */
 
-static const char *source_file(char *path, size_t size, const char *rel)
-{
-    const char *src = getenv("RP_SRC");
-    char fx[512];
-    int n = 0;
-    if (src != NULL && *src != '\0') {
-        n = snprintf(path, size, "%s/%s", src, rel);
-    } else {
-        rp_test_fixture(fx, sizeof(fx), "..");
-        n = snprintf(path, size, "%s/../%s", fx, rel);
-    }
-    if (n < 0 || (size_t)n >= size) {
-        fail_msg("path too long for '%s'", rel);
-    }
-    return path;
-}
-
 static void sdc_protect__ctdc_tables_withstand_the_attack(void **state)
 {
     (void)state;
     char csv[1024], mpath[1024], dir[512], db[600];
-    source_file(csv, sizeof(csv), "data/ctdc/ctdc_global_dataset_2018_kanon.csv");
-    source_file(mpath, sizeof(mpath), "data/mappings/ctdc.json");
+    rp_test_source_file(csv, sizeof(csv), "data/ctdc/ctdc_global_dataset_2018_kanon.csv");
+    rp_test_source_file(mpath, sizeof(mpath), "data/mappings/ctdc.json");
     rp_test_tmpdir(dir, sizeof(dir));
     snprintf(db, sizeof(db), "%s/ctdc.db", dir);
     rp_store *st = NULL;

@@ -519,23 +519,6 @@ static void sdc_linked__tables_safe_alone_leak_together(void **state)
 
 /* ==== (b, c, d) the CTDC report, attacked jointly ==== */
 
-static const char *source_file(char *path, size_t size, const char *rel)
-{
-    const char *src = getenv("RP_SRC");
-    char fx[512];
-    int n = 0;
-    if (src != NULL && *src != '\0') {
-        n = snprintf(path, size, "%s/%s", src, rel);
-    } else {
-        rp_test_fixture(fx, sizeof(fx), "..");
-        n = snprintf(path, size, "%s/../%s", fx, rel);
-    }
-    if (n < 0 || (size_t)n >= size) {
-        fail_msg("path too long for '%s'", rel);
-    }
-    return path;
-}
-
 /* The tables of `rapporteur report --by year,sex --by citizenship,exploitation`: the
  * standard set (cli/cmd_report.c) and the two --by tables; then three more --by tables
  * for a wider report. */
@@ -674,8 +657,8 @@ static void sdc_linked__ctdc_report_withstands_the_joint_attack(void **state)
 {
     (void)state;
     char csv[1024], mpath[1024], dir[512], db[600];
-    source_file(csv, sizeof(csv), "data/ctdc/ctdc_global_dataset_2018_kanon.csv");
-    source_file(mpath, sizeof(mpath), "data/mappings/ctdc.json");
+    rp_test_source_file(csv, sizeof(csv), "data/ctdc/ctdc_global_dataset_2018_kanon.csv");
+    rp_test_source_file(mpath, sizeof(mpath), "data/mappings/ctdc.json");
     rp_test_tmpdir(dir, sizeof(dir));
     snprintf(db, sizeof(db), "%s/ctdc.db", dir);
     rp_store *st = NULL;

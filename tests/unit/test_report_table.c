@@ -24,24 +24,6 @@ static int setup(void **state)
     return 0;
 }
 
-/* Path of <source tree>/<rel>: $RP_SRC under CTest, else two levels above the fixtures. */
-static const char *source_file(char *path, size_t size, const char *rel)
-{
-    const char *src = getenv("RP_SRC");
-    char fx[512];
-    int n = 0;
-    if (src != NULL && *src != '\0') {
-        n = snprintf(path, size, "%s/%s", src, rel);
-    } else {
-        rp_test_fixture(fx, sizeof(fx), "..");
-        n = snprintf(path, size, "%s/../%s", fx, rel);
-    }
-    if (n < 0 || (size_t)n >= size) {
-        fail_msg("path too long for '%s'", rel);
-    }
-    return path;
-}
-
 static rp_case_record
 rec(const char *list, const char *person, int year, rp_sex sex, const char *cc, uint32_t expl)
 {
@@ -644,8 +626,8 @@ static void report_table__ctdc_counts_match_the_csv(void **state)
 {
     (void)state;
     char csv[1024], mpath[1024], dir[512], db[600];
-    source_file(csv, sizeof(csv), "data/ctdc/ctdc_global_dataset_2018_kanon.csv");
-    source_file(mpath, sizeof(mpath), "data/mappings/ctdc.json");
+    rp_test_source_file(csv, sizeof(csv), "data/ctdc/ctdc_global_dataset_2018_kanon.csv");
+    rp_test_source_file(mpath, sizeof(mpath), "data/mappings/ctdc.json");
     ctdc_expect *e = calloc(1, sizeof(*e));
     assert_non_null(e);
     ctdc_count(e, csv);
