@@ -27,7 +27,6 @@
 #include <rapporteur/report.h>
 #include <rapporteur/store.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -1655,23 +1654,6 @@ static int write_all(report_state *s, const char *dir, rp_error *err)
 
 /* ==== the output directory ==== */
 
-/* Remove @p dir and the plain files in it (the report's directories are flat). */
-static void remove_flat_dir(const char *dir)
-{
-    char path[PATH_MAX];
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (path_join(path, dir, e->d_name))
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* May @p dir be replaced: absent, empty, or an earlier report (holds MARKER)? */
 static bool replaceable(const char *dir, bool *exists)
 {
@@ -1684,14 +1666,10 @@ static bool replaceable(const char *dir, bool *exists)
         return false;
     if (path_join(path, dir, MARKER) && lstat(path, &sb) == 0)
         return true;
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return false;
-    size_t n = 0;
-    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d))
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n == 0;
+    rp_x_strvec names = RP_X_STRVEC_INIT;
+    bool empty = rp_x_dir_list(&names, dir) == RP_OK && names.n == 0;
+    rp_x_strvec_release(&names);
+    return empty;
 }
 
 /* Make DIR.tmp-XXXXXX beside @p out_dir. */
@@ -1797,16 +1775,13 @@ static size_t foreign_files(char *first, size_t size, const char *dir)
     size_t n = 0;
     first[0] = '\0';
     read_manifest(&manifest, &listed, dir);
-    DIR *d = opendir(dir);
-    for (struct dirent *e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            known_file(&manifest, listed, e->d_name))
-            continue;
-        if (n++ == 0)
-            rp_x_strlcpy(first, e->d_name, size);
+    rp_x_strvec names = RP_X_STRVEC_INIT;
+    (void)rp_x_dir_list(&names, dir); /* what could be listed */
+    for (size_t i = 0; i < names.n; i++) {
+        if (!known_file(&manifest, listed, names.items[i]) && n++ == 0)
+            rp_x_strlcpy(first, names.items[i], size);
     }
-    if (d != NULL)
-        closedir(d);
+    rp_x_strvec_release(&names);
     rp_cli_strv_clear(&manifest);
     return n;
 }
@@ -1851,16 +1826,15 @@ static void remove_old_report(const char *dir, bool force)
     rp_cli_strv manifest = {0};
     bool listed = false;
     read_manifest(&manifest, &listed, dir);
-    DIR *d = opendir(dir);
-    for (struct dirent *e = d != NULL ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            strcmp(e->d_name, MARKER) == 0 || !(force || known_file(&manifest, listed, e->d_name)))
-            continue;
-        if (path_join(path, dir, e->d_name))
+    rp_x_strvec names = RP_X_STRVEC_INIT;
+    (void)rp_x_dir_list(&names, dir); /* what could be listed */
+    for (size_t i = 0; i < names.n; i++) {
+        const char *name = names.items[i];
+        if (strcmp(name, MARKER) != 0 && (force || known_file(&manifest, listed, name)) &&
+            path_join(path, dir, name))
             unlink(path);
     }
-    if (d != NULL)
-        closedir(d);
+    rp_x_strvec_release(&names);
     rp_cli_strv_clear(&manifest);
     if (path_join(path, dir, MARKER))
         unlink(path);
@@ -2083,7 +2057,7 @@ int cmd_report(int argc, char **argv)
     status = rc == RP_OK ? RP_EXIT_OK : rp_cli_report(&err, a.common.json);
 out:
     if (tmp[0] != '\0')
-        remove_flat_dir(tmp);
+        rp_x_remove_flat_dir(tmp);
     state_clear(&s);
     rp_cli_strv_clear(&a.by);
     rp_cli_strv_clear(&a.states);

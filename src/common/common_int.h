@@ -315,6 +315,20 @@ int rp_x_parse_double(const char *s, double min, double max, double *out);
  */
 int rp_x_read_file(char **out, size_t *len_out, const char *path, size_t max_len, rp_error *err);
 
+/**
+ * The names of the entries of directory @p dir, "." and ".." left out, in readdir order,
+ * appended to @p out (strings owned by it).
+ * @return RP_OK; RP_EIO when @p dir cannot be opened (errno as opendir left it: ENOENT
+ *         when it does not exist); RP_ENOMEM.
+ */
+int rp_x_dir_list(rp_x_strvec *out, const char *dir);
+
+/**
+ * Remove the plain files of the flat directory @p dir (no subdirectories are descended
+ * into), then the directory; best effort, for cleaning up after a failure.
+ */
+void rp_x_remove_flat_dir(const char *dir);
+
 /* ==== errors ==== */
 
 /** Set err->sys_code (errno, SQLite, GSL or GLPK code) after rp_error_set(). NULL-safe. */

@@ -1,11 +1,15 @@
 /*
  * Reading whole files into memory for the parsers, which then work on buffers (so the
  * same code serves files, fuzzers and tests). Errors name the path and carry errno.
+ * Listing and removing the flat output directories of the report and the simulator.
  */
 #include "common/common_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
+#include <unistd.h>
 
 int rp_x_read_file(char **out, size_t *len_out, const char *path, size_t max_len, rp_error *err)
 {
@@ -59,4 +63,36 @@ out:
     if (f)
         fclose(f);
     return rc;
+}
+
+int rp_x_dir_list(rp_x_strvec *out, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return RP_EIO;
+    int rc = RP_OK;
+    for (struct dirent *e = readdir(d); e != NULL && rc == RP_OK; e = readdir(d)) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            rc = rp_x_strvec_push(out, e->d_name);
+    }
+    int saved = errno;
+    closedir(d);
+    errno = saved;
+    return rc;
+}
+
+void rp_x_remove_flat_dir(const char *dir)
+{
+    rp_x_strvec names = RP_X_STRVEC_INIT;
+    rp_x_buf path = RP_X_BUF_INIT;
+    if (rp_x_dir_list(&names, dir) == RP_OK) {
+        for (size_t i = 0; i < names.n; i++) {
+            rp_x_buf_reset(&path);
+            if (rp_x_buf_printf(&path, "%s/%s", dir, names.items[i]) == RP_OK)
+                unlink(rp_x_buf_cstr(&path));
+        }
+    }
+    rp_x_buf_release(&path);
+    rp_x_strvec_release(&names);
+    rmdir(dir);
 }

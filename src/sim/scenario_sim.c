@@ -25,7 +25,6 @@
 #include <rapporteur/error.h>
 #include <rapporteur/sim.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -2009,39 +2008,13 @@ static int write_records(run *R, render *rd)
 
 static int dir_state(const char *path, bool *exists, bool *empty)
 {
-    *exists = false;
-    *empty = true;
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        return errno == ENOENT ? RP_OK : RP_EIO;
-    }
-    *exists = true;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            *empty = false;
-        }
-    }
-    closedir(d);
-    return RP_OK;
-}
-
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    char p[4096];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-            unlink(p);
-        }
-    }
-    closedir(d);
-    rmdir(path);
+    rp_x_strvec names = RP_X_STRVEC_INIT;
+    int rc = rp_x_dir_list(&names, path);
+    bool absent = rc == RP_EIO && errno == ENOENT;
+    *exists = rc == RP_OK;
+    *empty = names.n == 0;
+    rp_x_strvec_release(&names);
+    return absent ? RP_OK : rc;
 }
 
 int rp_sim_run(const rp_sim_scenario *sc,
@@ -2157,7 +2130,7 @@ int rp_sim_run(const rp_sim_scenario *sc,
     }
 out:
     if (R.stage && R.stage[0]) {
-        remove_tree(R.stage);
+        rp_x_remove_flat_dir(R.stage);
     }
     rp_free(R.stage);
     rp_free(sum);
