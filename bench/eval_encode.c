@@ -598,9 +598,6 @@ typedef struct result {
     double hub_threshold;
     size_t hub_candidates, hub_pairs_found, hub_persons, hub_linked_pairs, hub_correct;
     double hub_precision, hub_recall, hub_f1, hub_completeness, t_hub;
-    bool hub_exhaustive;     /* every pair compared (rp_link_opts.exhaustive_max) */
-    size_t block_candidates; /* blocking keys alone: candidate pairs and their completeness */
-    double block_completeness;
     /* --one-to-one: pairs across the two lists only, clustered with --mutual-best 0.70 */
     size_t mb_persons, mb_linked_pairs, mb_correct, mb_mutual;
     double mb_precision, mb_recall, mb_f1;
@@ -671,10 +668,7 @@ static void print_json(const eval_args *a, const result *r, const bench_machine 
     json_t *h = json_object();
     json_object_set_new(h, "threshold", json_real(r->hub_threshold));
     json_object_set_new(h, "candidates", json_integer((json_int_t)r->hub_candidates));
-    json_object_set_new(h, "exhaustive", json_boolean(r->hub_exhaustive));
     json_object_set_new(h, "pairs_completeness", bench_json_number(r->hub_completeness));
-    json_object_set_new(h, "blocking_candidates", json_integer((json_int_t)r->block_candidates));
-    json_object_set_new(h, "blocking_completeness", bench_json_number(r->block_completeness));
     json_object_set_new(h, "persons", json_integer((json_int_t)r->hub_persons));
     json_object_set_new(h, "linked_pairs", json_integer((json_int_t)r->hub_linked_pairs));
     json_object_set_new(h, "correct", json_integer((json_int_t)r->hub_correct));
@@ -750,9 +744,8 @@ static void print_report(const eval_args *a, const result *r, const bench_machin
     printf("seconds    read and normalise %.3f, encode %.3f, compare %zu pairs %.3f, match "
            "%.3f\n\n",
            r->t_read, r->t_encode, r->n_a * r->n_b, r->t_compare, r->t_match);
-    printf("hub        rapporteur link defaults: %s, clusters at Dice >= %.2f\n",
-           r->hub_exhaustive ? "every pair compared (few enough pairs)"
-                             : "candidates by blocking keys",
+    printf("hub        rapporteur link defaults: candidates by blocking keys, clusters at Dice "
+           ">= %.2f\n",
            r->hub_threshold);
     printf("           %zu pairs compared, pairs completeness %.4f (true pairs sharing a key)\n",
            r->hub_candidates, r->hub_completeness);
@@ -1090,12 +1083,11 @@ static int hub_link_fs(const rp_link_input *in,
 
 /*
  * As `rapporteur link` with its defaults: the pairs sharing a blocking key, within and
- * across the two files, down to the review band's Dice 0.70, clustered at
- * RP_CLUSTER_OPTS_INIT (default threshold, cohesion and list guard); pairwise precision
- * and recall of the persons against the entity column. Then as `rapporteur link
- * --one-to-one`: every pair across the files, clustered with mutual best matches down to
- * 0.70. The blocking keys' pairs completeness (true pairs sharing a key) is counted on a
- * separate pass from Dice 0.
+ * across the two files (from Dice 0, so that the pairs completeness can be counted),
+ * clustered at RP_CLUSTER_OPTS_INIT (default threshold, cohesion and list guard);
+ * pairwise precision and recall of the persons against the entity column. Then as
+ * `rapporteur link --one-to-one`: every pair across the files down to Dice 0.70,
+ * clustered with mutual best matches down to 0.70.
  */
 static int hub_link(const table *ta,
                     const table *tb,
@@ -1125,21 +1117,13 @@ static int hub_link(const table *ta,
     for (size_t i = 0; i < n; i++)
         v[i] = (uint64_t)h.entity[i];
     size_t truth = bench_run_pairs(v, n);
-    /* the blocking keys, from Dice 0: which true pairs share a key */
-    lo.min_score = 0.0;
-    rc = rp_link_candidates(&in, &lo, &e, &ne, &rep, err);
-    if (rc != RP_OK)
-        goto out;
-    size_t found = 0;
-    for (size_t k = 0; k < ne; k++)
-        found += h.entity[e[k].a] == h.entity[e[k].b];
-    r->block_candidates = rep.candidates;
-    r->block_completeness = truth ? (double)found / (double)truth : 1.0;
-    rp_free(e);
-    e = NULL;
-    /* the defaults, as the command line sets them: candidates down to the review band */
+    /*
+     * The defaults: candidates by blocking keys, from Dice 0 so that the pairs
+     * completeness can be counted (clustering ignores the edges below its threshold, so
+     * the persons are those of the command line's review-band candidates).
+     */
     double t0 = bench_clock_seconds(CLOCK_MONOTONIC);
-    lo.min_score = MUTUAL_LOW;
+    lo.min_score = 0.0;
     rc = rp_link_candidates(&in, &lo, &e, &ne, &rep, err);
     rp_cluster_opts co = RP_CLUSTER_OPTS_INIT;
     rp_cluster_stats cs;
@@ -1148,13 +1132,15 @@ static int hub_link(const table *ta,
     r->t_hub = bench_clock_seconds(CLOCK_MONOTONIC) - t0;
     if (rc != RP_OK)
         goto out;
+    size_t found = 0;
+    for (size_t k = 0; k < ne; k++)
+        found += h.entity[e[k].a] == h.entity[e[k].b];
     size_t correct = 0;
     size_t linked = 0;
     person_pairs(person, h.entity, n, v, &linked, &correct);
     r->hub_threshold = co.threshold;
     r->hub_candidates = rep.candidates;
-    r->hub_exhaustive = rep.exhaustive;
-    r->hub_completeness = rep.exhaustive ? 1.0 : r->block_completeness;
+    r->hub_completeness = truth ? (double)found / (double)truth : 1.0;
     r->hub_persons = cs.persons;
     r->hub_linked_pairs = linked;
     r->hub_correct = correct;
@@ -1164,6 +1150,7 @@ static int hub_link(const table *ta,
     rp_free(e);
     e = NULL;
     /* --one-to-one: across the two files only, every pair, mutual best down to 0.70 */
+    lo.min_score = MUTUAL_LOW;
     lo.within_list = false;
     lo.exhaustive_max = RP_LINK_EXHAUSTIVE_DEFAULT;
     rc = rp_link_candidates(&in, &lo, &e, &ne, &rep, err);
