@@ -6,6 +6,7 @@
 #   make bench           Release build in build-bench/, run every bench/bench_*.c
 #   make eval-mse        Release build in build-bench/, run the MSE coverage study
 #   make eval-encode     Release build in build-bench/, link FEBRL4 through the encoding
+#                        (library route, then the CLI chain: scripts/eval-febrl4-cli)
 #   make eval-link       Release build in build-bench/: linkage quality on every benchmark set
 #                        (clear text and CLKs) and the import -> link -> estimate chain
 #   make fuzz FUZZ_TIME=60  clang + libFuzzer build in build-fuzz/, each target N seconds
@@ -72,8 +73,9 @@ eval-mse: deps
 # EVAL_ARGS goes to eval_encode too, e.g. make eval-encode EVAL_ARGS="--address street".
 eval-encode: deps
 	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DRP_BUILD_TESTS=OFF
-	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_encode
+	$(CMAKE) --build $(BENCH_DIR) -j$(JOBS) --target eval_encode rapporteur
 	$(BENCH_DIR)/bench/eval_encode $(EVAL_ARGS)
+	@scripts/eval-febrl4-cli $(BENCH_DIR)/rapporteur
 
 # EVAL_ARGS goes to eval_link too, e.g. make eval-link EVAL_ARGS="--threads 2".
 eval-link: deps

@@ -203,7 +203,7 @@ static void *enc_thread(void *arg)
     enc_job *j = arg;
     for (size_t i = j->from; i < j->to && j->rc == RP_OK; i++) {
         const person *p = &j->set->people[i];
-        rp_enc_identifiers id = {p->given, p->family, "", p->birth, p->sex, p->doc, ""};
+        rp_enc_identifiers id = {p->given, p->family, "", p->birth, p->sex, p->doc, "", NULL};
         j->rc = rp_encoder_encode(j->set->e, &id, i, j->set->clks + i * j->set->words, NULL,
                                   &j->set->blk[i], NULL);
     }

@@ -497,8 +497,8 @@ static int encode_table(uint64_t *clks,
     double bits = 0.0;
     for (size_t i = 0; i < t->n; i++) {
         const rec *r = &t->r[i];
-        rp_enc_identifiers id = {r->given,       r->family,   "",        r->birth,
-                                 RP_SEX_MISSING, r->document, r->address};
+        rp_enc_identifiers id = {r->given,       r->family,   "",         r->birth,
+                                 RP_SEX_MISSING, r->document, r->address, NULL};
         uint64_t *c = clks + i * words;
         int rc = rp_encoder_encode(e, &id, i, c, NULL, &blk[i], err);
         if (rc != RP_OK)

@@ -36,7 +36,8 @@ enum {
     OPT_SCHEMA,
     OPT_EQUIV,
     OPT_ENCODING,
-    OPT_DELIMITER
+    OPT_DELIMITER,
+    OPT_STRICT_DATES
 };
 
 static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
@@ -47,6 +48,7 @@ static const struct option longopts[] = {RP_CLI_COMMON_LONGOPTS,
                                          {"equivalents", required_argument, NULL, OPT_EQUIV},
                                          {"encoding", required_argument, NULL, OPT_ENCODING},
                                          {"delimiter", required_argument, NULL, OPT_DELIMITER},
+                                         {"strict-dates", no_argument, NULL, OPT_STRICT_DATES},
                                          {NULL, 0, NULL, 0}};
 
 typedef struct args {
@@ -55,44 +57,53 @@ typedef struct args {
     const char *out;
     const char *schema;
     const char *equiv;
+    bool strict_dates;
     rp_reader_opts reader;
 } args;
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: rapporteur encode FILE --mapping MAP.json --secret KEY --out SUBMISSION\n"
-        "                         [--schema SCHEMA.json] [--json]\n"
-        "\n"
-        "Encode an agency file for privacy-preserving linkage, on the agency's machine.\n"
-        "The mapping's \"identifiers\" (names, birth date) are normalised (transliterated\n"
-        "to one canonical Latin form) and encoded into keyed Bloom filters (CLKs) and\n"
-        "keyed blocking keys with the linkage secret; the submission holds only those,\n"
-        "a pseudonymous id per record and the case attributes of the data standard: no\n"
-        "name, birth date, document number or case reference (docs/encoding.md).\n"
-        "Rows that break the data standard are set aside and reported by line and column\n"
-        "(never by value); the others are encoded.\n"
-        "\n"
-        "Options:\n"
-        "  --mapping MAP.json   the agency's mapping, with its \"identifiers\"\n"
-        "  --secret KEY         the linkage secret ('rapporteur keygen --secret'; mode 0600)\n"
-        "  --out FILE           the submission (JSON Lines, mode 0600; then 'rapporteur\n"
-        "                       seal' it to the hub)\n"
-        "  --schema FILE        encoding schema (JSON; default: the defaults of\n"
-        "                       docs/encoding.md). The schema used is in the submission.\n"
-        "  --equivalents FILE   name-equivalence table (default %s/names/equivalents.csv)\n"
-        "  --encoding ENC       CSV encoding, an iconv name (default UTF-8)\n"
-        "  --delimiter C        CSV delimiter: one character or 'tab' (default: detected)\n"
-        "  --json               print {\"read\", \"encoded\", \"set_aside\", \"out\", \"key_id\",\n"
-        "                       \"bits\"}\n"
-        "  -q, --quiet          no summary and no progress bar\n"
-        "  -h, --help           show this help\n"
-        "\n"
-        "Exit status: 0 every row encoded, 1 runtime error, 2 usage, 3 rows set aside\n"
-        "(the rest encoded), 4 I/O or a key file that group or others can read,\n"
-        "65 unusable input file, mapping or schema.\n",
-        RP_DATADIR);
+    fprintf(f,
+            "usage: rapporteur encode FILE --mapping MAP.json --secret KEY --out SUBMISSION\n"
+            "                         [--schema SCHEMA.json] [--strict-dates] [--json]\n"
+            "\n"
+            "Encode an agency file for privacy-preserving linkage, on the agency's machine.\n"
+            "The mapping's \"identifiers\" (names, birth date, document, address) are\n"
+            "normalised (names transliterated to one canonical Latin form) and encoded into\n"
+            "keyed Bloom filters (CLKs) and keyed blocking keys with the linkage secret;\n"
+            "the submission holds only those, a pseudonymous id per record and the case\n"
+            "attributes of the data standard: no name, birth date, document number, address\n"
+            "or case reference (docs/encoding.md).\n"
+            "Rows that break the data standard are set aside and reported by line and\n"
+            "column (never by value); the others are encoded. A row without a name needs a\n"
+            "document number of at least 5 letters or digits, or a complete birth date and\n"
+            "an address with letters; else it is set aside. A birth date with the shape of\n"
+            "its format but a month or day out of range keeps its valid leading parts (the\n"
+            "year, or the year and month) with a warning; one of no format's shape is set\n"
+            "aside. An address too long is cut at a word boundary, with a warning.\n"
+            "\n"
+            "Options:\n"
+            "  --mapping MAP.json   the agency's mapping, with its \"identifiers\"\n"
+            "  --secret KEY         the linkage secret ('rapporteur keygen --secret'; mode 0600)\n"
+            "  --out FILE           the submission (JSON Lines, mode 0600; then 'rapporteur\n"
+            "                       seal' it to the hub)\n"
+            "  --schema FILE        encoding schema (JSON; default: the defaults of\n"
+            "                       docs/encoding.md). The schema used is in the submission.\n"
+            "  --equivalents FILE   name-equivalence table (default %s/names/equivalents.csv)\n"
+            "  --encoding ENC       CSV encoding, an iconv name (default UTF-8)\n"
+            "  --delimiter C        CSV delimiter: one character or 'tab' (default: detected)\n"
+            "  --strict-dates       set aside rows whose birth date cannot be read in full\n"
+            "                       (default: keep its valid parts, with a warning)\n"
+            "  --json               print {\"read\", \"encoded\", \"set_aside\", \"warnings\",\n"
+            "                       \"dates_read_in_part\", \"addresses_cut\",\n"
+            "                       \"format_warning\", \"out\", \"key_id\", \"bits\"}\n"
+            "  -q, --quiet          no summary and no progress bar\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "Exit status: 0 every row encoded (warnings or not), 1 runtime error, 2 usage,\n"
+            "3 rows set aside (the rest encoded), 4 I/O or a key file that group or others\n"
+            "can read, 65 unusable input file, mapping or schema.\n",
+            RP_DATADIR);
 }
 
 static int apply(int opt, const char *value, const char *name, void *payload)
@@ -117,6 +128,9 @@ static int apply(int opt, const char *value, const char *name, void *payload)
     case OPT_ENCODING:
         a->reader.encoding = value;
         return -1;
+    case OPT_STRICT_DATES:
+        a->strict_dates = true;
+        return -1;
     case OPT_DELIMITER:
         if (strcmp(value, "tab") == 0)
             a->reader.delimiter = '\t';
@@ -128,25 +142,6 @@ static int apply(int opt, const char *value, const char *name, void *payload)
     default:
         return RP_CLI_OPT_UNKNOWN;
     }
-}
-
-/* The language whose romanisation rules fit names of citizens of @p country (ISO 639-1),
-   or NULL to let the normaliser decide by the letters. */
-static const char *lang_of_citizenship(const char *country)
-{
-    static const char *const table[][2] = {
-        {"UA", "uk"}, {"RU", "ru"}, {"BY", "ru"}, {"KZ", "ru"}, {"KG", "ru"}, {"GR", "el"},
-        {"CY", "el"}, {"GE", "ka"}, {"AM", "hy"}, {"BG", "bg"}, {"RS", "sr"}, {"MK", "mk"},
-        {"CN", "zh"}, {"SY", "ar"}, {"IQ", "ar"}, {"EG", "ar"}, {"MA", "ar"}, {"DZ", "ar"},
-        {"TN", "ar"}, {"LY", "ar"}, {"SD", "ar"}, {"JO", "ar"}, {"LB", "ar"}, {"SA", "ar"},
-        {"YE", "ar"}, {"IR", "fa"}, {"AF", "fa"}};
-    /* alpha-2 codes: two letters compared, not a strcmp per entry (once per row) */
-    if (country[0] == '\0' || country[1] == '\0' || country[2] != '\0')
-        return NULL;
-    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (country[0] == table[i][0][0] && country[1] == table[i][0][1])
-            return table[i][1];
-    return NULL;
 }
 
 /* 16 lower-case hex digits (as rp_encoder_pseudonym() writes them) as a number. */
@@ -187,8 +182,22 @@ static int ident(const rp_mapping *m,
     return rp_mapping_ident_read(m, id, row, n, out, size, err);
 }
 
-/* Bytes of one identifier buffer; the row's six live in one guarded allocation. */
+/* Bytes of one identifier buffer; the row's buffers live in one guarded allocation. */
 #define ID_BYTES ((size_t)RP_NAME_MAX)
+
+/* The guarded buffer: names raw and normalised (6), document, address raw and
+   normalised. */
+#define BUF_BYTES (9 * ID_BYTES)
+
+/* A row without a name needs a document number of at least this many canonical letters
+   and digits: the bar of the document blocking key (RP_BLOCK_DOCUMENT, src/encode/
+   blocking.c), under which numbers are too short to tell people apart. */
+#define NAMELESS_DOC_MIN_CHARS 5
+
+/* The summary warning that the birth date "format" may be wrong: more than this percent
+   of the rows read, and at least this many rows, had a birth date read in part. */
+#define SUSPECT_FORMAT_PERCENT  1
+#define SUSPECT_FORMAT_MIN_ROWS 10
 
 /* Everything one `encode` run holds. */
 typedef struct job {
@@ -202,12 +211,16 @@ typedef struct job {
     rp_reader *rd;
     rp_sub_writer *w;
     uint64_t *clk, *fields;
-    char *buf; /* sodium_malloc'd: the raw and normalised names of one row */
+    char *buf; /* sodium_malloc'd, BUF_BYTES: the raw and normalised identifiers of a row */
     char birth[16];
     rp_issue_list issues;
     rp_cli_progress_state ps;
     bool family_first;
     long n_read, n_encoded, n_aside;
+    long n_warnings;           /* warnings printed, all on rows encoded */
+    long n_dates_partial;      /* of them: birth dates read in part */
+    long n_addr_cut;           /* of them: addresses cut to fit */
+    char why[400];             /* why a row is set aside, when it is built here */
     char list[RP_DATA_ID_MAX]; /* the list code of the submission (its first record's) */
     seen_slot *seen;           /* pseudonyms written so far: open addressing, 2^k slots */
     size_t n_seen, cap_seen;
@@ -304,11 +317,13 @@ static int open_all(job *j)
         rc = rp_mapping_load(&j->map, j->a.mapping, &j->err);
     if (rc != RP_OK)
         return rc;
-    if (rp_mapping_ident_column(j->map, RP_IDENT_FAMILY_NAME) == NULL &&
-        rp_mapping_ident_column(j->map, RP_IDENT_FULL_NAME) == NULL)
+    bool any = false;
+    for (int i = 0; i < RP_IDENT_COUNT; i++)
+        any = any || rp_mapping_ident_column(j->map, (rp_ident)i) != NULL;
+    if (!any)
         return rp_error_set_at(&j->err, RP_EDATA, j->a.mapping, 0, 0,
-                               "the mapping names no family_name or full_name under "
-                               "\"identifiers\": nothing to encode");
+                               "the mapping names no identifier under \"identifiers\": "
+                               "nothing to encode");
     rc = rp_reader_open(&j->rd, j->in, &j->a.reader, &j->err);
     if (rc != RP_OK)
         return rc;
@@ -324,7 +339,7 @@ static int open_all(job *j)
     const rp_enc_schema *used = rp_encoder_schema(j->enc);
     size_t words = rp_enc_schema_bits(used) / 64;
     j->clk = rp_calloc(words * (1 + RP_ENC_FIELD_COUNT), sizeof *j->clk);
-    j->buf = sodium_malloc(9 * ID_BYTES);
+    j->buf = sodium_malloc(BUF_BYTES);
     if (j->clk == NULL || j->buf == NULL)
         return rp_error_set(&j->err, RP_ENOMEM, "out of memory");
     j->fields = used->field_filters ? j->clk + words : NULL;
@@ -359,34 +374,174 @@ static int read_names(job *j, const char *const *row, size_t nf, const char *lan
 }
 
 /*
+ * The birth date of a row into j->birth: read in full or set aside (--strict-dates), or
+ * its readable leading parts kept with *@p warning filled (see
+ * rp_mapping_ident_read_partial).
+ */
+static int read_birth(job *j, const char *const *row, size_t nf, rp_issue *warning, rp_error *ierr)
+{
+    if (j->a.strict_dates)
+        return ident(j->map, RP_IDENT_BIRTH_DATE, row, nf, j->birth, sizeof j->birth, ierr);
+    return rp_mapping_ident_read_partial(j->map, RP_IDENT_BIRTH_DATE, row, nf, j->birth,
+                                         sizeof j->birth, warning, ierr);
+}
+
+/* The number of canonical letters and digits of document number @p doc (0 when it
+   cannot be read: it is then no help in telling people apart). */
+static size_t document_chars(const char *doc)
+{
+    if (doc[0] == '\0')
+        return 0;
+    char canon[RP_ENC_DOC_MAX];
+    size_t n_chars = 0;
+    rp_error scratch;
+    rp_error_clear(&scratch);
+    if (rp_encode__document_canon(doc, canon, &n_chars, &scratch) != RP_OK)
+        n_chars = 0;
+    sodium_memzero(canon, sizeof canon);
+    return n_chars;
+}
+
+/* True when the normalised address @p addr has a letter (not only house numbers and
+   postcodes, which many people share). */
+static bool has_letter(const char *addr)
+{
+    for (const char *c = addr; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            return true;
+    return false;
+}
+
+/*
+ * True when a row can be encoded: it has a given or family name, or, without one,
+ * enough else to tell
+ * one person from another: a document number of at least NAMELESS_DOC_MIN_CHARS letters
+ * and digits, or two of a complete birth date, such a document number and an address
+ * with letters. A birth year alone, a house number alone or an address alone would give
+ * two different people the same encoding (Dice 1.0), a false link that biases the
+ * estimate down. Else false, with the reason in j->why (what is missing, never a value).
+ */
+static bool enough_to_encode(job *j, const rp_enc_identifiers *id)
+{
+    /* a patronymic alone is shared by too many (every Ivanovna) to count as a name */
+    if (id->given[0] || id->family[0])
+        return true;
+    bool doc = document_chars(id->document) >= NAMELESS_DOC_MIN_CHARS;
+    bool date = id->birth.year && id->birth.month && id->birth.day;
+    bool addr = has_letter(id->address);
+    if (doc || (int)date + (int)doc + (int)addr >= 2)
+        return true;
+    char doc_text[64];
+    snprintf(doc_text, sizeof doc_text, "a document number of at least %d letters or digits",
+             NAMELESS_DOC_MIN_CHARS);
+    const char *missing[3] = {doc_text, "", ""};
+    size_t n = 1;
+    if (!date)
+        missing[n++] = "a complete birth date (year, month and day)";
+    if (!addr)
+        missing[n++] = "an address with letters";
+    char list[200]; /* n is 2 or 3: a document number alone would do */
+    if (n == 2)
+        snprintf(list, sizeof list, "%s and %s", missing[0], missing[1]);
+    else
+        snprintf(list, sizeof list, "%s, %s and %s", missing[0], missing[1], missing[2]);
+    snprintf(j->why, sizeof j->why,
+             "no given or family name, and too little else to tell people apart: missing %s (a "
+             "row without a name needs such a document number, or a complete birth date and "
+             "an address with letters)",
+             list);
+    return false;
+}
+
+/* The address warning of a row whose normalised address was too long: words cut. */
+static void address_cut_warning(rp_issue *warning)
+{
+    memset(warning, 0, sizeof *warning); /* column 0: the row's, not a column's */
+    snprintf(warning->column_name, sizeof warning->column_name, "%s",
+             rp_ident_name(RP_IDENT_ADDRESS));
+    snprintf(warning->rule, sizeof warning->rule, "length");
+    snprintf(warning->message, sizeof warning->message,
+             "the normalised address is longer than %zu bytes: cut at a word boundary",
+             ID_BYTES - 1);
+}
+
+/*
+ * The address of a row, raw then normalised, into j->buf. A raw address too long for its
+ * buffer is cut at a word boundary (rp_mapping_ident_read_partial); one whose normalised
+ * form would be too long (transliteration and NFKC lengthen some text) loses its last
+ * words until it fits. Either fills *@p warning.
+ */
+static int
+read_address(job *j, const char *const *row, size_t nf, rp_issue *warning, rp_error *ierr)
+{
+    char *raw = j->buf + 7 * ID_BYTES, *addr = j->buf + 8 * ID_BYTES;
+    raw[0] = '\0';
+    int rc = RP_OK;
+    if (rp_mapping_ident_column(j->map, RP_IDENT_ADDRESS) != NULL)
+        rc = rp_mapping_ident_read_partial(j->map, RP_IDENT_ADDRESS, row, nf, raw, ID_BYTES,
+                                           warning, ierr);
+    bool v1 = rp_encoder_schema(j->enc)->normalise_version < 2;
+    for (bool again = rc == RP_OK; again;) {
+        /* an address is in the place's language, not the person's: no lang. It keeps its
+           house number and postcode, except under a schema of normalise_version 1, whose
+           encodings dropped them (and must still match) */
+        if (v1)
+            rc = rp_normalise_name(j->norm, raw, NULL, addr, ID_BYTES, ierr);
+        else
+            rc = rp_normalise_address(j->norm, raw, NULL, addr, ID_BYTES, ierr);
+        /* RP_EINVAL on valid UTF-8: the normalised form does not fit; drop the last word */
+        size_t len = strlen(raw);
+        again = rc == RP_EINVAL && rp_x_utf8_check((const unsigned char *)raw, len) == len;
+        if (!again)
+            break;
+        size_t cut = len;
+        while (cut > 0 && raw[cut - 1] != ' ')
+            cut--;
+        while (cut > 0 && raw[cut - 1] == ' ')
+            cut--;
+        sodium_memzero(raw + cut, len - cut);
+        if (cut == 0) /* one word, too long however normalised */
+            break;
+        if (warning->rule[0] == '\0')
+            address_cut_warning(warning);
+        rp_error_clear(ierr);
+    }
+    return rc;
+}
+
+/*
  * The identifiers of one valid row into @p id (pointing into j->buf). RP_OK; RP_EDATA
  * when the row must be set aside, with *@p why the reason to report (it names the
- * column, never the value); RP_ENOMEM with j->err set. Prints nothing.
+ * column, never the value); RP_ENOMEM with j->err set. @p date_warning and
+ * @p addr_warning are cleared, then set for a birth date read in part and an address
+ * cut to fit. Prints nothing.
  */
 static int read_identifiers(job *j,
                             const char *const *row,
                             size_t nf,
                             const rp_case_record *rec,
                             rp_enc_identifiers *id,
+                            rp_issue *date_warning,
+                            rp_issue *addr_warning,
                             rp_error *ierr,
                             const char **why)
 {
     *why = NULL;
-    const char *lang =
-        rec->citizenship_state == RP_STATE_KNOWN ? lang_of_citizenship(rec->citizenship) : NULL;
+    date_warning->rule[0] = '\0';
+    addr_warning->rule[0] = '\0';
+    const char *lang = rec->citizenship_state == RP_STATE_KNOWN
+                           ? rp_enc_lang_of_citizenship(rec->citizenship)
+                           : NULL;
     char *doc = j->buf + 6 * ID_BYTES;
     int rc = read_names(j, row, nf, lang, ierr);
     if (rc == RP_OK)
-        rc = ident(j->map, RP_IDENT_BIRTH_DATE, row, nf, j->birth, sizeof j->birth, ierr);
+        rc = read_birth(j, row, nf, date_warning, ierr);
     if (rc == RP_OK)
         rc = rp_birth_date_parse(&id->birth, j->birth);
     if (rc == RP_OK)
         rc = ident(j->map, RP_IDENT_DOCUMENT_NUMBER, row, nf, doc, ID_BYTES, ierr);
-    char *addr_raw = j->buf + 7 * ID_BYTES, *addr = j->buf + 8 * ID_BYTES;
     if (rc == RP_OK)
-        rc = ident(j->map, RP_IDENT_ADDRESS, row, nf, addr_raw, ID_BYTES, ierr);
-    if (rc == RP_OK)
-        rc = rp_normalise_name(j->norm, addr_raw, NULL, addr, ID_BYTES, ierr);
+        rc = read_address(j, row, nf, addr_warning, ierr);
     if (rc == RP_ENOMEM) {
         j->err = *ierr;
         return rc;
@@ -399,13 +554,29 @@ static int read_identifiers(job *j,
     id->family = j->buf + 4 * ID_BYTES;
     id->patronymic = j->buf + 5 * ID_BYTES;
     id->document = doc;
-    id->address = addr;
+    id->address = j->buf + 8 * ID_BYTES;
     id->sex = rec->sex;
-    if (id->family[0] == '\0' && id->given[0] == '\0') {
-        *why = "no name to encode";
+    id->lang = lang;
+    if (!enough_to_encode(j, id)) {
+        *why = j->why;
         return RP_EDATA;
     }
     return RP_OK;
+}
+
+/* Print warning @p w of the row at @p line, when there is one, and count it. */
+static void warn_row(job *j, const rp_issue *w, long line)
+{
+    if (w->rule[0] == '\0')
+        return;
+    /* names the column and what was expected, never the value */
+    if (w->column > 0)
+        fprintf(stderr, "rapporteur: %s:%ld:%ld: warning: %s: %s\n", j->in, line, w->column,
+                w->column_name, w->message);
+    else
+        fprintf(stderr, "rapporteur: %s:%ld: warning: %s: %s\n", j->in, line, w->column_name,
+                w->message);
+    j->n_warnings++;
 }
 
 /* One row: validate, read the identifiers, encode, write. RP_OK, RP_EDATA (set aside). */
@@ -463,7 +634,8 @@ static int encode_row(job *j, const char *const *row, size_t nf, long line)
     rp_error ierr; /* cleared field by field: RP_ERROR_INIT copies its 800 bytes every row */
     rp_error_clear(&ierr);
     const char *why = NULL;
-    rc = read_identifiers(j, row, nf, &rec, &id, &ierr, &why);
+    rp_issue date_warning, addr_warning;
+    rc = read_identifiers(j, row, nf, &rec, &id, &date_warning, &addr_warning, &ierr, &why);
     if (rc == RP_EDATA) /* the message names the column, never the value */
         fprintf(stderr, "rapporteur: %s:%ld: set aside: %s\n", j->in, line, why);
     if (rc == RP_OK) {
@@ -477,7 +649,14 @@ static int encode_row(job *j, const char *const *row, size_t nf, long line)
             rc = rp_encode__sub_writer_add_valid(j->w, pseudo, j->clk, j->fields, &bk, &rec,
                                                  &j->err);
     }
-    sodium_memzero(j->buf, 9 * ID_BYTES);
+    /* warnings only for rows encoded: a row set aside has its own message */
+    if (rc == RP_OK) {
+        j->n_dates_partial += date_warning.rule[0] != '\0';
+        j->n_addr_cut += addr_warning.rule[0] != '\0';
+        warn_row(j, &date_warning, line);
+        warn_row(j, &addr_warning, line);
+    }
+    sodium_memzero(j->buf, BUF_BYTES);
     sodium_memzero(j->birth, sizeof j->birth);
     return rc;
 }
@@ -506,15 +685,45 @@ static int encode_rows(job *j)
     }
 }
 
+/*
+ * The summary warning that the birth date "format" of the mapping may be wrong, into
+ * @p buf: when more than SUSPECT_FORMAT_PERCENT percent of the rows read, and at least
+ * SUSPECT_FORMAT_MIN_ROWS rows, had a birth date read in part. @return false (and "")
+ * when there is none.
+ */
+static bool suspect_format(const job *j, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (j->n_dates_partial < SUSPECT_FORMAT_MIN_ROWS ||
+        j->n_dates_partial * 100 <= j->n_read * SUSPECT_FORMAT_PERCENT)
+        return false;
+    const char *col = rp_mapping_ident_column(j->map, RP_IDENT_BIRTH_DATE);
+    snprintf(buf, size,
+             "%ld of %ld rows (%.1f%%) have a birth date read in part (column '%s'): so many "
+             "suggest that the mapping's birth_date \"format\" is not the file's; check it "
+             "against a few rows of the file before sending the submission",
+             j->n_dates_partial, j->n_read, 100.0 * (double)j->n_dates_partial / (double)j->n_read,
+             col != NULL ? col : "");
+    return true;
+}
+
 static int report(job *j)
 {
     const rp_enc_schema *used = rp_encoder_schema(j->enc);
     int status = j->n_aside > 0 ? RP_EXIT_VALIDATION : RP_EXIT_OK;
+    char suspect[512];
+    bool has_suspect = suspect_format(j, suspect, sizeof suspect);
+    /* on stderr under --json too, after the row warnings it sums up */
+    if (has_suspect)
+        fprintf(stderr, "rapporteur: %s: WARNING: %s\n", j->in, suspect);
     if (j->common.json) {
-        json_t *root =
-            json_pack("{s:I, s:I, s:I, s:s, s:s, s:i}", "read", (json_int_t)j->n_read, "encoded",
-                      (json_int_t)j->n_encoded, "set_aside", (json_int_t)j->n_aside, "out",
-                      j->a.out, "key_id", used->key_id, "bits", (int)rp_enc_schema_bits(used));
+        json_t *root = json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:s, s:i}", "read", (json_int_t)j->n_read,
+            "encoded", (json_int_t)j->n_encoded, "set_aside", (json_int_t)j->n_aside, "warnings",
+            (json_int_t)j->n_warnings, "dates_read_in_part", (json_int_t)j->n_dates_partial,
+            "addresses_cut", (json_int_t)j->n_addr_cut, "format_warning",
+            has_suspect ? json_string(suspect) : json_null(), "out", j->a.out, "key_id",
+            used->key_id, "bits", (int)rp_enc_schema_bits(used));
         if (root == NULL || rp_cli_json_print(root, &j->err) != RP_OK)
             status = RP_EXIT_IO;
         json_decref(root);
@@ -523,6 +732,14 @@ static int report(job *j)
                j->n_read, j->a.out, rp_enc_schema_bits(used), used->key_id);
         if (j->n_aside > 0)
             printf("; %ld set aside (see the messages above)", j->n_aside);
+        if (j->n_dates_partial > 0)
+            printf("; %ld %s read in part", j->n_dates_partial,
+                   j->n_dates_partial == 1 ? "birth date" : "birth dates");
+        if (j->n_addr_cut > 0)
+            printf("; %ld %s cut to fit", j->n_addr_cut,
+                   j->n_addr_cut == 1 ? "address" : "addresses");
+        if (j->n_warnings > 0)
+            printf(" (see the warnings above)");
         printf("\n");
     }
     return status;

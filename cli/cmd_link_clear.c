@@ -335,7 +335,7 @@ static int read_values(job *j,
     if (rc == RP_OK)
         rc = ident(j, RP_IDENT_ADDRESS, row, nf, raw, sizeof raw, ierr);
     if (rc == RP_OK)
-        rc = rp_normalise_name(j->norm, raw, NULL, v[4], RP_NAME_MAX, ierr);
+        rc = rp_normalise_address(j->norm, raw, NULL, v[4], RP_NAME_MAX, ierr);
     const char *sex = rp_code_name(RP_FIELD_SEX, (unsigned)rec->sex);
     rp_x_strlcpy(v[5], rec->sex >= RP_SEX_FEMALE && sex != NULL ? sex : "", RP_NAME_MAX);
     sodium_memzero(raw, sizeof raw);

@@ -2,8 +2,9 @@
  * libFuzzer target for mapping files (src/data/mapping.c): rp_mapping_parse() on the
  * input; a mapping that loads is bound to a fixed header (the union of the columns the
  * seed mappings name) and applied to a few fixed rows, one of them ragged, and the
- * identifiers it names are read from the same rows. Checks the documented contract:
- * statuses, positions of syntax errors, issues that name a rule, birth-date forms.
+ * identifiers it names are read from the same rows (also keeping the valid parts of a
+ * birth date). Checks the documented contract: statuses, positions of syntax errors,
+ * issues that name a rule, birth-date forms, warnings.
  */
 #include <rapporteur/common.h>
 #include <rapporteur/data.h>
@@ -51,6 +52,41 @@ static void fail(const char *what, const rp_error *err)
     abort();
 }
 
+/*
+ * rp_mapping_ident_read_partial() of identifier @p id of row @p r (@p n fields), given the
+ * strict read's status @p rc and value @p out. RP_EDATA for a whole row only where the
+ * strict read refused a birth date too (no format's shape, or a year out of range); a
+ * warning only for a birth date the strict read refused, and then the kept parts are a
+ * prefix (no address here is long enough to be cut).
+ */
+static void check_partial(const rp_mapping *m, int id, size_t r, size_t n, int rc, const char *out)
+{
+    rp_error err = RP_ERROR_INIT;
+    char part[256];
+    rp_issue w;
+    int rcp =
+        rp_mapping_ident_read_partial(m, (rp_ident)id, rows[r], n, part, sizeof(part), &w, &err);
+    if (rcp != RP_OK && rcp != RP_EDATA)
+        fail("undocumented status from rp_mapping_ident_read_partial", &err);
+    if (rcp == RP_EDATA && n == N_COLS && (id != RP_IDENT_BIRTH_DATE || rc != RP_EDATA))
+        fail("rp_mapping_ident_read_partial: RP_EDATA for a whole row", &err);
+    if (rcp == RP_EDATA && part[0] != '\0')
+        fail("a failed partial read leaves \"\"", &err);
+    if (rcp != RP_OK)
+        return;
+    if ((rc == RP_OK) != (w.rule[0] == '\0'))
+        fail("a warning exactly when the strict read fails", NULL);
+    if (rc == RP_OK && strcmp(part, out) != 0)
+        fail("the same value as the strict read", NULL);
+    if (w.rule[0] &&
+        (strcmp(w.rule, "date") != 0 || w.value[0] || w.column < 1 || w.column > N_COLS))
+        fail("a warning names the column and rule, never the value", NULL);
+    size_t plen = strlen(part);
+    if (id == RP_IDENT_BIRTH_DATE && plen != 0 && plen != 4 && plen != 7)
+        if (w.rule[0] || plen != 10)
+            fail("a partial birth date is YYYY or YYYY-MM", NULL);
+}
+
 /* Read every identifier of row @p r (@p n fields): statuses and birth-date forms. */
 static void read_identifiers(const rp_mapping *m, size_t r, size_t n)
 {
@@ -70,6 +106,7 @@ static void read_identifiers(const rp_mapping *m, size_t r, size_t n)
             fail("a birth date is YYYY, YYYY-MM or YYYY-MM-DD", NULL);
         if (rc == RP_OK && !rp_mapping_ident_column(m, (rp_ident)id) && len != 0)
             fail("an identifier the mapping does not name reads as \"\"", NULL);
+        check_partial(m, id, r, n, rc, out);
     }
 }
 

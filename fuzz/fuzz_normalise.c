@@ -3,7 +3,8 @@
  * the input picks a language hint, the rest is the name. rp_normalise_name() and
  * rp_normalise_full_name() (both orders) must return RP_OK or RP_EINVAL, an output of
  * lower-case ASCII words separated by single spaces, the same output again (the memo),
- * and "" on failure. rp_birth_date_parse() reads the same bytes as a date.
+ * and "" on failure. rp_normalise_address() likewise, its words of letters or of digits.
+ * rp_birth_date_parse() reads the same bytes as a date.
  */
 #include <rapporteur/common.h>
 #include <rapporteur/encode.h>
@@ -36,6 +37,23 @@ static bool canonical(const char *s)
         return false;
     for (const char *p = s; *p; p++) {
         if (*p >= 'a' && *p <= 'z')
+            continue;
+        if (*p != ' ' || p[1] == ' ' || p[1] == '\0')
+            return false;
+    }
+    return strlen(s) < RP_NAME_MAX;
+}
+
+/* An address key: words of a-z or of 0-9 (never both in one word), single spaces. */
+static bool canonical_address(const char *s)
+{
+    if (s[0] == ' ')
+        return false;
+    for (const char *p = s; *p; p++) {
+        bool letter = *p >= 'a' && *p <= 'z', digit = *p >= '0' && *p <= '9';
+        if (p > s && p[-1] != ' ' && (letter || digit) && (digit != (p[-1] >= '0' && p[-1] <= '9')))
+            return false;
+        if (letter || digit)
             continue;
         if (*p != ' ' || p[1] == ' ' || p[1] == '\0')
             return false;
@@ -123,6 +141,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_status(rc, &err, given, "rp_normalise_full_name (given)");
         check_status(rc, &err, family, "rp_normalise_full_name (family)");
     }
+
+    rp_error_clear(&err);
+    rc = rp_normalise_address(n, name, lang, out, sizeof(out), &err);
+    if (rc != RP_OK && rc != RP_EINVAL)
+        fail("rp_normalise_address", err.msg);
+    if (rc == RP_EINVAL && (out[0] != '\0' || err.msg[0] == '\0'))
+        fail("rp_normalise_address", "a failure leaves \"\" and says why");
+    if (rc == RP_OK && !canonical_address(out))
+        fail("rp_normalise_address", "not lower-case ASCII words and numbers");
+    rc2 = rp_normalise_address(n, name, lang, again, sizeof(again), &err2);
+    if (rc2 != rc || strcmp(out, again) != 0)
+        fail("rp_normalise_address", "a second call gives another result");
 
     rp_birth_date b;
     rc = rp_birth_date_parse(&b, name);

@@ -412,11 +412,27 @@ typedef enum rp_ident {
 /** The key of @p id in a mapping's "identifiers" ("given_name", ...); NULL if out of range. */
 RP_API const char *rp_ident_name(rp_ident id);
 
+/** Most input columns one identifier may join ("columns": [...]). */
+#define RP_MAPPING_IDENT_COLUMNS_MAX 16
+
 /**
  * The input column of identifier @p id (trimmed; borrowed, valid until rp_mapping_free()),
- * or NULL when the mapping does not name it (or @p m is NULL, @p id out of range).
+ * the first of them for an entry with "columns", or NULL when the mapping does not name
+ * it (or @p m is NULL, @p id out of range).
  */
 RP_API const char *rp_mapping_ident_column(const rp_mapping *m, rp_ident id);
+
+/**
+ * The input columns of identifier @p id, in the order their values are joined: one for
+ * an entry with "column", 1 to RP_MAPPING_IDENT_COLUMNS_MAX for one with "columns".
+ *
+ * @param[out] names  the column names (trimmed; borrowed, valid until rp_mapping_free());
+ *                    NULL when there are none. May be NULL.
+ * @return the number of columns; 0 when the mapping does not name @p id (or @p m is
+ *         NULL, @p id out of range).
+ * @test   tests/unit/test_data_mapping.c: mapping_ident__joins_columns
+ */
+RP_API size_t rp_mapping_ident_columns(const rp_mapping *m, rp_ident id, const char *const **names);
 
 /**
  * True when the mapping's full_name column is written family name first ("order":
@@ -428,8 +444,10 @@ RP_API bool rp_mapping_full_name_family_first(const rp_mapping *m);
  * Read identifier @p id of one input row, after rp_mapping_bind(). The value is trimmed of
  * ASCII white space; it is "" when empty, when it is in the entry's own "missing" list or
  * in the mapping's global "missing" or "unknown" list, or when the mapping does not name
- * @p id. An RP_IDENT_BIRTH_DATE value is normalised to "YYYY-MM-DD", "YYYY-MM" or "YYYY"
- * with the entry's formats (a real calendar day, year 1900..2100).
+ * @p id. An entry with "columns" reads each column so and joins the values that are not
+ * missing, in order, with one space. An RP_IDENT_BIRTH_DATE value is normalised to
+ * "YYYY-MM-DD", "YYYY-MM" or "YYYY" with the entry's formats (a real calendar day, year
+ * 1900..2100).
  *
  * @param[in]  m         a bound mapping.
  * @param[in]  id        the identifier.
@@ -451,6 +469,46 @@ RP_API int rp_mapping_ident_read(const rp_mapping *m,
                                  char *out,
                                  size_t out_size,
                                  rp_error *err);
+
+/**
+ * As rp_mapping_ident_read(), but a damaged birth date or a long address is not an error:
+ * what can be used of it is kept and reported in @p warning.
+ *
+ * A birth date that no format reads in full, but that has the shape of a format (every
+ * character read: digits where the format has numbers, its separators) with a year in
+ * 1900..2100, keeps its leading parts in range: "YYYY-MM" when only the day is not a day
+ * of that month (31 April, day 00), "YYYY" when the month is out of 1..12 (month 13,
+ * month 00). The first such format gives the parts. A value with no format's shape, or
+ * with a year out of range, is an error as with rp_mapping_ident_read(): it is more
+ * likely a wrong "format" in the mapping than a damaged date, and nothing of it could be
+ * kept.
+ *
+ * An address (RP_IDENT_ADDRESS) that does not fit in @p out_size bytes is cut at a word
+ * boundary (after its last whole word, or whole UTF-8 character for a single word) to
+ * fit. Other identifiers read as with rp_mapping_ident_read(): a name that does not fit
+ * is an error that names every column of the entry.
+ *
+ * @param[out] warning  cleared, then, for a birth date read in part: rule "date" and a
+ *                      message saying what was expected and what was kept; for an
+ *                      address cut: rule "length" and a message naming its columns. Both
+ *                      with column (1-based, the entry's first column) and column_name;
+ *                      line is 0 (the caller knows it) and value "" (an identifier is
+ *                      never copied). warning->rule[0] is '\0' when there is nothing to
+ *                      report. Must not be NULL.
+ * @return RP_OK (also with a warning); RP_EDATA (a row whose number of fields differs from
+ *         the header; a birth date that cannot be read in part); RP_EINVAL (as
+ *         rp_mapping_ident_read(), or @p warning NULL).
+ * @test   tests/unit/test_data_mapping.c: mapping_ident__keeps_the_valid_parts_of_a_birth_date,
+ *         mapping_ident__cuts_a_long_address_at_a_word
+ */
+RP_API int rp_mapping_ident_read_partial(const rp_mapping *m,
+                                         rp_ident id,
+                                         const char *const *row,
+                                         size_t n_fields,
+                                         char *out,
+                                         size_t out_size,
+                                         rp_issue *warning,
+                                         rp_error *err);
 
 #ifdef __cplusplus
 }

@@ -27,8 +27,11 @@ extern "C" {
 
 /* ==== normalisation (src/encode/normalise.c) ==== */
 
-/** Version of the normalisation pipeline; recorded in every encoding schema. */
-#define RP_NORMALISE_VERSION 1
+/**
+ * Version of the normalisation pipeline; recorded in every encoding schema. 2: addresses
+ * keep their digits (rp_normalise_address); names are normalised as in version 1.
+ */
+#define RP_NORMALISE_VERSION 2
 
 /** Longest normalised name in bytes, NUL included. */
 #define RP_NAME_MAX 256
@@ -66,6 +69,22 @@ RP_API void rp_normaliser_free(rp_normaliser *n);
  *         RP_EINTERNAL (ICU).
  */
 RP_API int rp_normalise_name(
+    rp_normaliser *n, const char *in, const char *lang, char *out, size_t out_size, rp_error *err);
+
+/**
+ * Normalise an address or other free text that identifies a place (street, house number,
+ * suburb, postcode), as rp_normalise_name() does a name, except that digits are kept: a
+ * run of decimal digits (of any script, written as ASCII digits) is a word of its own,
+ * left as written (no fold, no equivalence table), and a name particle is never joined to
+ * it. "12a Stanley St., 4223" gives "12 a stanlei st 4223".
+ *
+ * @param[out] out  the canonical form: lower-case ASCII words and numbers separated by
+ *                  single spaces ("" for an empty or all-punctuation text).
+ * @return RP_OK; RP_EINVAL (bad UTF-8, @p out_size too small: never truncates silently);
+ *         RP_EINTERNAL (ICU).
+ * @test   tests/unit/test_encode_normalise.c: normalise_address__keeps_digits
+ */
+RP_API int rp_normalise_address(
     rp_normaliser *n, const char *in, const char *lang, char *out, size_t out_size, rp_error *err);
 
 /**
@@ -148,7 +167,7 @@ typedef enum rp_enc_field {
     RP_ENC_DOCUMENT, /* identity or travel document number: q-grams of its letters and
                         digits (separators dropped) */
     RP_ENC_ADDRESS,  /* free text such as an address or place of birth: q-grams of its
-                        normalised words (rp_normalise_name) */
+                        normalised words and numbers (rp_normalise_address) */
     RP_ENC_FIELD_COUNT
 } rp_enc_field;
 
@@ -185,9 +204,24 @@ typedef struct rp_enc_schema {
     unsigned lsh_bands;   /* LSH blocking on the CLK: bands (default 16) */
     unsigned lsh_rows;    /* bits sampled per band (default 16) */
     char key_id[17];      /* rp_secret_id of the secret used ("" before use) */
+    unsigned name_rules;  /* naming-convention word roles in given and family names
+                             (rp_enc_identifiers.lang): 0 off (every word gets k),
+                             RP_ENC_NAME_RULES the rule set of docs/encoding.md
+                             (default); a schema without the key is off */
+    unsigned k_secondary; /* with name_rules: hash positions per q-gram of a
+                             secondary name word, 1..k of the name fields
+                             (default 15); ignored when off */
 } rp_enc_schema;
 
 #define RP_ENC_SCHEMA_VERSION 1
+
+/**
+ * The rule set of naming conventions this build applies (rp_enc_schema.name_rules): the
+ * word roles of src/encode/name_rules.c and the citizenship -> language table of
+ * rp_enc_lang_of_citizenship(). A change to either, which would encode the same record
+ * differently, takes a new number.
+ */
+#define RP_ENC_NAME_RULES 1
 
 /** Fill @p s with the defaults (docs/encoding.md). */
 RP_API void rp_enc_schema_default(rp_enc_schema *s);
@@ -207,8 +241,36 @@ typedef struct rp_enc_identifiers {
     rp_birth_date birth;
     rp_sex sex;
     const char *document; /* as written; the encoder keeps letters and digits, upper-cased */
-    const char *address;  /* rp_normalise_name output */
+    const char *address;  /* rp_normalise_address output (rp_normalise_name output is
+                             accepted: it has no digits) */
+    const char *lang;     /* ISO 639-1 code of the person's naming culture ("es", "pt",
+                             "ar"; "es-MX" and "es_MX" also read), or NULL when unknown:
+                             under the schema's name_rules it says which words of the
+                             given and family names are secondary, i.e. often dropped
+                             by other records (docs/encoding.md "Naming conventions");
+                             NULL and languages without a rule weigh every word alike;
+                             rp_enc_lang_of_citizenship() gives it from a citizenship */
 } rp_enc_identifiers;
+
+/**
+ * The naming culture of a citizen of @p alpha2, for rp_enc_identifiers.lang: the language
+ * whose romanisation and naming conventions (docs/encoding.md "Naming conventions") fit
+ * most names of that country's citizens, e.g. "ES", "MX" -> "es", "BR" -> "pt",
+ * "SY" -> "ar", "UA" -> "uk".
+ *
+ * @param[in] alpha2  ISO 3166-1 alpha-2 code in upper case, as rp_case_record.citizenship
+ *                    holds it when its state is known; may be NULL.
+ * @return a static ISO 639-1 code (never to be freed), or NULL for a country outside the
+ *         table, NULL, lower case or anything but two characters: the encoder then
+ *         weighs every word of a name alike and the normaliser decides by the letters.
+ * @note   The table is part of rule set RP_ENC_NAME_RULES: a schema's name_rules value
+ *         promises the same language for the same citizenship. One language a country:
+ *         the one most of its citizens' names are written in (Russian for Belarus and
+ *         Kazakhstan, Farsi for Afghanistan); 62 countries, the table in
+ *         src/encode/name_rules.c. Thread-safe.
+ * @test   tests/unit/test_encode_names.c: names__lang_of_citizenship
+ */
+RP_API const char *rp_enc_lang_of_citizenship(const char *alpha2);
 
 /** Most blocking keys per record. */
 #define RP_ENC_MAX_BLOCKING_KEYS 40

@@ -99,9 +99,12 @@ typedef struct field_map {
  * at them, so no identifier can reach a record, an issue or the hub.
  */
 typedef struct ident_map {
-    char *column;        /* input column name; NULL when the identifier is not mapped */
-    size_t index;        /* 0-based input column, set by rp_mapping_bind() */
-    rp_x_strvec missing; /* the entry's own missing codes (trimmed) */
+    char *column;        /* the first input column (columns.items[0], borrowed); NULL when
+                            the identifier is not mapped */
+    rp_x_strvec columns; /* every input column, in order: one for "column", one or more for
+                            "columns" (their values joined with a space) */
+    size_t index[RP_MAPPING_IDENT_COLUMNS_MAX]; /* 0-based input columns, set by bind */
+    rp_x_strvec missing;                        /* the entry's own missing codes (trimmed) */
     rp_x_strvec formats; /* RP_IDENT_BIRTH_DATE: accepted formats, tried in order */
 } ident_map;
 
@@ -166,7 +169,7 @@ void rp_mapping_free(rp_mapping *m)
     for (size_t f = 0; f < RP_FIELD_COUNT; f++)
         field_map_release(&m->fields[f]);
     for (size_t i = 0; i < RP_IDENT_COUNT; i++) {
-        rp_free(m->idents[i].column);
+        rp_x_strvec_release(&m->idents[i].columns);
         rp_x_strvec_release(&m->idents[i].missing);
         rp_x_strvec_release(&m->idents[i].formats);
     }
@@ -369,19 +372,25 @@ static bool read_month_name(const char **s, const char *end, long *out)
     return false;
 }
 
+/* The parts of a date as one format reads them, before any range check. */
+typedef struct date_parts {
+    long y, mo, d;
+    bool has_month, has_day;
+} date_parts;
+
 /*
- * Parse @p t with one strptime-like format: %Y (4 digits), %m (1-2 digits), %d (1-2
+ * Read @p t with one strptime-like format: %Y (4 digits), %m (1-2 digits), %d (1-2
  * digits), %b (English month name or abbreviation), %% and literal characters. The
  * format was checked at load (check_date_format), so it has %Y, and a day only with a
  * month; a date field's formats always have a month, a birth date's may lack it.
- * @return true with "YYYY-MM-DD", "YYYY-MM" or "YYYY" (as the format has) in @p out.
+ * @return true when @p t has the shape of the format (every character read), whatever
+ *         the ranges of the parts, which are in *@p p.
  */
-static bool parse_date_with(tok t, const char *fmt, char out[11])
+static bool date_shape(tok t, const char *fmt, date_parts *p)
 {
     const char *s = t.p;
     const char *end = t.p + t.n;
-    long y = 0, mo = 0, d = 0;
-    bool has_month = false, has_day = false;
+    memset(p, 0, sizeof(*p));
     for (const char *f = fmt; *f; f++) {
         if (*f != '%' || f[1] == '%') {
             if (*f == '%')
@@ -395,19 +404,19 @@ static bool parse_date_with(tok t, const char *fmt, char out[11])
         bool ok = false;
         switch (*f) {
         case 'Y':
-            ok = read_digits(&s, end, 4, true, &y);
+            ok = read_digits(&s, end, 4, true, &p->y);
             break;
         case 'm':
-            ok = read_digits(&s, end, 2, false, &mo);
-            has_month = true;
+            ok = read_digits(&s, end, 2, false, &p->mo);
+            p->has_month = true;
             break;
         case 'd':
-            ok = read_digits(&s, end, 2, false, &d);
-            has_day = true;
+            ok = read_digits(&s, end, 2, false, &p->d);
+            p->has_day = true;
             break;
         case 'b':
-            ok = read_month_name(&s, end, &mo);
-            has_month = true;
+            ok = read_month_name(&s, end, &p->mo);
+            p->has_month = true;
             break;
         default:
             ok = false;
@@ -416,14 +425,31 @@ static bool parse_date_with(tok t, const char *fmt, char out[11])
         if (!ok)
             return false;
     }
-    if (s != end || y < 1 || (has_month && (mo < 1 || mo > 12)))
-        return false;
-    if (has_day && (d < 1 || d > rp_data__days_in_month((int)y, (int)mo)))
-        return false;
-    /* y has 4 digits, mo and d 1..31: written by hand, "YYYY[-MM[-DD]]" */
-    long parts[3] = {y, mo, d};
+    return s == end;
+}
+
+/*
+ * How many leading parts of @p p are in range: 0 (the year is below 1), 1 (the year;
+ * the month is out of 1..12), 2 (year and month; the day is not a day of that month) or
+ * 3; a part the format does not have counts as in range.
+ */
+static int date_parts_valid(const date_parts *p)
+{
+    if (p->y < 1)
+        return 0;
+    if (p->has_month && (p->mo < 1 || p->mo > 12))
+        return 1;
+    if (p->has_day && (p->d < 1 || p->d > rp_data__days_in_month((int)p->y, (int)p->mo)))
+        return 2;
+    return 3;
+}
+
+/* The first @p n_parts (1..3) parts of @p p as "YYYY[-MM[-DD]]" into @p out. */
+static void date_write(const date_parts *p, int n_parts, char out[11])
+{
+    /* y has 4 digits, mo and d 1..31: written by hand */
+    long parts[3] = {p->y, p->mo, p->d};
     int widths[3] = {4, 2, 2};
-    int n_parts = has_day ? 3 : has_month ? 2 : 1;
     size_t k = 0;
     for (int i = 0; i < n_parts; i++) {
         if (i > 0)
@@ -435,7 +461,27 @@ static bool parse_date_with(tok t, const char *fmt, char out[11])
         k += (size_t)widths[i];
     }
     out[k] = '\0';
-    return true;
+}
+
+/* The number of parts format reading @p p gives: 3 with a day, 2 with a month, else 1. */
+static int date_n_parts(const date_parts *p)
+{
+    return p->has_day ? 3 : p->has_month ? 2 : 1;
+}
+
+/*
+ * Parse @p t with one format (see date_shape): a real calendar date of the format's
+ * parts. @return true with "YYYY-MM-DD", "YYYY-MM" or "YYYY" (as the format has) in
+ * @p out.
+ */
+static bool parse_date_with(tok t, const char *fmt, char out[11])
+{
+    date_parts p;
+    bool ok = date_shape(t, fmt, &p) && date_parts_valid(&p) == 3;
+    if (ok)
+        date_write(&p, date_n_parts(&p), out);
+    sodium_memzero(&p, sizeof(p)); /* a birth date's parts are personal data */
+    return ok;
 }
 
 /* A date's formats: @p formats of the mapping, or @p dflt (@p n_dflt of them) if none. */
@@ -1169,7 +1215,8 @@ static int parse_fields(const loader *ld, rp_mapping *m, json_t *root)
 /* ==== loading: personal identifiers ==== */
 
 /* The keys an identifier entry may have ("format" and "order" only where they apply). */
-static const char *const ident_keys[] = {"column", "missing", "format", "order", "comment"};
+static const char *const ident_keys[] = {"column", "columns", "missing",
+                                         "format", "order",   "comment"};
 
 /* The field fed by input column @p column (as a column or a flag column); NULL if none. */
 static const rp_field_info *field_of_column(const rp_mapping *m, const char *column)
@@ -1201,6 +1248,91 @@ static int parse_name_order(const loader *ld, rp_mapping *m, json_t *order, cons
 }
 
 /*
+ * Check input column @p col, the @p nth of identifier @p id's entry (JSON path @p sub):
+ * it may feed no field, be no column of an earlier identifier, and not repeat an earlier
+ * column of the same entry.
+ */
+static int
+check_ident_column(const loader *ld, const rp_mapping *m, rp_ident id, size_t nth, const char *sub)
+{
+    const char *col = m->idents[id].columns.items[nth];
+    if (col[0] == '\0')
+        return bad(ld, sub, "expected a column name");
+    const rp_field_info *info = field_of_column(m, col);
+    if (info)
+        return bad(ld, sub,
+                   "column '%s' also feeds field '%s' (an identifier column feeds no field)", col,
+                   info->name);
+    for (size_t k = 0; k < (size_t)id; k++) {
+        const rp_x_strvec *other = &m->idents[k].columns;
+        for (size_t c = 0; c < other->n; c++) {
+            if (strcmp(other->items[c], col) == 0)
+                return bad(ld, sub, "column '%s' is also the column of identifier '%s'", col,
+                           ident_names[k]);
+        }
+    }
+    for (size_t c = 0; c < nth; c++) {
+        if (strcmp(m->idents[id].columns.items[c], col) == 0)
+            return bad(ld, sub, "column '%s' is named twice", col);
+    }
+    return RP_OK;
+}
+
+/*
+ * The input columns of entry @p j: "column": NAME, or "columns": [NAME, ...] (1 to
+ * RP_MAPPING_IDENT_COLUMNS_MAX names, whose values are joined in order with a space; not
+ * for birth_date, which is read with a date format from one column).
+ */
+static int
+parse_ident_columns(const loader *ld, rp_mapping *m, rp_ident id, json_t *j, const char *path)
+{
+    ident_map *im = &m->idents[id];
+    json_t *one = json_object_get(j, "column");
+    json_t *many = json_object_get(j, "columns");
+    char sub[300];
+    if (one && many)
+        return bad(ld, path, "takes \"column\" or \"columns\", not both");
+    if (!one && !many)
+        return bad(ld, path,
+                   "needs a \"column\" (or \"columns\": [NAME, ...], whose values are joined "
+                   "with a space)");
+    if (one) {
+        join_path(sub, sizeof(sub), path, "column");
+        if (!json_is_string(one))
+            return bad(ld, sub, "expected a column name");
+        char *c = dup_trimmed(json_string_value(one));
+        if (!c || rp_x_strvec_push_take(&im->columns, c) != RP_OK)
+            return oom(ld);
+        return check_ident_column(ld, m, id, 0, sub);
+    }
+    join_path(sub, sizeof(sub), path, "columns");
+    if (id == RP_IDENT_BIRTH_DATE)
+        return bad(ld, sub,
+                   "birth_date is read from one \"column\" with its \"format\" (a date is not "
+                   "joined from several columns)");
+    size_t n = json_is_array(many) ? json_array_size(many) : 0;
+    if (n == 0 || n > RP_MAPPING_IDENT_COLUMNS_MAX)
+        return bad(ld, sub, "expected an array of 1 to %d column names",
+                   RP_MAPPING_IDENT_COLUMNS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        /* the element's path, counted from 1 as a person counts: "...columns[2]" */
+        char el_path[320];
+        if (snprintf(el_path, sizeof(el_path), "%s[%zu]", sub, i + 1) < 0)
+            el_path[0] = '\0';
+        json_t *el = json_array_get(many, i);
+        if (!json_is_string(el))
+            return bad(ld, el_path, "expected a column name");
+        char *c = dup_trimmed(json_string_value(el));
+        if (!c || rp_x_strvec_push_take(&im->columns, c) != RP_OK)
+            return oom(ld);
+        int rc = check_ident_column(ld, m, id, i, el_path);
+        if (rc != RP_OK)
+            return rc;
+    }
+    return RP_OK;
+}
+
+/*
  * One entry @p j of "identifiers", for identifier @p id. Entries are parsed after the
  * fields and in rp_ident order, so that a column shared with a field or an earlier
  * identifier is reported here.
@@ -1210,31 +1342,14 @@ static int parse_ident(const loader *ld, rp_mapping *m, rp_ident id, json_t *j, 
     char sub[300];
     ident_map *im = &m->idents[id];
     if (!json_is_object(j))
-        return bad(ld, path, "expected an object with a \"column\"");
+        return bad(ld, path, "expected an object with a \"column\" or \"columns\"");
     int rc = check_keys(ld, j, ident_keys, RP_ARRAY_LEN(ident_keys), path);
     if (rc != RP_OK)
         return rc;
-    json_t *column = json_object_get(j, "column");
-    if (!column)
-        return bad(ld, path, "needs a \"column\"");
-    join_path(sub, sizeof(sub), path, "column");
-    if (!json_is_string(column))
-        return bad(ld, sub, "expected a column name");
-    im->column = dup_trimmed(json_string_value(column));
-    if (!im->column)
-        return oom(ld);
-    if (im->column[0] == '\0')
-        return bad(ld, sub, "expected a column name");
-    const rp_field_info *info = field_of_column(m, im->column);
-    if (info)
-        return bad(ld, sub,
-                   "column '%s' also feeds field '%s' (an identifier column feeds no field)",
-                   im->column, info->name);
-    for (size_t k = 0; k < (size_t)id; k++) {
-        if (m->idents[k].column && strcmp(m->idents[k].column, im->column) == 0)
-            return bad(ld, sub, "column '%s' is also the column of identifier '%s'", im->column,
-                       ident_names[k]);
-    }
+    rc = parse_ident_columns(ld, m, id, j, path);
+    if (rc != RP_OK)
+        return rc;
+    im->column = im->columns.items[0];
 
     rc = parse_field_list(ld, &im->missing, j, "missing", path);
     json_t *opt = json_object_get(j, "format");
@@ -1273,7 +1388,7 @@ static int parse_identifiers(const loader *ld, rp_mapping *m, json_t *root)
             char sub[300];
             return bad(ld, join_path(sub, sizeof(sub), "identifiers", key),
                        "unknown identifier (the identifiers are given_name, family_name, "
-                       "patronymic, full_name, birth_date and document_number)");
+                       "patronymic, full_name, birth_date, document_number and address)");
         }
     }
     /* a full name holds the given and the family name: both ways at once would disagree */
@@ -1445,12 +1560,12 @@ int rp_mapping_bind(rp_mapping *m, const char *const *columns, size_t n_columns,
     }
     for (size_t i = 0; i < RP_IDENT_COUNT; i++) {
         ident_map *im = &m->idents[i];
-        int rc = RP_OK;
-        if (im->column)
-            rc = find_column(&im->index, m, columns, n_columns, im->column, "identifier",
-                             ident_names[i], err);
-        if (rc != RP_OK)
-            return rc;
+        for (size_t c = 0; c < im->columns.n; c++) {
+            int rc = find_column(&im->index[c], m, columns, n_columns, im->columns.items[c],
+                                 "identifier", ident_names[i], err);
+            if (rc != RP_OK)
+                return rc;
+        }
     }
     m->n_columns = n_columns;
     m->bound = true;
@@ -1714,26 +1829,219 @@ static bool birth_year_ok(const char *date)
     return year_of(date, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX, &y);
 }
 
+/*
+ * The columns of @p im for a message: "column 'a'", or "columns 'a', 'b' and 'c'
+ * (joined)" for an entry with "columns" (cut short when the names are long).
+ */
+static void ident_columns_text(const ident_map *im, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t c = 0; c < im->columns.n && used < size; c++) {
+        const char *sep = c == 0                  ? (im->columns.n > 1 ? "columns " : "column ")
+                          : c + 1 < im->columns.n ? ", "
+                                                  : " and ";
+        int k = snprintf(buf + used, size - used, "%s'%s'", sep, im->columns.items[c]);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+    if (im->columns.n > 1 && used < size && snprintf(buf + used, size - used, " (joined)") < 0)
+        buf[used] = '\0';
+}
+
 /* RP_EINVAL for a value of identifier @p id that does not fit in @p out_size bytes. */
 static int
 too_small(const rp_mapping *m, const ident_map *im, rp_ident id, size_t out_size, rp_error *err)
 {
+    char cols[300];
+    ident_columns_text(im, cols, sizeof(cols));
     return rp_error_set(err, RP_EINVAL,
-                        "mapping '%s': column '%s' (identifier '%s'): the value does not fit "
-                        "in %zu bytes",
-                        m->name, im->column, ident_names[id], out_size);
+                        "mapping '%s': %s (identifier '%s'): the value does not fit in %zu bytes",
+                        m->name, cols, ident_names[id], out_size);
 }
 
-int rp_mapping_ident_read(const rp_mapping *m,
-                          rp_ident id,
-                          const char *const *row,
-                          size_t n_fields,
-                          char *out,
-                          size_t out_size,
-                          rp_error *err)
+/* Is @p t (trimmed) a missing value of identifier @p im: empty, or in its own or the
+   mapping's global missing or unknown codes? */
+static bool ident_missing(const rp_mapping *m, const ident_map *im, tok t)
+{
+    return t.n == 0 || in_list(&im->missing, t, false) || in_list(&m->missing, t, false) ||
+           in_list(&m->unknown, t, false);
+}
+
+/*
+ * Cut the text @p out[0..@p k), the leading bytes of a longer text whose next byte is
+ * @p next, at a word boundary: after its last whole word, or, when it is one word, after
+ * its last whole UTF-8 character. Trailing white space goes too; the bytes dropped are
+ * wiped, and the text ends with a NUL.
+ */
+static void cut_at_word(char *out, size_t k, char next)
+{
+    size_t n = k;
+    if (!is_space(next)) {
+        size_t w = n;
+        while (w > 0 && !is_space(out[w - 1]))
+            w--;
+        if (w > 0) {
+            n = w;
+        } else if (((unsigned char)next & 0xC0u) == 0x80u) {
+            /* inside a character: drop its leading bytes too */
+            while (n > 0 && ((unsigned char)out[n - 1] & 0xC0u) == 0x80u)
+                n--;
+            if (n > 0)
+                n--;
+        }
+    }
+    while (n > 0 && is_space(out[n - 1]))
+        n--;
+    sodium_memzero(out + n, k - n);
+    out[n] = '\0';
+}
+
+/*
+ * The text of identifier @p id from its columns in @p row: each value trimmed, missing
+ * ones left out, the rest joined with one space. RP_OK; RP_EINVAL when it does not fit,
+ * unless @p warning is not NULL and @p id is RP_IDENT_ADDRESS: then the text is cut at a
+ * word boundary (cut_at_word) to fit, and *@p warning says so.
+ */
+static int ident_text(const rp_mapping *m,
+                      rp_ident id,
+                      const char *const *row,
+                      char *out,
+                      size_t out_size,
+                      rp_issue *warning,
+                      rp_error *err)
+{
+    const ident_map *im = &m->idents[id];
+    size_t k = 0;
+    for (size_t c = 0; c < im->columns.n; c++) {
+        const char *raw = row[im->index[c]] ? row[im->index[c]] : "";
+        tok t = tok_trim(raw, strlen(raw));
+        if (ident_missing(m, im, t))
+            continue;
+        if (k + (k > 0) + t.n < out_size) {
+            if (k > 0)
+                out[k++] = ' ';
+            memcpy(out + k, t.p, t.n);
+            k += t.n;
+            continue;
+        }
+        if (!warning || id != RP_IDENT_ADDRESS) {
+            sodium_memzero(out, k);
+            out[0] = '\0';
+            return too_small(m, im, id, out_size, err);
+        }
+        /* an address is long free text: its first words are worth more than nothing */
+        char next = ' '; /* the byte after the cut: the separator when out is full */
+        if (k == 0 || k + 1 < out_size) {
+            if (k > 0)
+                out[k++] = ' ';
+            size_t take = out_size - 1 - k; /* < t.n, as the value does not fit */
+            memcpy(out + k, t.p, take);
+            k += take;
+            next = t.p[take];
+        }
+        cut_at_word(out, k, next);
+        char cols[120];
+        ident_columns_text(im, cols, sizeof(cols));
+        memset(warning, 0, sizeof(*warning));
+        warning->column = (long)im->index[0] + 1;
+        rp_x_strlcpy(warning->column_name, im->column, sizeof(warning->column_name));
+        rp_x_strlcpy(warning->rule, "length", sizeof(warning->rule));
+        if (snprintf(warning->message, sizeof(warning->message),
+                     "the address (%s) is longer than %zu bytes: cut at a word boundary", cols,
+                     out_size - 1) < 0)
+            warning->message[0] = '\0';
+        return RP_OK;
+    }
+    out[k] = '\0';
+    return RP_OK;
+}
+
+/*
+ * The leading parts of a birth date @p t that no format reads in full, into @p date:
+ * the first format whose shape @p t has (every character read) and whose year is in
+ * BIRTH_YEAR_MIN..BIRTH_YEAR_MAX gives the year (its month is out of 1..12) or the year
+ * and the month (its day is not a day of that month). @return the parts kept, 1 or 2; 0
+ * when no format has the shape of @p t with such a year: nothing can be salvaged, and a
+ * value of no format's shape is more likely a wrong format than a damaged date.
+ */
+static int birth_date_salvage(tok t, date_formats f, char date[11])
+{
+    date[0] = '\0';
+    int kept = 0;
+    for (size_t i = 0; i < f.n && kept == 0; i++) {
+        date_parts p;
+        if (date_shape(t, f.v[i], &p) && p.y >= BIRTH_YEAR_MIN && p.y <= BIRTH_YEAR_MAX) {
+            kept = date_parts_valid(&p);
+            if (kept > date_n_parts(&p))
+                kept = date_n_parts(&p);
+            if (kept > 0)
+                date_write(&p, kept, date);
+        }
+        sodium_memzero(&p, sizeof(p));
+    }
+    return kept;
+}
+
+/*
+ * The birth date @p t (trimmed, not missing) into @p out. A value no format reads in
+ * full fails with RP_EDATA, unless @p warning is not NULL and the value has a format's
+ * shape with a year in range: then its valid leading parts are kept (see
+ * birth_date_salvage) and *@p warning says what was expected and what was kept.
+ */
+static int read_birth_date(
+    const rp_mapping *m, tok t, char *out, size_t out_size, rp_issue *warning, rp_error *err)
+{
+    const ident_map *im = &m->idents[RP_IDENT_BIRTH_DATE];
+    int rc = RP_OK;
+    char date[11];
+    date_formats f =
+        formats_or(&im->formats, default_birth_formats, RP_ARRAY_LEN(default_birth_formats));
+    if (!parse_date_any(t, f, date) || !birth_year_ok(date)) {
+        int kept = warning ? birth_date_salvage(t, f, date) : 0;
+        char hint[120];
+        date_hint(f, hint, sizeof(hint));
+        if (kept == 0) {
+            rc = rp_error_set_at(err, RP_EDATA, "", 0, (long)im->index[0] + 1,
+                                 "mapping '%s': column '%s' (identifier 'birth_date'): expected "
+                                 "a calendar date as %s with a year in %d..%d",
+                                 m->name, im->column, hint, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX);
+            date[0] = '\0';
+        } else {
+            memset(warning, 0, sizeof(*warning));
+            warning->column = (long)im->index[0] + 1;
+            rp_x_strlcpy(warning->column_name, im->column, sizeof(warning->column_name));
+            rp_x_strlcpy(warning->rule, "date", sizeof(warning->rule));
+            if (snprintf(warning->message, sizeof(warning->message),
+                         "expected a birth date as %s with a year in %d..%d; %s", hint,
+                         BIRTH_YEAR_MIN, BIRTH_YEAR_MAX,
+                         kept == 1 ? "kept the year only" : "kept the year and month only") < 0)
+                warning->message[0] = '\0';
+        }
+    }
+    if (rc == RP_OK && strlen(date) >= out_size)
+        rc = too_small(m, im, RP_IDENT_BIRTH_DATE, out_size, err);
+    else if (rc == RP_OK)
+        rp_x_strlcpy(out, date, out_size);
+    sodium_memzero(date, sizeof(date));
+    return rc;
+}
+
+/* rp_mapping_ident_read() and rp_mapping_ident_read_partial() (@p warning not NULL). */
+static int ident_read(const rp_mapping *m,
+                      rp_ident id,
+                      const char *const *row,
+                      size_t n_fields,
+                      char *out,
+                      size_t out_size,
+                      rp_issue *warning,
+                      rp_error *err)
 {
     if (out && out_size > 0)
         out[0] = '\0';
+    if (warning)
+        memset(warning, 0, sizeof(*warning));
     if (!m || !out || out_size == 0 || (!row && n_fields > 0))
         return rp_error_set(err, RP_EINVAL, "rp_mapping_ident_read: NULL argument");
     if ((unsigned)id >= (unsigned)RP_IDENT_COUNT)
@@ -1748,39 +2056,57 @@ int rp_mapping_ident_read(const rp_mapping *m,
     const ident_map *im = &m->idents[id];
     if (!im->column)
         return RP_OK;
-    /* bind found the column in the header, and the row is as wide as the header */
-    if (!RP_ALWAYS(row != NULL && im->index < n_fields))
+    /* bind found the columns in the header, and the row is as wide as the header */
+    bool in_range = row != NULL && im->columns.n > 0;
+    for (size_t c = 0; in_range && c < im->columns.n; c++)
+        in_range = im->index[c] < n_fields;
+    if (!RP_ALWAYS(in_range) || !row)
         return rp_error_set(err, RP_EINTERNAL, "mapping '%s': identifier column out of range",
                             m->name);
-    const char *raw = row[im->index] ? row[im->index] : "";
+    if (id != RP_IDENT_BIRTH_DATE)
+        return ident_text(m, id, row, out, out_size, warning, err);
+    const char *raw = row[im->index[0]] ? row[im->index[0]] : "";
     tok t = tok_trim(raw, strlen(raw));
-    if (t.n == 0 || in_list(&im->missing, t, false) || in_list(&m->missing, t, false) ||
-        in_list(&m->unknown, t, false))
+    if (ident_missing(m, im, t))
         return RP_OK;
-    if (id != RP_IDENT_BIRTH_DATE) {
-        if (t.n >= out_size)
-            return too_small(m, im, id, out_size, err);
-        memcpy(out, t.p, t.n);
-        out[t.n] = '\0';
-        return RP_OK;
-    }
+    return read_birth_date(m, t, out, out_size, warning, err);
+}
 
-    int rc = RP_OK;
-    char date[11];
-    date_formats f =
-        formats_or(&im->formats, default_birth_formats, RP_ARRAY_LEN(default_birth_formats));
-    if (!parse_date_any(t, f, date) || !birth_year_ok(date)) {
-        char hint[120];
-        date_hint(f, hint, sizeof(hint));
-        rc = rp_error_set_at(err, RP_EDATA, "", 0, (long)im->index + 1,
-                             "mapping '%s': column '%s' (identifier 'birth_date'): expected a "
-                             "calendar date as %s with a year in %d..%d",
-                             m->name, im->column, hint, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX);
-    } else if (strlen(date) >= out_size) {
-        rc = too_small(m, im, id, out_size, err);
-    } else {
-        rp_x_strlcpy(out, date, out_size);
+int rp_mapping_ident_read(const rp_mapping *m,
+                          rp_ident id,
+                          const char *const *row,
+                          size_t n_fields,
+                          char *out,
+                          size_t out_size,
+                          rp_error *err)
+{
+    return ident_read(m, id, row, n_fields, out, out_size, NULL, err);
+}
+
+int rp_mapping_ident_read_partial(const rp_mapping *m,
+                                  rp_ident id,
+                                  const char *const *row,
+                                  size_t n_fields,
+                                  char *out,
+                                  size_t out_size,
+                                  rp_issue *warning,
+                                  rp_error *err)
+{
+    if (!warning) {
+        if (out && out_size > 0)
+            out[0] = '\0';
+        return rp_error_set(err, RP_EINVAL, "rp_mapping_ident_read_partial: NULL argument");
     }
-    sodium_memzero(date, sizeof(date));
-    return rc;
+    return ident_read(m, id, row, n_fields, out, out_size, warning, err);
+}
+
+size_t rp_mapping_ident_columns(const rp_mapping *m, rp_ident id, const char *const **names)
+{
+    if (names)
+        *names = NULL;
+    if (!m || (unsigned)id >= (unsigned)RP_IDENT_COUNT || !m->idents[id].column)
+        return 0;
+    if (names)
+        *names = (const char *const *)m->idents[id].columns.items;
+    return m->idents[id].columns.n;
 }

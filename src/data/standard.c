@@ -358,18 +358,30 @@ void rp_data__country_at(size_t i, const char **alpha2, const char **alpha3)
     *alpha3 = countries_by_alpha2[i].a3;
 }
 
-/* Index of @p key in the sorted @p n entries, comparing alpha-2 (by_a3 false) or
- * alpha-3; -1 when absent. */
-static long country_search(const country_entry *tab, size_t n, const char *key, bool by_a3)
+/* The letters of a code as one integer that sorts as the code: "AB" is 'A' << 8 | 'B'. */
+static uint32_t code_value(const char *code, size_t len)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = v << 8 | (unsigned char)code[i];
+    return v;
+}
+
+/*
+ * Index of the code whose value (code_value) is @p key in the sorted @p n entries,
+ * comparing alpha-2 (by_a3 false) or alpha-3; -1 when absent. Integers, not strcmp:
+ * the look-up runs for every country of every record read.
+ */
+static long country_search(const country_entry *tab, size_t n, uint32_t key, bool by_a3)
 {
     size_t lo = 0;
     size_t hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(by_a3 ? tab[mid].a3 : tab[mid].a2, key);
-        if (c == 0)
+        uint32_t v = by_a3 ? code_value(tab[mid].a3, 3) : code_value(tab[mid].a2, 2);
+        if (v == key)
             return (long)mid;
-        if (c < 0)
+        if (v < key)
             lo = mid + 1;
         else
             hi = mid;
@@ -393,14 +405,14 @@ int rp_country_normalise(char out[3], const char *code)
     }
     if (len < 2 || len >= sizeof(key))
         return RP_ENOTFOUND;
-    key[len] = '\0';
+    uint32_t v = code_value(key, len);
     const country_entry *hit = NULL;
     if (len == 2) {
-        long i = country_search(countries_by_alpha2, RP_ARRAY_LEN(countries_by_alpha2), key, false);
+        long i = country_search(countries_by_alpha2, RP_ARRAY_LEN(countries_by_alpha2), v, false);
         if (i >= 0)
             hit = &countries_by_alpha2[i];
     } else {
-        long i = country_search(countries_by_alpha3, RP_ARRAY_LEN(countries_by_alpha3), key, true);
+        long i = country_search(countries_by_alpha3, RP_ARRAY_LEN(countries_by_alpha3), v, true);
         if (i >= 0)
             hit = &countries_by_alpha3[i];
     }
@@ -682,7 +694,7 @@ static void check_country(vstate *vs, rp_field f, const char code[3], rp_state s
     }
     if (st == RP_STATE_KNOWN) {
         char norm[3];
-        if (rp_country_normalise(norm, code) != RP_OK || strcmp(norm, code) != 0)
+        if (rp_country_normalise(norm, code) != RP_OK || norm[0] != code[0] || norm[1] != code[1])
             report(vs, f, code, "country",
                    "expected an upper-case ISO 3166-1 alpha-2 code (or XK) when known");
     } else if (code[0]) {

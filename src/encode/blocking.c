@@ -256,14 +256,6 @@ static unsigned name_codes(const char *s, char codes[BLOCK_WORDS][RP_ENC_PHON_MA
     return n;
 }
 
-static uint64_t le64(const unsigned char *h)
-{
-    uint64_t v = 0;
-    for (unsigned t = 0; t < 8; t++)
-        v |= (uint64_t)h[t] << (8u * t);
-    return v;
-}
-
 /* Two decimal digits of @p v (0..99) at @p out. */
 static void two_digits(char *out, int v)
 {
@@ -285,9 +277,7 @@ rule_key(const rp_encode__block_keys *k, unsigned rule, const char *a, const cha
     size_t lb = strlen(b);
     memcpy(msg + n, b, lb);
     n += lb;
-    unsigned char h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, msg, n, k->rule_key);
-    return le64(h);
+    return rp_encode__sip64(k->rule_key, msg, n);
 }
 
 /* Keyed 64-bit hash of the document rule and a canonical document number (wiped). */
@@ -297,10 +287,18 @@ static uint64_t document_key(const rp_encode__block_keys *k, const char *doc)
     size_t ld = strnlen(doc, 256);
     msg[0] = (unsigned char)RP_BLOCK_DOCUMENT;
     memcpy(msg + 1, doc, ld);
-    unsigned char h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, msg, 1 + ld, k->rule_key);
-    sodium_memzero(msg, sizeof msg);
-    return le64(h);
+    uint64_t h = rp_encode__sip64(k->rule_key, msg, 1 + ld);
+    sodium_memzero(msg, 1 + ld);
+    return h;
+}
+
+/* Bits pos[0..7] of @p clk as bits 0..7 of the result. */
+static uint64_t gather8(const uint64_t *clk, const uint16_t *pos)
+{
+#define RP_BIT(t) (((clk[pos[t] >> 6] >> (pos[t] & 63u)) & 1u) << (t))
+    return RP_BIT(0) | RP_BIT(1) | RP_BIT(2) | RP_BIT(3) | RP_BIT(4) | RP_BIT(5) | RP_BIT(6) |
+           RP_BIT(7);
+#undef RP_BIT
 }
 
 static void push(rp_enc_blocking *out, unsigned rule, uint64_t key)
@@ -356,36 +354,32 @@ void rp_encode__blocking(const rp_encode__block_keys *k,
 
     /*
      * LSH: band id and the band's sampled bits, packed little-endian. Positions were
-     * drawn below the CLK's bit count at creation; four accumulators break the serial
-     * dependency of the gather.
+     * drawn below the CLK's bit count at creation. Eight bits are gathered at a time
+     * with constant shifts; a message of up to 7 bytes (16 rows: 4) is hashed as one
+     * number, without building it in memory.
      */
     if (RP_NEVER(k->lsh_bands > 0 && words * 64u < k->lsh_bits))
         return;
+    size_t nb = (k->lsh_rows + 7u) / 8u;
     for (unsigned band = 0; band < k->lsh_bands; band++) {
         const uint16_t *pos = k->lsh_pos + (size_t)band * k->lsh_rows;
-        uint64_t a0 = 0;
-        uint64_t a1 = 0;
-        uint64_t a2 = 0;
-        uint64_t a3 = 0;
+        uint64_t bits = 0;
         unsigned r = 0;
-        for (; r + 4 <= k->lsh_rows; r += 4) {
-            a0 |= ((clk[pos[r] >> 6] >> (pos[r] & 63u)) & 1u) << r;
-            a1 |= ((clk[pos[r + 1] >> 6] >> (pos[r + 1] & 63u)) & 1u) << (r + 1);
-            a2 |= ((clk[pos[r + 2] >> 6] >> (pos[r + 2] & 63u)) & 1u) << (r + 2);
-            a3 |= ((clk[pos[r + 3] >> 6] >> (pos[r + 3] & 63u)) & 1u) << (r + 3);
-        }
+        for (; r + 8 <= k->lsh_rows; r += 8)
+            bits |= gather8(clk, pos + r) << r;
         for (; r < k->lsh_rows; r++)
-            a0 |= ((clk[pos[r] >> 6] >> (pos[r] & 63u)) & 1u) << r;
-        uint64_t bits = a0 | a1 | a2 | a3;
+            bits |= ((clk[pos[r] >> 6] >> (pos[r] & 63u)) & 1u) << r;
+        if (2 + nb <= 7) {
+            uint64_t m = (uint64_t)RP_BLOCK_LSH | (uint64_t)band << 8 | bits << 16;
+            push(out, RP_BLOCK_LSH, rp_encode__sip64_short(k->rule_key, m, 2 + nb));
+            continue;
+        }
         unsigned char msg[2 + RP_ENC_ROWS_MAX / 8];
         msg[0] = RP_BLOCK_LSH;
         msg[1] = (unsigned char)band;
-        size_t nb = (k->lsh_rows + 7u) / 8u;
         for (size_t t = 0; t < nb; t++)
             msg[2 + t] = (unsigned char)(bits >> (8u * t));
-        unsigned char h[crypto_shorthash_BYTES];
-        crypto_shorthash(h, msg, 2 + nb, k->rule_key);
-        push(out, RP_BLOCK_LSH, le64(h));
+        push(out, RP_BLOCK_LSH, rp_encode__sip64(k->rule_key, msg, 2 + nb));
     }
     /* the document number, exactly: short numbers would make large blocks */
     if (doc_canon != NULL && strnlen(doc_canon, 5) >= 5)

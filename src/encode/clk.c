@@ -39,11 +39,15 @@
  * configuration: every q-gram for q <= 3 over the field's alphabet ('_' and 'a'..'z' for
  * names; with '0'..'9' for addresses; '0'..'9' and 'A'..'Z' for documents), every
  * year, month, day and month-day token of a birth date, every sex token. Encoding a
- * record is then table look-ups and bit sets. With salt_birth_year the tables of a
- * birth year are built the first time a record of that year is encoded (about 3 ms and
- * 170 KB each for the defaults; under a mutex, so that encoding stays thread-safe), as
- * long as one year's tables fit SALT_TABLES_MAX bytes. Tokens outside the tables (other
- * bytes, q > 3) and salted records whose year has no tables are hashed one by one. The
+ * record is then table look-ups and bit sets. For unsalted records each table entry
+ * also has its row: the token's l-bit filter (its k positions set), so that a q-gram
+ * costs l / 128 vector ORs instead of k scattered bit sets; the rows of all fields are
+ * kept while they fit ROWS_BYTES_MAX (about 0.5 MB for the defaults), and a word whose
+ * k is not the field's (a secondary name word) sets its positions from the table. With
+ * salt_birth_year the tables of a birth year are built the first time a record of that year is
+ * encoded (about 3 ms and 170 KB each for the defaults; under a mutex, so that encoding stays
+ * thread-safe), as long as one year's tables fit SALT_TABLES_MAX bytes. Tokens outside the tables
+ * (other bytes, q > 3) and salted records whose year has no tables are hashed one by one. The
  * tables hold the same positions the hash gives; a test checks every path against a
  * re-implementation of this construction. They are key material and live, with the
  * keys, in guarded memory.
@@ -71,6 +75,7 @@ static const unsigned char NONCE_LSH[8] = {'l', 's', 'h', 'b', 'a', 'n', 'd', '1
 /* ==== token alphabets of the tables ==== */
 
 #define TABLE_QMAX      3u
+#define ROWS_BYTES_MAX  ((size_t)1 << 20) /* token filter rows of all fields, bytes */
 #define TABLE_BYTES_MAX ((size_t)4 << 20) /* larger tables are not built: tokens are hashed */
 
 /*
@@ -127,7 +132,7 @@ typedef struct salt_cache {
 /* Keys in guarded memory (the start of the guarded region; 64-byte aligned). */
 typedef struct enc_keys {
     crypto_generichash_state field_state[RP_ENC_FIELD_COUNT]; /* keyed, nothing absorbed */
-    crypto_generichash_state pseudo_state;
+    unsigned char pseudo_key[16]; /* SipHash-2-4-128 key of pseudonyms */
     unsigned char blip_key[crypto_stream_chacha20_KEYBYTES];
     rp_encode__block_keys bk;
 } enc_keys;
@@ -144,12 +149,14 @@ struct rp_encoder {
     unsigned char *guard; /* sodium_malloc region: keys then tables; read-only after setup */
     size_t guard_size;
     const enc_keys *keys;
-    const uint16_t *tab[RP_ENC_FIELD_COUNT]; /* positions per token, k per entry; or NULL */
-    const uint16_t *perm;                    /* balancing: 2l positions; or NULL */
-    size_t tab_n[RP_ENC_FIELD_COUNT];        /* entries of each table */
-    size_t tab_off[RP_ENC_FIELD_COUNT];      /* offset of each table from the first */
-    size_t tab_bytes;                        /* bytes of all tables */
-    salt_cache *salt;                        /* per-year salted tables; NULL when off */
+    const uint16_t *tab[RP_ENC_FIELD_COUNT];  /* positions per token, k per entry; or NULL */
+    const uint16_t *perm;                     /* balancing: 2l positions; or NULL */
+    size_t tab_n[RP_ENC_FIELD_COUNT];         /* entries of each table */
+    size_t tab_off[RP_ENC_FIELD_COUNT];       /* offset of each table from the first */
+    size_t tab_bytes;                         /* bytes of all tables */
+    const uint64_t *rows[RP_ENC_FIELD_COUNT]; /* unsalted: each token's filter bits, wl words
+                                                 per entry; or NULL */
+    salt_cache *salt;                         /* per-year salted tables; NULL when off */
 };
 
 const rp_enc_schema *rp_encoder_schema(const rp_encoder *e)
@@ -200,6 +207,50 @@ static void set_positions(uint64_t *f, const uint16_t *pos, unsigned k)
         f[pos[i] >> 6] |= (uint64_t)1 << (pos[i] & 63u);
 }
 
+/*
+ * OR the @p wl words of a token's filter bits (a row of rp_encoder.rows) into @p f; two
+ * words at a time in a 16-byte vector where the compiler has vector types (SSE2 on
+ * x86-64, NEON on arm64), which the build's -O2 does not do by itself here.
+ */
+#if defined(__GNUC__)
+typedef uint64_t row_vec __attribute__((vector_size(16)));
+
+static void or_row(uint64_t *f, const uint64_t *row, unsigned wl)
+{
+    unsigned w = 0;
+    for (; w + 4 <= wl; w += 4) {
+        row_vec a0;
+        row_vec a1;
+        row_vec b0;
+        row_vec b1;
+        memcpy(&a0, f + w, sizeof(a0));
+        memcpy(&a1, f + w + 2, sizeof(a1));
+        memcpy(&b0, row + w, sizeof(b0));
+        memcpy(&b1, row + w + 2, sizeof(b1));
+        a0 |= b0;
+        a1 |= b1;
+        memcpy(f + w, &a0, sizeof(a0));
+        memcpy(f + w + 2, &a1, sizeof(a1));
+    }
+    for (; w + 2 <= wl; w += 2) {
+        row_vec a;
+        row_vec b;
+        memcpy(&a, f + w, sizeof(a));
+        memcpy(&b, row + w, sizeof(b));
+        a |= b;
+        memcpy(f + w, &a, sizeof(a));
+    }
+    if (w < wl)
+        f[w] |= row[w];
+}
+#else
+static void or_row(uint64_t *f, const uint64_t *row, unsigned wl)
+{
+    for (unsigned w = 0; w < wl; w++)
+        f[w] |= row[w];
+}
+#endif
+
 /* Token text of birth-date table entry @p e into @p buf; its length. */
 static size_t date_token(unsigned e, char buf[16])
 {
@@ -221,8 +272,10 @@ static const char *const sex_tokens[SEX_ENTRIES] = {"s:f", "s:m", "s:x"};
 
 /* What one encode call needs while adding tokens; lives on the caller's stack. */
 typedef struct rec_ctx {
-    crypto_generichash_state st;             /* scratch state: wiped at the end of the call */
-    const uint16_t *tab[RP_ENC_FIELD_COUNT]; /* tables for this record's salt, or NULL */
+    crypto_generichash_state st;              /* scratch state: wiped at the end of the call */
+    bool st_used;                             /* st was used (it needs wiping) */
+    const uint16_t *tab[RP_ENC_FIELD_COUNT];  /* tables for this record's salt, or NULL */
+    const uint64_t *rows[RP_ENC_FIELD_COUNT]; /* e->rows when unsalted, else NULL */
     const rp_encoder *e;
     size_t salt_len; /* 0: unsalted */
     unsigned char salt[8];
@@ -230,12 +283,17 @@ typedef struct rec_ctx {
     size_t doc_chars;         /* its length in characters */
 } rec_ctx;
 
-/* Add one token of field @p f (slow path: hash it). */
-static void add_hashed(rec_ctx *c, unsigned f, const unsigned char *tok, size_t len, uint64_t *flt)
+/*
+ * Add one token of field @p f with @p k positions (slow path: hash it). The first k of
+ * a token's positions do not depend on how many more are drawn: a secondary name word's
+ * bits (k_secondary) are a subset of the same word's as a core word.
+ */
+static void
+add_hashed(rec_ctx *c, unsigned f, const unsigned char *tok, size_t len, unsigned k, uint64_t *flt)
 {
     const rp_encoder *e = c->e;
     uint16_t pos[RP_ENC_K_MAX];
-    unsigned k = e->schema.fields[f].k;
+    c->st_used = true;
     token_positions(&e->keys->field_state[f], &c->st, c->salt, c->salt_len, tok, len, k, e->l, pos);
     set_positions(flt, pos, k);
 }
@@ -254,18 +312,26 @@ static size_t utf8_len(unsigned char c)
 
 /*
  * Add the q-grams of the @p n_chars characters at @p t (@p utf8: characters are UTF-8
- * sequences; else bytes) to @p flt, by table when every character of the q-gram is in
- * the field's alphabet, else by hash of the q-gram's bytes. Fewer than q characters make
- * one token. On the table path each character is mapped to its alphabet index once and
- * a q-gram's entry is sum a[g + t] * |alphabet|^t.
+ * sequences; else bytes) to @p flt, @p k positions each (at most the field's k, which
+ * is the stride of the table: a smaller k uses the first k of an entry), by table when
+ * every character of the q-gram is in the field's alphabet, else by hash of the
+ * q-gram's bytes. Fewer than q characters make one token. On the table path each
+ * character is mapped to its alphabet index once and a q-gram's entry is
+ * sum a[g + t] * |alphabet|^t.
  */
-static void
-add_qgrams(rec_ctx *c, unsigned f, const unsigned char *t, size_t n_chars, bool utf8, uint64_t *flt)
+static void add_qgrams(rec_ctx *c,
+                       unsigned f,
+                       const unsigned char *t,
+                       size_t n_chars,
+                       bool utf8,
+                       unsigned k,
+                       uint64_t *flt)
 {
     const rp_encoder *e = c->e;
     unsigned q = e->schema.fields[f].q;
-    unsigned k = e->schema.fields[f].k;
+    unsigned stride = e->schema.fields[f].k;
     const uint16_t *tab = c->tab[f];
+    const uint64_t *rows = k == stride ? c->rows[f] : NULL; /* rows hold the field's k */
     size_t off[RP_ENC_DOC_MAX + 3]; /* byte offset of each character, and the end */
     int ax[RP_ENC_DOC_MAX + 3];
     size_t o = 0;
@@ -279,10 +345,22 @@ add_qgrams(rec_ctx *c, unsigned f, const unsigned char *t, size_t n_chars, bool 
     }
     off[n_chars] = o;
     if (n_chars < q) {
-        add_hashed(c, f, t, o, flt);
+        add_hashed(c, f, t, o, k, flt);
         return;
     }
     int size = (int)e->asize[f];
+    if (rows && q == 2) {
+        /* the default q of every q-gram field, with rows: the common case, unrolled */
+        for (size_t g = 0; g + 2 <= n_chars; g++) {
+            int a = ax[g];
+            int b = ax[g + 1];
+            if ((a | b) >= 0)
+                or_row(flt, rows + (size_t)(a + b * size) * e->wl, e->wl);
+            else
+                add_hashed(c, f, t + off[g], off[g + 2] - off[g], k, flt);
+        }
+        return;
+    }
     for (size_t g = 0; g + q <= n_chars; g++) {
         if (tab) {
             int idx = 0;
@@ -293,18 +371,28 @@ add_qgrams(rec_ctx *c, unsigned f, const unsigned char *t, size_t n_chars, bool 
                 idx += ax[g + u] * mul;
                 mul *= size;
             }
+            if (ok && rows) {
+                or_row(flt, rows + (size_t)idx * e->wl, e->wl);
+                continue;
+            }
             if (ok) {
-                set_positions(flt, tab + (size_t)idx * k, k);
+                set_positions(flt, tab + (size_t)idx * stride, k);
                 continue;
             }
         }
-        add_hashed(c, f, t + off[g], off[g + q] - off[g], flt);
+        add_hashed(c, f, t + off[g], off[g + q] - off[g], k, flt);
     }
 }
 
-/* Add the q-grams of name or address @p s, each word padded with '_', to @p flt. */
-static void add_words(rec_ctx *c, unsigned f, const char *s, uint64_t *flt)
+/*
+ * Add the q-grams of name or address @p s, each word padded with '_', to @p flt: word w
+ * with ks->k[w] positions per q-gram, or the field's k when @p ks is NULL.
+ */
+static void
+add_words(rec_ctx *c, unsigned f, const char *s, const rp_encode__word_ks *ks, uint64_t *flt)
 {
+    unsigned k_field = c->e->schema.fields[f].k;
+    size_t w = 0;
     unsigned char pw[RP_NAME_MAX + 2];
     size_t i = 0;
     while (s[i]) {
@@ -319,7 +407,10 @@ static void add_words(rec_ctx *c, unsigned f, const char *s, uint64_t *flt)
         pw[0] = '_';
         memcpy(pw + 1, s + start, wlen);
         pw[wlen + 1] = '_';
-        add_qgrams(c, f, pw, wlen + 2, false, flt);
+        /* a word beyond ks (more than RP_ENC_NAME_WORDS_MAX) gets the field's k */
+        unsigned k = ks && w < ks->n ? ks->k[w] : k_field;
+        w++;
+        add_qgrams(c, f, pw, wlen + 2, false, k, flt);
     }
 }
 
@@ -328,6 +419,10 @@ static void add_entry(rec_ctx *c, unsigned f, unsigned entry, uint64_t *flt)
 {
     const rp_encoder *e = c->e;
     unsigned k = e->schema.fields[f].k;
+    if (c->rows[f]) {
+        or_row(flt, c->rows[f] + (size_t)entry * e->wl, e->wl);
+        return;
+    }
     if (c->tab[f]) {
         set_positions(flt, c->tab[f] + (size_t)entry * k, k);
         return;
@@ -342,7 +437,7 @@ static void add_entry(rec_ctx *c, unsigned f, unsigned entry, uint64_t *flt)
         len = strlen(sex_tokens[entry]);
         memcpy(tok, sex_tokens[entry], len);
     }
-    add_hashed(c, f, (const unsigned char *)tok, len, flt);
+    add_hashed(c, f, (const unsigned char *)tok, len, k, flt);
 }
 
 /*
@@ -424,14 +519,18 @@ static bool field_present(const rec_ctx *c, const rp_enc_identifiers *id, unsign
 
 static void add_field(rec_ctx *c, const rp_enc_identifiers *id, unsigned f, uint64_t *flt)
 {
+    rp_encode__word_ks ks;
     if (f == RP_ENC_BIRTH_DATE)
         add_birth(c, &id->birth, flt);
     else if (f == RP_ENC_SEX)
         add_entry(c, f, (unsigned)sex_entry(id->sex), flt);
     else if (f == RP_ENC_DOCUMENT)
-        add_qgrams(c, f, (const unsigned char *)c->doc, c->doc_chars, true, flt);
+        add_qgrams(c, f, (const unsigned char *)c->doc, c->doc_chars, true,
+                   c->e->schema.fields[f].k, flt);
+    else if (rp_encode__name_word_ks(&c->e->schema, id, f, &ks))
+        add_words(c, f, ident_text(id, f), &ks, flt); /* naming-convention word roles */
     else
-        add_words(c, f, ident_text(id, f), flt);
+        add_words(c, f, ident_text(id, f), NULL, flt);
 }
 
 /* ==== document numbers ==== */
@@ -510,6 +609,23 @@ int rp_encode__document_canon(const char *in,
                             RP_ENC_DOC_MAX - 1);
     int32_t i = 0;
     while (i < (int32_t)len) {
+        unsigned char b = (unsigned char)in[i];
+        if (b < 0x80) {
+            /* ASCII, as document_char() would treat it: letters upper-cased, digits
+               kept, everything else dropped; without ICU's property look-ups */
+            i++;
+            if (b >= 'a' && b <= 'z')
+                b = (unsigned char)(b - 'a' + 'A');
+            if (!((b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z')))
+                continue;
+            if (!put_char(out, &o, b)) {
+                out[0] = '\0';
+                return rp_error_set(err, RP_EINVAL, "document number longer than %d bytes",
+                                    RP_ENC_DOC_MAX - 1);
+            }
+            chars++;
+            continue;
+        }
         UChar32 ch = next_char(in, &i, (int32_t)len);
         if (ch < 0) {
             out[0] = '\0';
@@ -695,19 +811,24 @@ int rp_encoder_encode(const rp_encoder *e,
     rec_ctx c;
     c.e = e;
     c.salt_len = 0;
+    c.st_used = false;
     c.doc_chars = 0;
     c.doc[0] = '\0';
     if (e->schema.fields[RP_ENC_DOCUMENT].used) {
         rc = rp_encode__document_canon(id->document, c.doc, &c.doc_chars, err);
-        if (rc != RP_OK)
+        if (rc != RP_OK) {
+            sodium_memzero(c.doc, sizeof(c.doc));
             return rc;
+        }
     }
     if (e->schema.salt_birth_year && id->birth.year) {
         int n = snprintf((char *)c.salt, sizeof(c.salt), "y:%04d", id->birth.year);
         c.salt_len = n > 0 ? (size_t)n : 0;
     }
+
     const unsigned char *salted = c.salt_len ? salt_tables(e, id->birth.year) : NULL;
     for (unsigned f = 0; f < RP_ENC_FIELD_COUNT; f++) {
+        c.rows[f] = c.salt_len ? NULL : e->rows[f];
         if (!c.salt_len)
             c.tab[f] = e->tab[f];
         else if (salted && e->tab[f])
@@ -740,10 +861,13 @@ int rp_encoder_encode(const rp_encoder *e,
         harden(e, fb, record_seed, 1u + f, out_f);
     }
     harden(e, base, record_seed, 0, clk);
-    sodium_memzero(&c.st, sizeof(c.st));
+    if (c.st_used)
+        sodium_memzero(&c.st, sizeof(c.st));
     if (blocking)
         rp_encode__blocking(&e->keys->bk, id, c.doc, clk, e->words, blocking);
-    sodium_memzero(c.doc, sizeof(c.doc));
+    /* rp_encode__document_canon wrote the number and its NUL, nothing after them */
+    sodium_memzero(c.doc, strnlen(c.doc, sizeof(c.doc)));
+    sodium_memzero(base, e->wl * sizeof(uint64_t));
     return RP_OK;
 }
 
@@ -751,16 +875,20 @@ int rp_encoder_encode(const rp_encoder *e,
 
 void rp_encoder_pseudonym(const rp_encoder *e, const char *list, const char *case_id, char out[33])
 {
-    crypto_generichash_state st;
-    unsigned char h[16];
+    static const char digits[] = "0123456789abcdef";
     static const unsigned char zero = 0;
-    memcpy(&st, &e->keys->pseudo_state, sizeof(st));
-    crypto_generichash_update(&st, (const unsigned char *)list, strlen(list));
-    crypto_generichash_update(&st, &zero, 1);
-    crypto_generichash_update(&st, (const unsigned char *)case_id, strlen(case_id));
-    crypto_generichash_final(&st, h, sizeof(h));
-    sodium_bin2hex(out, 33, h, sizeof(h));
-    sodium_memzero(&st, sizeof(st));
+    rp_encode__sip128 st;
+    unsigned char h[16];
+    rp_encode__sip128_init(&st, e->keys->pseudo_key);
+    rp_encode__sip128_update(&st, list, strlen(list));
+    rp_encode__sip128_update(&st, &zero, 1);
+    rp_encode__sip128_update(&st, case_id, strlen(case_id));
+    rp_encode__sip128_final(&st, h); /* wipes st */
+    for (size_t i = 0; i < sizeof(h); i++) {
+        out[2 * i] = digits[h[i] >> 4];
+        out[2 * i + 1] = digits[h[i] & 15u];
+    }
+    out[32] = '\0';
 }
 
 /*
@@ -990,6 +1118,40 @@ derive_field_keys(enc_keys *keys, const rp_enc_schema *schema, const unsigned ch
     sodium_memzero(sub, sizeof(sub));
 }
 
+/*
+ * Room for the token filter rows (rp_encoder.rows) of the fields with tables, in field
+ * order while all fit ROWS_BYTES_MAX: @p off_rows[f] gets the offset of field f's rows
+ * in the guarded region (0: none), starting at @p size. @return the new size.
+ */
+static size_t layout_rows(const rp_encoder *e,
+                          const size_t n_tab[RP_ENC_FIELD_COUNT],
+                          size_t size,
+                          size_t off_rows[RP_ENC_FIELD_COUNT])
+{
+    size_t rows_bytes = 0;
+    for (unsigned f = 0; f < RP_ENC_FIELD_COUNT; f++) {
+        size_t b = n_tab[f] * e->wl * sizeof(uint64_t);
+        off_rows[f] = 0;
+        if (b == 0 || rows_bytes + b > ROWS_BYTES_MAX)
+            continue;
+        off_rows[f] = size;
+        rows_bytes += b;
+        size += align64(b);
+    }
+    return size;
+}
+
+/* Field @p f's rows at @p at (zeroed): entry i's k positions of @p tab set. @return them. */
+static const uint64_t *
+fill_rows(const rp_encoder *e, unsigned f, const uint16_t *tab, size_t n, unsigned char *at)
+{
+    uint64_t *rows = (uint64_t *)(void *)at;
+    unsigned k = e->schema.fields[f].k;
+    for (size_t i = 0; i < n; i++)
+        set_positions(rows + i * e->wl, tab + i * k, k);
+    return rows;
+}
+
 int rp_encoder_new(rp_encoder **out,
                    const rp_enc_schema *schema,
                    const rp_secret *secret,
@@ -1041,6 +1203,8 @@ int rp_encoder_new(rp_encoder **out,
     size += align64(n_lsh * sizeof(uint16_t));
     size_t off_tmp = size; /* scratch for LSH sampling, dropped with the region's tail */
     size += align64((size_t)e->bits * sizeof(uint16_t));
+    size_t off_rows[RP_ENC_FIELD_COUNT];
+    size = layout_rows(e, n_tab, size, off_rows);
 
     e->guard_size = size;
     e->guard = sodium_malloc(size);
@@ -1056,8 +1220,8 @@ int rp_encoder_new(rp_encoder **out,
     const unsigned char *master = rp_encode__secret_bytes(secret);
     unsigned char sub[32];
     derive_field_keys(keys, schema, master);
-    crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_PSEUDONYM, KDF_CONTEXT, master);
-    crypto_generichash_init(&keys->pseudo_state, sub, sizeof(sub), 16);
+    crypto_kdf_derive_from_key(keys->pseudo_key, sizeof(keys->pseudo_key), SUBKEY_PSEUDONYM,
+                               KDF_CONTEXT, master);
     crypto_kdf_derive_from_key(keys->blip_key, sizeof(keys->blip_key), SUBKEY_BLIP, KDF_CONTEXT,
                                master);
     crypto_kdf_derive_from_key(keys->bk.rule_key, sizeof(keys->bk.rule_key), SUBKEY_BLOCKING,
@@ -1072,6 +1236,8 @@ int rp_encoder_new(rp_encoder **out,
         e->tab[f] = tab;
         e->tab_n[f] = n_tab[f];
         e->tab_off[f] = off_tab[f] - off_tab[0];
+        if (off_rows[f])
+            e->rows[f] = fill_rows(e, f, tab, n_tab[f], e->guard + off_rows[f]);
     }
 
     /* Balancing permutation: keyed Fisher-Yates over the 2l bits. */
@@ -1142,6 +1308,17 @@ int rp_encoder_new(rp_encoder **out,
 out:
     rp_encoder_free(e);
     return rc;
+}
+
+const rp_encode__block_keys *rp_encode__encoder_block_keys(const rp_encoder *e)
+{
+    return &e->keys->bk;
+}
+
+void rp_encode__encoder_drop_rows(rp_encoder *e)
+{
+    for (unsigned f = 0; f < RP_ENC_FIELD_COUNT; f++)
+        e->rows[f] = NULL;
 }
 
 void rp_encoder_free(rp_encoder *e)

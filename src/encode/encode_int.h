@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ==== limits of a schema (schema.c) ==== */
 
@@ -52,6 +53,29 @@ int rp_encode__schema_check(const rp_enc_schema *s, rp_error *err);
 /** JSON name of a field ("given_name", "family_name", "patronymic", "birth_date",
  *  "sex", "document", "address"); NULL when out of range. */
 const char *rp_encode__field_name(rp_enc_field f);
+
+/* ==== naming conventions (name_rules.c) ==== */
+
+/** Most words of a name: one of RP_NAME_MAX - 1 bytes has at most half as many. */
+#define RP_ENC_NAME_WORDS_MAX (RP_NAME_MAX / 2)
+
+/** Hash positions per q-gram of each word of one name field, in order. */
+typedef struct rp_encode__word_ks {
+    size_t n;                          /* words: runs of bytes other than ' ' */
+    unsigned k[RP_ENC_NAME_WORDS_MAX]; /* the field's k (core) or k_secondary */
+} rp_encode__word_ks;
+
+/**
+ * The k of each word of name field @p f (given or family name) of record @p id under
+ * schema @p s: the field's k for core words, s->k_secondary for secondary ones, by the
+ * naming convention of id->lang (docs/encoding.md "Naming conventions"). False, with
+ * @p out untouched, when every word gets the field's k: name_rules off, another field,
+ * no lang or a language without a rule.
+ */
+bool rp_encode__name_word_ks(const rp_enc_schema *s,
+                             const rp_enc_identifiers *id,
+                             unsigned f,
+                             rp_encode__word_ks *out);
 
 /* ==== document numbers (clk.c) ==== */
 
@@ -162,6 +186,128 @@ int rp_encode__read_hub_secret(const char *path,
  * encoder's key derivation only.
  */
 const unsigned char *rp_encode__secret_bytes(const rp_secret *s);
+
+/* ==== token filter rows (clk.c) ==== */
+
+/**
+ * Make @p e set each token's bit positions one by one, as it does for salted records,
+ * instead of ORing the token's precomputed filter row: the result is the same. Not
+ * thread-safe; for tests, before any rp_encoder_encode() call.
+ */
+void rp_encode__encoder_drop_rows(rp_encoder *e);
+
+/** @p e's blocking key material (borrowed, read-only), for tests. */
+const rp_encode__block_keys *rp_encode__encoder_block_keys(const rp_encoder *e);
+
+/* ==== SipHash-2-4, 128-bit output, fed in pieces (keys.c) ==== */
+
+/** A SipHash-2-4-128 computation (as crypto_shorthash_siphashx24) in progress. */
+typedef struct rp_encode__sip128 {
+    uint64_t v[4];
+    uint64_t tail; /* bytes of the unfinished word */
+    size_t len;    /* bytes absorbed */
+} rp_encode__sip128;
+
+/** One SipHash round on state @p v. */
+static inline void rp_encode__sipround(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = (v[1] << 13) | (v[1] >> 51);
+    v[1] ^= v[0];
+    v[0] = (v[0] << 32) | (v[0] >> 32);
+    v[2] += v[3];
+    v[3] = (v[3] << 16) | (v[3] >> 48);
+    v[3] ^= v[2];
+    v[0] += v[3];
+    v[3] = (v[3] << 21) | (v[3] >> 43);
+    v[3] ^= v[0];
+    v[2] += v[1];
+    v[1] = (v[1] << 17) | (v[1] >> 47);
+    v[1] ^= v[2];
+    v[2] = (v[2] << 32) | (v[2] >> 32);
+}
+
+/** The 8 bytes at @p p as a little-endian number. */
+static inline uint64_t rp_encode__load_le64(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v = 0;
+    memcpy(&v, p, sizeof(v));
+    return v;
+#else
+    uint64_t v = 0;
+    for (unsigned b = 0; b < 8; b++)
+        v |= (uint64_t)p[b] << (8u * b);
+    return v;
+#endif
+}
+
+/**
+ * SipHash-2-4 with a 64-bit output of the @p len bytes at @p m under the 16-byte @p key:
+ * the value crypto_shorthash() gives, read as a little-endian number. Inline, so that
+ * the blocking keys of a record (some twenty short messages) cost no library calls and
+ * overlap in the processor.
+ */
+static inline uint64_t
+rp_encode__sip64(const unsigned char key[16], const unsigned char *m, size_t len)
+{
+    uint64_t k0 = rp_encode__load_le64(key);
+    uint64_t k1 = rp_encode__load_le64(key + 8);
+    uint64_t v[4] = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+                     k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w = rp_encode__load_le64(m + i);
+        v[3] ^= w;
+        rp_encode__sipround(v);
+        rp_encode__sipround(v);
+        v[0] ^= w;
+    }
+    uint64_t last = (uint64_t)(len & 0xffu) << 56;
+    for (unsigned b = 0; i + b < len; b++)
+        last |= (uint64_t)m[i + b] << (8u * b);
+    v[3] ^= last;
+    rp_encode__sipround(v);
+    rp_encode__sipround(v);
+    v[0] ^= last;
+    v[2] ^= 0xffu;
+    for (unsigned r = 0; r < 4; r++)
+        rp_encode__sipround(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/**
+ * rp_encode__sip64() of a message of @p len <= 7 bytes given as the little-endian number
+ * @p m (its bytes beyond @p len zero): one block, nothing to copy.
+ */
+static inline uint64_t rp_encode__sip64_short(const unsigned char key[16], uint64_t m, size_t len)
+{
+    uint64_t k0 = rp_encode__load_le64(key);
+    uint64_t k1 = rp_encode__load_le64(key + 8);
+    uint64_t v[4] = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+                     k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
+    uint64_t last = m | (uint64_t)(len & 0xffu) << 56;
+    v[3] ^= last;
+    rp_encode__sipround(v);
+    rp_encode__sipround(v);
+    v[0] ^= last;
+    v[2] ^= 0xffu;
+    for (unsigned r = 0; r < 4; r++)
+        rp_encode__sipround(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/** Start with the 16-byte @p key (crypto_shorthash_siphashx24_KEYBYTES). */
+void rp_encode__sip128_init(rp_encode__sip128 *s, const unsigned char key[16]);
+
+/** Absorb @p n bytes at @p data. */
+void rp_encode__sip128_update(rp_encode__sip128 *s, const void *data, size_t n);
+
+/**
+ * The 16-byte hash, byte-identical to crypto_shorthash_siphashx24() of everything
+ * absorbed, into @p out; @p s is wiped.
+ */
+void rp_encode__sip128_final(rp_encode__sip128 *s, unsigned char out[16]);
 
 /** sodium_init() once; false when libsodium cannot be initialised. */
 bool rp_encode__sodium_ready(void);

@@ -126,6 +126,7 @@ struct rp_normaliser {
     size_t tab_cap, tab_n;
     rp_x_arena tab_arena;
     bool use_table; /* false while the table itself is loaded */
+    bool digits;    /* this call keeps digits as words (rp_normalise_address) */
     /* scratch, reused */
     UChar *u_in, *u_nfkc, *u_tr;
     int32_t u_in_cap, u_nfkc_cap, u_tr_cap;
@@ -683,7 +684,13 @@ static bool is_apostrophe(UChar32 c)
            c == 0x02BF || c == 0x055A || c == 0x05F3 || c == 0x00B7 || c == 0xFF07;
 }
 
-/* Words of an all-ASCII input: letters lowered, apostrophes dropped, the rest separates. */
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Words of an all-ASCII input: letters lowered, apostrophes dropped, the rest separates.
+ * With n->digits, a run of digits is a word of its own (12a: 12, a). */
 static int ascii_words(rp_normaliser *n, const char *in, size_t len)
 {
     char *w = NULL;
@@ -697,7 +704,14 @@ static int ascii_words(rp_normaliser *n, const char *in, size_t len)
             c = in[i];
         if (c >= 'A' && c <= 'Z')
             c = (char)(c + ('a' - 'A'));
-        if (c >= 'a' && c <= 'z') {
+        bool digit = n->digits && is_digit(c);
+        if (wn > 0 && (digit || (c >= 'a' && c <= 'z')) && digit != is_digit(w[wn - 1])) {
+            /* letters after digits or digits after letters: a new word */
+            if (wl_push(&n->raw, w, wn) != RP_OK)
+                return RP_ENOMEM;
+            wn = 0;
+        }
+        if ((c >= 'a' && c <= 'z') || digit) {
             w[wn++] = c;
         } else if (c == '\'' || c == '`') {
             continue;
@@ -861,23 +875,34 @@ static int icu_nfkc(rp_normaliser *n, const char *in, size_t len, int32_t *nk, r
 }
 
 /* Words of n->u_nfkc[0..nk) into n->words: letters and marks; apostrophes and
- * default-ignorables (ZWNJ, soft hyphen) vanish inside a word; the rest separates. */
+ * default-ignorables (ZWNJ, soft hyphen) vanish inside a word; the rest separates. With
+ * n->digits, a run of decimal digits of any script is a word of its own, in ASCII digits. */
 static int icu_split(rp_normaliser *n, int32_t nk)
 {
     ul_clear(&n->words);
-    bool in_word = false;
+
+    enum { NONE, LETTERS, DIGITS };
+
+    int in_word = NONE;
     for (int32_t i = 0; i < nk;) {
         UChar32 c;
         U16_NEXT(n->u_nfkc, i, nk, c);
         if (is_apostrophe(c) || u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
             continue;
-        if (!(U_GET_GC_MASK(c) & (U_GC_L_MASK | U_GC_M_MASK))) {
-            in_word = false;
+        int kind = NONE;
+        if (U_GET_GC_MASK(c) & (U_GC_L_MASK | U_GC_M_MASK))
+            kind = LETTERS;
+        else if (n->digits && u_charType(c) == U_DECIMAL_DIGIT_NUMBER && u_charDigitValue(c) >= 0)
+            kind = DIGITS;
+        if (kind == NONE) {
+            in_word = NONE;
             continue;
         }
-        if (!in_word && ul_begin(&n->words) != RP_OK)
+        if (kind == DIGITS)
+            c = (UChar32)('0' + u_charDigitValue(c));
+        if (in_word != kind && ul_begin(&n->words) != RP_OK)
             return RP_ENOMEM;
-        in_word = true;
+        in_word = kind;
         if (ul_putc(&n->words, c) != RP_OK)
             return RP_ENOMEM;
     }
@@ -1184,7 +1209,9 @@ static int particles(rp_normaliser *n)
         }
         bool chain = !last && is_chain(w, len) &&
                      (n->pend.len > 0 || is_join(wl_word(l, i + 1), l->wlen[i + 1]));
-        if (!last && (is_join(w, len) || chain)) {
+        /* a particle never joins a number (an address's "St 12"): folds take letters only */
+        bool before_number = !last && is_digit(wl_word(l, i + 1)[0]);
+        if (!last && !before_number && (is_join(w, len) || chain)) {
             const char *form = particle_form(w, len);
             if (form)
                 rp_x_buf_puts(&n->pend, form);
@@ -1301,11 +1328,13 @@ static int fold_out(rp_normaliser *n, const char code[3], char *out, size_t out_
             bulgarian_schwa(n->cooked.buf + n->cooked.off[i], wl);
         if (grow_bytes(&n->fold, &n->fold_cap, RP_NORM_FOLD_SIZE(wl)) != RP_OK)
             return oom(err);
-        size_t fl = rp_encode__norm_fold(wl_word(&n->cooked, i), wl, n->fold);
+        const char *cw = wl_word(&n->cooked, i);
+        bool number = wl > 0 && is_digit(cw[0]); /* digits stay as written */
+        size_t fl = number ? wl : rp_encode__norm_fold(cw, wl, n->fold);
         if (fl == 0)
             continue;
-        const char *word = n->fold;
-        if (n->use_table) {
+        const char *word = number ? cw : n->fold;
+        if (n->use_table && !number) {
             const tab_entry *e = tab_find(n, n->fold, fl);
             if (e) {
                 word = e->canon;
@@ -1369,7 +1398,8 @@ static int run(rp_normaliser *n,
         return RP_OK;
     }
     bool memo = n->use_table && len <= NORM_INPUT_MAX;
-    unsigned id = whole_name_id(code);
+    /* addresses keep digits: their own memo entries, above every particle_id() */
+    unsigned id = whole_name_id(code) + (n->digits ? 2u << 16 : 0u);
     uint64_t h = memo ? rp_x_hash64(id, in, len) : 0;
     const char *val = memo ? memo_find(n, id, in, len, h) : NULL;
     if (val) {
@@ -1403,6 +1433,20 @@ int rp_normalise_name(
     if (!n || !in)
         return rp_error_set(err, RP_EINVAL, "rp_normalise_name: NULL argument");
     return run(n, in, strlen(in), lang, out, out_size, err);
+}
+
+int rp_normalise_address(
+    rp_normaliser *n, const char *in, const char *lang, char *out, size_t out_size, rp_error *err)
+{
+    if (!out || out_size == 0)
+        return rp_error_set(err, RP_EINVAL, "rp_normalise_address: no output buffer");
+    out[0] = '\0';
+    if (!n || !in)
+        return rp_error_set(err, RP_EINVAL, "rp_normalise_address: NULL argument");
+    n->digits = true;
+    int rc = run(n, in, strlen(in), lang, out, out_size, err);
+    n->digits = false;
+    return rc;
 }
 
 /* ==== loading the table ==== */

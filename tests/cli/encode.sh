@@ -208,8 +208,26 @@ row[hdr.index("DOB")] = "31/02/1990"      # not a calendar date
 lines[3] = ",".join(row)
 open(sys.argv[2], "w", encoding="utf-8").write("\n".join(lines) + "\n")
 PYEOF
+# by default the row is encoded with the year and month, and a warning (exit 0)
+run 0 "a row with an impossible birth date is encoded in part" -- encode "$TMP/bad.csv" \
+    --mapping "$TMP/sim/POLICE.mapping.json" --secret "$TMP/secret.key" --out "$TMP/part.sub" \
+    --json
+expect_grep "the warning names file, line and column" "$TMP/err" \
+    'bad\.csv:4:[0-9]+: warning: DOB: expected a birth date as .*kept the year and month only'
+expect_python "every row is encoded, one warning" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["set_aside"] == 0 and r["encoded"] == r["read"] and r["warnings"] == 1, r
+' "$TMP/out"
+if grep -q "31/02/1990" "$TMP/err" "$TMP/out"; then
+    not_ok "the damaged birth date was printed"
+else
+    ok "the damaged birth date is not printed"
+fi
+# --strict-dates sets it aside
 run 3 "a row with an impossible birth date is set aside" -- encode "$TMP/bad.csv" \
-    --mapping "$TMP/sim/POLICE.mapping.json" --secret "$TMP/secret.key" --out "$TMP/bad.sub" --json
+    --mapping "$TMP/sim/POLICE.mapping.json" --secret "$TMP/secret.key" --out "$TMP/bad.sub" \
+    --json --strict-dates
 expect_grep "set-aside row named by file and line" "$TMP/err" 'bad\.csv:4: set aside'
 if grep -q "31/02/1990" "$TMP/err" "$TMP/out"; then
     not_ok "the rejected birth date was printed"
@@ -219,7 +237,7 @@ fi
 expect_python "the other rows are encoded" '
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["set_aside"] == 1 and r["encoded"] == r["read"] - 1, r
+assert r["set_aside"] == 1 and r["encoded"] == r["read"] - 1 and r["warnings"] == 0, r
 ' "$TMP/out"
 printf '{"l": 1000}\n' >"$TMP/bad-schema.json"
 run 65 "a schema with a bad filter length" -- encode "$TMP/sim/POLICE.csv" \

@@ -1037,6 +1037,257 @@ static void mapping_ident__read_errors(void **state)
     rp_mapping_free(m);
 }
 
+/* "columns": the values of several columns, each trimmed and missing ones left out,
+   joined in order with one space; bind resolves every column. */
+static void mapping_ident__joins_columns(void **state)
+{
+    (void)state;
+    rp_mapping *m = parse_ok(
+        "{\"name\": \"j\", \"list\": {\"value\": \"L\"}, \"fields\": {}, \"missing\": [\"-\"], "
+        "\"identifiers\": {\"given_name\": {\"columns\": [\"g1\", \"g2\"]}, "
+        "\"address\": {\"columns\": [\"no\", \" street \", \"town\", \"pc\"], \"missing\": "
+        "[\"n/a\"]}, \"document_number\": {\"column\": \"doc\"}}}");
+    const char *const *names = NULL;
+    assert_int_equal(rp_mapping_ident_columns(m, RP_IDENT_ADDRESS, &names), 4);
+    assert_string_equal(names[0], "no");
+    assert_string_equal(names[1], "street");
+    assert_string_equal(names[3], "pc");
+    assert_string_equal(rp_mapping_ident_column(m, RP_IDENT_ADDRESS), "no");
+    assert_int_equal(rp_mapping_ident_columns(m, RP_IDENT_DOCUMENT_NUMBER, NULL), 1);
+    assert_int_equal(rp_mapping_ident_columns(m, RP_IDENT_FAMILY_NAME, &names), 0);
+    assert_null(names);
+    assert_int_equal(rp_mapping_ident_columns(NULL, RP_IDENT_ADDRESS, &names), 0);
+    assert_int_equal(rp_mapping_ident_columns(m, RP_IDENT_COUNT, &names), 0);
+
+    rp_error err = RP_ERROR_INIT;
+    static const char *const no_town[] = {"pc", "street", "no", "g1", "g2", "doc"};
+    assert_rp_status(rp_mapping_bind(m, no_town, ARRAY_LEN(no_town), &err), RP_EDATA, &err);
+    assert_non_null(strstr(err.msg, "column 'town' (identifier 'address') is not in the input"));
+    static const char *const cols[] = {"pc", "town", "street", "no", "g2", "g1", "doc"};
+    bind_ok(m, cols, ARRAY_LEN(cols));
+
+    static const struct {
+        const char *row[7];
+        const char *given, *address;
+    } cases[] = {
+        {{"4223", "winston hills", " stanley street ", "8", "Maria", "Anna", "X1"},
+         "Anna Maria",
+         "8 stanley street winston hills 4223"},
+        /* missing parts (empty, the entry's and the global codes) are left out */
+        {{"", "n/a", "stanley street", "-", "", "Anna", ""}, "Anna", "stanley street"},
+        {{" ", "", "", "", "-", "", ""}, "", ""},
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char out[64];
+        assert_rp_ok(
+            rp_mapping_ident_read(m, RP_IDENT_GIVEN_NAME, cases[i].row, 7, out, sizeof(out), &err),
+            &err);
+        assert_string_equal(out, cases[i].given);
+        assert_rp_ok(
+            rp_mapping_ident_read(m, RP_IDENT_ADDRESS, cases[i].row, 7, out, sizeof(out), &err),
+            &err);
+        assert_string_equal(out, cases[i].address);
+    }
+    /* the joined value must fit: "8 stanley street winston hills 4223" is 35 bytes + NUL */
+    char small[36];
+    assert_rp_status(rp_mapping_ident_read(m, RP_IDENT_ADDRESS, cases[0].row, 7, small, 35, &err),
+                     RP_EINVAL, &err);
+    assert_string_equal(small, "");
+    assert_non_null(strstr(err.msg, "columns 'no', 'street', 'town' and 'pc' (joined) (identifier "
+                                    "'address'): the value does not fit in 35 bytes"));
+    assert_null(strstr(err.msg, "stanley"));
+    assert_rp_ok(rp_mapping_ident_read(m, RP_IDENT_ADDRESS, cases[0].row, 7, small, 36, &err),
+                 &err);
+    assert_string_equal(small, "8 stanley street winston hills 4223");
+    rp_mapping_free(m);
+}
+
+/* rp_mapping_ident_read_partial(): a birth date no format reads in full, but with the shape
+   of a format and a year in range, keeps its leading parts in range, with a warning that
+   names the column and never the value; a value of no format's shape (a wrong "format" in
+   the mapping, more likely than a damaged date) or with a year out of range is an error. */
+static void mapping_ident__keeps_the_valid_parts_of_a_birth_date(void **state)
+{
+    (void)state;
+    rp_mapping *m = parse_ok("{\"name\": \"p\", \"list\": {\"value\": \"L\"}, \"fields\": {}, "
+                             "\"identifiers\": {\"given_name\": {\"column\": \"g\"}, "
+                             "\"birth_date\": {\"column\": \"b\", \"format\": [\"%Y%m%d\", "
+                             "\"%d.%m.%Y\", \"%m/%Y\"]}}}");
+    static const char *const cols[] = {"g", "b"};
+    bind_ok(m, cols, 2);
+
+    static const struct {
+        const char *in;
+        const char *want;    /* what is kept */
+        const char *message; /* "" for no warning, NULL for an error, else in the warning */
+    } cases[] = {
+        {"19900403", "1990-04-03", ""},
+        {"19900431", "1990-04", "kept the year and month only"}, /* 31 April */
+        {"19000229", "1900-02", "kept the year and month only"}, /* not a leap year */
+        {"19930229", "1993-02", "kept the year and month only"},
+        {"19901305", "1990", "kept the year only"},
+        {"19900013", "1990", "kept the year only"},
+        {"31.04.1990", "1990-04", "kept the year and month only"},
+        {"5.13.1990", "1990", "kept the year only"},
+        {"13/1990", "1990", "kept the year only"},
+        {"19900400", "1990-04", "kept the year and month only"}, /* day 00 */
+        {"00.00.1990", "1990", "kept the year only"},
+        /* errors: "" kept and no warning */
+        {"18990101", "", NULL}, /* year out of 1900..2100 */
+        {"21011301", "", NULL},
+        {"00000101", "", NULL},
+        {"unknown", "", NULL}, /* no format's shape */
+        {"1990-04-03", "", NULL},
+        {"199004031", "", NULL},
+        {"1990/04/03", "", NULL},
+        {"31.04.90", "", NULL},
+        {"", "", ""}, /* missing: no warning, no error */
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        const char *row[] = {"Alisa", cases[i].in};
+        char out[11] = "x";
+        rp_issue w;
+        memset(&w, 'z', sizeof(w));
+        rp_error err = RP_ERROR_INIT;
+        int rc = rp_mapping_ident_read_partial(m, RP_IDENT_BIRTH_DATE, row, 2, out, sizeof(out), &w,
+                                               &err);
+        if (cases[i].message == NULL) {
+            if (rc != RP_EDATA || out[0] != '\0' || w.rule[0] != '\0' ||
+                strstr(err.msg, "column 'b' (identifier 'birth_date'): expected a calendar date "
+                                "as %Y%m%d or %d.%m.%Y or %m/%Y") == NULL ||
+                strstr(err.msg, cases[i].in) != NULL || err.column != 2)
+                fail_msg("case %zu '%s': rc %d, '%s', rule '%s' (%s); expected RP_EDATA", i,
+                         cases[i].in, rc, out, w.rule, err.msg);
+            continue;
+        }
+        if (rc != RP_OK || strcmp(out, cases[i].want) != 0)
+            fail_msg("case %zu '%s': rc %d, '%s'; expected '%s' (%s)", i, cases[i].in, rc, out,
+                     cases[i].want, err.msg);
+        if (cases[i].message[0] == '\0') {
+            if (w.rule[0] != '\0')
+                fail_msg("case %zu: unexpected warning '%s'", i, w.message);
+            continue;
+        }
+        if (strcmp(w.rule, "date") != 0 || w.column != 2 || strcmp(w.column_name, "b") != 0 ||
+            w.line != 0 || w.value[0] != '\0' || strstr(w.message, cases[i].message) == NULL ||
+            strstr(w.message, "expected a birth date as %Y%m%d or %d.%m.%Y or %m/%Y with a year "
+                              "in 1900..2100") == NULL)
+            fail_msg("case %zu: warning rule '%s' column %ld '%s' message '%s'", i, w.rule,
+                     w.column, w.column_name, w.message);
+        /* the date is personal data: no part of it in the warning */
+        if (strlen(cases[i].in) > 2 && strstr(w.message, cases[i].in) != NULL)
+            fail_msg("case %zu: the value is in the warning", i);
+        /* rp_mapping_ident_read() still refuses it */
+        rc = rp_mapping_ident_read(m, RP_IDENT_BIRTH_DATE, row, 2, out, sizeof(out), &err);
+        if (rc != RP_EDATA || out[0] != '\0')
+            fail_msg("case %zu: strict read gave %d '%s'", i, rc, out);
+    }
+    /* other identifiers read as ever, with no warning */
+    const char *row[] = {" Alisa ", "19901305"};
+    char out[11];
+    rp_issue w;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(
+        rp_mapping_ident_read_partial(m, RP_IDENT_GIVEN_NAME, row, 2, out, sizeof(out), &w, &err),
+        &err);
+    assert_string_equal(out, "Alisa");
+    assert_string_equal(w.rule, "");
+    /* argument errors */
+    assert_rp_status(
+        rp_mapping_ident_read_partial(m, RP_IDENT_BIRTH_DATE, row, 2, out, sizeof(out), NULL, &err),
+        RP_EINVAL, &err);
+    assert_string_equal(out, "");
+    assert_rp_status(
+        rp_mapping_ident_read_partial(m, RP_IDENT_BIRTH_DATE, row, 1, out, sizeof(out), &w, &err),
+        RP_EDATA, &err);
+    /* a kept part must fit: "1990" needs 5 bytes */
+    assert_rp_status(
+        rp_mapping_ident_read_partial(m, RP_IDENT_BIRTH_DATE, row, 2, out, 4, &w, &err), RP_EINVAL,
+        &err);
+    assert_string_equal(out, "");
+    rp_mapping_free(m);
+}
+
+/* rp_mapping_ident_read_partial(): an address that does not fit is cut at a word boundary
+   (or a whole UTF-8 character), with a warning that names its columns; a name that does
+   not fit is an error that names every column, never the value. */
+static void mapping_ident__cuts_a_long_address_at_a_word(void **state)
+{
+    (void)state;
+    rp_mapping *m = parse_ok("{\"name\": \"c\", \"list\": {\"value\": \"L\"}, \"fields\": {}, "
+                             "\"identifiers\": {\"given_name\": {\"columns\": [\"g1\", \"g2\"]}, "
+                             "\"address\": {\"columns\": [\"a1\", \"a2\"]}}}");
+    static const char *const cols[] = {"g1", "g2", "x", "a1", "a2"};
+    bind_ok(m, cols, ARRAY_LEN(cols));
+
+    /* out has 16 bytes: 15 of text */
+    static const struct {
+        const char *a1, *a2;
+        const char *want;
+        bool cut;
+    } cases[] = {
+        {"Main St", "Town", "Main St Town", false},
+        {"12 Main Street", "Springfield", "12 Main Street", true}, /* cut between columns */
+        {"ab cdefghijklmnopq", "", "ab", true},                    /* inside a word */
+        {"ab cdefghijklm q", "", "ab cdefghijklm", true},          /* a space after the cut */
+        {"abcdefghijklmno", "xyz", "abcdefghijklmno", true},       /* full at a column end */
+        {"Springfieldtownship", "", "Springfieldtown", true},      /* one word: 15 bytes */
+        {"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "",
+         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", true}, /* whole letters */
+        {"abcdefghijklmn", "opq", "abcdefghijklmn", true}, /* room for the space only */
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        const char *row[] = {"Anna", "", "", cases[i].a1, cases[i].a2};
+        char out[16];
+        memset(out, 1, sizeof(out));
+        rp_issue w;
+        rp_error err = RP_ERROR_INIT;
+        int rc =
+            rp_mapping_ident_read_partial(m, RP_IDENT_ADDRESS, row, 5, out, sizeof(out), &w, &err);
+        if (rc != RP_OK || strcmp(out, cases[i].want) != 0)
+            fail_msg("case %zu: rc %d, '%s'; expected '%s' (%s)", i, rc, out, cases[i].want,
+                     err.msg);
+        /* the bytes cut off are wiped */
+        for (size_t b = strlen(out); b < sizeof(out); b++) {
+            if (out[b] != '\0' && out[b] != 1)
+                fail_msg("case %zu: byte %zu left after the cut", i, b);
+        }
+        if (!cases[i].cut) {
+            if (w.rule[0] != '\0')
+                fail_msg("case %zu: unexpected warning '%s'", i, w.message);
+            continue;
+        }
+        if (strcmp(w.rule, "length") != 0 || w.column != 4 || strcmp(w.column_name, "a1") != 0 ||
+            w.line != 0 || w.value[0] != '\0' ||
+            strcmp(w.message, "the address (columns 'a1' and 'a2' (joined)) is longer than 15 "
+                              "bytes: cut at a word boundary") != 0)
+            fail_msg("case %zu: warning rule '%s' column %ld '%s' message '%s'", i, w.rule,
+                     w.column, w.column_name, w.message);
+        /* rp_mapping_ident_read() still refuses it */
+        rc = rp_mapping_ident_read(m, RP_IDENT_ADDRESS, row, 5, out, sizeof(out), &err);
+        if (rc != RP_EINVAL || out[0] != '\0')
+            fail_msg("case %zu: strict read gave %d '%s'", i, rc, out);
+    }
+
+    /* a name is never cut: the error names both columns, not the value */
+    const char *row[] = {"Annabelle", "Mariagrazia", "", "", ""};
+    char out[16];
+    rp_issue w;
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_status(
+        rp_mapping_ident_read_partial(m, RP_IDENT_GIVEN_NAME, row, 5, out, sizeof(out), &w, &err),
+        RP_EINVAL, &err);
+    assert_string_equal(out, "");
+    assert_string_equal(w.rule, "");
+    assert_non_null(strstr(err.msg, "mapping 'c': columns 'g1' and 'g2' (joined) (identifier "
+                                    "'given_name'): the value does not fit in 16 bytes"));
+    assert_null(strstr(err.msg, "Anna"));
+    rp_mapping_free(m);
+}
+
 static void mapping_parse__rejects_bad_identifiers_with_their_path(void **state)
 {
     (void)state;
@@ -1110,6 +1361,37 @@ static void mapping_parse__rejects_bad_identifiers_with_their_path(void **state)
          "identifiers.given_name.missing: expected an array of strings"},
         {HEAD "\"identifiers\": {\"given_name\": {\"column\": \"d\", \"unknown\": [\"?\"]}}}",
          "identifiers.given_name.unknown: unknown key"},
+        /* "columns": several columns joined */
+        {HEAD "\"identifiers\": {\"address\": {\"column\": \"a\", \"columns\": [\"b\"]}}}",
+         "identifiers.address: takes \"column\" or \"columns\", not both"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": []}}}",
+         "identifiers.address.columns: expected an array of 1 to 16 column names"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": \"a\"}}}",
+         "identifiers.address.columns: expected an array of 1 to 16 column names"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": [\"a\", \"b\", \"c\", \"d\", "
+              "\"e\", \"f\", \"h\", \"i\", \"j\", \"k\", \"l\", \"m\", \"n\", \"o\", \"p\", \"q\", "
+              "\"r\"]}}}",
+         "identifiers.address.columns: expected an array of 1 to 16 column names"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": [\"a\", 2]}}}",
+         "identifiers.address.columns[2]: expected a column name"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": [null, \"a\"]}}}",
+         "identifiers.address.columns[1]: expected a column name"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": [\"a\", \" \"]}}}",
+         "identifiers.address.columns[2]: expected a column name"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": [\"a\", \"b\", \" a\"]}}}",
+         "identifiers.address.columns[3]: column 'a' is named twice"},
+        {HEAD "\"identifiers\": {\"address\": {\"columns\": [\"a\", \"g\"]}}}",
+         "identifiers.address.columns[2]: column 'g' also feeds field 'sex'"},
+        {HEAD "\"identifiers\": {\"given_name\": {\"columns\": [\"x\", \"n\"]}, "
+              "\"address\": {\"columns\": [\"a\", \"n\"]}}}",
+         "identifiers.address.columns[2]: column 'n' is also the column of identifier "
+         "'given_name'"},
+        {HEAD "\"identifiers\": {\"given_name\": {\"column\": \"n\"}, "
+              "\"address\": {\"columns\": [\"n\"]}}}",
+         "identifiers.address.columns[1]: column 'n' is also the column of identifier "
+         "'given_name'"},
+        {HEAD "\"identifiers\": {\"birth_date\": {\"columns\": [\"d\", \"m\", \"y\"]}}}",
+         "identifiers.birth_date.columns: birth_date is read from one \"column\""},
     };
 
 #undef HEAD
@@ -1509,6 +1791,9 @@ int main(void)
         cmocka_unit_test(mapping_ident__full_name_and_its_order),
         cmocka_unit_test(mapping_ident__birth_date_formats),
         cmocka_unit_test(mapping_ident__read_errors),
+        cmocka_unit_test(mapping_ident__joins_columns),
+        cmocka_unit_test(mapping_ident__keeps_the_valid_parts_of_a_birth_date),
+        cmocka_unit_test(mapping_ident__cuts_a_long_address_at_a_word),
         cmocka_unit_test(mapping_parse__rejects_bad_identifiers_with_their_path),
         cmocka_unit_test(mapping_bind__names_the_missing_identifier_column),
         cmocka_unit_test(mapping_apply__identifiers_never_reach_the_record),

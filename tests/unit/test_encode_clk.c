@@ -93,6 +93,7 @@ static rp_enc_identifiers ident(
     id.sex = sex;
     id.document = NULL;
     id.address = NULL;
+    id.lang = NULL;
     return id;
 }
 
@@ -725,6 +726,35 @@ static void clk__document_numbers_are_canonical(void **state)
     rp_encoder_free(e);
 }
 
+/* Every ASCII byte in a document number: letters upper-cased, digits kept, else dropped
+   (the ASCII path agrees with the Unicode rule of docs/encoding.md "Tokens"). */
+static void clk__document_ascii_bytes_follow_the_rule(void **state)
+{
+    (void)state;
+    for (unsigned b = 1; b < 128; b++) {
+        char in[4] = {'7', (char)b, 'x', '\0'};
+        char out[RP_ENC_DOC_MAX];
+        size_t n = 0;
+        RP_TRY(rp_encode__document_canon(in, out, &n, NULL));
+        char want[4] = "7";
+        size_t w = 1;
+        if ((b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z'))
+            want[w++] = (char)b;
+        else if (b >= 'a' && b <= 'z')
+            want[w++] = (char)(b - 'a' + 'A');
+        want[w++] = 'X';
+        want[w] = '\0';
+        assert_string_equal(out, want);
+        assert_int_equal(n, w);
+    }
+    /* ASCII and other scripts mixed: Cyrillic homoglyphs and Arabic-Indic digits */
+    char out[RP_ENC_DOC_MAX];
+    size_t n = 0;
+    RP_TRY(rp_encode__document_canon("\xd0\x9a\xd0\x92-12 \xd9\xa3x", out, &n, NULL));
+    assert_string_equal(out, "KB123X");
+    assert_int_equal(n, 6);
+}
+
 static void clk__address_words_are_padded_bigrams(void **state)
 {
     (void)state;
@@ -1274,6 +1304,176 @@ static void phonetic__romanisations_agree(void **state)
     }
 }
 
+/* ==== token filter rows ==== */
+
+/* A random lower-case word of 1..12 letters from a small stock (so that words repeat),
+   sometimes with a byte outside the table alphabet (the hashed path). */
+static void rand_word(uint32_t r, char *out)
+{
+    static const char *const stock[] = {"maria",    "jose", "garcia",    "lopez",  "de",  "la",
+                                        "olena",    "ivan", "kovalenko", "nguyen", "van", "a",
+                                        "mohammed", "al",   "hassan",    "li",     "wei", "smith"};
+    if (r % 5u == 0) {
+        /* a fresh word: letters, and now and then a digit (not in the name alphabet) */
+        size_t n = 1 + (r >> 3) % 12u;
+        for (size_t i = 0; i < n; i++)
+            out[i] = (char)('a' + (r >> (i % 16u)) % 26u);
+        if ((r >> 20) % 4u == 0)
+            out[n / 2] = (char)('0' + (r >> 24) % 10u);
+        out[n] = '\0';
+        return;
+    }
+    snprintf(out, 16, "%s", stock[(r >> 3) % ARRAY_LEN(stock)]);
+}
+
+/* A name of 1..3 words from rand_word() into @p out (64 bytes). */
+static void rand_name(uint32_t r, char *out)
+{
+    size_t o = 0;
+    unsigned n = 1 + r % 3u;
+    for (unsigned w = 0; w < n; w++) {
+        char word[16];
+        rand_word(randombytes_uniform(UINT32_MAX), word);
+        if (w > 0)
+            out[o++] = ' ';
+        size_t len = strlen(word);
+        memcpy(out + o, word, len);
+        o += len;
+    }
+    out[o] = '\0';
+}
+
+/* Encode @p n random records with @p with (rows) and @p without (none): same bytes. */
+static void rows_compare(const rp_encoder *with, const rp_encoder *without, size_t n)
+{
+    static const char *const langs[] = {NULL, "es", "pt", "ar", "ru", "vi"};
+    const rp_enc_schema *s = rp_encoder_schema(with);
+    size_t words = rp_enc_schema_bits(s) / 64u;
+    uint64_t *a = calloc(RP_ENC_FIELD_COUNT * words + words, sizeof(uint64_t));
+    uint64_t *b = calloc(RP_ENC_FIELD_COUNT * words + words, sizeof(uint64_t));
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        char given[64];
+        char family[64];
+        char patr[64];
+        char addr[64];
+        rand_name(randombytes_uniform(UINT32_MAX), given);
+        rand_name(randombytes_uniform(UINT32_MAX), family);
+        rand_name(randombytes_uniform(UINT32_MAX), patr);
+        rand_name(randombytes_uniform(UINT32_MAX), addr);
+        rp_enc_identifiers id = ident_full(
+            given, family, i % 3 ? NULL : patr, 1950 + (int)randombytes_uniform(3),
+            1 + (int)(i % 12), 1 + (int)(i % 28), RP_SEX_FEMALE, "AB123456", i % 2 ? addr : NULL);
+        id.lang = langs[i % ARRAY_LEN(langs)];
+        rp_enc_blocking ba;
+        rp_enc_blocking bb;
+        rp_error err = RP_ERROR_INIT;
+        assert_rp_ok(rp_encoder_encode(with, &id, i, a, a + words, &ba, &err), &err);
+        assert_rp_ok(rp_encoder_encode(without, &id, i, b, b + words, &bb, &err), &err);
+        assert_memory_equal(a, b, words * sizeof(uint64_t));
+        if (s->field_filters)
+            assert_memory_equal(a + words, b + words,
+                                RP_ENC_FIELD_COUNT * words * sizeof(uint64_t));
+        assert_int_equal(ba.n, bb.n);
+        assert_memory_equal(ba.keys, bb.keys, ba.n * sizeof(ba.keys[0]));
+        assert_memory_equal(ba.rule, bb.rule, ba.n * sizeof(ba.rule[0]));
+    }
+    free(a);
+    free(b);
+}
+
+/*
+ * ORing a token's precomputed filter row gives the bits its positions give, with every
+ * option (salted records and large filters have no rows and take the other path).
+ */
+static void rows__same_filters_and_keys_with_every_option(void **state)
+{
+    (void)state;
+    for (unsigned opt = 0; opt < 8; opt++) {
+        rp_enc_schema s;
+        rp_enc_schema_default(&s);
+        if (opt == 1)
+            s.salt_birth_year = true;
+        if (opt == 2) {
+            s.balance = true;
+            s.xor_folds = 1;
+        }
+        if (opt == 3)
+            s.blip_epsilon = 2.0;
+        if (opt == 4)
+            s.field_filters = true;
+        if (opt == 5) {
+            s.shared_name_key = false;
+            s.fields[RP_ENC_GIVEN_NAME].q = 3;
+        }
+        if (opt == 6)
+            s.l = 8192; /* rows of more than 1 MiB: only some fields have them */
+        if (opt == 7) {
+            s.l = 256;
+            s.name_rules = 0;
+        }
+        rp_encoder *with = encoder(&s, secret_k);
+        rp_encoder *without = encoder(&s, secret_k);
+        rp_encode__encoder_drop_rows(without);
+        rows_compare(with, without, 1500);
+        rp_encoder_free(without);
+        rp_encoder_free(with);
+    }
+}
+
+/*
+ * The LSH keys are SipHash-2-4 (crypto_shorthash, blocking subkey) of rule || band || the
+ * band's sampled bits, little-endian in ceil(rows / 8) bytes, for any number of rows
+ * (messages of up to 7 bytes take a shorter path).
+ */
+static void blocking__lsh_keys_match_the_documented_construction(void **state)
+{
+    (void)state;
+    static const unsigned rows[] = {1, 7, 8, 9, 16, 24, 33, 40, 41, 56, 64};
+    unsigned char key[crypto_shorthash_KEYBYTES];
+    crypto_kdf_derive_from_key(key, sizeof(key), 18, "rpencode", known_master);
+    for (size_t t = 0; t < ARRAY_LEN(rows); t++) {
+        rp_enc_schema s;
+        rp_enc_schema_default(&s);
+        s.lsh_bands = 3;
+        s.lsh_rows = rows[t];
+        rp_encoder *e = encoder(&s, secret_k);
+        const rp_encode__block_keys *bk = rp_encode__encoder_block_keys(e);
+        assert_int_equal(bk->lsh_rows, rows[t]);
+        for (unsigned i = 0; i < 20; i++) {
+            char given[64];
+            char family[64];
+            rand_name(randombytes_uniform(UINT32_MAX), given);
+            rand_name(randombytes_uniform(UINT32_MAX), family);
+            rp_enc_identifiers id = ident(given, family, NULL, 1980, 2, 3, RP_SEX_MALE);
+            uint64_t clk[MAXW];
+            rp_enc_blocking b;
+            RP_TRY(rp_encoder_encode(e, &id, 0, clk, NULL, &b, NULL));
+            unsigned band = 0;
+            for (size_t j = 0; j < b.n; j++) {
+                if (b.rule[j] != RP_BLOCK_LSH)
+                    continue;
+                unsigned char msg[2 + 8] = {RP_BLOCK_LSH, (unsigned char)band};
+                for (unsigned r = 0; r < rows[t]; r++) {
+                    unsigned p = bk->lsh_pos[band * rows[t] + r];
+                    if ((clk[p / 64] >> (p % 64)) & 1u)
+                        msg[2 + r / 8] |= (unsigned char)(1u << (r % 8));
+                }
+                unsigned char h[crypto_shorthash_BYTES];
+                crypto_shorthash(h, msg, 2 + (rows[t] + 7) / 8, key);
+                uint64_t want = 0;
+                for (unsigned x = 0; x < 8; x++)
+                    want |= (uint64_t)h[x] << (8u * x);
+                assert_int_equal(b.keys[j], want);
+                band++;
+            }
+            assert_int_equal(band, 3);
+        }
+        rp_encoder_free(e);
+    }
+}
+
 /* ==== pseudonyms, Dice, helpers ==== */
 
 static void pseudonym__keyed_stable_and_separated(void **state)
@@ -1291,11 +1491,12 @@ static void pseudonym__keyed_stable_and_separated(void **state)
     assert_int_equal(strlen(p1), 32);
     assert_string_not_equal(p1, p2);
     assert_string_equal(p1, p3);
-    /* the documented construction: BLAKE2b-128 keyed with subkey 19 of list || 0 || id */
-    unsigned char key[32];
+    /* the documented construction: SipHash-2-4-128 keyed with the 16-byte subkey 19, of
+       list || 0 || id */
+    unsigned char key[crypto_shorthash_siphashx24_KEYBYTES];
     crypto_kdf_derive_from_key(key, sizeof(key), 19, "rpencode", known_master);
-    unsigned char h[16];
-    crypto_generichash(h, sizeof(h), (const unsigned char *)"ab\0c", 4, key, sizeof(key));
+    unsigned char h[crypto_shorthash_siphashx24_BYTES];
+    crypto_shorthash_siphashx24(h, (const unsigned char *)"ab\0c", 4, key);
     char want[33];
     sodium_bin2hex(want, sizeof(want), h, sizeof(h));
     assert_string_equal(p1, want);
@@ -1701,6 +1902,7 @@ int main(void)
         cmocka_unit_test(clk__bit_density_of_typical_and_full_records),
         cmocka_unit_test(clk__swapped_names_encode_alike_under_the_shared_key),
         cmocka_unit_test(clk__document_numbers_are_canonical),
+        cmocka_unit_test(clk__document_ascii_bytes_follow_the_rule),
         cmocka_unit_test(clk__address_words_are_padded_bigrams),
         cmocka_unit_test(clk__missing_fields_give_zero_field_filters),
         cmocka_unit_test(clk__day_month_swap_keeps_dice_high),
@@ -1715,6 +1917,8 @@ int main(void)
         cmocka_unit_test(blocking__lsh_bands_catch_similar_filters),
         cmocka_unit_test(phonetic__romanisations_agree),
         cmocka_unit_test(pseudonym__keyed_stable_and_separated),
+        cmocka_unit_test(rows__same_filters_and_keys_with_every_option),
+        cmocka_unit_test(blocking__lsh_keys_match_the_documented_construction),
         cmocka_unit_test(dice__known_values),
         cmocka_unit_test(helpers__byte_order_and_hex_round_trip),
         cmocka_unit_test(encode__rejects_bad_identifiers_without_quoting_them),

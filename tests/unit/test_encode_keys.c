@@ -411,6 +411,66 @@ static void hub_keygen__never_overwrites_and_leaves_no_half_pair(void **state)
     free(t);
 }
 
+/* ==== SipHash-2-4-128 in pieces ==== */
+
+/* rp_encode__sip128_* equals libsodium's siphashx24 for every length and split. */
+static void sip128__matches_libsodium_in_any_pieces(void **state)
+{
+    (void)state;
+    unsigned char key[crypto_shorthash_siphashx24_KEYBYTES];
+    unsigned char msg[300];
+    randombytes_buf(key, sizeof(key));
+    randombytes_buf(msg, sizeof(msg));
+    for (size_t len = 0; len <= sizeof(msg); len++) {
+        unsigned char want[crypto_shorthash_siphashx24_BYTES];
+        crypto_shorthash_siphashx24(want, msg, len, key);
+        /* every split into two pieces for short messages, a few for long ones */
+        size_t step = len < 40 ? 1 : 7;
+        for (size_t cut = 0; cut <= len; cut += step) {
+            rp_encode__sip128 s;
+            unsigned char got[16];
+            rp_encode__sip128_init(&s, key);
+            rp_encode__sip128_update(&s, msg, cut);
+            rp_encode__sip128_update(&s, msg + cut, len - cut);
+            rp_encode__sip128_final(&s, got);
+            assert_memory_equal(got, want, sizeof(want));
+        }
+        /* byte by byte */
+        rp_encode__sip128 s;
+        unsigned char got[16];
+        rp_encode__sip128_init(&s, key);
+        for (size_t i = 0; i < len; i++)
+            rp_encode__sip128_update(&s, msg + i, 1);
+        rp_encode__sip128_final(&s, got);
+        assert_memory_equal(got, want, sizeof(want));
+    }
+}
+
+/* rp_encode__sip64 (and _short, for up to 7 bytes) is crypto_shorthash (SipHash-2-4) read
+   as a little-endian number. */
+static void sip64__matches_libsodium_shorthash(void **state)
+{
+    (void)state;
+    unsigned char key[crypto_shorthash_KEYBYTES];
+    unsigned char msg[300];
+    randombytes_buf(key, sizeof(key));
+    randombytes_buf(msg, sizeof(msg));
+    for (size_t len = 0; len <= sizeof(msg); len++) {
+        unsigned char h[crypto_shorthash_BYTES];
+        crypto_shorthash(h, msg, len, key);
+        uint64_t want = 0;
+        for (unsigned b = 0; b < 8; b++)
+            want |= (uint64_t)h[b] << (8u * b);
+        assert_int_equal(rp_encode__sip64(key, msg, len), want);
+        if (len <= 7) {
+            uint64_t m = 0;
+            for (size_t b = 0; b < len; b++)
+                m |= (uint64_t)msg[b] << (8u * b);
+            assert_int_equal(rp_encode__sip64_short(key, m, len), want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +486,8 @@ int main(void)
         cmocka_unit_test(hub_keys__read_back_and_seal),
         cmocka_unit_test(hub_keys__damaged_secret_file_is_refused_without_quoting_it),
         cmocka_unit_test(hub_keygen__never_overwrites_and_leaves_no_half_pair),
+        cmocka_unit_test(sip128__matches_libsodium_in_any_pieces),
+        cmocka_unit_test(sip64__matches_libsodium_shorthash),
     };
     return cmocka_run_group_tests_name("encode_keys", tests, setup, teardown);
 }

@@ -1013,6 +1013,9 @@ static int sweep_run(void *payload)
     if (rc == RP_OK)
         rc = rp_normalise_full_name(s->n, "Jan van den Berg", false, NULL, given, sizeof(given),
                                     family, sizeof(family), &err);
+    if (rc == RP_OK)
+        rc = rp_normalise_address(s->n, "вул. Шевченка 12/3, ٣٤ St Kilda", "uk", s->out,
+                                  sizeof(s->out), &err);
     if (rc != RP_OK) {
         rp_normaliser_free(s->n);
         s->n = NULL;
@@ -1034,6 +1037,74 @@ static void normaliser__allocation_failures(void **state)
     unsigned long k = rp_test_alloc_sweep(sweep_run, sweep_undo, &s, 5000);
     print_message("  %lu allocations swept\n", k);
     assert_true(k > 20);
+}
+
+/* ==== addresses ==== */
+
+/* rp_normalise_address(): the name pipeline, with runs of digits kept as words of their
+ * own, in any script's digits, never folded, looked up or joined to a particle. */
+static void normalise_address__keeps_digits(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *in;
+        const char *lang;
+        const char *out;
+    } cases[] = {
+        {"12a Stanley St., 4223", NULL, "12 a stanlei st 4223"},
+        {"8 stanley street miami winston hills 4223 nsw", NULL,
+         "8 stanlei stret miami vinston hils 4223 nsv"},
+        {"Unit 3/45", NULL, "unit 3 45"},
+        {"007", NULL, "007"},
+        {"St 12", NULL, "st 12"},          /* a particle is not joined to a number */
+        {"van den 12", NULL, "vanden 12"}, /* nor the end of a chain */
+        {"St Kilda Rd 5", NULL, "stkilda rd 5"},
+        {"вул. Шевченка, 12", "uk", "vul sevcenka 12"},
+        {"ул. Шевченко 12/3", "ru", "sevcenko 12 3"}, /* ul is an article: dropped */
+        {"شارع ٣٤", NULL, "sar 34"},                  /* Arabic-Indic digits */
+        {"１２ Main", NULL, "12 main"},               /* full-width, by NFKC */
+        {"Alexander 3", NULL, "oleksandr 3"},         /* the table applies to words */
+        {"", NULL, ""},
+        {" -- , ", NULL, ""},
+    };
+
+    rp_normaliser *n = new_normaliser(true);
+    size_t failures = 0;
+    for (int round = 0; round < 2; round++) { /* the second round through the memo */
+        for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+            char out[RP_NAME_MAX];
+            rp_error err = RP_ERROR_INIT;
+            int rc = rp_normalise_address(n, cases[i].in, cases[i].lang, out, sizeof(out), &err);
+            if (rc != RP_OK || strcmp(out, cases[i].out) != 0) {
+                print_error("round %d case %zu: rc %d, got '%s', expected '%s' (%s)\n", round, i,
+                            rc, out, cases[i].out, err.msg);
+                failures++;
+            }
+        }
+    }
+    /* names keep dropping digits, also after an address with the same text was memoised */
+    assert_string_equal(norm(n, "12a Stanley St., 4223", NULL), "a stanlei st");
+    char out[RP_NAME_MAX];
+    rp_error err = RP_ERROR_INIT;
+    assert_rp_ok(rp_normalise_address(n, "12a Stanley St., 4223", NULL, out, sizeof(out), &err),
+                 &err);
+    assert_string_equal(out, "12 a stanlei st 4223");
+    /* errors as rp_normalise_name(): never truncated, bad UTF-8, NULL arguments */
+    assert_rp_status(rp_normalise_address(n, "Stanley 4223", NULL, out, 12, &err), RP_EINVAL, &err);
+    assert_string_equal(out, "");
+    assert_null(strstr(err.msg, "4223"));
+    assert_rp_ok(rp_normalise_address(n, "Stanley 4223", NULL, out, 13, &err), &err);
+    assert_string_equal(out, "stanlei 4223");
+    assert_rp_status(rp_normalise_address(n, "12 \xff", NULL, out, sizeof(out), &err), RP_EINVAL,
+                     &err);
+    assert_non_null(strstr(err.msg, "UTF-8"));
+    assert_rp_status(rp_normalise_address(NULL, "x", NULL, out, sizeof(out), &err), RP_EINVAL,
+                     &err);
+    assert_rp_status(rp_normalise_address(n, NULL, NULL, out, sizeof(out), &err), RP_EINVAL, &err);
+    assert_rp_status(rp_normalise_address(n, "x", NULL, NULL, 0, &err), RP_EINVAL, &err);
+    rp_normaliser_free(n);
+    assert_int_equal(failures, 0);
 }
 
 /* ==== birth dates ==== */
@@ -1112,6 +1183,7 @@ int main(void)
         cmocka_unit_test(normalise_lists__every_name_is_canonical),
         cmocka_unit_test(normaliser__allocation_failures),
         cmocka_unit_test(birth_date_parse__forms),
+        cmocka_unit_test(normalise_address__keeps_digits),
     };
     return cmocka_run_group_tests_name("encode_normalise", tests, setup, NULL);
 }

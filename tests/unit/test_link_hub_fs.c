@@ -282,7 +282,7 @@ static void synth_make(synth *y)
     assert_non_null(y->rule);
     for (size_t i = 0; i < n; i++) {
         rp_enc_identifiers id = {
-            y->p[i].given, y->p[i].family, "", y->p[i].birth, RP_SEX_MISSING, "", ""};
+            y->p[i].given, y->p[i].family, "", y->p[i].birth, RP_SEX_MISSING, "", "", NULL};
         rp_enc_blocking blk;
         assert_rp_ok(rp_encoder_encode(e, &id, i, y->clks + i * y->words, NULL, &blk, &err), &err);
         memcpy(y->keys + y->off[i], blk.keys, blk.n * sizeof *blk.keys);

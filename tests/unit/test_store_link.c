@@ -546,10 +546,14 @@ static void store_import_submission__other_key_or_schema_refused(void **state)
     char other_key[700];
     char other_bits[700];
     char other_k[700];
+    char other_rules[700];
+    char other_ksec[700];
     path_in(first, sizeof(first), fx, "first.sub");
     path_in(other_key, sizeof(other_key), fx, "otherkey.sub");
     path_in(other_bits, sizeof(other_bits), fx, "otherbits.sub");
     path_in(other_k, sizeof(other_k), fx, "otherk.sub");
+    path_in(other_rules, sizeof(other_rules), fx, "otherrules.sub");
+    path_in(other_ksec, sizeof(other_ksec), fx, "otherksec.sub");
     rp_enc_schema schema = default_schema();
     write_sub(first, fx->secret, "NGO", 6, 0, &schema);
     write_sub(other_key, fx->other_secret, "POLICE", 6, 0, &schema);
@@ -559,6 +563,13 @@ static void store_import_submission__other_key_or_schema_refused(void **state)
     rp_enc_schema k = default_schema();
     k.fields[RP_ENC_SEX].k = 9;
     write_sub(other_k, fx->secret, "POLICE", 6, 0, &k);
+    /* the naming-convention keys count too (docs/encoding.md "Naming conventions") */
+    rp_enc_schema rules_off = default_schema();
+    rules_off.name_rules = 0;
+    write_sub(other_rules, fx->secret, "POLICE", 6, 0, &rules_off);
+    rp_enc_schema ksec = default_schema();
+    ksec.k_secondary = 10;
+    write_sub(other_ksec, fx->secret, "POLICE", 6, 0, &ksec);
     sub_data d1;
     sub_data d2;
     read_sub(&d1, first, NULL);
@@ -589,6 +600,12 @@ static void store_import_submission__other_key_or_schema_refused(void **state)
     assert_rp_status(rp_store_import_submission(&rep, st, other_k, NULL, NULL, &err), RP_EDATA,
                      &err);
     assert_non_null(strstr(err.msg, "in 'fields.sex.k' (store 15, file 9)"));
+    assert_rp_status(rp_store_import_submission(&rep, st, other_rules, NULL, NULL, &err), RP_EDATA,
+                     &err);
+    assert_non_null(strstr(err.msg, "in 'name_rules' (store 1, file 0)"));
+    assert_rp_status(rp_store_import_submission(&rep, st, other_ksec, NULL, NULL, &err), RP_EDATA,
+                     &err);
+    assert_non_null(strstr(err.msg, "in 'k_secondary' (store 15, file 10)"));
 
     table_counts(st, after, sizeof(after));
     assert_string_equal(before, after);
