@@ -65,7 +65,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: rapporteur encode FILE --mapping MAP.json --secret KEY --out SUBMISSION\n"
-            "                         [--schema SCHEMA.json] [--strict-dates] [--json]\n"
+            "                         [--schema SCHEMA.json] [--strict-dates]\n"
+            "                         [--equivalents FILE] [--encoding ENC] [--delimiter C]\n"
+            "                         [--json] [--quiet]\n"
             "\n"
             "Encode an agency file for privacy-preserving linkage, on the agency's machine.\n"
             "The mapping's \"identifiers\" (names, birth date, document, address) are\n"
@@ -764,9 +766,10 @@ int cmd_encode(int argc, char **argv)
     if (lstat(j.a.out, &sb) == 0) {
         /* never overwrite: the output could be the input, a key file, or last year's
            submission */
-        fprintf(stderr, "rapporteur: %s: already exists; remove it or choose another --out\n",
-                j.a.out);
-        return RP_EXIT_IO;
+        rp_error xerr = RP_ERROR_INIT;
+        rp_error_set_at(&xerr, RP_EIO, j.a.out, 0, 0,
+                        "already exists; remove it or choose another --out");
+        return rp_cli_report(&xerr, j.common.json);
     }
     j.ps =
         (rp_cli_progress_state){.enabled = rp_cli_progress_wanted(j.common.quiet || j.common.json),

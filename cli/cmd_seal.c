@@ -114,9 +114,10 @@ static int run(int argc, char **argv, bool sealing)
     struct stat sb;
     if (lstat(a.out, &sb) == 0) {
         /* never overwrite: the output could be the input or a key file */
-        fprintf(stderr, "rapporteur: %s: already exists; remove it or choose another --out\n",
-                a.out);
-        return RP_EXIT_IO;
+        rp_error xerr = RP_ERROR_INIT;
+        rp_error_set_at(&xerr, RP_EIO, a.out, 0, 0,
+                        "already exists; remove it or choose another --out");
+        return rp_cli_report(&xerr, common.json);
     }
     rp_error err = RP_ERROR_INIT;
     int rc = sealing ? rp_seal_file(in, a.out, a.to, &err) : rp_unseal_file(in, a.out, a.key, &err);
