@@ -200,6 +200,9 @@ static int ident(const rp_mapping *m,
    of the rows read, and at least this many rows, had a birth date read in part. */
 #define SUSPECT_FORMAT_PERCENT  1
 #define SUSPECT_FORMAT_MIN_ROWS 10
+/* rows set aside for an unreadable birth date: a wrong format fails most rows, while
+   damaged dates under --strict-dates are a few percent (1.3% of FEBRL4's b.csv) */
+#define SUSPECT_UNREADABLE_PERCENT 10
 
 /* Everything one `encode` run holds. */
 typedef struct job {
@@ -221,6 +224,8 @@ typedef struct job {
     long n_read, n_encoded, n_aside;
     long n_warnings;           /* warnings printed, all on rows encoded */
     long n_dates_partial;      /* of them: birth dates read in part */
+    long n_dates_unreadable;   /* rows set aside for a birth date that fits no format */
+    bool row_date_unreadable;  /* the current row's birth date fits no format */
     long n_addr_cut;           /* of them: addresses cut to fit */
     char why[400];             /* why a row is set aside, when it is built here */
     char list[RP_DATA_ID_MAX]; /* the list code of the submission (its first record's) */
@@ -536,8 +541,11 @@ static int read_identifiers(job *j,
                            : NULL;
     char *doc = j->buf + 6 * ID_BYTES;
     int rc = read_names(j, row, nf, lang, ierr);
-    if (rc == RP_OK)
+    j->row_date_unreadable = false;
+    if (rc == RP_OK) {
         rc = read_birth(j, row, nf, date_warning, ierr);
+        j->row_date_unreadable = rc == RP_EDATA;
+    }
     if (rc == RP_OK)
         rc = rp_birth_date_parse(&id->birth, j->birth);
     if (rc == RP_OK)
@@ -638,8 +646,10 @@ static int encode_row(job *j, const char *const *row, size_t nf, long line)
     const char *why = NULL;
     rp_issue date_warning, addr_warning;
     rc = read_identifiers(j, row, nf, &rec, &id, &date_warning, &addr_warning, &ierr, &why);
-    if (rc == RP_EDATA) /* the message names the column, never the value */
+    if (rc == RP_EDATA) { /* the message names the column, never the value */
         fprintf(stderr, "rapporteur: %s:%ld: set aside: %s\n", j->in, line, why);
+        j->n_dates_unreadable += j->row_date_unreadable;
+    }
     if (rc == RP_OK) {
         rp_enc_blocking bk;
         rc = rp_encoder_encode(j->enc, &id, seed, j->clk, j->fields, &bk, &j->err);
@@ -687,26 +697,44 @@ static int encode_rows(job *j)
     }
 }
 
+/* True when @p n rows of @p read are "many": more than @p percent percent and at least
+   SUSPECT_FORMAT_MIN_ROWS. */
+static bool suspect_count(long n, long read, long percent)
+{
+    return n >= SUSPECT_FORMAT_MIN_ROWS && n * 100 > read * percent;
+}
+
 /*
  * The summary warning that the birth date "format" of the mapping may be wrong, into
- * @p buf: when more than SUSPECT_FORMAT_PERCENT percent of the rows read, and at least
- * SUSPECT_FORMAT_MIN_ROWS rows, had a birth date read in part. @return false (and "")
- * when there is none.
+ * @p buf: when more than SUSPECT_FORMAT_PERCENT percent of the rows had a birth date
+ * read in part, or more than SUSPECT_UNREADABLE_PERCENT percent were set aside for a
+ * birth date that could not be read (at least SUSPECT_FORMAT_MIN_ROWS rows either way). @return
+ * false (and "") when there is none.
  */
 static bool suspect_format(const job *j, char *buf, size_t size)
 {
     buf[0] = '\0';
-    if (j->n_dates_partial < SUSPECT_FORMAT_MIN_ROWS ||
-        j->n_dates_partial * 100 <= j->n_read * SUSPECT_FORMAT_PERCENT)
-        return false;
     const char *col = rp_mapping_ident_column(j->map, RP_IDENT_BIRTH_DATE);
-    snprintf(buf, size,
-             "%ld of %ld rows (%.1f%%) have a birth date read in part (column '%s'): so many "
-             "suggest that the mapping's birth_date \"format\" is not the file's; check it "
-             "against a few rows of the file before sending the submission",
-             j->n_dates_partial, j->n_read, 100.0 * (double)j->n_dates_partial / (double)j->n_read,
-             col != NULL ? col : "");
-    return true;
+    const char *hint = "so many suggest that the mapping's birth_date \"format\" is not the "
+                       "file's; check it against a few rows of the file before sending the "
+                       "submission";
+    if (suspect_count(j->n_dates_partial, j->n_read, SUSPECT_FORMAT_PERCENT)) {
+        snprintf(
+            buf, size, "%ld of %ld rows (%.1f%%) have a birth date read in part (column '%s'): %s",
+            j->n_dates_partial, j->n_read, 100.0 * (double)j->n_dates_partial / (double)j->n_read,
+            col != NULL ? col : "", hint);
+        return true;
+    }
+    if (suspect_count(j->n_dates_unreadable, j->n_read, SUSPECT_UNREADABLE_PERCENT)) {
+        snprintf(buf, size,
+                 "%ld of %ld rows (%.1f%%) were set aside for a birth date that could not be read "
+                 "(column '%s'): %s",
+                 j->n_dates_unreadable, j->n_read,
+                 100.0 * (double)j->n_dates_unreadable / (double)j->n_read, col != NULL ? col : "",
+                 hint);
+        return true;
+    }
+    return false;
 }
 
 static int report(job *j)

@@ -235,6 +235,29 @@ r = json.load(open(sys.argv[1]))
 assert r["dates_read_in_part"] == 9 and r["format_warning"] is None, r
 ' "$TMP/out"
 
+# a format of another shape: every dated row set aside, one summary warning, exit 3
+cat >"$TMP/slashed.json" <<'EOF'
+{"name": "slashed", "list": {"value": "L"}, "fields": {"case_id": {"column": "id"}},
+ "identifiers": {"given_name": {"column": "first"},
+  "birth_date": {"column": "dob", "format": "%d/%m/%Y"}}}
+EOF
+python3 - "$TMP/slashed.csv" <<'PYEOF'
+import sys
+rows = ["id,first,dob"] + [f"{i},Anna,1990-04-{i + 12:02d}" for i in range(1, 13)]
+rows.append("13,Anna,")  # no date: encoded from the name, not counted
+open(sys.argv[1], "w").write("\n".join(rows) + "\n")
+PYEOF
+run 3 "a format of another shape: every dated row set aside (exit 3)" -- encode \
+    "$TMP/slashed.csv" --mapping "$TMP/slashed.json" --secret "$KEY" --out "$TMP/slashed.sub" --json
+expect_python "--json: 12 set aside, the summary warning counts them" '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["set_aside"] == 12 and r["encoded"] == 1 and r["dates_read_in_part"] == 0, r
+assert r["format_warning"].startswith("12 of 13 rows (92.3%) were set aside for a birth date that could not be read (column"), r
+' "$TMP/out"
+expect_grep "... and on stderr" "$TMP/err" \
+    "slashed.csv: WARNING: 12 of 13 rows \(92\.3%\) were set aside for a birth date that could not be read"
+
 # ---- long joined identifiers: an address is cut at a word, a name is an error ----
 python3 - "$TMP/long.csv" <<'PYEOF'
 import sys
