@@ -211,7 +211,24 @@ typedef struct rp_enc_schema {
     unsigned k_secondary; /* with name_rules: hash positions per q-gram of a
                              secondary name word, 1..k of the name fields
                              (default 15); ignored when off */
+    unsigned pseudonym;   /* construction of the pseudonymous ids
+                             (rp_encoder_pseudonym): RP_ENC_PSEUDONYM_BLAKE2B (1)
+                             or RP_ENC_PSEUDONYM_SIPHASH (2, default); the same
+                             case gives different pseudonyms under each, so the
+                             hub refuses to mix them; a schema without the key
+                             is 1 (schemas written before it existed) */
 } rp_enc_schema;
+
+/**
+ * Pseudonym constructions (rp_enc_schema.pseudonym), both keyed by a subkey of the
+ * secret (crypto_kdf_derive_from_key id 19, context "rpencode") over list || 0 || case
+ * id, 128-bit output: 1, keyed BLAKE2b-128 (crypto_generichash) with a 32-byte subkey,
+ * as every schema written before the key existed; 2, SipHash-2-4-128
+ * (crypto_shorthash_siphashx24) with a 16-byte subkey, the default (docs/encoding.md
+ * "Dice and pseudonyms").
+ */
+#define RP_ENC_PSEUDONYM_BLAKE2B 1
+#define RP_ENC_PSEUDONYM_SIPHASH 2
 
 #define RP_ENC_SCHEMA_VERSION 1
 
@@ -392,7 +409,11 @@ RP_API int rp_sub_writer_close(rp_sub_writer *w, rp_error *err);
 /** Abandon: remove the temporary file and free (NULL is fine). */
 RP_API void rp_sub_writer_abort(rp_sub_writer *w);
 
-/** Pseudonymous record id (32 hex characters) of a case id on a list. */
+/**
+ * Pseudonymous record id (32 lower-case hex characters) of a case id on a list, by the
+ * construction of the encoder's schema (rp_enc_schema.pseudonym).
+ * @test tests/unit/test_encode_clk.c: pseudonym__old_construction_reproduced
+ */
 RP_API void
 rp_encoder_pseudonym(const rp_encoder *e, const char *list, const char *case_id, char out[33]);
 

@@ -361,6 +361,7 @@ void rp_encode__blocking(const rp_encode__block_keys *k,
     if (RP_NEVER(k->lsh_bands > 0 && words * 64u < k->lsh_bits))
         return;
     size_t nb = (k->lsh_rows + 7u) / 8u;
+    _Static_assert(RP_ENC_BANDS_MAX <= 255, "the band number is packed into one byte");
     for (unsigned band = 0; band < k->lsh_bands; band++) {
         const uint16_t *pos = k->lsh_pos + (size_t)band * k->lsh_rows;
         uint64_t bits = 0;

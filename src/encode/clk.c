@@ -42,8 +42,8 @@
  * record is then table look-ups and bit sets. For unsalted records each table entry
  * also has its row: the token's l-bit filter (its k positions set), so that a q-gram
  * costs l / 128 vector ORs instead of k scattered bit sets; the rows of all fields are
- * kept while they fit ROWS_BYTES_MAX (about 0.5 MB for the defaults), and a word whose
- * k is not the field's (a secondary name word) sets its positions from the table. With
+ * kept while they fit ROWS_BYTES_MAX (700,288 bytes, about 0.7 MB, for the defaults), and a word
+ * whose k is not the field's (a secondary name word) sets its positions from the table. With
  * salt_birth_year the tables of a birth year are built the first time a record of that year is
  * encoded (about 3 ms and 170 KB each for the defaults; under a mutex, so that encoding stays
  * thread-safe), as long as one year's tables fit SALT_TABLES_MAX bytes. Tokens outside the tables
@@ -132,10 +132,14 @@ typedef struct salt_cache {
 /* Keys in guarded memory (the start of the guarded region; 64-byte aligned). */
 typedef struct enc_keys {
     crypto_generichash_state field_state[RP_ENC_FIELD_COUNT]; /* keyed, nothing absorbed */
-    unsigned char pseudo_key[16]; /* SipHash-2-4-128 key of pseudonyms */
+    crypto_generichash_state pseudo_state; /* pseudonym 1: keyed BLAKE2b-128, nothing absorbed */
+    unsigned char pseudo_key[16];          /* pseudonym 2: SipHash-2-4-128 key */
     unsigned char blip_key[crypto_stream_chacha20_KEYBYTES];
     rp_encode__block_keys bk;
 } enc_keys;
+
+_Static_assert(sizeof(((enc_keys *)0)->pseudo_key) == crypto_shorthash_siphashx24_KEYBYTES,
+               "the pseudonym key is a SipHash-2-4-128 key");
 
 struct rp_encoder {
     rp_enc_schema schema;                  /* with key_id set */
@@ -676,6 +680,7 @@ static void harden(
                 x &= x - 1;
             }
         }
+        sodium_memzero(bal, (size_t)2 * e->wl * sizeof(uint64_t));
         bits = 2u * e->l;
     }
     for (unsigned i = 0; i < e->schema.xor_folds; i++) {
@@ -706,6 +711,8 @@ static void harden(
         sodium_memzero(u, sizeof(u));
     }
     memcpy(out, buf, e->words * sizeof(uint64_t));
+    /* the filter before balancing and folding: l bits, or 2l with balancing */
+    sodium_memzero(buf, (size_t)(e->schema.balance ? 2u : 1u) * e->wl * sizeof(uint64_t));
 }
 
 /* ==== salted tables ==== */
@@ -859,6 +866,7 @@ int rp_encoder_encode(const rp_encoder *e,
         for (unsigned w = 0; w < e->wl; w++)
             base[w] |= fb[w];
         harden(e, fb, record_seed, 1u + f, out_f);
+        sodium_memzero(fb, e->wl * sizeof(uint64_t));
     }
     harden(e, base, record_seed, 0, clk);
     if (c.st_used)
@@ -873,17 +881,33 @@ int rp_encoder_encode(const rp_encoder *e,
 
 /* ==== pseudonyms and Dice ==== */
 
+/*
+ * Both constructions hash list || 0 || case id to 16 bytes under the subkey of id
+ * SUBKEY_PSEUDONYM: 1 keyed BLAKE2b-128 (the 32-byte subkey; the construction of every
+ * schema written before rp_enc_schema.pseudonym existed, byte for byte), 2 SipHash-2-4-128
+ * (the 16-byte subkey).
+ */
 void rp_encoder_pseudonym(const rp_encoder *e, const char *list, const char *case_id, char out[33])
 {
     static const char digits[] = "0123456789abcdef";
     static const unsigned char zero = 0;
-    rp_encode__sip128 st;
     unsigned char h[16];
-    rp_encode__sip128_init(&st, e->keys->pseudo_key);
-    rp_encode__sip128_update(&st, list, strlen(list));
-    rp_encode__sip128_update(&st, &zero, 1);
-    rp_encode__sip128_update(&st, case_id, strlen(case_id));
-    rp_encode__sip128_final(&st, h); /* wipes st */
+    if (e->schema.pseudonym == RP_ENC_PSEUDONYM_BLAKE2B) {
+        crypto_generichash_state st;
+        memcpy(&st, &e->keys->pseudo_state, sizeof(st));
+        crypto_generichash_update(&st, (const unsigned char *)list, strlen(list));
+        crypto_generichash_update(&st, &zero, 1);
+        crypto_generichash_update(&st, (const unsigned char *)case_id, strlen(case_id));
+        crypto_generichash_final(&st, h, sizeof(h));
+        sodium_memzero(&st, sizeof(st));
+    } else {
+        rp_encode__sip128 st;
+        rp_encode__sip128_init(&st, e->keys->pseudo_key);
+        rp_encode__sip128_update(&st, list, strlen(list));
+        rp_encode__sip128_update(&st, &zero, 1);
+        rp_encode__sip128_update(&st, case_id, strlen(case_id));
+        rp_encode__sip128_final(&st, h); /* wipes st */
+    }
     for (size_t i = 0; i < sizeof(h); i++) {
         out[2 * i] = digits[h[i] >> 4];
         out[2 * i + 1] = digits[h[i] & 15u];
@@ -1119,6 +1143,31 @@ derive_field_keys(enc_keys *keys, const rp_enc_schema *schema, const unsigned ch
 }
 
 /*
+ * The keys of every purpose but the tables' (docs/encoding.md "Keys"): the field keys,
+ * the pseudonym key, BLIP and blocking. The pseudonym subkey's length is part of the
+ * derivation (BLAKE2b's output length), so the 32-byte key of construction 1 and the
+ * 16-byte key of construction 2 are unrelated.
+ */
+static void
+derive_purpose_keys(enc_keys *keys, const rp_enc_schema *schema, const unsigned char *master)
+{
+    derive_field_keys(keys, schema, master);
+    if (schema->pseudonym == RP_ENC_PSEUDONYM_BLAKE2B) {
+        unsigned char sub[32];
+        crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_PSEUDONYM, KDF_CONTEXT, master);
+        crypto_generichash_init(&keys->pseudo_state, sub, sizeof(sub), 16);
+        sodium_memzero(sub, sizeof(sub));
+    } else {
+        crypto_kdf_derive_from_key(keys->pseudo_key, sizeof(keys->pseudo_key), SUBKEY_PSEUDONYM,
+                                   KDF_CONTEXT, master);
+    }
+    crypto_kdf_derive_from_key(keys->blip_key, sizeof(keys->blip_key), SUBKEY_BLIP, KDF_CONTEXT,
+                               master);
+    crypto_kdf_derive_from_key(keys->bk.rule_key, sizeof(keys->bk.rule_key), SUBKEY_BLOCKING,
+                               KDF_CONTEXT, master);
+}
+
+/*
  * Room for the token filter rows (rp_encoder.rows) of the fields with tables, in field
  * order while all fit ROWS_BYTES_MAX: @p off_rows[f] gets the offset of field f's rows
  * in the guarded region (0: none), starting at @p size. @return the new size.
@@ -1201,7 +1250,7 @@ int rp_encoder_new(rp_encoder **out,
     size_t off_lsh = size;
     size_t n_lsh = (size_t)schema->lsh_bands * schema->lsh_rows;
     size += align64(n_lsh * sizeof(uint16_t));
-    size_t off_tmp = size; /* scratch for LSH sampling, dropped with the region's tail */
+    size_t off_tmp = size; /* scratch for LSH sampling: wiped after use (rows follow it) */
     size += align64((size_t)e->bits * sizeof(uint16_t));
     size_t off_rows[RP_ENC_FIELD_COUNT];
     size = layout_rows(e, n_tab, size, off_rows);
@@ -1219,13 +1268,7 @@ int rp_encoder_new(rp_encoder **out,
     /* Derived keys: one KDF call per purpose (docs/encoding.md "Keys"). */
     const unsigned char *master = rp_encode__secret_bytes(secret);
     unsigned char sub[32];
-    derive_field_keys(keys, schema, master);
-    crypto_kdf_derive_from_key(keys->pseudo_key, sizeof(keys->pseudo_key), SUBKEY_PSEUDONYM,
-                               KDF_CONTEXT, master);
-    crypto_kdf_derive_from_key(keys->blip_key, sizeof(keys->blip_key), SUBKEY_BLIP, KDF_CONTEXT,
-                               master);
-    crypto_kdf_derive_from_key(keys->bk.rule_key, sizeof(keys->bk.rule_key), SUBKEY_BLOCKING,
-                               KDF_CONTEXT, master);
+    derive_purpose_keys(keys, schema, master);
 
     /* Token tables. */
     for (unsigned f = 0; f < RP_ENC_FIELD_COUNT; f++) {

@@ -19,6 +19,7 @@
 #include <rapporteur/encode.h>
 #include <rapporteur/error.h>
 
+#include <assert.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -278,10 +279,13 @@ rp_encode__sip64(const unsigned char key[16], const unsigned char *m, size_t len
 
 /**
  * rp_encode__sip64() of a message of @p len <= 7 bytes given as the little-endian number
- * @p m (its bytes beyond @p len zero): one block, nothing to copy.
+ * @p m (its bytes beyond @p len zero): one block, nothing to copy. Precondition (asserted):
+ * len <= 7; a longer message does not fit the one block with its length byte, and would
+ * give a wrong hash silently.
  */
 static inline uint64_t rp_encode__sip64_short(const unsigned char key[16], uint64_t m, size_t len)
 {
+    assert(len <= 7);
     uint64_t k0 = rp_encode__load_le64(key);
     uint64_t k1 = rp_encode__load_le64(key + 8);
     uint64_t v[4] = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,

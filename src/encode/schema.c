@@ -22,14 +22,17 @@
  *    "fields": {"given_name": {"used": true, "q": 2, "k": 30, "weight": 0.23}, ...},
  *    "field_filters": false, "shared_name_key": true, "balance": false, "xor_folds": 0,
  *    "salt_birth_year": false, "blip_epsilon": 0, "lsh_bands": 16, "lsh_rows": 16,
- *    "key_id": "", "name_rules": 1, "k_secondary": 15}
+ *    "key_id": "", "name_rules": 1, "k_secondary": 15, "pseudonym": 2}
  *
  * When parsing, "version" is required and every other key is optional (its default
  * then applies). A field missing from "fields" is unused; inside a field object "used"
  * defaults to true and q, k, weight to the field's defaults. Unknown keys are errors.
  * The exception is "name_rules": schemas written before it existed encoded every word
  * alike, so a missing "name_rules" means 0 (off), and with it off neither key is
- * written: such a schema reads and writes as before, byte for byte.
+ * written: such a schema reads and writes as before, byte for byte. "pseudonym" follows
+ * the same pattern: schemas written before it existed made pseudonyms with keyed
+ * BLAKE2b-128, so a missing "pseudonym" means RP_ENC_PSEUDONYM_BLAKE2B (1), which is
+ * never written; the default RP_ENC_PSEUDONYM_SIPHASH (2) is.
  */
 
 #define PATH_LEN 128
@@ -106,6 +109,7 @@ void rp_enc_schema_default(rp_enc_schema *s)
     s->key_id[0] = '\0';
     s->name_rules = RP_ENC_NAME_RULES;
     s->k_secondary = K_SECONDARY_DEFAULT;
+    s->pseudonym = RP_ENC_PSEUDONYM_SIPHASH;
 }
 
 unsigned rp_enc_schema_bits(const rp_enc_schema *s)
@@ -226,6 +230,11 @@ int rp_encode__schema_check(const rp_enc_schema *s, rp_error *err)
         rc = check_name_rules(s, err);
     if (rc != RP_OK)
         return rc;
+    if (s->pseudonym != RP_ENC_PSEUDONYM_BLAKE2B && s->pseudonym != RP_ENC_PSEUDONYM_SIPHASH)
+        return rp_error_set(err, RP_EINVAL,
+                            "pseudonym: construction %u is not supported (this build makes %d, "
+                            "keyed BLAKE2b-128, and %d, SipHash-2-4-128)",
+                            s->pseudonym, RP_ENC_PSEUDONYM_BLAKE2B, RP_ENC_PSEUDONYM_SIPHASH);
     if (memchr(s->key_id, '\0', sizeof(s->key_id)) == NULL)
         return rp_error_set(err, RP_EINVAL, "key_id: not a string");
     if (s->key_id[0] && !is_hex_id(s->key_id))
@@ -392,12 +401,33 @@ static int parse_name_rules(const pctx *c, json_t *root, rp_enc_schema *s)
     return rc;
 }
 
+/*
+ * "pseudonym" (missing: 1, keyed BLAKE2b-128, as in schemas written before it). A value
+ * this build does not make is refused, naming the ones it does.
+ */
+static int parse_pseudonym(const pctx *c, json_t *root, rp_enc_schema *s)
+{
+    s->pseudonym = RP_ENC_PSEUDONYM_BLAKE2B;
+    json_t *j = json_object_get(root, "pseudonym");
+    if (!j)
+        return RP_OK;
+    if (!json_is_integer(j) || (json_integer_value(j) != RP_ENC_PSEUDONYM_BLAKE2B &&
+                                json_integer_value(j) != RP_ENC_PSEUDONYM_SIPHASH))
+        return bad(c, "pseudonym",
+                   "construction not supported (this build makes %d, keyed BLAKE2b-128, and "
+                   "%d, SipHash-2-4-128)",
+                   RP_ENC_PSEUDONYM_BLAKE2B, RP_ENC_PSEUDONYM_SIPHASH);
+    s->pseudonym = (unsigned)json_integer_value(j);
+    return RP_OK;
+}
+
 static int parse_root(const pctx *c, json_t *root, rp_enc_schema *s)
 {
     static const char *const keys[] = {
-        "version",         "normalise_version", "l",         "fields",          "field_filters",
-        "shared_name_key", "balance",           "xor_folds", "salt_birth_year", "blip_epsilon",
-        "lsh_bands",       "lsh_rows",          "key_id",    "name_rules",      "k_secondary"};
+        "version",         "normalise_version", "l",           "fields",
+        "field_filters",   "shared_name_key",   "balance",     "xor_folds",
+        "salt_birth_year", "blip_epsilon",      "lsh_bands",   "lsh_rows",
+        "key_id",          "name_rules",        "k_secondary", "pseudonym"};
     if (!json_is_object(root))
         return bad(c, "(top)", "expected an encoding schema object");
     int rc = check_keys(c, root, "", keys, RP_ARRAY_LEN(keys));
@@ -450,6 +480,8 @@ static int parse_root(const pctx *c, json_t *root, rp_enc_schema *s)
         rc = get_uint(c, root, "", "lsh_rows", 0, RP_ENC_ROWS_MAX, &s->lsh_rows);
     if (rc == RP_OK)
         rc = parse_name_rules(c, root, s);
+    if (rc == RP_OK)
+        rc = parse_pseudonym(c, root, s);
     if (rc != RP_OK)
         return rc;
 
@@ -544,6 +576,9 @@ char *rp_enc_schema_to_json(const rp_enc_schema *s)
     if (s->name_rules)
         rp_x_buf_printf(&b, ", \"name_rules\": %u, \"k_secondary\": %u", s->name_rules,
                         s->k_secondary);
+    /* 1 (BLAKE2b): not written, so that the schema is the one written before the key existed */
+    if (s->pseudonym != RP_ENC_PSEUDONYM_BLAKE2B)
+        rp_x_buf_printf(&b, ", \"pseudonym\": %u", s->pseudonym);
     rp_x_buf_putc(&b, '}');
     return rp_x_buf_detach(&b);
 }

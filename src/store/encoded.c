@@ -130,7 +130,8 @@ static bool schema_differs(schema_diff *d, const rp_enc_schema *a, const rp_enc_
            diff_u(d, "lsh_bands", a->lsh_bands, b->lsh_bands) ||
            diff_u(d, "lsh_rows", a->lsh_rows, b->lsh_rows) ||
            diff_u(d, "name_rules", a->name_rules, b->name_rules) ||
-           diff_u(d, "k_secondary", a->k_secondary, b->k_secondary);
+           diff_u(d, "k_secondary", a->k_secondary, b->k_secondary) ||
+           diff_u(d, "pseudonym", a->pseudonym, b->pseudonym);
 }
 
 /*

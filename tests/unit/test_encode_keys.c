@@ -471,6 +471,76 @@ static void sip64__matches_libsodium_shorthash(void **state)
     }
 }
 
+/*
+ * The published SipHash test vectors, fixed key 00 01 .. 0f and message 00 01 .. (n-1)
+ * of n = 0..15 bytes, as bytes: SipHash-2-4 from the paper's appendix and the reference
+ * implementation's vectors.h (vectors_sip64), SipHash-2-4-128 from the same file
+ * (vectors_sip128; github.com/veorq/SipHash). libsodium, rp_encode__sip64 (and _short)
+ * and the streaming rp_encode__sip128 must all give them.
+ */
+static void sip__published_vectors(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *sip64;
+        const char *sip128;
+    } vectors[] = {
+        {"310e0edd47db6f72", "a3817f04ba25a8e66df67214c7550293"},
+        {"fd67dc93c539f874", "da87c1d86b99af44347659119b22fc45"},
+        {"5a4fa9d909806c0d", "8177228da4a45dc7fca38bdef60affe4"},
+        {"2d7efbd796666785", "9c70b60c5267a94e5f33b6b02985ed51"},
+        {"b7877127e09427cf", "f88164c12d9c8faf7d0f6e7c7bcd5579"},
+        {"8da699cd64557618", "1368875980776f8854527a07690e9627"},
+        {"cee3fe586e46c9cb", "14eeca338b208613485ea0308fd7a15e"},
+        {"37d1018bf50002ab", "a1f1ebbed8dbc153c0b84aa61ff08239"},
+        {"6224939a79f5f593", "3b62a9ba6258f5610f83e264f31497b4"},
+        {"b0e4a90bdf82009e", "264499060ad9baabc47f8b02bb6d71ed"},
+        {"f3b9dd94c5bb5d7a", "00110dc378146956c95447d3f3d0fbba"},
+        {"a7ad6b22462fb3f4", "0151c568386b6677a2b4dc6f81e5dc18"},
+        {"fbe50e86bc8f1e75", "d626b266905ef35882634df68532c125"},
+        {"903d84c02756ea14", "9869e247e9c08b10d029934fc4b952f7"},
+        {"eef27a8e90ca23f7", "31fcefac66d7de9c7ec7485fe4494902"},
+        {"e545be4961ca29a1", "5493e99933b0a8117e08ec0f97cfc3d9"},
+    };
+
+    unsigned char key[16];
+    unsigned char msg[16];
+    for (unsigned i = 0; i < 16; i++) {
+        key[i] = (unsigned char)i;
+        msg[i] = (unsigned char)i;
+    }
+    for (size_t n = 0; n < ARRAY_LEN(vectors); n++) {
+        unsigned char want64[8];
+        unsigned char want128[16];
+        assert_int_equal(
+            sodium_hex2bin(want64, sizeof(want64), vectors[n].sip64, 16, NULL, NULL, NULL), 0);
+        assert_int_equal(
+            sodium_hex2bin(want128, sizeof(want128), vectors[n].sip128, 32, NULL, NULL, NULL), 0);
+        unsigned char got[16];
+        crypto_shorthash_siphash24(got, msg, n, key);
+        assert_memory_equal(got, want64, 8);
+        crypto_shorthash_siphashx24(got, msg, n, key);
+        assert_memory_equal(got, want128, 16);
+        uint64_t w64 = 0;
+        for (unsigned b = 0; b < 8; b++)
+            w64 |= (uint64_t)want64[b] << (8u * b);
+        assert_int_equal(rp_encode__sip64(key, msg, n), w64);
+        if (n <= 7) {
+            uint64_t m = 0;
+            for (size_t b = 0; b < n; b++)
+                m |= (uint64_t)msg[b] << (8u * b);
+            assert_int_equal(rp_encode__sip64_short(key, m, n), w64);
+        }
+        rp_encode__sip128 st;
+        rp_encode__sip128_init(&st, key);
+        rp_encode__sip128_update(&st, msg, n / 2);
+        rp_encode__sip128_update(&st, msg + n / 2, n - n / 2);
+        rp_encode__sip128_final(&st, got);
+        assert_memory_equal(got, want128, 16);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +558,7 @@ int main(void)
         cmocka_unit_test(hub_keygen__never_overwrites_and_leaves_no_half_pair),
         cmocka_unit_test(sip128__matches_libsodium_in_any_pieces),
         cmocka_unit_test(sip64__matches_libsodium_shorthash),
+        cmocka_unit_test(sip__published_vectors),
     };
     return cmocka_run_group_tests_name("encode_keys", tests, setup, teardown);
 }

@@ -812,7 +812,8 @@ static void names__schema_round_trip_and_old_schemas(void **state)
     rp_enc_schema_default(&d);
     char *json = rp_enc_schema_to_json(&d);
     assert_non_null(json);
-    assert_non_null(strstr(json, "\"key_id\": \"\", \"name_rules\": 1, \"k_secondary\": 15}"));
+    assert_non_null(strstr(
+        json, "\"key_id\": \"\", \"name_rules\": 1, \"k_secondary\": 15, \"pseudonym\": 2}"));
     rp_enc_schema back;
     assert_rp_ok(rp_enc_schema_parse(&back, json, strlen(json), &err), &err);
     assert_int_equal(back.name_rules, RP_ENC_NAME_RULES);

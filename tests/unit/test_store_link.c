@@ -548,12 +548,14 @@ static void store_import_submission__other_key_or_schema_refused(void **state)
     char other_k[700];
     char other_rules[700];
     char other_ksec[700];
+    char other_pseudo[700];
     path_in(first, sizeof(first), fx, "first.sub");
     path_in(other_key, sizeof(other_key), fx, "otherkey.sub");
     path_in(other_bits, sizeof(other_bits), fx, "otherbits.sub");
     path_in(other_k, sizeof(other_k), fx, "otherk.sub");
     path_in(other_rules, sizeof(other_rules), fx, "otherrules.sub");
     path_in(other_ksec, sizeof(other_ksec), fx, "otherksec.sub");
+    path_in(other_pseudo, sizeof(other_pseudo), fx, "otherpseudo.sub");
     rp_enc_schema schema = default_schema();
     write_sub(first, fx->secret, "NGO", 6, 0, &schema);
     write_sub(other_key, fx->other_secret, "POLICE", 6, 0, &schema);
@@ -570,6 +572,13 @@ static void store_import_submission__other_key_or_schema_refused(void **state)
     rp_enc_schema ksec = default_schema();
     ksec.k_secondary = 10;
     write_sub(other_ksec, fx->secret, "POLICE", 6, 0, &ksec);
+    /*
+     * an old schema file (pseudonym 1, keyed BLAKE2b): the same filters, other
+     * pseudonyms for the same cases, so resubmitted cases would escape the duplicate check
+     */
+    rp_enc_schema old_pseudo = default_schema();
+    old_pseudo.pseudonym = RP_ENC_PSEUDONYM_BLAKE2B;
+    write_sub(other_pseudo, fx->secret, "POLICE", 6, 0, &old_pseudo);
     sub_data d1;
     sub_data d2;
     read_sub(&d1, first, NULL);
@@ -606,6 +615,9 @@ static void store_import_submission__other_key_or_schema_refused(void **state)
     assert_rp_status(rp_store_import_submission(&rep, st, other_ksec, NULL, NULL, &err), RP_EDATA,
                      &err);
     assert_non_null(strstr(err.msg, "in 'k_secondary' (store 15, file 10)"));
+    assert_rp_status(rp_store_import_submission(&rep, st, other_pseudo, NULL, NULL, &err), RP_EDATA,
+                     &err);
+    assert_non_null(strstr(err.msg, "in 'pseudonym' (store 2, file 1)"));
 
     table_counts(st, after, sizeof(after));
     assert_string_equal(before, after);
