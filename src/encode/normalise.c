@@ -1209,8 +1209,12 @@ static int particles(rp_normaliser *n)
         }
         bool chain = !last && is_chain(w, len) &&
                      (n->pend.len > 0 || is_join(wl_word(l, i + 1), l->wlen[i + 1]));
-        /* a particle never joins a number (an address's "St 12"): folds take letters only */
-        bool before_number = !last && is_digit(wl_word(l, i + 1)[0]);
+        /* a particle never joins a number (an address's "St 12"): folds take letters only.
+           The next word that stays: articles before it are dropped ("de al 2") */
+        size_t next = i + 1;
+        while (next + 1 < l->n && is_article(wl_word(l, next), l->wlen[next]))
+            next++;
+        bool before_number = !last && is_digit(wl_word(l, next)[0]);
         if (!last && !before_number && (is_join(w, len) || chain)) {
             const char *form = particle_form(w, len);
             if (form)

@@ -1059,6 +1059,9 @@ static void normalise_address__keeps_digits(void **state)
         {"007", NULL, "007"},
         {"St 12", NULL, "st 12"},          /* a particle is not joined to a number */
         {"van den 12", NULL, "vanden 12"}, /* nor the end of a chain */
+        {"de al 2", NULL, "de 2"},         /* nor across an article it drops */
+        {"ben al 7", NULL, "ben 7"},
+        {"van den al 5 street", NULL, "vanden 5 stret"},
         {"St Kilda Rd 5", NULL, "stkilda rd 5"},
         {"вул. Шевченка, 12", "uk", "vul sevcenka 12"},
         {"ул. Шевченко 12/3", "ru", "sevcenko 12 3"}, /* ul is an article: dropped */
