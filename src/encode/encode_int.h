@@ -243,6 +243,38 @@ static inline uint64_t rp_encode__load_le64(const unsigned char *p)
 #endif
 }
 
+/** The SipHash state of the 16-byte @p key (64-bit output; the 128-bit variant then
+    flips v[1] ^= 0xee). */
+static inline void rp_encode__sip_init(uint64_t v[4], const unsigned char key[16])
+{
+    uint64_t k0 = rp_encode__load_le64(key);
+    uint64_t k1 = rp_encode__load_le64(key + 8);
+    v[0] = k0 ^ 0x736f6d6570736575ull;
+    v[1] = k1 ^ 0x646f72616e646f6dull;
+    v[2] = k0 ^ 0x6c7967656e657261ull;
+    v[3] = k1 ^ 0x7465646279746573ull;
+}
+
+/** Absorb one 8-byte message word @p m: the two compression rounds of SipHash-2-4. */
+static inline void rp_encode__sip_compress(uint64_t v[4], uint64_t m)
+{
+    v[3] ^= m;
+    rp_encode__sipround(v);
+    rp_encode__sipround(v);
+    v[0] ^= m;
+}
+
+/** Absorb the last word @p last (the message's tail bytes with its length byte on top)
+    and finalise the 64-bit output: four rounds after v[2] ^= 0xff. */
+static inline uint64_t rp_encode__sip64_finish(uint64_t v[4], uint64_t last)
+{
+    rp_encode__sip_compress(v, last);
+    v[2] ^= 0xffu;
+    for (unsigned r = 0; r < 4; r++)
+        rp_encode__sipround(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
 /**
  * SipHash-2-4 with a 64-bit output of the @p len bytes at @p m under the 16-byte @p key:
  * the value crypto_shorthash() gives, read as a little-endian number. Inline, so that
@@ -252,29 +284,15 @@ static inline uint64_t rp_encode__load_le64(const unsigned char *p)
 static inline uint64_t
 rp_encode__sip64(const unsigned char key[16], const unsigned char *m, size_t len)
 {
-    uint64_t k0 = rp_encode__load_le64(key);
-    uint64_t k1 = rp_encode__load_le64(key + 8);
-    uint64_t v[4] = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
-                     k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
+    uint64_t v[4];
+    rp_encode__sip_init(v, key);
     size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w = rp_encode__load_le64(m + i);
-        v[3] ^= w;
-        rp_encode__sipround(v);
-        rp_encode__sipround(v);
-        v[0] ^= w;
-    }
+    for (; i + 8 <= len; i += 8)
+        rp_encode__sip_compress(v, rp_encode__load_le64(m + i));
     uint64_t last = (uint64_t)(len & 0xffu) << 56;
     for (unsigned b = 0; i + b < len; b++)
         last |= (uint64_t)m[i + b] << (8u * b);
-    v[3] ^= last;
-    rp_encode__sipround(v);
-    rp_encode__sipround(v);
-    v[0] ^= last;
-    v[2] ^= 0xffu;
-    for (unsigned r = 0; r < 4; r++)
-        rp_encode__sipround(v);
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
+    return rp_encode__sip64_finish(v, last);
 }
 
 /**
@@ -286,19 +304,9 @@ rp_encode__sip64(const unsigned char key[16], const unsigned char *m, size_t len
 static inline uint64_t rp_encode__sip64_short(const unsigned char key[16], uint64_t m, size_t len)
 {
     assert(len <= 7);
-    uint64_t k0 = rp_encode__load_le64(key);
-    uint64_t k1 = rp_encode__load_le64(key + 8);
-    uint64_t v[4] = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
-                     k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
-    uint64_t last = m | (uint64_t)(len & 0xffu) << 56;
-    v[3] ^= last;
-    rp_encode__sipround(v);
-    rp_encode__sipround(v);
-    v[0] ^= last;
-    v[2] ^= 0xffu;
-    for (unsigned r = 0; r < 4; r++)
-        rp_encode__sipround(v);
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
+    uint64_t v[4];
+    rp_encode__sip_init(v, key);
+    return rp_encode__sip64_finish(v, m | (uint64_t)(len & 0xffu) << 56);
 }
 
 /** Start with the 16-byte @p key (crypto_shorthash_siphashx24_KEYBYTES). */

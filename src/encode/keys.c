@@ -460,22 +460,10 @@ out:
  * id from two strings of any length, so this is the same function fed in pieces. A unit
  * test checks it against libsodium for every length up to 300 and every split.
  */
-static void sip_block(rp_encode__sip128 *s, uint64_t m)
-{
-    s->v[3] ^= m;
-    rp_encode__sipround(s->v);
-    rp_encode__sipround(s->v);
-    s->v[0] ^= m;
-}
-
 void rp_encode__sip128_init(rp_encode__sip128 *s, const unsigned char key[16])
 {
-    uint64_t k0 = rp_encode__load_le64(key);
-    uint64_t k1 = rp_encode__load_le64(key + 8);
-    s->v[0] = k0 ^ 0x736f6d6570736575ull;
-    s->v[1] = k1 ^ 0x646f72616e646f6dull ^ 0xeeu;
-    s->v[2] = k0 ^ 0x6c7967656e657261ull;
-    s->v[3] = k1 ^ 0x7465646279746573ull;
+    rp_encode__sip_init(s->v, key);
+    s->v[1] ^= 0xeeu;
     s->tail = 0;
     s->len = 0;
 }
@@ -489,12 +477,12 @@ void rp_encode__sip128_update(rp_encode__sip128 *s, const void *data, size_t n)
         s->tail |= (uint64_t)p[i++] << (8u * (s->len & 7u));
         s->len++;
         if ((s->len & 7u) == 0) {
-            sip_block(s, s->tail);
+            rp_encode__sip_compress(s->v, s->tail);
             s->tail = 0;
         }
     }
     for (; i + 8 <= n; i += 8) {
-        sip_block(s, rp_encode__load_le64(p + i));
+        rp_encode__sip_compress(s->v, rp_encode__load_le64(p + i));
         s->len += 8;
     }
     for (; i < n; i++) {
@@ -505,7 +493,7 @@ void rp_encode__sip128_update(rp_encode__sip128 *s, const void *data, size_t n)
 
 void rp_encode__sip128_final(rp_encode__sip128 *s, unsigned char out[16])
 {
-    sip_block(s, s->tail | (uint64_t)(s->len & 0xffu) << 56);
+    rp_encode__sip_compress(s->v, s->tail | (uint64_t)(s->len & 0xffu) << 56);
     s->v[2] ^= 0xeeu;
     for (unsigned r = 0; r < 4; r++)
         rp_encode__sipround(s->v);
