@@ -216,35 +216,6 @@ static char *put_base64(char *p, const text_tables *t, const unsigned char *in, 
     return p;
 }
 
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/*
- * The 8 lower-case hex digits of the 32-bit @p h, most significant first, as the bytes of
- * a little-endian word: each nibble is spread to a byte (SWAR), turned into '0'..'9' or
- * 'a'..'f' without a branch (a nibble of 10 or more carries into bit 4 when 6 is added),
- * then the bytes are reversed. A blocking key costs some 30 instructions this way.
- */
-static uint64_t hex8(uint32_t h)
-{
-    uint64_t x = h;
-    x = ((x & 0xffff0000ull) << 16) | (x & 0xffffull);
-    x = ((x & 0x0000ff000000ff00ull) << 8) | (x & 0x000000ff000000ffull);
-    x = ((x & 0x00f000f000f000f0ull) << 4) | (x & 0x000f000f000f000full);
-    uint64_t letter = ((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
-    x += 0x3030303030303030ull + letter * (uint64_t)('a' - '0' - 10);
-    return __builtin_bswap64(x);
-}
-
-/* Append @p v as 16 lower-case hex digits, most significant first. */
-static char *put_hex64(char *p, const text_tables *t, uint64_t v)
-{
-    (void)t;
-    uint64_t hi = hex8((uint32_t)(v >> 32));
-    uint64_t lo = hex8((uint32_t)v);
-    memcpy(p, &hi, 8);
-    memcpy(p + 8, &lo, 8);
-    return p + 16;
-}
-#else
 /* Append @p v as 16 lower-case hex digits, most significant first. */
 static char *put_hex64(char *p, const text_tables *t, uint64_t v)
 {
@@ -252,7 +223,6 @@ static char *put_hex64(char *p, const text_tables *t, uint64_t v)
         memcpy(p + 2 * (size_t)i, t->hex_pairs + 2 * (size_t)((v >> (56 - 8 * i)) & 0xffu), 2);
     return p + 16;
 }
-#endif
 
 /* ==== writer ==== */
 
