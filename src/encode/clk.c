@@ -881,6 +881,9 @@ int rp_encoder_encode(const rp_encoder *e,
 
 /* ==== pseudonyms and Dice ==== */
 
+/* Lower-case hex digits of the pseudonyms and rp_encode__u64_to_hex(). */
+static const char hex_digits[] = "0123456789abcdef";
+
 /*
  * Both constructions hash list || 0 || case id to 16 bytes under the subkey of id
  * SUBKEY_PSEUDONYM: 1 keyed BLAKE2b-128 (the 32-byte subkey; the construction of every
@@ -889,7 +892,6 @@ int rp_encoder_encode(const rp_encoder *e,
  */
 void rp_encoder_pseudonym(const rp_encoder *e, const char *list, const char *case_id, char out[33])
 {
-    static const char digits[] = "0123456789abcdef";
     static const unsigned char zero = 0;
     unsigned char h[16];
     if (e->schema.pseudonym == RP_ENC_PSEUDONYM_BLAKE2B) {
@@ -909,8 +911,8 @@ void rp_encoder_pseudonym(const rp_encoder *e, const char *list, const char *cas
         rp_encode__sip128_final(&st, h); /* wipes st */
     }
     for (size_t i = 0; i < sizeof(h); i++) {
-        out[2 * i] = digits[h[i] >> 4];
-        out[2 * i + 1] = digits[h[i] & 15u];
+        out[2 * i] = hex_digits[h[i] >> 4];
+        out[2 * i + 1] = hex_digits[h[i] & 15u];
     }
     out[32] = '\0';
 }
@@ -988,9 +990,8 @@ void rp_encode__bytes_to_words(const unsigned char *in, size_t words, uint64_t *
 
 void rp_encode__u64_to_hex(uint64_t v, char out[17])
 {
-    static const char digits[] = "0123456789abcdef";
     for (int i = 15; i >= 0; i--) {
-        out[i] = digits[v & 15u];
+        out[i] = hex_digits[v & 15u];
         v >>= 4;
     }
     out[16] = '\0';
