@@ -1278,6 +1278,19 @@ check_ident_column(const loader *ld, const rp_mapping *m, rp_ident id, size_t nt
     return RP_OK;
 }
 
+/* Add the column name @p el (a JSON string, at path @p sub) as the @p nth column of
+   identifier @p id and check it (check_ident_column). */
+static int add_ident_column(
+    const loader *ld, rp_mapping *m, rp_ident id, json_t *el, size_t nth, const char *sub)
+{
+    if (!json_is_string(el))
+        return bad(ld, sub, "expected a column name");
+    char *c = dup_trimmed(json_string_value(el));
+    if (!c || rp_x_strvec_push_take(&m->idents[id].columns, c) != RP_OK)
+        return oom(ld);
+    return check_ident_column(ld, m, id, nth, sub);
+}
+
 /*
  * The input columns of entry @p j: "column": NAME, or "columns": [NAME, ...] (1 to
  * RP_MAPPING_IDENT_COLUMNS_MAX names, whose values are joined in order with a space; not
@@ -1286,7 +1299,6 @@ check_ident_column(const loader *ld, const rp_mapping *m, rp_ident id, size_t nt
 static int
 parse_ident_columns(const loader *ld, rp_mapping *m, rp_ident id, json_t *j, const char *path)
 {
-    ident_map *im = &m->idents[id];
     json_t *one = json_object_get(j, "column");
     json_t *many = json_object_get(j, "columns");
     char sub[300];
@@ -1298,12 +1310,7 @@ parse_ident_columns(const loader *ld, rp_mapping *m, rp_ident id, json_t *j, con
                    "with a space)");
     if (one) {
         join_path(sub, sizeof(sub), path, "column");
-        if (!json_is_string(one))
-            return bad(ld, sub, "expected a column name");
-        char *c = dup_trimmed(json_string_value(one));
-        if (!c || rp_x_strvec_push_take(&im->columns, c) != RP_OK)
-            return oom(ld);
-        return check_ident_column(ld, m, id, 0, sub);
+        return add_ident_column(ld, m, id, one, 0, sub);
     }
     join_path(sub, sizeof(sub), path, "columns");
     if (id == RP_IDENT_BIRTH_DATE)
@@ -1319,13 +1326,7 @@ parse_ident_columns(const loader *ld, rp_mapping *m, rp_ident id, json_t *j, con
         char el_path[320];
         if (snprintf(el_path, sizeof(el_path), "%s[%zu]", sub, i + 1) < 0)
             el_path[0] = '\0';
-        json_t *el = json_array_get(many, i);
-        if (!json_is_string(el))
-            return bad(ld, el_path, "expected a column name");
-        char *c = dup_trimmed(json_string_value(el));
-        if (!c || rp_x_strvec_push_take(&im->columns, c) != RP_OK)
-            return oom(ld);
-        int rc = check_ident_column(ld, m, id, i, el_path);
+        int rc = add_ident_column(ld, m, id, json_array_get(many, i), i, el_path);
         if (rc != RP_OK)
             return rc;
     }
